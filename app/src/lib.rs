@@ -1,0 +1,35 @@
+//! glassbox's UI. `main.rs` only mounts [`App`]; everything else lives here so
+//! browser tests can import it.
+
+pub mod chapters;
+pub mod live_backend;
+pub mod pages;
+pub mod url_state;
+pub mod widgets;
+
+use leptos::prelude::*;
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use chapters::Chapter;
+use live_backend::LiveBackend;
+use pages::{ChapterPage, Embed, GpuPage, Home, NotFound};
+
+#[component]
+pub fn App() -> impl IntoView {
+    LiveBackend::provide();
+    view! {
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=Home/>
+                <Route path=path!("/autoregressive") view=|| view! { <ChapterPage chapter=Chapter::Autoregressive/> }/>
+                <Route path=path!("/attention") view=|| view! { <ChapterPage chapter=Chapter::Attention/> }/>
+                <Route path=path!("/detr") view=|| view! { <ChapterPage chapter=Chapter::Detr/> }/>
+                <Route path=path!("/gpu") view=GpuPage/>
+                <Route path=path!("/embed/:widget") view=Embed/>
+            </Routes>
+        </Router>
+    }
+}

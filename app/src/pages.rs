@@ -1,0 +1,225 @@
+//! The routes' pages. Each full page sits inside [`Chrome`]; embeds do not.
+
+use compute::Backend;
+use leptos::prelude::*;
+use leptos_router::{
+    components::A,
+    hooks::{use_location, use_params_map},
+};
+
+use crate::{
+    chapters::Chapter,
+    live_backend::{BackendBadge, LiveBackend},
+    widgets::{gpu_selftest::GpuSelfTest, Widget, WidgetView},
+};
+
+/// Header, navigation and footer around a page; also sets the tab title.
+#[component]
+pub fn Chrome(title: &'static str, children: Children) -> impl IntoView {
+    document().set_title(&format!("{title} · glassbox"));
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="site-header">
+            <a class="brand" href="/">"glassbox"</a>
+            <nav aria-label="Chapters">
+                {Chapter::ALL
+                    .into_iter()
+                    .map(|c| view! { <A href=format!("/{}", c.slug())>{c.title()}</A> })
+                    .collect_view()}
+                <A href="/gpu">"Your GPU"</A>
+            </nav>
+            <BackendBadge/>
+        </header>
+        <main id="main" tabindex="-1">{children()}</main>
+        <footer class="site-footer">
+            "glassbox runs small models on your own GPU. Nothing you draw or type leaves this page."
+        </footer>
+    }
+}
+
+#[component]
+pub fn Home() -> impl IntoView {
+    view! {
+        <Chrome title="See inside ML models">
+            <h1 data-testid="page-title">"See inside modern ML models"</h1>
+            <p class="lead">
+                "Small models, trained by us, run on your own GPU. Every number is computed "
+                "in front of you or cited with its source."
+            </p>
+            <div class="cards" data-testid="home-cards">
+                {Chapter::ALL
+                    .into_iter()
+                    .map(|c| {
+                        view! {
+                            <a class="card" href=format!("/{}", c.slug()) data-testid=format!("card-{}", c.slug())>
+                                <h2>{c.title()}</h2>
+                                <p>{c.summary()}</p>
+                            </a>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        </Chrome>
+    }
+}
+
+#[component]
+pub fn ChapterPage(chapter: Chapter) -> impl IntoView {
+    view! {
+        <Chrome title=chapter.title()>
+            <article data-testid=format!("chapter-{}", chapter.slug())>
+                <h1 data-testid="page-title">{chapter.title()}</h1>
+                <p class="lead">{chapter.summary()}</p>
+                <h2>"In this chapter"</h2>
+                <ul>{chapter.coming().iter().map(|line| view! { <li>{*line}</li> }).collect_view()}</ul>
+                <p class="status">
+                    "The interactive models for this chapter are still being trained; this page "
+                    "gains its widgets as they land."
+                </p>
+            </article>
+        </Chrome>
+    }
+}
+
+#[component]
+pub fn GpuPage() -> impl IntoView {
+    view! {
+        <Chrome title="Your GPU">
+            <article data-testid="gpu-page">
+                <h1 data-testid="page-title">"Your GPU"</h1>
+                <GpuInfo/>
+                <GpuSelfTest/>
+                <EmbedHint widget=Widget::GpuSelfTest/>
+            </article>
+        </Chrome>
+    }
+}
+
+/// Adapter, limits and features, or why the page fell back to the CPU.
+#[component]
+fn GpuInfo() -> impl IntoView {
+    let backend = LiveBackend::expect().0;
+    view! {
+        <Suspense fallback=|| view! { <p role="status">"Asking the browser for a GPU…"</p> }>
+            {move || Suspend::new(async move {
+                match backend.await {
+                    Backend::Gpu(ctx) => {
+                        let s = ctx.summary();
+                        view! {
+                            <section class="gpu-info" data-testid="gpu-info">
+                                <dl>
+                                    <dt>"Adapter"</dt><dd data-testid="gpu-adapter">{s.adapter_name}</dd>
+                                    <dt>"Backend"</dt><dd>{s.backend}</dd>
+                                    <dt>"Device type"</dt><dd>{s.device_type}</dd>
+                                    <dt>"Driver"</dt><dd>{s.driver}</dd>
+                                </dl>
+                                <h2>"Limits glassbox relies on"</h2>
+                                <table class="limits">
+                                    <thead><tr><th scope="col">"Limit"</th><th scope="col">"Value"</th></tr></thead>
+                                    <tbody>
+                                        {s.limits
+                                            .into_iter()
+                                            .map(|(name, value)| view! { <tr><td><code>{name}</code></td><td>{value}</td></tr> })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                                <details>
+                                    <summary>{format!("{} adapter features", s.features.len())}</summary>
+                                    <ul class="features">
+                                        {s.features.into_iter().map(|f| view! { <li><code>{f}</code></li> }).collect_view()}
+                                    </ul>
+                                </details>
+                            </section>
+                        }
+                        .into_any()
+                    }
+                    Backend::Cpu(reason) => view! {
+                        <section class="gpu-info" data-testid="gpu-info">
+                            <p data-testid="gpu-unavailable">
+                                <strong>"No WebGPU here: "</strong>{reason.to_string()}
+                            </p>
+                            <p>
+                                "glassbox still works: every model runs on the CPU reference instead, "
+                                "more slowly. For the GPU path, use a browser with WebGPU enabled "
+                                "(recent Chrome or Edge; Firefox and Safari in recent versions)."
+                            </p>
+                        </section>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The iframe snippet for a widget, with the current settings.
+#[component]
+fn EmbedHint(widget: Widget) -> impl IntoView {
+    let search = use_location().search;
+    let snippet = move || {
+        let query = search.get();
+        let query = query.trim_start_matches('?');
+        let origin = window().location().origin().unwrap_or_default();
+        let sep = if query.is_empty() { "" } else { "?" };
+        format!(
+            r#"<iframe src="{origin}/embed/{}{sep}{query}" width="100%" height="520" style="border:0" title="glassbox"></iframe>"#,
+            widget.slug()
+        )
+    };
+    view! {
+        <details class="embed-hint">
+            <summary>"Embed this widget"</summary>
+            <p>"Paste this into any page; it keeps the settings you see now."</p>
+            <pre><code data-testid="embed-snippet">{snippet}</code></pre>
+        </details>
+    }
+}
+
+/// `/embed/:widget`: one widget, no page chrome, for iframes.
+#[component]
+pub fn Embed() -> impl IntoView {
+    let params = use_params_map();
+    let search = use_location().search;
+    move || {
+        let slug = params.read().get("widget").unwrap_or_default();
+        match Widget::from_slug(&slug) {
+            Some(widget) => {
+                document().set_title(&format!("{slug} · glassbox"));
+                view! {
+                    <div class="embed" data-testid="embed">
+                        <WidgetView widget/>
+                        <p class="embed-footer">
+                            <BackendBadge/>
+                            <a href=move || format!("{}{}", widget.page(), search.get()) target="_blank" rel="noopener">
+                                "Open in glassbox ↗"
+                            </a>
+                        </p>
+                    </div>
+                }
+                .into_any()
+            }
+            None => view! {
+                <div class="embed" data-testid="embed-unknown" role="alert">
+                    <p>{format!("glassbox has no widget called “{slug}”. Available: ")}
+                        {Widget::ALL.iter().map(|w| w.slug()).collect::<Vec<_>>().join(", ")}
+                    </p>
+                </div>
+            }
+            .into_any(),
+        }
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    let path = use_location().pathname;
+    view! {
+        <Chrome title="Not found">
+            <article data-testid="not-found">
+                <h1 data-testid="page-title">"No such page"</h1>
+                <p>"There is nothing at " <code>{move || path.get()}</code> "."</p>
+                <p><a href="/">"Back to the chapters"</a></p>
+            </article>
+        </Chrome>
+    }
+}

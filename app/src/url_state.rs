@@ -1,0 +1,142 @@
+//! One schema for a widget's state, shared by deep links, lectures and embeds.
+//!
+//! A widget's state is a flat serde struct; its URL query is that struct
+//! serialized with `serde_urlencoded`. Parsing is per parameter: a bad or
+//! unknown parameter falls back to the default and yields a notice, so a
+//! mangled link still shows a working widget and says what it ignored.
+
+use leptos::prelude::*;
+use leptos_router::{
+    hooks::{use_location, use_navigate, use_query_map},
+    NavigateOptions,
+};
+use serde::{de::DeserializeOwned, Serialize};
+
+pub trait WidgetState: Serialize + DeserializeOwned + Default + Clone + PartialEq + Send + Sync + 'static {
+    /// Range checks beyond what the types express; the message names the problem.
+    fn validate(&self) -> Result<(), String>;
+}
+
+/// A parsed query: the state to show and what was ignored on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed<S> {
+    pub state: S,
+    pub notices: Vec<String>,
+}
+
+pub fn to_query<S: WidgetState>(state: &S) -> String {
+    // A flat struct of numbers and enums always serializes.
+    serde_urlencoded::to_string(state).unwrap_or_default()
+}
+
+pub fn parse_query<S: WidgetState>(pairs: &[(String, String)]) -> Parsed<S> {
+    let mut accepted: Vec<(String, String)> = serde_urlencoded::from_str(&to_query(&S::default())).unwrap_or_default();
+    let mut notices = Vec::new();
+    for (key, value) in pairs {
+        let Some(index) = accepted.iter().position(|(k, _)| k == key) else {
+            notices.push(format!("Ignored unknown parameter “{key}”."));
+            continue;
+        };
+        let mut candidate = accepted.clone();
+        candidate[index].1 = value.clone();
+        match decode::<S>(&candidate) {
+            Ok(_) => accepted = candidate,
+            Err(why) => notices.push(format!(
+                "Ignored {key}={value} ({why}); using {key}={}.",
+                accepted[index].1
+            )),
+        }
+    }
+    let state = decode(&accepted).unwrap_or_default();
+    Parsed { state, notices }
+}
+
+fn decode<S: WidgetState>(pairs: &[(String, String)]) -> Result<S, String> {
+    let query = serde_urlencoded::to_string(pairs).map_err(|e| e.to_string())?;
+    let state: S = serde_urlencoded::from_str(&query).map_err(|e| e.to_string())?;
+    state.validate()?;
+    Ok(state)
+}
+
+/// The widget's state, read from the URL, plus the one function that writes it.
+/// Writing replaces the history entry, so the back button leaves the page
+/// instead of stepping through every slider move.
+pub fn use_widget_state<S: WidgetState>() -> (Memo<Parsed<S>>, impl Fn(S) + Clone) {
+    let query = use_query_map();
+    let parsed = Memo::new(move |_| {
+        let pairs: Vec<(String, String)> = query.get().into_iter().map(|(k, v)| (k.into_owned(), v)).collect();
+        parse_query::<S>(&pairs)
+    });
+    let navigate = use_navigate();
+    let pathname = use_location().pathname;
+    let write = move |state: S| {
+        let url = format!("{}?{}", pathname.get_untracked(), to_query(&state));
+        navigate(&url, NavigateOptions { replace: true, scroll: false, ..Default::default() });
+    };
+    (parsed, write)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Demo {
+        size: u32,
+        seed: u64,
+    }
+
+    impl Default for Demo {
+        fn default() -> Self {
+            Demo { size: 8, seed: 1 }
+        }
+    }
+
+    impl WidgetState for Demo {
+        fn validate(&self) -> Result<(), String> {
+            if (1..=64).contains(&self.size) {
+                Ok(())
+            } else {
+                Err("size must be 1 to 64".into())
+            }
+        }
+    }
+
+    fn pairs(q: &str) -> Vec<(String, String)> {
+        serde_urlencoded::from_str(q).unwrap()
+    }
+
+    #[test]
+    fn round_trips_through_the_query() {
+        let state = Demo { size: 33, seed: 9 };
+        let parsed = parse_query::<Demo>(&pairs(&to_query(&state)));
+        assert_eq!(parsed, Parsed { state, notices: vec![] });
+    }
+
+    #[test]
+    fn missing_parameters_keep_their_defaults() {
+        let parsed = parse_query::<Demo>(&pairs("seed=5"));
+        assert_eq!(parsed.state, Demo { size: 8, seed: 5 });
+        assert!(parsed.notices.is_empty());
+    }
+
+    #[test]
+    fn bad_values_fall_back_per_parameter_with_a_notice() {
+        let parsed = parse_query::<Demo>(&pairs("size=banana&seed=5"));
+        assert_eq!(parsed.state, Demo { size: 8, seed: 5 });
+        assert_eq!(parsed.notices.len(), 1);
+        assert!(parsed.notices[0].contains("size=banana"), "{:?}", parsed.notices);
+
+        let parsed = parse_query::<Demo>(&pairs("size=1000"));
+        assert_eq!(parsed.state.size, 8);
+        assert!(parsed.notices[0].contains("1 to 64"), "{:?}", parsed.notices);
+    }
+
+    #[test]
+    fn unknown_parameters_are_ignored_with_a_notice() {
+        let parsed = parse_query::<Demo>(&pairs("colour=red&size=2"));
+        assert_eq!(parsed.state, Demo { size: 2, seed: 1 });
+        assert_eq!(parsed.notices, vec!["Ignored unknown parameter “colour”.".to_string()]);
+    }
+}

@@ -1,0 +1,63 @@
+//! Every embeddable widget, addressable as `/embed/<slug>`.
+
+pub mod gpu_selftest;
+
+use leptos::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Widget {
+    GpuSelfTest,
+}
+
+impl Widget {
+    pub const ALL: [Widget; 1] = [Widget::GpuSelfTest];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Widget::GpuSelfTest => "gpu-selftest",
+        }
+    }
+
+    /// The full page the widget belongs to, for the "open in glassbox" link.
+    pub fn page(self) -> &'static str {
+        match self {
+            Widget::GpuSelfTest => "/gpu",
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Widget::ALL.into_iter().find(|w| w.slug() == slug)
+    }
+}
+
+#[component]
+pub fn WidgetView(widget: Widget) -> impl IntoView {
+    match widget {
+        Widget::GpuSelfTest => view! { <gpu_selftest::GpuSelfTest/> },
+    }
+}
+
+/// What the URL parser ignored, said once at the top of the widget.
+#[component]
+pub fn UrlNotices(#[prop(into)] notices: Signal<Vec<String>>) -> impl IntoView {
+    view! {
+        <Show when=move || !notices.read().is_empty()>
+            <ul class="notices" role="status" data-testid="url-notices">
+                {move || notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+            </ul>
+        </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_round_trip() {
+        for widget in Widget::ALL {
+            assert_eq!(Widget::from_slug(widget.slug()), Some(widget));
+        }
+        assert_eq!(Widget::from_slug("nope"), None);
+    }
+}

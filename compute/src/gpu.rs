@@ -1,0 +1,167 @@
+//! One GPU context type for every platform: Vulkan or GL natively (lavapipe
+//! in tests), WebGPU in the browser.
+
+use std::sync::{Arc, Mutex};
+
+use crate::error::ComputeError;
+
+/// What the page shows about the GPU: plain data, cheap to clone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GpuSummary {
+    pub adapter_name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    /// (name, value) of the limits the kernels care about.
+    pub limits: Vec<(&'static str, u64)>,
+    pub features: Vec<String>,
+}
+
+/// The device and queue, plus the first fatal error wgpu reported for them.
+///
+/// wgpu's default handler panics on an uncaptured error; we record it instead
+/// so a bad dispatch or a lost device becomes a [`ComputeError`], not a crash.
+#[derive(Clone)]
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    adapter: wgpu::Adapter,
+    fault: Arc<Mutex<Option<ComputeError>>>,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.adapter.get_info().name)
+            .finish()
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+const BACKENDS: wgpu::Backends = wgpu::Backends::BROWSER_WEBGPU;
+#[cfg(not(target_arch = "wasm32"))]
+const BACKENDS: wgpu::Backends = wgpu::Backends::VULKAN.union(wgpu::Backends::GL);
+
+impl GpuContext {
+    /// Finds an adapter and opens a device with the adapter's default limits
+    /// for WebGPU, so what passes here passes in every browser.
+    pub async fn new() -> Result<Self, ComputeError> {
+        if cfg!(target_arch = "wasm32") && !wgpu::util::is_browser_webgpu_supported().await {
+            return Err(ComputeError::WebGpuUnsupported);
+        }
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: BACKENDS,
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions::default())
+            .await
+            .map_err(|e| ComputeError::NoAdapter(e.to_string()))?;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("glassbox"),
+                required_limits: wgpu::Limits::default().using_resolution(adapter.limits()),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| ComputeError::RequestDevice(e.to_string()))?;
+
+        let fault: Arc<Mutex<Option<ComputeError>>> = Arc::default();
+        let on_error = fault.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            record(&on_error, ComputeError::Gpu { label: "device".into(), message: e.to_string() });
+        }));
+        let on_lost = fault.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            record(&on_lost, ComputeError::DeviceLost(format!("{reason:?}: {message}")));
+        });
+        Ok(GpuContext { device, queue, adapter, fault })
+    }
+
+    pub fn summary(&self) -> GpuSummary {
+        let info = self.adapter.get_info();
+        let l = self.device.limits();
+        GpuSummary {
+            adapter_name: info.name,
+            backend: info.backend.to_string(),
+            device_type: format!("{:?}", info.device_type),
+            driver: [info.driver, info.driver_info]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+            limits: vec![
+                ("maxStorageBufferBindingSize", l.max_storage_buffer_binding_size as u64),
+                ("maxBufferSize", l.max_buffer_size),
+                ("maxComputeWorkgroupStorageSize", l.max_compute_workgroup_storage_size as u64),
+                ("maxComputeInvocationsPerWorkgroup", l.max_compute_invocations_per_workgroup as u64),
+                ("maxComputeWorkgroupSizeX", l.max_compute_workgroup_size_x as u64),
+                ("maxComputeWorkgroupsPerDimension", l.max_compute_workgroups_per_dimension as u64),
+                ("maxStorageBuffersPerShaderStage", l.max_storage_buffers_per_shader_stage as u64),
+            ],
+            features: self
+                .adapter
+                .features()
+                .iter_names()
+                .map(|(name, _)| name.to_string())
+                .collect(),
+        }
+    }
+
+    /// The first error wgpu reported asynchronously, if any. Once the device
+    /// has faulted, every later call returns this error.
+    pub fn check(&self) -> Result<(), ComputeError> {
+        match self.fault.lock().map(|f| f.clone()) {
+            Ok(None) => Ok(()),
+            Ok(Some(e)) => Err(e),
+            Err(_) => Err(ComputeError::DeviceLost("error state poisoned".into())),
+        }
+    }
+
+    /// Copies `len` f32 values out of `source` (which needs `COPY_SRC`).
+    ///
+    /// Awaits `map_async` through a channel, so nothing blocks in a browser;
+    /// natively it polls the device until the copy is done.
+    pub async fn read_f32(&self, source: &wgpu::Buffer, len: usize, label: &str) -> Result<Vec<f32>, ComputeError> {
+        let size = (len * 4) as wgpu::BufferAddress;
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+        encoder.copy_buffer_to_buffer(source, 0, &staging, 0, size);
+        self.queue.submit([encoder.finish()]);
+
+        let (sender, receiver) = futures_channel::oneshot::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |result| {
+            let _ = sender.send(result);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| ComputeError::Readback(e.to_string()))?;
+        receiver
+            .await
+            .map_err(|_| ComputeError::Readback("the map callback was dropped".into()))?
+            .map_err(|e| ComputeError::Readback(e.to_string()))?;
+        self.check()?;
+        let values = {
+            let view = staging
+                .get_mapped_range(..)
+                .map_err(|e| ComputeError::Readback(e.to_string()))?;
+            view.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
+        };
+        staging.unmap();
+        Ok(values)
+    }
+}
+
+fn record(slot: &Mutex<Option<ComputeError>>, error: ComputeError) {
+    if let Ok(mut slot) = slot.lock() {
+        slot.get_or_insert(error);
+    }
+}

@@ -1,0 +1,15 @@
+//! glassbox's runtime: the GPU context, the WGSL kernel drivers, and the CPU
+//! reference that doubles as the fallback backend and the test oracle.
+//! No UI code lives here.
+
+pub mod backend;
+pub mod error;
+pub mod gpu;
+pub mod inputs;
+pub mod kernels;
+pub mod reference;
+pub mod selftest;
+
+pub use backend::Backend;
+pub use error::ComputeError;
+pub use gpu::{GpuContext, GpuSummary};
