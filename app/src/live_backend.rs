@@ -13,7 +13,8 @@ impl LiveBackend {
     }
 
     pub fn expect() -> Self {
-        use_context::<LiveBackend>().expect("LiveBackend::provide() must run in App before any page renders")
+        use_context::<LiveBackend>()
+            .expect("LiveBackend::provide() must run in App before any page renders")
     }
 }
 

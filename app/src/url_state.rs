@@ -12,7 +12,9 @@ use leptos_router::{
 };
 use serde::{de::DeserializeOwned, Serialize};
 
-pub trait WidgetState: Serialize + DeserializeOwned + Default + Clone + PartialEq + Send + Sync + 'static {
+pub trait WidgetState:
+    Serialize + DeserializeOwned + Default + Clone + PartialEq + Send + Sync + 'static
+{
     /// Range checks beyond what the types express; the message names the problem.
     fn validate(&self) -> Result<(), String>;
 }
@@ -30,7 +32,8 @@ pub fn to_query<S: WidgetState>(state: &S) -> String {
 }
 
 pub fn parse_query<S: WidgetState>(pairs: &[(String, String)]) -> Parsed<S> {
-    let mut accepted: Vec<(String, String)> = serde_urlencoded::from_str(&to_query(&S::default())).unwrap_or_default();
+    let mut accepted: Vec<(String, String)> =
+        serde_urlencoded::from_str(&to_query(&S::default())).unwrap_or_default();
     let mut notices = Vec::new();
     for (key, value) in pairs {
         let Some(index) = accepted.iter().position(|(k, _)| k == key) else {
@@ -64,14 +67,25 @@ fn decode<S: WidgetState>(pairs: &[(String, String)]) -> Result<S, String> {
 pub fn use_widget_state<S: WidgetState>() -> (Memo<Parsed<S>>, impl Fn(S) + Clone) {
     let query = use_query_map();
     let parsed = Memo::new(move |_| {
-        let pairs: Vec<(String, String)> = query.get().into_iter().map(|(k, v)| (k.into_owned(), v)).collect();
+        let pairs: Vec<(String, String)> = query
+            .get()
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v))
+            .collect();
         parse_query::<S>(&pairs)
     });
     let navigate = use_navigate();
     let pathname = use_location().pathname;
     let write = move |state: S| {
         let url = format!("{}?{}", pathname.get_untracked(), to_query(&state));
-        navigate(&url, NavigateOptions { replace: true, scroll: false, ..Default::default() });
+        navigate(
+            &url,
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
     };
     (parsed, write)
 }
@@ -111,7 +125,13 @@ mod tests {
     fn round_trips_through_the_query() {
         let state = Demo { size: 33, seed: 9 };
         let parsed = parse_query::<Demo>(&pairs(&to_query(&state)));
-        assert_eq!(parsed, Parsed { state, notices: vec![] });
+        assert_eq!(
+            parsed,
+            Parsed {
+                state,
+                notices: vec![]
+            }
+        );
     }
 
     #[test]
@@ -126,17 +146,28 @@ mod tests {
         let parsed = parse_query::<Demo>(&pairs("size=banana&seed=5"));
         assert_eq!(parsed.state, Demo { size: 8, seed: 5 });
         assert_eq!(parsed.notices.len(), 1);
-        assert!(parsed.notices[0].contains("size=banana"), "{:?}", parsed.notices);
+        assert!(
+            parsed.notices[0].contains("size=banana"),
+            "{:?}",
+            parsed.notices
+        );
 
         let parsed = parse_query::<Demo>(&pairs("size=1000"));
         assert_eq!(parsed.state.size, 8);
-        assert!(parsed.notices[0].contains("1 to 64"), "{:?}", parsed.notices);
+        assert!(
+            parsed.notices[0].contains("1 to 64"),
+            "{:?}",
+            parsed.notices
+        );
     }
 
     #[test]
     fn unknown_parameters_are_ignored_with_a_notice() {
         let parsed = parse_query::<Demo>(&pairs("colour=red&size=2"));
         assert_eq!(parsed.state, Demo { size: 2, seed: 1 });
-        assert_eq!(parsed.notices, vec!["Ignored unknown parameter “colour”.".to_string()]);
+        assert_eq!(
+            parsed.notices,
+            vec!["Ignored unknown parameter “colour”.".to_string()]
+        );
     }
 }

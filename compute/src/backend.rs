@@ -24,9 +24,18 @@ impl Backend {
         }
     }
 
-    pub async fn gemm_f32(&self, a: &[f32], b: &[f32], shape: GemmShape) -> Result<Vec<f32>, ComputeError> {
+    pub async fn gemm_f32(
+        &self,
+        a: &[f32],
+        b: &[f32],
+        shape: GemmShape,
+    ) -> Result<Vec<f32>, ComputeError> {
         match self {
-            Backend::Gpu(ctx) => GemmKernel::new(ctx, GemmVariant::F32)?.run(ctx, a, b, shape).await,
+            Backend::Gpu(ctx) => {
+                GemmKernel::new(ctx, GemmVariant::F32)?
+                    .run(ctx, a, b, shape)
+                    .await
+            }
             Backend::Cpu(_) => gemm_f32_ref(a, b, shape),
         }
     }

@@ -69,13 +69,27 @@ impl GpuContext {
         let fault: Arc<Mutex<Option<ComputeError>>> = Arc::default();
         let on_error = fault.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            record(&on_error, ComputeError::Gpu { label: "device".into(), message: e.to_string() });
+            record(
+                &on_error,
+                ComputeError::Gpu {
+                    label: "device".into(),
+                    message: e.to_string(),
+                },
+            );
         }));
         let on_lost = fault.clone();
         device.set_device_lost_callback(move |reason, message| {
-            record(&on_lost, ComputeError::DeviceLost(format!("{reason:?}: {message}")));
+            record(
+                &on_lost,
+                ComputeError::DeviceLost(format!("{reason:?}: {message}")),
+            );
         });
-        Ok(GpuContext { device, queue, adapter, fault })
+        Ok(GpuContext {
+            device,
+            queue,
+            adapter,
+            fault,
+        })
     }
 
     pub fn summary(&self) -> GpuSummary {
@@ -91,13 +105,31 @@ impl GpuContext {
                 .collect::<Vec<_>>()
                 .join(" "),
             limits: vec![
-                ("maxStorageBufferBindingSize", l.max_storage_buffer_binding_size as u64),
+                (
+                    "maxStorageBufferBindingSize",
+                    l.max_storage_buffer_binding_size,
+                ),
                 ("maxBufferSize", l.max_buffer_size),
-                ("maxComputeWorkgroupStorageSize", l.max_compute_workgroup_storage_size as u64),
-                ("maxComputeInvocationsPerWorkgroup", l.max_compute_invocations_per_workgroup as u64),
-                ("maxComputeWorkgroupSizeX", l.max_compute_workgroup_size_x as u64),
-                ("maxComputeWorkgroupsPerDimension", l.max_compute_workgroups_per_dimension as u64),
-                ("maxStorageBuffersPerShaderStage", l.max_storage_buffers_per_shader_stage as u64),
+                (
+                    "maxComputeWorkgroupStorageSize",
+                    l.max_compute_workgroup_storage_size as u64,
+                ),
+                (
+                    "maxComputeInvocationsPerWorkgroup",
+                    l.max_compute_invocations_per_workgroup as u64,
+                ),
+                (
+                    "maxComputeWorkgroupSizeX",
+                    l.max_compute_workgroup_size_x as u64,
+                ),
+                (
+                    "maxComputeWorkgroupsPerDimension",
+                    l.max_compute_workgroups_per_dimension as u64,
+                ),
+                (
+                    "maxStorageBuffersPerShaderStage",
+                    l.max_storage_buffers_per_shader_stage as u64,
+                ),
             ],
             features: self
                 .adapter
@@ -122,7 +154,12 @@ impl GpuContext {
     ///
     /// Awaits `map_async` through a channel, so nothing blocks in a browser;
     /// natively it polls the device until the copy is done.
-    pub async fn read_f32(&self, source: &wgpu::Buffer, len: usize, label: &str) -> Result<Vec<f32>, ComputeError> {
+    pub async fn read_f32(
+        &self,
+        source: &wgpu::Buffer,
+        len: usize,
+        label: &str,
+    ) -> Result<Vec<f32>, ComputeError> {
         let size = (len * 4) as wgpu::BufferAddress;
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
@@ -130,7 +167,9 @@ impl GpuContext {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
         encoder.copy_buffer_to_buffer(source, 0, &staging, 0, size);
         self.queue.submit([encoder.finish()]);
 

@@ -3,7 +3,10 @@
 
 use web_time::Instant;
 
-use crate::{backend::Backend, error::ComputeError, inputs::uniform_signed, kernels::gemm::GemmShape, reference::gemm::gemm_f32_ref};
+use crate::{
+    backend::Backend, error::ComputeError, inputs::uniform_signed, kernels::gemm::GemmShape,
+    reference::gemm::gemm_f32_ref,
+};
 
 /// Largest |GPU − CPU| accepted for the self-test's f32 multiply.
 /// Inputs are in [-1, 1) and k ≤ 512, so the sums stay small and a correct
@@ -20,7 +23,10 @@ impl SelfTestProblem {
     /// The operands, fully determined by the seed.
     pub fn operands(&self) -> (Vec<f32>, Vec<f32>) {
         let GemmShape { m, k, n } = self.shape;
-        (uniform_signed(self.seed, m * k), uniform_signed(self.seed ^ 0xB0B0_B0B0, k * n))
+        (
+            uniform_signed(self.seed, m * k),
+            uniform_signed(self.seed ^ 0xB0B0_B0B0, k * n),
+        )
     }
 }
 
@@ -41,7 +47,10 @@ impl SelfTestReport {
     }
 }
 
-pub async fn run_selftest(backend: &Backend, problem: SelfTestProblem) -> Result<SelfTestReport, ComputeError> {
+pub async fn run_selftest(
+    backend: &Backend,
+    problem: SelfTestProblem,
+) -> Result<SelfTestReport, ComputeError> {
     let (a, b) = problem.operands();
     let start = Instant::now();
     let got = backend.gemm_f32(&a, &b, problem.shape).await?;
@@ -90,7 +99,10 @@ mod tests {
     #[test]
     fn cpu_backend_selftest_passes_exactly() {
         let backend = Backend::Cpu(ComputeError::WebGpuUnsupported);
-        let problem = SelfTestProblem { shape: GemmShape { m: 5, k: 7, n: 3 }, seed: 1 };
+        let problem = SelfTestProblem {
+            shape: GemmShape { m: 5, k: 7, n: 3 },
+            seed: 1,
+        };
         let report = pollster::block_on(run_selftest(&backend, problem)).unwrap();
         assert_eq!(report.max_abs_error, 0.0);
         assert!(report.passed());

@@ -21,7 +21,10 @@ fn gpu() -> Option<GpuContext> {
         Err(e) => {
             let required = std::env::var("CI").is_ok_and(|v| v == "true")
                 || std::env::var("GLASSBOX_REQUIRE_GPU").is_ok_and(|v| v == "1");
-            assert!(!required, "no GPU adapter ({e}); install mesa-vulkan-drivers for lavapipe");
+            assert!(
+                !required,
+                "no GPU adapter ({e}); install mesa-vulkan-drivers for lavapipe"
+            );
             eprintln!("SKIPPED: no GPU adapter ({e}); install mesa-vulkan-drivers for lavapipe");
             None
         }
@@ -35,10 +38,10 @@ fn gemm_f32_matches_reference_on_awkward_shapes() {
     let t = TILE as usize;
     let shapes = [
         (1, 1, 1),
-        (1, 300, 1),         // one row, long k
-        (t, t, t),           // exactly one tile
+        (1, 300, 1),               // one row, long k
+        (t, t, t),                 // exactly one tile
         (t + 1, t - 1, 2 * t + 3), // ragged on every side
-        (3, 1000, 5),        // long k, tiny output
+        (3, 1000, 5),              // long k, tiny output
         (130, 7, 97),
         (64, 64, 64),
     ];
@@ -57,7 +60,9 @@ fn gemm_f32_matches_reference_on_awkward_shapes() {
 fn gemm_f32_rejects_mismatched_operands_without_touching_the_gpu() {
     let Some(ctx) = gpu() else { return };
     let kernel = GemmKernel::new(&ctx, GemmVariant::F32).unwrap();
-    let err = pollster::block_on(kernel.run(&ctx, &[0.0; 3], &[0.0; 4], GemmShape { m: 2, k: 2, n: 2 })).unwrap_err();
+    let err =
+        pollster::block_on(kernel.run(&ctx, &[0.0; 3], &[0.0; 4], GemmShape { m: 2, k: 2, n: 2 }))
+            .unwrap_err();
     assert!(matches!(err, ComputeError::Shape { .. }), "{err}");
     ctx.check().unwrap();
 }
@@ -65,10 +70,24 @@ fn gemm_f32_rejects_mismatched_operands_without_touching_the_gpu() {
 #[test]
 fn selftest_on_the_gpu_passes_with_the_app_default() {
     let Some(ctx) = gpu() else { return };
-    let problem = SelfTestProblem { shape: GemmShape { m: 96, k: 128, n: 80 }, seed: 1 };
+    let problem = SelfTestProblem {
+        shape: GemmShape {
+            m: 96,
+            k: 128,
+            n: 80,
+        },
+        seed: 1,
+    };
     let report = pollster::block_on(run_selftest(&Backend::Gpu(ctx), problem)).unwrap();
-    assert!(report.passed(), "max abs error {} over {SELFTEST_TOLERANCE}", report.max_abs_error);
-    assert!(report.max_abs_error > 0.0 || report.checksum != 0.0, "an all-zero output would pass trivially");
+    assert!(
+        report.passed(),
+        "max abs error {} over {SELFTEST_TOLERANCE}",
+        report.max_abs_error
+    );
+    assert!(
+        report.max_abs_error > 0.0 || report.checksum != 0.0,
+        "an all-zero output would pass trivially"
+    );
 }
 
 #[test]
@@ -76,7 +95,12 @@ fn gpu_summary_names_an_adapter_and_webgpu_limits() {
     let Some(ctx) = gpu() else { return };
     let summary = ctx.summary();
     assert!(!summary.adapter_name.is_empty());
-    let storage = summary.limits.iter().find(|(name, _)| *name == "maxComputeWorkgroupStorageSize").unwrap().1;
+    let storage = summary
+        .limits
+        .iter()
+        .find(|(name, _)| *name == "maxComputeWorkgroupStorageSize")
+        .unwrap()
+        .1;
     // We ask for WebGPU's default limits, so what passes here fits any browser.
     assert_eq!(storage, 16384);
 }

@@ -28,13 +28,21 @@ pub struct GpuSelfTestState {
 
 impl Default for GpuSelfTestState {
     fn default() -> Self {
-        GpuSelfTestState { m: 96, k: 128, n: 80, seed: 1 }
+        GpuSelfTestState {
+            m: 96,
+            k: 128,
+            n: 80,
+            seed: 1,
+        }
     }
 }
 
 impl WidgetState for GpuSelfTestState {
     fn validate(&self) -> Result<(), String> {
-        if [self.m, self.k, self.n].iter().all(|d| (1..=MAX_DIM).contains(d)) {
+        if [self.m, self.k, self.n]
+            .iter()
+            .all(|d| (1..=MAX_DIM).contains(d))
+        {
             Ok(())
         } else {
             Err(format!("m, k and n must be 1 to {MAX_DIM}"))
@@ -45,7 +53,11 @@ impl WidgetState for GpuSelfTestState {
 impl GpuSelfTestState {
     pub fn problem(&self) -> SelfTestProblem {
         SelfTestProblem {
-            shape: GemmShape { m: self.m as usize, k: self.k as usize, n: self.n as usize },
+            shape: GemmShape {
+                m: self.m as usize,
+                k: self.k as usize,
+                n: self.n as usize,
+            },
             seed: self.seed,
         }
     }
@@ -55,6 +67,7 @@ impl GpuSelfTestState {
 pub fn GpuSelfTest() -> impl IntoView {
     let backend = LiveBackend::expect().0;
     let (parsed, write) = use_widget_state::<GpuSelfTestState>();
+    let write_seed = write.clone();
     let state = Memo::new(move |_| parsed.read().state.clone());
     let notices = Signal::derive(move || parsed.read().notices.clone());
     let reruns = RwSignal::new(0u32);
@@ -64,7 +77,10 @@ pub fn GpuSelfTest() -> impl IntoView {
         async move { run_selftest(&backend.await, problem).await }
     });
 
-    let dim_input = move |name: &'static str, label: &'static str, get: fn(&GpuSelfTestState) -> u32, set: fn(&mut GpuSelfTestState, u32)| {
+    let dim_input = move |name: &'static str,
+                          label: &'static str,
+                          get: fn(&GpuSelfTestState) -> u32,
+                          set: fn(&mut GpuSelfTestState, u32)| {
         let write = write.clone();
         view! {
             <label>
@@ -86,7 +102,6 @@ pub fn GpuSelfTest() -> impl IntoView {
             </label>
         }
     };
-    let write_seed = write.clone();
 
     view! {
         <section class="widget" data-testid="gpu-selftest" aria-labelledby="gpu-selftest-title">
@@ -122,9 +137,11 @@ pub fn GpuSelfTest() -> impl IntoView {
             </form>
             <Transition fallback=|| view! { <p class="running" role="status">"Running…"</p> }>
                 {move || Suspend::new(async move {
-                    let backend = backend.await;
-                    match report.await {
-                        Ok(report) => view! { <SelfTestResult report backend/> }.into_any(),
+                    let report = report.await;
+                    // Only a bool crosses the await: wasm's GPU handles are not Send.
+                    let on_gpu = matches!(backend.await, Backend::Gpu(_));
+                    match report {
+                        Ok(report) => view! { <SelfTestResult report on_gpu/> }.into_any(),
                         Err(e) => view! {
                             <p class="error" role="alert" data-testid="gpu-selftest-failure">
                                 "The self-test could not run: " {e.to_string()}
@@ -139,13 +156,10 @@ pub fn GpuSelfTest() -> impl IntoView {
 }
 
 #[component]
-fn SelfTestResult(report: SelfTestReport, backend: Backend) -> impl IntoView {
+fn SelfTestResult(report: SelfTestReport, on_gpu: bool) -> impl IntoView {
     let GemmShape { m, k, n } = report.problem.shape;
     let passed = report.passed();
-    let engine = match backend {
-        Backend::Gpu(_) => "your GPU (WebGPU)",
-        Backend::Cpu(_) => "the CPU fallback",
-    };
+    let engine = if on_gpu { "your GPU (WebGPU)" } else { "the CPU fallback" };
     view! {
         <dl class="result" data-testid="gpu-selftest-result" data-shape=format!("{m}x{k}x{n}")>
             <dt>"Verdict"</dt>

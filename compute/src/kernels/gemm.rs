@@ -47,10 +47,18 @@ impl GemmShape {
             return bad(format!("every dimension must be positive, got {self:?}"));
         }
         if a.len() != self.m * self.k {
-            return bad(format!("A has {} values, expected m·k = {}", a.len(), self.m * self.k));
+            return bad(format!(
+                "A has {} values, expected m·k = {}",
+                a.len(),
+                self.m * self.k
+            ));
         }
         if b.len() != self.k * self.n {
-            return bad(format!("B has {} values, expected k·n = {}", b.len(), self.k * self.n));
+            return bad(format!(
+                "B has {} values, expected k·n = {}",
+                b.len(),
+                self.k * self.n
+            ));
         }
         Ok(())
     }
@@ -65,31 +73,44 @@ impl GemmKernel {
     /// Compiles the pipeline. Do this once per context and reuse the kernel.
     pub fn new(ctx: &GpuContext, variant: GemmVariant) -> Result<Self, ComputeError> {
         let label = Some(variant.label());
-        let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label,
-            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
-        });
-        let pipeline = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label,
-            layout: None,
-            module: &module,
-            entry_point: Some(variant.entry_point()),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants: &[("TILE", TILE as f64)],
-                ..Default::default()
-            },
-            cache: None,
-        });
+        let module = ctx
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label,
+                source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+            });
+        let pipeline = ctx
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label,
+                layout: None,
+                module: &module,
+                entry_point: Some(variant.entry_point()),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &[("TILE", TILE as f64)],
+                    ..Default::default()
+                },
+                cache: None,
+            });
         ctx.check()?;
         Ok(GemmKernel { variant, pipeline })
     }
 
     /// Uploads A and B, runs one dispatch, and reads C back.
-    pub async fn run(&self, ctx: &GpuContext, a: &[f32], b: &[f32], shape: GemmShape) -> Result<Vec<f32>, ComputeError> {
+    pub async fn run(
+        &self,
+        ctx: &GpuContext,
+        a: &[f32],
+        b: &[f32],
+        shape: GemmShape,
+    ) -> Result<Vec<f32>, ComputeError> {
         shape.check(a, b)?;
         let limits = ctx.device.limits();
-        let largest = 4 * [a.len(), b.len(), shape.m * shape.n].into_iter().max().unwrap_or(0) as u64;
-        if largest > limits.max_storage_buffer_binding_size as u64 {
+        let largest = 4 * [a.len(), b.len(), shape.m * shape.n]
+            .into_iter()
+            .max()
+            .unwrap_or(0) as u64;
+        if largest > limits.max_storage_buffer_binding_size {
             return Err(ComputeError::Shape {
                 op: "gemm",
                 detail: format!(
@@ -101,7 +122,10 @@ impl GemmKernel {
         let groups_x = (shape.n as u32).div_ceil(TILE);
         let groups_y = (shape.m as u32).div_ceil(TILE);
         if groups_x.max(groups_y) > limits.max_compute_workgroups_per_dimension {
-            return Err(ComputeError::Shape { op: "gemm", detail: format!("{shape:?} needs too many workgroups") });
+            return Err(ComputeError::Shape {
+                op: "gemm",
+                detail: format!("{shape:?} needs too many workgroups"),
+            });
         }
 
         let label = Some(self.variant.label());
@@ -134,20 +158,36 @@ impl GemmKernel {
             label,
             layout: &self.pipeline.get_bind_group_layout(0),
             entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: a_buf.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: b_buf.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 2, resource: c_buf.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 3, resource: dims_buf.as_entire_binding() },
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: a_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: b_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: c_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: dims_buf.as_entire_binding(),
+                },
             ],
         });
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label });
         {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label, timestamp_writes: None });
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label,
+                timestamp_writes: None,
+            });
             pass.set_pipeline(&self.pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(groups_x, groups_y, 1);
         }
         ctx.queue.submit([encoder.finish()]);
-        ctx.read_f32(&c_buf, shape.m * shape.n, "gemm.f32.readback").await
+        ctx.read_f32(&c_buf, shape.m * shape.n, "gemm.f32.readback")
+            .await
     }
 }

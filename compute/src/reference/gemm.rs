@@ -18,7 +18,12 @@ mod tests {
     fn small_product_by_hand() {
         // [1 2 3; 4 5 6] · [7 8; 9 10; 11 12] = [58 64; 139 154]
         let shape = GemmShape { m: 2, k: 3, n: 2 };
-        let c = gemm_f32_ref(&[1., 2., 3., 4., 5., 6.], &[7., 8., 9., 10., 11., 12.], shape).unwrap();
+        let c = gemm_f32_ref(
+            &[1., 2., 3., 4., 5., 6.],
+            &[7., 8., 9., 10., 11., 12.],
+            shape,
+        )
+        .unwrap();
         assert_eq!(c, vec![58., 64., 139., 154.]);
     }
 
@@ -26,6 +31,9 @@ mod tests {
     fn wrong_lengths_are_a_shape_error() {
         let shape = GemmShape { m: 2, k: 3, n: 2 };
         let err = gemm_f32_ref(&[1.0; 5], &[1.0; 6], shape).unwrap_err();
-        assert!(matches!(err, ComputeError::Shape { op: "gemm", .. }), "{err}");
+        assert!(
+            matches!(err, ComputeError::Shape { op: "gemm", .. }),
+            "{err}"
+        );
     }
 }

@@ -1,0 +1,286 @@
+//! The built app in headless Chromium: once with SwiftShader's WebGPU, once
+//! without WebGPU. Run by `cargo xtask test` after `trunk build`.
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use compute::{kernels::gemm::GemmShape, reference::gemm::gemm_f32_ref, selftest::SelfTestProblem};
+use glassbox_tests::{requested_urls, Chromedriver, GpuMode, Session, StaticServer};
+use serde_json::Value;
+
+/// Loading wasm and compiling shaders on SwiftShader is slow on two cores.
+const LOAD: Duration = Duration::from_secs(60);
+
+/// Every route, and the test id its page renders.
+const ROUTES: &[(&str, &str)] = &[
+    ("/", "home-cards"),
+    ("/autoregressive", "chapter-autoregressive"),
+    ("/attention", "chapter-attention"),
+    ("/detr", "chapter-detr"),
+    ("/gpu", "gpu-page"),
+    ("/embed/gpu-selftest", "embed"),
+    ("/embed/no-such-widget", "embed-unknown"),
+    ("/no/such/page", "not-found"),
+];
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn artifacts() -> PathBuf {
+    workspace().join("target/e2e")
+}
+
+struct Browser {
+    session: Session,
+    server: StaticServer,
+    // Dropped last: the session needs the driver to close cleanly.
+    _driver: Chromedriver,
+    _profile: TempDir,
+}
+
+impl Browser {
+    fn start(mode: GpuMode) -> Browser {
+        let server = StaticServer::start(&workspace().join("dist")).unwrap();
+        let driver = Chromedriver::start().unwrap();
+        let profile = TempDir::new(&format!("{mode:?}"));
+        let session = driver.session(mode, &profile.0).unwrap();
+        Browser {
+            session,
+            server,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    fn open(&self, path: &str) {
+        self.session
+            .goto(&format!("{}{path}", self.server.origin))
+            .unwrap();
+    }
+
+    fn wait(&self, expr: &str) -> Value {
+        self.session.wait_for(expr, LOAD).unwrap()
+    }
+
+    fn wait_testid(&self, id: &str) {
+        self.wait(&format!("document.querySelector('[data-testid=\"{id}\"]')"));
+    }
+
+    fn attr(&self, id: &str, attr: &str) -> String {
+        let v = self.wait(&format!(
+            "document.querySelector('[data-testid=\"{id}\"]')?.getAttribute('{attr}')"
+        ));
+        v.as_str().unwrap().to_string()
+    }
+
+    fn text(&self, id: &str) -> String {
+        let v = self.wait(&format!(
+            "document.querySelector('[data-testid=\"{id}\"]')?.innerText"
+        ));
+        v.as_str().unwrap().to_string()
+    }
+
+    /// Waits for the self-test's verdict and returns (max error, checksum).
+    fn selftest_result(&self, shape: &str) -> (f64, f64) {
+        self.wait(&format!(
+            "document.querySelector('[data-testid=\"gpu-selftest-result\"][data-shape=\"{shape}\"]')"
+        ));
+        assert_eq!(
+            self.attr("gpu-selftest-status", "data-value"),
+            "pass",
+            "self-test failed for {shape}"
+        );
+        let error: f64 = self
+            .attr("gpu-selftest-error", "data-value")
+            .parse()
+            .unwrap();
+        let checksum: f64 = self
+            .attr("gpu-selftest-checksum", "data-value")
+            .parse()
+            .unwrap();
+        (error, checksum)
+    }
+
+    /// No console errors so far, and every request went to our own origin.
+    fn assert_clean_logs(&self) {
+        let console = self.session.log("browser").unwrap();
+        let severe: Vec<&Value> = console.iter().filter(|e| e["level"] == "SEVERE").collect();
+        assert!(severe.is_empty(), "console errors: {severe:#?}");
+
+        let urls = requested_urls(&self.session.log("performance").unwrap());
+        assert!(
+            urls.iter().any(|u| u.ends_with(".wasm")),
+            "the performance log saw no wasm request: {urls:?}"
+        );
+        let foreign: Vec<&String> = urls
+            .iter()
+            .filter(|u| {
+                !u.starts_with(&format!("{}/", self.server.origin)) && !u.starts_with("data:")
+            })
+            .collect();
+        assert!(foreign.is_empty(), "requests to other origins: {foreign:?}");
+    }
+
+    /// The page fits the viewport width: no sideways scrolling on a phone.
+    fn assert_fits(&self, width: u32, height: u32, path: &str, shot: &str) {
+        self.session.set_window_size(width, height).unwrap();
+        self.open(path);
+        self.wait_testid("backend-badge");
+        let overflow = self
+            .session
+            .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            .unwrap();
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{path} at {width}px scrolls sideways by {overflow}px"
+        );
+        self.session.screenshot(&artifacts().join(shot)).unwrap();
+    }
+}
+
+/// Checksum of the CPU reference, computed natively for the same problem.
+fn reference_checksum(m: usize, k: usize, n: usize, seed: u64) -> f64 {
+    let problem = SelfTestProblem {
+        shape: GemmShape { m, k, n },
+        seed,
+    };
+    let (a, b) = problem.operands();
+    gemm_f32_ref(&a, &b, problem.shape)
+        .unwrap()
+        .iter()
+        .map(|&v| v as f64)
+        .sum()
+}
+
+fn assert_checksum(got: f64, want: f64) {
+    assert!(
+        (got - want).abs() < 1e-3,
+        "checksum {got}, native CPU reference {want}"
+    );
+}
+
+#[test]
+fn webgpu_on_swiftshader() {
+    let b = Browser::start(GpuMode::WebGpu);
+
+    for (path, id) in ROUTES {
+        b.open(path);
+        b.wait_testid(id);
+        let has_header = b
+            .session
+            .execute("return !!document.querySelector('.site-header')")
+            .unwrap();
+        assert_eq!(
+            has_header,
+            Value::Bool(!path.starts_with("/embed/")),
+            "page chrome on {path}"
+        );
+    }
+
+    b.open("/gpu");
+    b.wait("document.querySelector('[data-testid=\"backend-badge\"][data-backend]')");
+    assert_eq!(b.attr("backend-badge", "data-backend"), "webgpu");
+    let badge = b.text("backend-badge");
+    assert!(badge.starts_with("WebGPU · "), "badge: {badge}");
+    assert!(
+        badge.to_lowercase().contains("swiftshader"),
+        "badge: {badge}"
+    );
+    assert!(b.text("gpu-adapter").to_lowercase().contains("swiftshader"));
+    let (error, checksum) = b.selftest_result("96x128x80");
+    assert!(error < 1e-4, "max abs error {error}");
+    assert_checksum(checksum, reference_checksum(96, 128, 80, 1));
+    b.session
+        .screenshot(&artifacts().join("gpu-webgpu.png"))
+        .unwrap();
+
+    // A shared link reproduces its settings, including ragged shapes.
+    b.open("/gpu?m=33&k=65&n=17&seed=9");
+    let (error, checksum) = b.selftest_result("33x65x17");
+    assert!(error < 1e-4, "max abs error {error}");
+    assert_checksum(checksum, reference_checksum(33, 65, 17, 9));
+
+    // Editing a control rewrites the URL, and a reload shows the same thing.
+    b.session
+        .execute(
+            "const i = document.querySelector('[data-testid=\"gpu-selftest-m\"]');
+             i.value = '40'; i.dispatchEvent(new Event('change', { bubbles: true }));",
+        )
+        .unwrap();
+    b.wait("location.search.includes('m=40')");
+    b.selftest_result("40x65x17");
+    b.session.execute("location.reload()").unwrap();
+    b.selftest_result("40x65x17");
+
+    // Bad parameters fall back to defaults, with a notice rather than a blank page.
+    b.open("/gpu?m=banana&colour=red&n=9999");
+    b.selftest_result("96x128x80");
+    let notices = b.text("url-notices");
+    assert!(
+        notices.contains("m=banana") && notices.contains("colour") && notices.contains("n=9999"),
+        "{notices}"
+    );
+
+    // An embed carries its state and has no page chrome.
+    b.open("/embed/gpu-selftest?m=20&k=21&n=22&seed=3");
+    b.selftest_result("20x21x22");
+    assert_eq!(b.attr("backend-badge", "data-backend"), "webgpu");
+
+    b.assert_clean_logs();
+
+    b.assert_fits(390, 844, "/gpu", "gpu-phone.png");
+    b.assert_fits(390, 844, "/", "home-phone.png");
+    b.assert_fits(1920, 1080, "/", "home-projector.png");
+    b.assert_fits(1280, 800, "/", "home-laptop.png");
+}
+
+#[test]
+fn cpu_fallback_without_webgpu() {
+    let b = Browser::start(GpuMode::NoWebGpu);
+    b.open("/gpu");
+    b.wait("document.querySelector('[data-testid=\"backend-badge\"][data-backend]')");
+    assert_eq!(b.attr("backend-badge", "data-backend"), "cpu");
+    let badge = b.text("backend-badge");
+    assert!(
+        badge.starts_with("CPU (WebGPU unavailable: "),
+        "badge: {badge}"
+    );
+    b.wait_testid("gpu-unavailable");
+    let (error, checksum) = b.selftest_result("96x128x80");
+    assert_eq!(error, 0.0, "the CPU path is the reference itself");
+    assert_checksum(checksum, reference_checksum(96, 128, 80, 1));
+    b.session
+        .screenshot(&artifacts().join("gpu-cpu.png"))
+        .unwrap();
+
+    for (path, id) in ROUTES {
+        b.open(path);
+        b.wait_testid(id);
+    }
+    b.assert_clean_logs();
+}
+
+/// A fresh browser profile, removed afterwards.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("glassbox-chromium-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
