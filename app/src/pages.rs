@@ -111,7 +111,8 @@ fn GpuInfo() -> impl IntoView {
                                     <dt>"Adapter"</dt><dd data-testid="gpu-adapter">{s.adapter_name}</dd>
                                     <dt>"Backend"</dt><dd>{s.backend}</dd>
                                     <dt>"Device type"</dt><dd>{s.device_type}</dd>
-                                    <dt>"Driver"</dt><dd>{s.driver}</dd>
+                                    <dt>"Driver"</dt>
+                                    <dd>{if s.driver.is_empty() { "not reported by the browser".to_string() } else { s.driver }}</dd>
                                 </dl>
                                 <h2>"Limits glassbox relies on"</h2>
                                 <table class="limits">

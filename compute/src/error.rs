@@ -4,7 +4,7 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ComputeError {
     /// The browser has no `navigator.gpu`, or it hands out no adapter.
-    #[error("WebGPU is not available in this browser")]
+    #[error("this browser offers no WebGPU adapter")]
     WebGpuUnsupported,
     #[error("no GPU adapter found: {0}")]
     NoAdapter(String),

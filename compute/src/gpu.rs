@@ -10,7 +10,7 @@ use crate::error::ComputeError;
 pub struct GpuSummary {
     pub adapter_name: String,
     pub backend: String,
-    pub device_type: String,
+    pub device_type: &'static str,
     pub driver: String,
     /// (name, value) of the limits the kernels care about.
     pub limits: Vec<(&'static str, u64)>,
@@ -26,6 +26,7 @@ pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     adapter: wgpu::Adapter,
+    adapter_name: String,
     fault: Arc<Mutex<Option<ComputeError>>>,
 }
 
@@ -84,10 +85,12 @@ impl GpuContext {
                 ComputeError::DeviceLost(format!("{reason:?}: {message}")),
             );
         });
+        let adapter_name = adapter_name(&adapter).await;
         Ok(GpuContext {
             device,
             queue,
             adapter,
+            adapter_name,
             fault,
         })
     }
@@ -96,9 +99,15 @@ impl GpuContext {
         let info = self.adapter.get_info();
         let l = self.device.limits();
         GpuSummary {
-            adapter_name: info.name,
+            adapter_name: self.adapter_name.clone(),
             backend: info.backend.to_string(),
-            device_type: format!("{:?}", info.device_type),
+            device_type: match info.device_type {
+                wgpu::DeviceType::Cpu => "CPU (software rendering)",
+                wgpu::DeviceType::IntegratedGpu => "integrated GPU",
+                wgpu::DeviceType::DiscreteGpu => "discrete GPU",
+                wgpu::DeviceType::VirtualGpu => "virtual GPU",
+                wgpu::DeviceType::Other => "not reported",
+            },
             driver: [info.driver, info.driver_info]
                 .into_iter()
                 .filter(|s| !s.is_empty())
@@ -196,6 +205,47 @@ impl GpuContext {
         };
         staging.unmap();
         Ok(values)
+    }
+}
+
+/// The adapter's name. Natively wgpu reports the driver's device name.
+#[cfg(not(target_arch = "wasm32"))]
+async fn adapter_name(adapter: &wgpu::Adapter) -> String {
+    adapter.get_info().name
+}
+
+/// In browsers wgpu reads only `GPUAdapterInfo.description`, which Chrome
+/// leaves empty for privacy; `vendor` and `architecture` (for example
+/// "google" and "swiftshader") are filled in, so ask for those directly.
+#[cfg(target_arch = "wasm32")]
+async fn adapter_name(adapter: &wgpu::Adapter) -> String {
+    use js_sys::Reflect;
+    use wasm_bindgen::{JsCast, JsValue};
+
+    let description = adapter.get_info().name;
+    if !description.is_empty() {
+        return description;
+    }
+    let get = |target: &JsValue, key: &str| Reflect::get(target, &JsValue::from_str(key)).ok();
+    let info = async {
+        let gpu = get(&get(&js_sys::global(), "navigator")?, "gpu")?;
+        let request: js_sys::Function = get(&gpu, "requestAdapter")?.dyn_into().ok()?;
+        let promise: js_sys::Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
+        let js_adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+        get(&js_adapter, "info")
+    };
+    let Some(info) = info.await else {
+        return "unnamed adapter".into();
+    };
+    let parts: Vec<String> = ["vendor", "architecture", "device"]
+        .iter()
+        .filter_map(|key| get(&info, key)?.as_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if parts.is_empty() {
+        "unnamed adapter".into()
+    } else {
+        parts.join(" ")
     }
 }
 

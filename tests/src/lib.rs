@@ -265,17 +265,22 @@ impl Drop for Session {
     }
 }
 
-/// URLs of every request the page made, from Chrome's performance log.
-pub fn requested_urls(performance_log: &[Value]) -> Vec<String> {
+/// URLs of every request made by a document served from `origin`, from
+/// Chrome's performance log. Requests by Chrome's own pages (the new-tab page
+/// it opens before the first navigation) are not the app's and are left out.
+pub fn requested_urls(performance_log: &[Value], origin: &str) -> Vec<String> {
+    let ours = format!("{origin}/");
     performance_log
         .iter()
         .filter_map(|entry| serde_json::from_str::<Value>(entry["message"].as_str()?).ok())
-        .filter(|m| m["message"]["method"] == "Network.requestWillBeSent")
-        .filter_map(|m| {
-            m["message"]["params"]["request"]["url"]
+        .map(|m| m["message"].clone())
+        .filter(|m| m["method"] == "Network.requestWillBeSent")
+        .filter(|m| {
+            m["params"]["documentURL"]
                 .as_str()
-                .map(String::from)
+                .is_some_and(|d| d.starts_with(&ours))
         })
+        .filter_map(|m| m["params"]["request"]["url"].as_str().map(String::from))
         .collect()
 }
 
@@ -284,17 +289,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn requested_urls_reads_chrome_performance_entries() {
-        let message = json!({"message": {"method": "Network.requestWillBeSent",
-            "params": {"request": {"url": "http://127.0.0.1:1/app.wasm"}}}});
+    fn requested_urls_keeps_every_request_of_our_documents_only() {
+        let request = |document: &str, url: &str| {
+            let m = json!({"message": {"method": "Network.requestWillBeSent",
+                "params": {"documentURL": document, "request": {"url": url}}}});
+            json!({"message": m.to_string()})
+        };
         let other = json!({"message": {"method": "Network.responseReceived", "params": {}}});
         let log = vec![
-            json!({"message": message.to_string()}),
+            request("http://127.0.0.1:1/gpu", "http://127.0.0.1:1/app.wasm"),
+            request("http://127.0.0.1:1/gpu", "https://fonts.example/font.woff2"),
+            request("chrome://new-tab-page/", "chrome://resources/js/util.js"),
             json!({"message": other.to_string()}),
         ];
         assert_eq!(
-            requested_urls(&log),
-            vec!["http://127.0.0.1:1/app.wasm".to_string()]
+            requested_urls(&log, "http://127.0.0.1:1"),
+            vec![
+                "http://127.0.0.1:1/app.wasm",
+                "https://fonts.example/font.woff2"
+            ]
         );
     }
 

@@ -113,7 +113,10 @@ impl Browser {
         let severe: Vec<&Value> = console.iter().filter(|e| e["level"] == "SEVERE").collect();
         assert!(severe.is_empty(), "console errors: {severe:#?}");
 
-        let urls = requested_urls(&self.session.log("performance").unwrap());
+        let urls = requested_urls(
+            &self.session.log("performance").unwrap(),
+            &self.server.origin,
+        );
         assert!(
             urls.iter().any(|u| u.ends_with(".wasm")),
             "the performance log saw no wasm request: {urls:?}"
@@ -196,6 +199,7 @@ fn webgpu_on_swiftshader() {
     let (error, checksum) = b.selftest_result("96x128x80");
     assert!(error < 1e-4, "max abs error {error}");
     assert_checksum(checksum, reference_checksum(96, 128, 80, 1));
+    b.session.set_window_size(1280, 1500).unwrap();
     b.session
         .screenshot(&artifacts().join("gpu-webgpu.png"))
         .unwrap();
