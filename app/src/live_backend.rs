@@ -21,7 +21,7 @@ impl LiveBackend {
 /// The header badge text: which backend is live, and why if it is the CPU.
 pub fn badge_text(backend: &Backend) -> String {
     match backend {
-        Backend::Gpu(ctx) => format!("WebGPU · {}", ctx.summary().adapter_name),
+        Backend::Gpu(exec) => format!("WebGPU · {}", exec.ctx().summary().adapter_name),
         Backend::Cpu(reason) => format!("CPU (WebGPU unavailable: {reason})"),
     }
 }

@@ -10,6 +10,7 @@ use leptos_router::{
 use crate::{
     chapters::Chapter,
     live_backend::{BackendBadge, LiveBackend},
+    url_state::path_with_query,
     widgets::{gpu_selftest::GpuSelfTest, Widget, WidgetView},
 };
 
@@ -103,8 +104,8 @@ fn GpuInfo() -> impl IntoView {
         <Suspense fallback=|| view! { <p role="status">"Asking the browser for a GPU…"</p> }>
             {move || Suspend::new(async move {
                 match backend.await {
-                    Backend::Gpu(ctx) => {
-                        let s = ctx.summary();
+                    Backend::Gpu(exec) => {
+                        let s = exec.ctx().summary();
                         view! {
                             <section class="gpu-info" data-testid="gpu-info">
                                 <dl>
@@ -158,13 +159,10 @@ fn GpuInfo() -> impl IntoView {
 fn EmbedHint(widget: Widget) -> impl IntoView {
     let search = use_location().search;
     let snippet = move || {
-        let query = search.get();
-        let query = query.trim_start_matches('?');
         let origin = window().location().origin().unwrap_or_default();
-        let sep = if query.is_empty() { "" } else { "?" };
+        let src = path_with_query(&format!("{origin}/embed/{}", widget.slug()), &search.get());
         format!(
-            r#"<iframe src="{origin}/embed/{}{sep}{query}" width="100%" height="520" style="border:0" title="glassbox"></iframe>"#,
-            widget.slug()
+            r#"<iframe src="{src}" width="100%" height="520" style="border:0" title="glassbox"></iframe>"#
         )
     };
     view! {
@@ -191,7 +189,12 @@ pub fn Embed() -> impl IntoView {
                         <WidgetView widget/>
                         <p class="embed-footer">
                             <BackendBadge/>
-                            <a href=move || format!("{}{}", widget.page(), search.get()) target="_blank" rel="noopener">
+                            <a
+                                href=move || path_with_query(widget.page(), &search.get())
+                                target="_blank"
+                                rel="noopener"
+                                data-testid="embed-open"
+                            >
                                 "Open in glassbox ↗"
                             </a>
                         </p>

@@ -54,6 +54,15 @@ pub fn parse_query<S: WidgetState>(pairs: &[(String, String)]) -> Parsed<S> {
     Parsed { state, notices }
 }
 
+/// `path?query`, or just `path` when there is no query; a leading `?` on
+/// `query` is tolerated.
+pub fn path_with_query(path: &str, query: &str) -> String {
+    match query.trim_start_matches('?') {
+        "" => path.to_string(),
+        query => format!("{path}?{query}"),
+    }
+}
+
 fn decode<S: WidgetState>(pairs: &[(String, String)]) -> Result<S, String> {
     let query = serde_urlencoded::to_string(pairs).map_err(|e| e.to_string())?;
     let state: S = serde_urlencoded::from_str(&query).map_err(|e| e.to_string())?;
@@ -77,7 +86,7 @@ pub fn use_widget_state<S: WidgetState>() -> (Memo<Parsed<S>>, impl Fn(S) + Clon
     let navigate = use_navigate();
     let pathname = use_location().pathname;
     let write = move |state: S| {
-        let url = format!("{}?{}", pathname.get_untracked(), to_query(&state));
+        let url = path_with_query(&pathname.get_untracked(), &to_query(&state));
         navigate(
             &url,
             NavigateOptions {
@@ -119,6 +128,13 @@ mod tests {
 
     fn pairs(q: &str) -> Vec<(String, String)> {
         serde_urlencoded::from_str(q).unwrap()
+    }
+
+    #[test]
+    fn path_with_query_adds_one_question_mark() {
+        assert_eq!(path_with_query("/gpu", "m=2"), "/gpu?m=2");
+        assert_eq!(path_with_query("/gpu", "?m=2"), "/gpu?m=2");
+        assert_eq!(path_with_query("/gpu", ""), "/gpu");
     }
 
     #[test]

@@ -1,25 +1,38 @@
 //! The backend the app computes on: the visitor's GPU when it has one,
 //! otherwise the CPU reference, with the reason recorded for the badge.
 
+use std::rc::Rc;
+
 use crate::{
     error::ComputeError,
+    executor::Executor,
     gpu::GpuContext,
-    kernels::gemm::{GemmKernel, GemmShape, GemmVariant},
+    kernels::gemm::{gemm_f32, GemmShape, GemmVariant},
     reference::gemm::gemm_f32_ref,
 };
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Backend {
-    Gpu(GpuContext),
+    /// Shared so every widget uses one set of cached pipelines and buffers.
+    Gpu(Rc<Executor>),
     /// Why the GPU path is unavailable.
     Cpu(ComputeError),
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::Gpu(exec) => write!(f, "Gpu({:?})", exec.ctx()),
+            Backend::Cpu(reason) => write!(f, "Cpu({reason})"),
+        }
+    }
 }
 
 impl Backend {
     /// Tries the GPU and falls back to the CPU; never fails.
     pub async fn detect() -> Self {
         match GpuContext::new().await {
-            Ok(ctx) => Backend::Gpu(ctx),
+            Ok(ctx) => Backend::Gpu(Rc::new(Executor::new(ctx))),
             Err(reason) => Backend::Cpu(reason),
         }
     }
@@ -31,10 +44,13 @@ impl Backend {
         shape: GemmShape,
     ) -> Result<Vec<f32>, ComputeError> {
         match self {
-            Backend::Gpu(ctx) => {
-                GemmKernel::new(ctx, GemmVariant::F32)?
-                    .run(ctx, a, b, shape)
-                    .await
+            Backend::Gpu(exec) => {
+                shape.check(a.len(), b.len())?;
+                let (a, b) = (exec.upload(a), exec.upload(b));
+                let mut rec = exec.begin();
+                let c = gemm_f32(&mut rec, &a, &b, shape, GemmVariant::F32Tiled)?;
+                exec.submit(rec)?;
+                exec.read(&c).await
             }
             Backend::Cpu(_) => gemm_f32_ref(a, b, shape),
         }

@@ -4,12 +4,15 @@
 
 pub mod backend;
 pub mod error;
+pub mod executor;
 pub mod gpu;
 pub mod inputs;
 pub mod kernels;
 pub mod reference;
 pub mod selftest;
+pub mod weights;
 
 pub use backend::Backend;
 pub use error::ComputeError;
+pub use executor::{Executor, GpuTensor, Kernel, Recording};
 pub use gpu::{GpuContext, GpuSummary};

@@ -209,6 +209,15 @@ fn webgpu_on_swiftshader() {
     let (error, checksum) = b.selftest_result("33x65x17");
     assert!(error < 1e-4, "max abs error {error}");
     assert_checksum(checksum, reference_checksum(33, 65, 17, 9));
+    let snippet = b.wait("document.querySelector('[data-testid=\"embed-snippet\"]')?.textContent");
+    let want = format!(
+        "src=\"{}/embed/gpu-selftest?m=33&k=65&n=17&seed=9\"",
+        b.server.origin
+    );
+    assert!(
+        snippet.as_str().unwrap().contains(&want),
+        "embed snippet: {snippet}"
+    );
 
     // Editing a control rewrites the URL, and a reload shows the same thing.
     b.session
@@ -234,6 +243,7 @@ fn webgpu_on_swiftshader() {
     // An embed carries its state and has no page chrome.
     b.open("/embed/gpu-selftest?m=20&k=21&n=22&seed=3");
     b.selftest_result("20x21x22");
+    assert_eq!(b.attr("embed-open", "href"), "/gpu?m=20&k=21&n=22&seed=3");
     assert_eq!(b.attr("backend-badge", "data-backend"), "webgpu");
 
     b.assert_clean_logs();

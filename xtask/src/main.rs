@@ -23,8 +23,14 @@ fn main() -> ExitCode {
     let outcome = match args.first().map(String::as_str) {
         Some("serve") => serve(),
         Some("test") => test(),
+        Some("manifest") => write_manifest(),
         _ => {
-            eprintln!("usage: cargo xtask <serve|test>\n  serve  build the app and serve it on http://127.0.0.1:8080\n  test   fmt, clippy (native + wasm32), unit and GPU tests, browser tests");
+            eprintln!(
+                "usage: cargo xtask <serve|test|manifest>\n  \
+                 serve     build the app and serve it on http://127.0.0.1:8080\n  \
+                 test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
+                 manifest  rewrite assets/manifest.json from the files in assets/"
+            );
             return ExitCode::from(2);
         }
     };
@@ -233,6 +239,62 @@ fn ensure_apt_packages() -> Result {
         .args(["install", "-y", "-qq"])
         .args(APT_PACKAGES)
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// Lists every file under assets/ (but the manifest itself) with its
+/// SHA-256 and size, sorted by path, in assets/manifest.json.
+fn write_manifest() -> Result {
+    let assets = root().join("assets");
+    let mut files = Vec::new();
+    collect_files(&assets, &mut files)?;
+    let mut entries = Vec::new();
+    for path in files {
+        let relative = path
+            .strip_prefix(&assets)
+            .map_err(|e| e.to_string())?
+            .to_string_lossy()
+            .replace('\\', "/");
+        if relative == "manifest.json" {
+            continue;
+        }
+        let sum = output("sha256sum", &[&path.to_string_lossy()]).ok_or("sha256sum failed")?;
+        let sha = sum
+            .split_whitespace()
+            .next()
+            .ok_or("sha256sum printed nothing")?
+            .to_string();
+        let bytes = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+        entries.push((relative, sha, bytes));
+    }
+    entries.sort();
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|(p, sha, bytes)| {
+            format!("    {{\"path\": \"{p}\", \"sha256\": \"{sha}\", \"bytes\": {bytes}}}")
+        })
+        .collect();
+    let json = format!(
+        "{{\n  \"about\": \"Every asset the app or tests load, with its SHA-256 and byte size. Written by `cargo xtask manifest`; checked by compute/tests/assets_manifest.rs and by the loader.\",\n  \"assets\": [\n{}\n  ]\n}}\n",
+        lines.join(",\n")
+    );
+    std::fs::write(assets.join("manifest.json"), json).map_err(|e| e.to_string())?;
+    println!("xtask: assets/manifest.json lists {} files", entries.len());
+    Ok(())
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result {
+    for entry in std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+    {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// Prints raw and gzip sizes of the wasm and JS that a visitor downloads.

@@ -1,7 +1,5 @@
 //! Rust drivers for the WGSL kernels in `shaders/`, one module per file.
+//! Each records dispatches into a [`crate::executor::Recording`].
 
+pub mod elementwise;
 pub mod gemm;
-
-pub(crate) fn f32_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}

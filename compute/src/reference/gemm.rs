@@ -4,7 +4,7 @@ use crate::{error::ComputeError, kernels::gemm::GemmShape};
 
 /// C = A · B on the CPU; the reference for `gemm_f32`.
 pub fn gemm_f32_ref(a: &[f32], b: &[f32], shape: GemmShape) -> Result<Vec<f32>, ComputeError> {
-    shape.check(a, b)?;
+    shape.check(a.len(), b.len())?;
     let a = Tensor::from_slice(a, (shape.m, shape.k), &Device::Cpu)?;
     let b = Tensor::from_slice(b, (shape.k, shape.n), &Device::Cpu)?;
     Ok(a.matmul(&b)?.flatten_all()?.to_vec1()?)

@@ -1,4 +1,6 @@
-//! CPU implementations of every kernel, built on candle-core. They are the
-//! fallback backend when WebGPU is missing and the oracle in parity tests.
+//! CPU implementations of every kernel, with candle-core where it has the op
+//! and plain Rust where it does not. They are the fallback backend when
+//! WebGPU is missing and the oracle in parity tests.
 
+pub mod elementwise;
 pub mod gemm;

@@ -1,0 +1,92 @@
+//! Driver for `shaders/elementwise.wgsl`: activations and broadcasting add/mul.
+
+use crate::{
+    error::ComputeError,
+    executor::{groups_1d, GpuTensor, Kernel, Recording},
+};
+
+pub const KERNEL: Kernel = Kernel {
+    family: "elementwise",
+    wgsl: include_str!("../../../shaders/elementwise.wgsl"),
+    workgroup: 256,
+    constants: &[],
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Activation {
+    Relu,
+    Gelu,
+    Sigmoid,
+    Softplus,
+}
+
+impl Activation {
+    pub const ALL: [Activation; 4] = [
+        Activation::Relu,
+        Activation::Gelu,
+        Activation::Sigmoid,
+        Activation::Softplus,
+    ];
+
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Gelu => "gelu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Softplus => "softplus",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Binary {
+    Add,
+    Mul,
+}
+
+impl Binary {
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            Binary::Add => "add",
+            Binary::Mul => "mul",
+        }
+    }
+}
+
+pub fn activation(rec: &mut Recording<'_>, x: &GpuTensor, op: Activation) -> GpuTensor {
+    let out = rec.exec().empty(x.len);
+    let params = [x.len as u32, 1];
+    rec.dispatch(
+        &KERNEL,
+        op.entry_point(),
+        &[(1, x), (3, &out)],
+        &params,
+        groups_1d(x.len, KERNEL.workgroup),
+    );
+    out
+}
+
+/// `a ∘ b`, where `b` has `a`'s length or divides it (a row broadcast over rows).
+pub fn binary(
+    rec: &mut Recording<'_>,
+    a: &GpuTensor,
+    b: &GpuTensor,
+    op: Binary,
+) -> Result<GpuTensor, ComputeError> {
+    if b.len == 0 || !a.len.is_multiple_of(b.len) {
+        return Err(ComputeError::Shape {
+            op: op.entry_point(),
+            detail: format!("b has {} values, which must divide a's {}", b.len, a.len),
+        });
+    }
+    let out = rec.exec().empty(a.len);
+    let params = [a.len as u32, b.len as u32];
+    rec.dispatch(
+        &KERNEL,
+        op.entry_point(),
+        &[(1, a), (2, b), (3, &out)],
+        &params,
+        groups_1d(a.len, KERNEL.workgroup),
+    );
+    Ok(out)
+}
