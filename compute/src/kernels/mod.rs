@@ -2,4 +2,8 @@
 //! Each records dispatches into a [`crate::executor::Recording`].
 
 pub mod elementwise;
+pub mod embedding;
 pub mod gemm;
+pub mod q8;
+pub mod reduce;
+pub mod rope;

@@ -3,4 +3,8 @@
 //! WebGPU is missing and the oracle in parity tests.
 
 pub mod elementwise;
+pub mod embedding;
 pub mod gemm;
+pub mod q8;
+pub mod reduce;
+pub mod rope;

@@ -1,0 +1,78 @@
+//! Driver for `shaders/q8.wgsl`: linear layers with Q8_0 weights.
+
+use crate::{
+    error::ComputeError,
+    executor::{groups_1d, Executor, GpuTensor, Kernel, Recording},
+    weights::{padded_cols, Q8Matrix},
+};
+
+pub const KERNEL: Kernel = Kernel {
+    family: "q8",
+    wgsl: include_str!("../../../shaders/q8.wgsl"),
+    workgroup: 16,
+    constants: &[],
+};
+
+/// A Q8_0 matrix [rows, cols] on the GPU: quants and scales bound separately.
+#[derive(Debug)]
+pub struct GpuQ8 {
+    pub rows: usize,
+    pub cols: usize,
+    pub quants: GpuTensor,
+    pub scales: GpuTensor,
+}
+
+impl GpuQ8 {
+    pub fn upload(exec: &Executor, m: &Q8Matrix) -> GpuQ8 {
+        let bytes: Vec<u8> = m.quants.iter().map(|&q| q as u8).collect();
+        GpuQ8 {
+            rows: m.rows,
+            cols: m.cols,
+            quants: exec.upload_bytes(&bytes),
+            scales: exec.upload(&m.scales),
+        }
+    }
+
+    /// Bytes one full pass reads from the weights: every quant and every scale.
+    pub fn weight_bytes(&self) -> usize {
+        self.rows * padded_cols(self.cols) + 4 * self.rows * padded_cols(self.cols) / 32
+    }
+}
+
+/// y[m, rows] = x[m, cols] · Wᵀ: the GEMV kernel for one row of x, the tiled
+/// GEMM for more.
+pub fn linear_q8(
+    rec: &mut Recording<'_>,
+    x: &GpuTensor,
+    w: &GpuQ8,
+    m: usize,
+) -> Result<GpuTensor, ComputeError> {
+    if m == 0 || x.len != m * w.cols {
+        return Err(ComputeError::Shape {
+            op: "linear_q8",
+            detail: format!("x has {} values, expected {m}·{}", x.len, w.cols),
+        });
+    }
+    let y = rec.exec().empty(m * w.rows);
+    let params = [
+        w.rows as u32,
+        w.cols as u32,
+        padded_cols(w.cols) as u32,
+        m as u32,
+    ];
+    let bindings = [(1, &w.quants), (2, &w.scales), (3, x), (4, &y)];
+    if m == 1 {
+        rec.dispatch(&KERNEL, "gemv_q8", &bindings, &params, groups_1d(w.rows, 1));
+    } else {
+        let wg = KERNEL.workgroup;
+        let groups = [(w.rows as u32).div_ceil(wg), (m as u32).div_ceil(wg), 1];
+        if groups[0].max(groups[1]) > 65535 {
+            return Err(ComputeError::Shape {
+                op: "linear_q8",
+                detail: "too many workgroups".into(),
+            });
+        }
+        rec.dispatch(&KERNEL, "gemm_q8", &bindings, &params, groups);
+    }
+    Ok(y)
+}
