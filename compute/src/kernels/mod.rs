@@ -1,9 +1,12 @@
 //! Rust drivers for the WGSL kernels in `shaders/`, one module per file.
 //! Each records dispatches into a [`crate::executor::Recording`].
 
+pub mod attention;
+pub mod conv2d;
 pub mod elementwise;
 pub mod embedding;
 pub mod gemm;
 pub mod q8;
 pub mod reduce;
 pub mod rope;
+pub mod sample;

@@ -2,9 +2,12 @@
 //! and plain Rust where it does not. They are the fallback backend when
 //! WebGPU is missing and the oracle in parity tests.
 
+pub mod attention;
+pub mod conv2d;
 pub mod elementwise;
 pub mod embedding;
 pub mod gemm;
 pub mod q8;
 pub mod reduce;
 pub mod rope;
+pub mod sample;

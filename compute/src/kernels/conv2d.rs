@@ -1,0 +1,119 @@
+//! Driver for `shaders/conv2d.wgsl`: 2-D convolution with stride, zero
+//! padding and PixelCNN's type-A/type-B masks.
+
+use crate::{
+    error::ComputeError,
+    executor::{groups_1d, GpuTensor, Kernel, Recording},
+};
+
+pub const KERNEL: Kernel = Kernel {
+    family: "conv2d",
+    wgsl: include_str!("../../../shaders/conv2d.wgsl"),
+    workgroup: 256,
+    constants: &[],
+};
+
+/// PixelCNN's causal masks over a k × k kernel (raster order, one colour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConvMask {
+    None,
+    /// First layer: a pixel never sees itself.
+    TypeA,
+    /// Later layers: the centre tap carries the pixel's own features.
+    TypeB,
+}
+
+impl ConvMask {
+    fn code(self) -> u32 {
+        match self {
+            ConvMask::None => 0,
+            ConvMask::TypeA => 1,
+            ConvMask::TypeB => 2,
+        }
+    }
+
+    /// Whether tap (ky, kx) of a k × k kernel is used.
+    pub fn allows(self, k: usize, ky: usize, kx: usize) -> bool {
+        let c = k / 2;
+        match self {
+            ConvMask::None => true,
+            ConvMask::TypeA => ky < c || (ky == c && kx < c),
+            ConvMask::TypeB => ky < c || (ky == c && kx <= c),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2dShape {
+    pub batch: usize,
+    pub cin: usize,
+    pub h: usize,
+    pub w: usize,
+    pub cout: usize,
+    pub k: usize,
+    pub stride: usize,
+    pub pad: usize,
+    pub mask: ConvMask,
+}
+
+impl Conv2dShape {
+    pub fn out_hw(&self) -> (usize, usize) {
+        let span = |n: usize| (n + 2 * self.pad).saturating_sub(self.k) / self.stride + 1;
+        (span(self.h), span(self.w))
+    }
+
+    pub fn check(&self, input: usize, weight: usize, bias: usize) -> Result<(), ComputeError> {
+        let bad = |detail: String| {
+            Err(ComputeError::Shape {
+                op: "conv2d",
+                detail,
+            })
+        };
+        let s = self;
+        if [s.batch, s.cin, s.h, s.w, s.cout, s.k, s.stride].contains(&0)
+            || s.h + 2 * s.pad < s.k
+            || s.w + 2 * s.pad < s.k
+        {
+            return bad(format!("degenerate shape {s:?}"));
+        }
+        if s.mask != ConvMask::None && s.k % 2 == 0 {
+            return bad("a masked kernel needs an odd size so it has a centre".into());
+        }
+        if input != s.batch * s.cin * s.h * s.w
+            || weight != s.cout * s.cin * s.k * s.k
+            || bias != s.cout
+        {
+            return bad(format!(
+                "operand lengths {input}, {weight}, {bias} do not fit {s:?}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub fn conv2d(
+    rec: &mut Recording<'_>,
+    input: &GpuTensor,
+    weight: &GpuTensor,
+    bias: &GpuTensor,
+    s: Conv2dShape,
+) -> Result<GpuTensor, ComputeError> {
+    s.check(input.len, weight.len, bias.len)?;
+    let (ho, wo) = s.out_hw();
+    let n = s.batch * s.cout * ho * wo;
+    let out = rec.exec().empty(n);
+    let params = [
+        s.batch, s.cin, s.h, s.w, s.cout, s.k, s.stride, s.pad, ho, wo,
+    ]
+    .map(|v| v as u32);
+    let params = [params.as_slice(), &[s.mask.code()]].concat();
+    let bindings = [(1, input), (2, weight), (3, bias), (4, &out)];
+    rec.dispatch(
+        &KERNEL,
+        "conv2d_f32",
+        &bindings,
+        &params,
+        groups_1d(n, KERNEL.workgroup),
+    );
+    Ok(out)
+}

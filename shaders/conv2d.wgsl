@@ -1,0 +1,79 @@
+// conv2d: out[b, o, y, x] = bias[o] + Σ_{i, ky, kx} w[o, i, ky, kx] · in[b, i, y·s + ky − pad, x·s + kx − pad]
+// with zero padding, and optionally PixelCNN's causal masks.
+//
+// Bindings (group 0):
+//   0  params : uniform     (batch, cin, h, w, cout, k, stride, pad, ho, wo, mask)
+//   1  input  : array<f32>  read   [batch, cin, h, w]
+//   2  weight : array<f32>  read   [cout, cin, k, k]
+//   3  bias   : array<f32>  read   [cout]
+//   4  out    : array<f32>  write  [batch, cout, ho, wo]
+//
+// mask (van den Oord et al. 2016), with c = k / 2 the kernel's centre:
+//   0 none;
+//   1 type A: taps above the centre row, and left of the centre in its row;
+//   2 type B: type A plus the centre itself.
+// Applying the mask here keeps a model causal whatever its stored weights.
+//
+// Workgroup: WG invocations (override; 256), one output element each; the
+// grid wraps into y past 65535 groups.
+
+override WG: u32;
+
+struct Params {
+    batch: u32,
+    cin: u32,
+    h: u32,
+    w: u32,
+    cout: u32,
+    k: u32,
+    stride: u32,
+    pad: u32,
+    ho: u32,
+    wo: u32,
+    mask: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> input: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+fn tap_allowed(ky: u32, kx: u32) -> bool {
+    let c = p.k / 2u;
+    if (p.mask == 0u || ky < c) {
+        return true;
+    }
+    return ky == c && (kx < c || (p.mask == 2u && kx == c));
+}
+
+@compute @workgroup_size(WG)
+fn conv2d_f32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let idx = gid.x + gid.y * groups.x * WG;
+    if (idx >= p.batch * p.cout * p.ho * p.wo) {
+        return;
+    }
+    let ox = idx % p.wo;
+    let oy = (idx / p.wo) % p.ho;
+    let o = (idx / (p.wo * p.ho)) % p.cout;
+    let b = idx / (p.wo * p.ho * p.cout);
+    var acc = bias[o];
+    for (var i = 0u; i < p.cin; i++) {
+        for (var ky = 0u; ky < p.k; ky++) {
+            // Signed arithmetic: the padded window starts above/left of the image.
+            let iy = i32(oy * p.stride + ky) - i32(p.pad);
+            if (iy < 0 || iy >= i32(p.h)) {
+                continue;
+            }
+            for (var kx = 0u; kx < p.k; kx++) {
+                let ix = i32(ox * p.stride + kx) - i32(p.pad);
+                if (ix < 0 || ix >= i32(p.w) || !tap_allowed(ky, kx)) {
+                    continue;
+                }
+                let v = input[((b * p.cin + i) * p.h + u32(iy)) * p.w + u32(ix)];
+                acc += weight[((o * p.cin + i) * p.k + ky) * p.k + kx] * v;
+            }
+        }
+    }
+    out[idx] = acc;
+}
