@@ -8,6 +8,7 @@ pub mod executor;
 pub mod gpu;
 pub mod inputs;
 pub mod kernels;
+pub mod models;
 pub mod reference;
 pub mod selftest;
 pub mod weights;
