@@ -198,6 +198,25 @@ impl Executor {
         self.ctx.check()
     }
 
+    /// Submits and waits until the GPU has finished: for timing, not for
+    /// results (those come back through [`Executor::read`]).
+    pub async fn submit_and_wait(&self, recording: Recording<'_>) -> Result<(), ComputeError> {
+        self.ctx.queue.submit([recording.encoder.finish()]);
+        let (sender, receiver) = futures_channel::oneshot::channel();
+        self.ctx.queue.on_submitted_work_done(move || {
+            let _ = sender.send(());
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| ComputeError::Readback(e.to_string()))?;
+        receiver
+            .await
+            .map_err(|_| ComputeError::DeviceLost("the queue dropped its callback".into()))?;
+        self.ctx.check()
+    }
+
     /// Copies a tensor back to the CPU: the only way results leave the GPU.
     pub async fn read(&self, tensor: &GpuTensor) -> Result<Vec<f32>, ComputeError> {
         self.readbacks.set(self.readbacks.get() + 1);

@@ -3,6 +3,7 @@
 //! No UI code lives here.
 
 pub mod backend;
+pub mod bench;
 pub mod error;
 pub mod executor;
 pub mod gpu;
