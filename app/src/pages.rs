@@ -11,7 +11,7 @@ use crate::{
     chapters::Chapter,
     live_backend::{BackendBadge, LiveBackend},
     url_state::path_with_query,
-    widgets::{gpu_selftest::GpuSelfTest, Widget, WidgetView},
+    widgets::{gpu_bench::GpuBench, gpu_selftest::GpuSelfTest, Widget, WidgetView},
 };
 
 /// Header, navigation and footer around a page; also sets the tab title.
@@ -91,6 +91,8 @@ pub fn GpuPage() -> impl IntoView {
                 <GpuInfo/>
                 <GpuSelfTest/>
                 <EmbedHint widget=Widget::GpuSelfTest/>
+                <GpuBench/>
+                <EmbedHint widget=Widget::GpuBench/>
             </article>
         </Chrome>
     }

@@ -9,16 +9,10 @@ use compute::{
     reference::conv2d::conv2d_ref,
 };
 
-fn shape(
-    batch: usize,
-    cin: usize,
-    hw: usize,
-    cout: usize,
-    k: usize,
-    stride: usize,
-    pad: usize,
-    mask: ConvMask,
-) -> Conv2dShape {
+/// (batch, cin, side, cout, k, stride, pad, mask) as a shape.
+type Spec = (usize, usize, usize, usize, usize, usize, usize, ConvMask);
+
+fn shape((batch, cin, hw, cout, k, stride, pad, mask): Spec) -> Conv2dShape {
     Conv2dShape {
         batch,
         cin,
@@ -36,12 +30,12 @@ fn shape(
 fn conv2d_matches_candle() {
     let Some(exec) = gpu() else { return };
     let cases = [
-        shape(1, 1, 1, 1, 1, 1, 0, ConvMask::None),
-        shape(1, 1, 28, 16, 7, 1, 3, ConvMask::TypeA), // PixelCNN's first layer
-        shape(2, 16, 28, 16, 3, 1, 1, ConvMask::TypeB),
-        shape(3, 1, 96, 8, 4, 4, 0, ConvMask::None), // a strided stem
-        shape(1, 5, 13, 3, 3, 2, 1, ConvMask::None), // stride with padding, odd size
-        shape(1, 2, 9, 4, 5, 3, 2, ConvMask::TypeB),
+        shape((1, 1, 1, 1, 1, 1, 0, ConvMask::None)),
+        shape((1, 1, 28, 16, 7, 1, 3, ConvMask::TypeA)), // PixelCNN's first layer
+        shape((2, 16, 28, 16, 3, 1, 1, ConvMask::TypeB)),
+        shape((3, 1, 96, 8, 4, 4, 0, ConvMask::None)), // a strided stem
+        shape((1, 5, 13, 3, 3, 2, 1, ConvMask::None)), // stride with padding, odd size
+        shape((1, 2, 9, 4, 5, 3, 2, ConvMask::TypeB)),
     ];
     for (i, s) in cases.into_iter().enumerate() {
         let x = uniform_signed(i as u64, s.batch * s.cin * s.h * s.w);
@@ -69,7 +63,7 @@ fn conv2d_matches_candle() {
 #[test]
 fn type_a_output_ignores_the_current_and_later_pixels() {
     let Some(exec) = gpu() else { return };
-    let s = shape(1, 1, 6, 1, 3, 1, 1, ConvMask::TypeA);
+    let s = shape((1, 1, 6, 1, 3, 1, 1, ConvMask::TypeA));
     let w = uniform_signed(1, 9);
     let b = [0.25];
     let base = uniform_signed(2, 36);

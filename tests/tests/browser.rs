@@ -107,6 +107,36 @@ impl Browser {
         (error, checksum)
     }
 
+    /// Runs the small kernel suite in the page and returns its rows, after
+    /// checking that every GPU row matched its CPU reference.
+    fn bench_rows(&self) -> Vec<Value> {
+        self.open("/embed/gpu-bench?size=small&autorun=true");
+        let status = self
+            .session
+            .wait_for(
+                "['done', 'failed'].includes(document.querySelector('[data-testid=\"gpu-bench-status\"]')?.dataset.status) \
+                 && document.querySelector('[data-testid=\"gpu-bench-status\"]').dataset.status",
+                Duration::from_secs(300),
+            )
+            .unwrap();
+        assert_eq!(status, "done", "{}", self.text("gpu-bench-status"));
+        let json =
+            self.wait("document.querySelector('[data-testid=\"gpu-bench-json\"]')?.textContent");
+        let rows: Vec<Value> = serde_json::from_str(json.as_str().unwrap()).unwrap();
+        for row in &rows {
+            let (err, tol) = (
+                row["max_abs_err"].as_f64().unwrap(),
+                row["tolerance"].as_f64().unwrap(),
+            );
+            assert!(
+                err <= tol,
+                "kernel disagrees with the CPU reference in the browser: {row}"
+            );
+            assert!(row["ms_median"].as_f64().unwrap() > 0.0, "{row}");
+        }
+        rows
+    }
+
     /// No console errors so far, and every request went to our own origin.
     fn assert_clean_logs(&self) {
         let console = self.session.log("browser").unwrap();
@@ -246,6 +276,19 @@ fn webgpu_on_swiftshader() {
     assert_eq!(b.attr("embed-open", "href"), "/gpu?m=20&k=21&n=22&seed=3");
     assert_eq!(b.attr("backend-badge", "data-backend"), "webgpu");
 
+    // The kernel suite, on WebGPU inside the browser, against the CPU reference in wasm.
+    let rows = b.bench_rows();
+    assert_eq!(
+        rows.len(),
+        22,
+        "a CPU and a WebGPU row for each of 11 cases"
+    );
+    let on_gpu = rows
+        .iter()
+        .filter(|r| r["backend"].as_str().unwrap().starts_with("webgpu: "))
+        .count();
+    assert_eq!(on_gpu, 11);
+
     b.assert_clean_logs();
 
     b.assert_fits(390, 844, "/gpu", "gpu-phone.png");
@@ -277,6 +320,9 @@ fn cpu_fallback_without_webgpu() {
         b.open(path);
         b.wait_testid(id);
     }
+    let rows = b.bench_rows();
+    assert_eq!(rows.len(), 11, "CPU rows only");
+    assert!(rows.iter().all(|r| r["backend"] == "cpu: wasm in this tab"));
     b.assert_clean_logs();
 }
 

@@ -1,5 +1,6 @@
 //! Every embeddable widget, addressable as `/embed/<slug>`.
 
+pub mod gpu_bench;
 pub mod gpu_selftest;
 
 use leptos::prelude::*;
@@ -7,21 +8,23 @@ use leptos::prelude::*;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Widget {
     GpuSelfTest,
+    GpuBench,
 }
 
 impl Widget {
-    pub const ALL: [Widget; 1] = [Widget::GpuSelfTest];
+    pub const ALL: [Widget; 2] = [Widget::GpuSelfTest, Widget::GpuBench];
 
     pub fn slug(self) -> &'static str {
         match self {
             Widget::GpuSelfTest => "gpu-selftest",
+            Widget::GpuBench => "gpu-bench",
         }
     }
 
     /// The full page the widget belongs to, for the "open in glassbox" link.
     pub fn page(self) -> &'static str {
         match self {
-            Widget::GpuSelfTest => "/gpu",
+            Widget::GpuSelfTest | Widget::GpuBench => "/gpu",
         }
     }
 
@@ -33,7 +36,8 @@ impl Widget {
 #[component]
 pub fn WidgetView(widget: Widget) -> impl IntoView {
     match widget {
-        Widget::GpuSelfTest => view! { <gpu_selftest::GpuSelfTest/> },
+        Widget::GpuSelfTest => view! { <gpu_selftest::GpuSelfTest/> }.into_any(),
+        Widget::GpuBench => view! { <gpu_bench::GpuBench/> }.into_any(),
     }
 }
 

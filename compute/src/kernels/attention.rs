@@ -38,7 +38,7 @@ impl AttentionShape {
             || s.kv_heads == 0
             || s.head_dim == 0
             || s.max_len == 0
-            || s.heads % s.kv_heads != 0
+            || !s.heads.is_multiple_of(s.kv_heads)
         {
             return bad(format!("{s:?}: kv_heads must divide heads"));
         }

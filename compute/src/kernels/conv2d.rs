@@ -76,7 +76,7 @@ impl Conv2dShape {
         {
             return bad(format!("degenerate shape {s:?}"));
         }
-        if s.mask != ConvMask::None && s.k % 2 == 0 {
+        if s.mask != ConvMask::None && s.k.is_multiple_of(2) {
             return bad("a masked kernel needs an odd size so it has a centre".into());
         }
         if input != s.batch * s.cin * s.h * s.w

@@ -1,0 +1,177 @@
+//! `/gpu` benchmark: the kernel suite on the visitor's own GPU, beside the
+//! same operations on the CPU reference in this tab.
+
+use compute::bench::{run_suite, BenchRow, SuiteSize};
+use leptos::{prelude::*, task::spawn_local};
+use serde::{Deserialize, Serialize};
+
+use super::UrlNotices;
+use crate::{
+    live_backend::LiveBackend,
+    url_state::{use_widget_state, WidgetState},
+};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuBenchState {
+    pub size: SuiteSize,
+    /// Start measuring as soon as the page loads (for links and embeds).
+    pub autorun: bool,
+}
+
+impl Default for GpuBenchState {
+    fn default() -> Self {
+        GpuBenchState {
+            size: SuiteSize::Full,
+            autorun: false,
+        }
+    }
+}
+
+impl WidgetState for GpuBenchState {
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Progress {
+    Idle,
+    Running { done: usize, total: usize },
+    Done,
+    Failed(String),
+}
+
+#[component]
+pub fn GpuBench() -> impl IntoView {
+    let backend = LiveBackend::expect().0;
+    let (parsed, write) = use_widget_state::<GpuBenchState>();
+    let state = Memo::new(move |_| parsed.read().state.clone());
+    let notices = Signal::derive(move || parsed.read().notices.clone());
+    let rows = RwSignal::new(Vec::<BenchRow>::new());
+    let progress = RwSignal::new(Progress::Idle);
+
+    let start = move || {
+        if matches!(progress.get_untracked(), Progress::Running { .. }) {
+            return;
+        }
+        rows.set(Vec::new());
+        progress.set(Progress::Running { done: 0, total: 0 });
+        let size = state.get_untracked().size;
+        spawn_local(async move {
+            let backend = backend.await;
+            let result = run_suite(&backend, size, "wasm in this tab", |done, total, row| {
+                rows.update(|r| r.push(row.clone()));
+                progress.set(Progress::Running { done, total });
+            })
+            .await;
+            progress.set(match result {
+                Ok(_) => Progress::Done,
+                Err(e) => Progress::Failed(e.to_string()),
+            });
+        });
+    };
+    Effect::new(move |_| {
+        if state.get().autorun && progress.get_untracked() == Progress::Idle {
+            start();
+        }
+    });
+
+    let status_text = move || match progress.get() {
+        Progress::Idle => "Not run yet.".to_string(),
+        Progress::Running { done, total } => format!("Measuring… {done} of {total} rows"),
+        Progress::Done => "Done.".to_string(),
+        Progress::Failed(e) => format!("The benchmark stopped: {e}"),
+    };
+    let status_attr = move || match progress.get() {
+        Progress::Idle => "idle",
+        Progress::Running { .. } => "running",
+        Progress::Done => "done",
+        Progress::Failed(_) => "failed",
+    };
+    let write_size = write.clone();
+
+    view! {
+        <section class="widget" data-testid="gpu-bench" aria-labelledby="gpu-bench-title">
+            <h2 id="gpu-bench-title">"Benchmark: glassbox's kernels on this device"</h2>
+            <p>
+                "Each kernel runs several times; the median time gives GFLOP/s and GB/s. The same "
+                "operation also runs on the CPU reference in this tab, so every row has a ratio, and "
+                "the GPU's output is checked against it."
+            </p>
+            <UrlNotices notices=notices/>
+            <form class="controls" on:submit=|ev| ev.prevent_default()>
+                <label>
+                    <span>"Problem size"</span>
+                    <select
+                        data-testid="gpu-bench-size"
+                        on:change=move |ev| {
+                            let size = if event_target_value(&ev) == "small" { SuiteSize::Small } else { SuiteSize::Full };
+                            write_size(GpuBenchState { size, ..state.get_untracked() });
+                        }
+                        prop:value=move || if state.get().size == SuiteSize::Small { "small" } else { "full" }
+                    >
+                        <option value="full">"Full (512³ GEMM, 2048² GEMV)"</option>
+                        <option value="small">"Small (quick check)"</option>
+                    </select>
+                </label>
+                <button
+                    type="button"
+                    data-testid="gpu-bench-run"
+                    on:click=move |_| start()
+                    prop:disabled=move || matches!(progress.get(), Progress::Running { .. })
+                >
+                    "Measure"
+                </button>
+            </form>
+            <p role="status" data-testid="gpu-bench-status" data-status=status_attr>
+                {status_text}
+                {move || match progress.get() {
+                    Progress::Running { done, total } if total > 0 => {
+                        view! { <progress max=total value=done></progress> }.into_any()
+                    }
+                    _ => ().into_any(),
+                }}
+            </p>
+            <Show when=move || !rows.read().is_empty()>
+                <div class="table-scroll">
+                    <table class="bench">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Kernel"</th>
+                                <th scope="col">"Shape"</th>
+                                <th scope="col">"Backend"</th>
+                                <th scope="col">"ms"</th>
+                                <th scope="col">"GFLOP/s"</th>
+                                <th scope="col">"GB/s"</th>
+                                <th scope="col">"× CPU"</th>
+                                <th scope="col">"max |err|"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {move || rows.get().into_iter().map(|r| {
+                                let ok = r.max_abs_err <= r.tolerance;
+                                view! {
+                                    <tr>
+                                        <td><code>{r.kernel}</code></td>
+                                        <td>{r.shape}</td>
+                                        <td>{r.backend}</td>
+                                        <td>{format!("{:.3}", r.ms_median)}</td>
+                                        <td>{format!("{:.2}", r.gflops)}</td>
+                                        <td>{format!("{:.2}", r.gbps)}</td>
+                                        <td>{format!("{:.1}", r.ratio_vs_cpu)}</td>
+                                        <td class=if ok { "pass" } else { "fail" }>
+                                            {format!("{:.1e} {}", r.max_abs_err, if ok { "✓" } else { "✗" })}
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </Show>
+            <Show when=move || progress.get() == Progress::Done>
+                <pre hidden data-testid="gpu-bench-json">{move || serde_json::to_string(&rows.get()).unwrap_or_default()}</pre>
+            </Show>
+        </section>
+    }
+}
