@@ -9,11 +9,13 @@
 // WG is an override from compute/src/kernels/gemm.rs (16): workgroups are
 // WG × WG invocations.
 //
-// gemm_f32: each invocation computes a 4 × 4 block of C in four vec4
-//   accumulators, so a workgroup covers BM × BM with BM = 4·WG (64). K is
-//   walked WG at a time through workgroup tiles A[BM][WG] and B[WG][BM]:
-//   2 · 4·WG² · 4 bytes = 8 KiB at WG = 16, under WebGPU's 16 KiB.
-//   Dispatch: (ceil(n / BM), ceil(m / BM), 1).
+// gemm_f32: each invocation computes an 8 × 4 block of C: per step of k,
+//   two vec4s of A (8 rows) and one vec4 of B (4 columns) feed 32 FMAs held
+//   in eight vec4 accumulators. A workgroup covers BM × BN = 8·WG × 4·WG
+//   (128 × 64). K is walked WG at a time through workgroup tiles stored as
+//   vec4s, a_tile[k][row / 4] and b_tile[k][col / 4]:
+//   (WG · 2·WG + WG · WG) · 16 bytes = 12 KiB at WG = 16, under WebGPU's 16 KiB.
+//   Dispatch: (ceil(n / BN), ceil(m / BM), 1).
 // gemm_f32_naive: one invocation per element of C, straight from global
 //   memory; the baseline the benchmark compares against.
 //   Dispatch: (ceil(n / WG), ceil(m / WG), 1).
@@ -35,62 +37,69 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-var<workgroup> a_tile: array<f32, 4u * WG * WG>;
-var<workgroup> b_tile: array<f32, 4u * WG * WG>;
+var<workgroup> a_tile: array<vec4<f32>, 2u * WG * WG>;
+var<workgroup> b_tile: array<vec4<f32>, WG * WG>;
 
 @compute @workgroup_size(WG, WG, 1)
 fn gemm_f32(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(local_invocation_id) lid: vec3<u32>,
 ) {
-    let bm = 4u * WG;
+    let bm = 8u * WG;
+    let bn = 4u * WG;
     let row0 = wid.y * bm;
-    let col0 = wid.x * bm;
-    let tr = lid.y * 4u;
-    let tc = lid.x * 4u;
+    let col0 = wid.x * bn;
     let tid = lid.y * WG + lid.x;
-    var acc0 = vec4<f32>();
-    var acc1 = vec4<f32>();
-    var acc2 = vec4<f32>();
-    var acc3 = vec4<f32>();
+    var acc = array<vec4<f32>, 8>();
     let tiles = (p.k + WG - 1u) / WG;
     for (var t = 0u; t < tiles; t++) {
         let k0 = t * WG;
-        for (var i = 0u; i < 4u; i++) {
-            let idx = tid + i * WG * WG;
-            let ar = row0 + idx / WG;
-            let ac = k0 + idx % WG;
+        // A: BM × WG values, 8 per invocation; B: WG × BN, 4 per invocation.
+        // Consecutive invocations read consecutive addresses of A's and B's rows.
+        for (var i = 0u; i < 8u; i++) {
+            let e = tid + i * WG * WG;
+            let a_row = e / WG;
+            let a_k = e % WG;
             var av = 0.0;
-            if (ar < p.m && ac < p.k) {
-                av = a[ar * p.k + ac];
+            if (row0 + a_row < p.m && k0 + a_k < p.k) {
+                av = a[(row0 + a_row) * p.k + k0 + a_k];
             }
-            a_tile[idx] = av;
-            let br = k0 + idx / bm;
-            let bc = col0 + idx % bm;
+            a_tile[a_k * 2u * WG + a_row / 4u][a_row % 4u] = av;
+        }
+        for (var i = 0u; i < 4u; i++) {
+            let e = tid + i * WG * WG;
+            let b_k = e / bn;
+            let b_col = e % bn;
             var bv = 0.0;
-            if (br < p.k && bc < p.n) {
-                bv = b[br * p.n + bc];
+            if (k0 + b_k < p.k && col0 + b_col < p.n) {
+                bv = b[(k0 + b_k) * p.n + col0 + b_col];
             }
-            b_tile[idx] = bv;
+            b_tile[b_k * WG + b_col / 4u][b_col % 4u] = bv;
         }
         workgroupBarrier();
         for (var kk = 0u; kk < WG; kk++) {
-            let bo = kk * bm + tc;
-            let bv = vec4<f32>(b_tile[bo], b_tile[bo + 1u], b_tile[bo + 2u], b_tile[bo + 3u]);
-            acc0 += a_tile[tr * WG + kk] * bv;
-            acc1 += a_tile[(tr + 1u) * WG + kk] * bv;
-            acc2 += a_tile[(tr + 2u) * WG + kk] * bv;
-            acc3 += a_tile[(tr + 3u) * WG + kk] * bv;
+            let a_lo = a_tile[kk * 2u * WG + 2u * lid.y];
+            let a_hi = a_tile[kk * 2u * WG + 2u * lid.y + 1u];
+            let bv = b_tile[kk * WG + lid.x];
+            acc[0] += a_lo.x * bv;
+            acc[1] += a_lo.y * bv;
+            acc[2] += a_lo.z * bv;
+            acc[3] += a_lo.w * bv;
+            acc[4] += a_hi.x * bv;
+            acc[5] += a_hi.y * bv;
+            acc[6] += a_hi.z * bv;
+            acc[7] += a_hi.w * bv;
         }
         workgroupBarrier();
     }
-    let rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-    for (var i = 0u; i < 4u; i++) {
+    let tr = lid.y * 8u;
+    let tc = lid.x * 4u;
+    for (var i = 0u; i < 8u; i++) {
         let r = row0 + tr + i;
         for (var j = 0u; j < 4u; j++) {
             let col = col0 + tc + j;
             if (r < p.m && col < p.n) {
-                c[r * p.n + col] = rows[i][j];
+                c[r * p.n + col] = acc[i][j];
             }
         }
     }

@@ -1,6 +1,7 @@
 //! glassbox's UI. `main.rs` only mounts [`App`]; everything else lives here so
 //! browser tests can import it.
 
+pub mod assets;
 pub mod chapters;
 pub mod live_backend;
 pub mod pages;

@@ -11,7 +11,9 @@ use crate::{
     chapters::Chapter,
     live_backend::{BackendBadge, LiveBackend},
     url_state::path_with_query,
-    widgets::{gpu_bench::GpuBench, gpu_selftest::GpuSelfTest, Widget, WidgetView},
+    widgets::{
+        asset_check::AssetCheck, gpu_bench::GpuBench, gpu_selftest::GpuSelfTest, Widget, WidgetView,
+    },
 };
 
 /// Header, navigation and footer around a page; also sets the tab title.
@@ -93,6 +95,7 @@ pub fn GpuPage() -> impl IntoView {
                 <EmbedHint widget=Widget::GpuSelfTest/>
                 <GpuBench/>
                 <EmbedHint widget=Widget::GpuBench/>
+                <AssetCheck/>
             </article>
         </Chrome>
     }

@@ -45,6 +45,10 @@ pub struct BenchRow {
     pub gbps: f64,
     /// CPU reference time over this row's time (1 for CPU rows).
     pub ratio_vs_cpu: f64,
+    /// Bytes that must cross memory per call (inputs, weights, outputs).
+    pub bytes_per_call: f64,
+    /// Bytes of stored weights the call reads (Q8_0 quants and scales), or 0.
+    pub weight_bytes: f64,
     /// Largest |GPU − CPU| over the output (0 for CPU rows).
     pub max_abs_err: f32,
     pub tolerance: f32,
@@ -187,6 +191,16 @@ impl Case {
                 )
             }
             Case::Categorical { rows, cols } => (2.0 * f(rows * cols), 4.0 * f(rows * cols + rows)),
+        }
+    }
+
+    fn weight_bytes(&self) -> f64 {
+        match *self {
+            Case::LinearQ8 { rows, cols, .. } => {
+                let cp = cols.div_ceil(32) * 32;
+                (rows * cp + 4 * rows * cp / 32) as f64
+            }
+            _ => 0.0,
         }
     }
 
@@ -447,6 +461,8 @@ pub async fn run_suite(
             gflops: flops / ms / 1e6,
             gbps: bytes / ms / 1e6,
             ratio_vs_cpu: ratio,
+            bytes_per_call: bytes,
+            weight_bytes: case.weight_bytes(),
             max_abs_err: err,
             tolerance: case.tolerance(),
         };

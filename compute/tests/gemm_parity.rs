@@ -5,7 +5,7 @@ mod common;
 use common::{assert_close, gpu, run};
 use compute::{
     inputs::uniform_signed,
-    kernels::gemm::{gemm_f32, GemmShape, GemmVariant, BLOCK},
+    kernels::gemm::{gemm_f32, GemmShape, GemmVariant, BLOCK_M, BLOCK_N},
     reference::gemm::gemm_f32_ref,
     selftest::{run_selftest, SelfTestProblem, SELFTEST_TOLERANCE},
     Backend, ComputeError,
@@ -14,13 +14,13 @@ use compute::{
 #[test]
 fn gemm_f32_matches_reference_on_awkward_shapes() {
     let Some(exec) = gpu() else { return };
-    let b = BLOCK as usize;
+    let (bm, bn) = (BLOCK_M as usize, BLOCK_N as usize);
     let shapes = [
         (1, 1, 1),
-        (1, 300, 1),            // one row, long k
-        (b, 16, b),             // exactly one block
-        (b + 1, 15, 2 * b + 3), // ragged on every side
-        (3, 1000, 5),           // long k, tiny output
+        (1, 300, 1),              // one row, long k
+        (bm, 16, bn),             // exactly one block
+        (bm + 1, 15, 2 * bn + 3), // ragged on every side
+        (3, 1000, 5),             // long k, tiny output
         (130, 7, 97),
         (64, 64, 64),
     ];

@@ -276,6 +276,20 @@ fn webgpu_on_swiftshader() {
     assert_eq!(b.attr("embed-open", "href"), "/gpu?m=20&k=21&n=22&seed=3");
     assert_eq!(b.attr("backend-badge", "data-backend"), "webgpu");
 
+    // Every asset downloads from our origin and matches the manifest.
+    b.open("/gpu");
+    b.session
+        .execute("document.querySelector('[data-testid=\"asset-check-run\"]').click()")
+        .unwrap();
+    b.wait("document.querySelector('[data-testid=\"asset-check\"]')?.dataset.status !== 'running' && document.querySelector('[data-testid=\"asset-check\"]').dataset.status !== 'idle'");
+    assert_eq!(
+        b.attr("asset-check", "data-status"),
+        "done",
+        "{}",
+        b.text("asset-check")
+    );
+    assert!(b.text("asset-check").contains("favicon.svg"));
+
     // The kernel suite, on WebGPU inside the browser, against the CPU reference in wasm.
     let rows = b.bench_rows();
     assert_eq!(

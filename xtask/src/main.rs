@@ -24,11 +24,13 @@ fn main() -> ExitCode {
         Some("serve") => serve(),
         Some("test") => test(),
         Some("manifest") => write_manifest(),
+        Some("bench") => bench(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <serve|test|manifest>\n  \
                  serve     build the app and serve it on http://127.0.0.1:8080\n  \
                  test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
+                 bench     kernel benchmarks natively and in headless Chromium -> target/bench/kernels.json\n  \
                  manifest  rewrite assets/manifest.json from the files in assets/"
             );
             return ExitCode::from(2);
@@ -117,6 +119,22 @@ fn test() -> Result {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn bench() -> Result {
+    ensure_web_tools()?;
+    ensure_apt_packages()?;
+    let gpu_env = gpu_test_env()?;
+    step(
+        "build the app",
+        Command::new("trunk").args(["build", "--release"]),
+    )?;
+    step(
+        "kernel benchmarks",
+        Command::new("cargo")
+            .args(["run", "--release", "-p", "glassbox-tests", "--bin", "bench"])
+            .envs(gpu_env),
+    )
 }
 
 /// Mesa's GL probe prints an error on every adapter request without a

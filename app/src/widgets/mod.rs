@@ -1,5 +1,6 @@
 //! Every embeddable widget, addressable as `/embed/<slug>`.
 
+pub mod asset_check;
 pub mod gpu_bench;
 pub mod gpu_selftest;
 

@@ -12,10 +12,11 @@ pub const KERNEL: Kernel = Kernel {
     constants: &[],
 };
 
-/// Side of the C block one `gemm_f32` workgroup computes: WG invocations a
-/// side, each holding a 4 × 4 block in four vec4 accumulators (the 4 is the
-/// vec4 width in the shader).
-pub const BLOCK: u32 = 4 * KERNEL.workgroup;
+/// Rows and columns of the C block one `gemm_f32` workgroup computes: WG × WG
+/// invocations, each holding 8 rows × one vec4 of columns (the shader's
+/// accumulator layout).
+pub const BLOCK_M: u32 = 8 * KERNEL.workgroup;
+pub const BLOCK_N: u32 = 4 * KERNEL.workgroup;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GemmVariant {
@@ -96,13 +97,13 @@ pub fn gemm_f32(
             ),
         });
     }
-    let per_group = match variant {
-        GemmVariant::F32Tiled => BLOCK,
-        GemmVariant::F32Naive => KERNEL.workgroup,
+    let (per_m, per_n) = match variant {
+        GemmVariant::F32Tiled => (BLOCK_M, BLOCK_N),
+        GemmVariant::F32Naive => (KERNEL.workgroup, KERNEL.workgroup),
     };
     let groups = [
-        (shape.n as u32).div_ceil(per_group),
-        (shape.m as u32).div_ceil(per_group),
+        (shape.n as u32).div_ceil(per_n),
+        (shape.m as u32).div_ceil(per_m),
         1,
     ];
     if groups[0].max(groups[1]) > 65535 {

@@ -1,0 +1,90 @@
+//! `/gpu` downloads check: fetches every asset in the manifest with a
+//! progress bar and verifies its size and hash, so a lecturer can warm the
+//! cache (and see that it works) before class.
+
+use leptos::{prelude::*, task::spawn_local};
+
+use crate::assets::{fetch_asset, manifest};
+
+#[derive(Debug, Clone, PartialEq)]
+struct Line {
+    path: String,
+    loaded: u64,
+    total: u64,
+    outcome: Option<Result<(), String>>,
+}
+
+#[component]
+pub fn AssetCheck() -> impl IntoView {
+    let lines = RwSignal::new(Vec::<Line>::new());
+    let status = RwSignal::new("idle");
+    let check = move |_| {
+        status.set("running");
+        spawn_local(async move {
+            let m = match manifest().await {
+                Ok(m) => m,
+                Err(e) => {
+                    lines.set(vec![Line {
+                        path: "manifest.json".into(),
+                        loaded: 0,
+                        total: 0,
+                        outcome: Some(Err(e.to_string())),
+                    }]);
+                    status.set("failed");
+                    return;
+                }
+            };
+            lines.set(
+                m.assets
+                    .iter()
+                    .map(|a| Line {
+                        path: a.path.clone(),
+                        loaded: 0,
+                        total: a.bytes,
+                        outcome: None,
+                    })
+                    .collect(),
+            );
+            let mut all_ok = true;
+            for (i, entry) in m.assets.iter().enumerate() {
+                let result = fetch_asset(&entry.path, &m, |loaded, total| {
+                    lines.update(|l| {
+                        l[i].loaded = loaded;
+                        l[i].total = total;
+                    })
+                })
+                .await;
+                all_ok &= result.is_ok();
+                lines.update(|l| l[i].outcome = Some(result.map(drop).map_err(|e| e.to_string())));
+            }
+            status.set(if all_ok { "done" } else { "failed" });
+        });
+    };
+    view! {
+        <section class="widget" data-testid="asset-check" data-status=move || status.get()>
+            <h2>"Downloads"</h2>
+            <p>
+                "Every model file comes from this site, once, and is checked against its published "
+                "SHA-256 before use. Check them now to fill your browser's cache, say before a lecture."
+            </p>
+            <button type="button" data-testid="asset-check-run" on:click=check>"Check downloads"</button>
+            <ul class="downloads">
+                {move || lines.get().into_iter().map(|l| {
+                    let verdict = match &l.outcome {
+                        None => "…".to_string(),
+                        Some(Ok(())) => "✓ verified".to_string(),
+                        Some(Err(e)) => format!("✗ {e}"),
+                    };
+                    view! {
+                        <li>
+                            <code>{l.path}</code>
+                            <progress max=l.total.max(1) value=l.loaded></progress>
+                            {format!(" {} of {} bytes ", l.loaded, l.total)}
+                            <span class=if matches!(l.outcome, Some(Err(_))) { "fail" } else { "" }>{verdict}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}

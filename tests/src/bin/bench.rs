@@ -1,0 +1,138 @@
+//! `cargo xtask bench`: the kernel suite natively (lavapipe) and in headless
+//! Chromium on WebGPU (SwiftShader), each beside the CPU reference on the
+//! same machine, written to target/bench/kernels.json.
+
+use std::{path::PathBuf, time::Duration};
+
+use compute::{
+    bench::{run_suite, BenchRow, SuiteSize},
+    Backend,
+};
+use glassbox_tests::{Chromedriver, GpuMode, StaticServer};
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/bench/kernels.json"));
+
+    println!("bench: native suite");
+    let backend = pollster::block_on(Backend::detect());
+    if let Backend::Cpu(reason) = &backend {
+        return Err(format!(
+            "no native GPU adapter ({reason}); install mesa-vulkan-drivers"
+        ));
+    }
+    let mut rows = pollster::block_on(run_suite(
+        &backend,
+        SuiteSize::Full,
+        "native",
+        |done, total, row| {
+            println!(
+                "  {done:>2}/{total} {:<30} {:<28} {:>10.3} ms",
+                row.kernel,
+                truncate(&row.backend, 28),
+                row.ms_median
+            );
+        },
+    ))
+    .map_err(|e| e.to_string())?;
+
+    println!("bench: browser suite (headless Chromium, SwiftShader WebGPU)");
+    rows.extend(browser_rows(&root)?);
+
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    let json = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
+    std::fs::write(&out, json).map_err(|e| e.to_string())?;
+    print_report(&rows);
+    println!("bench: wrote {} rows to {}", rows.len(), out.display());
+    match rows.iter().find(|r| r.max_abs_err > r.tolerance) {
+        Some(bad) => Err(format!(
+            "{} on {} disagrees with the CPU reference: {bad:?}",
+            bad.kernel, bad.backend
+        )),
+        None => Ok(()),
+    }
+}
+
+fn browser_rows(root: &std::path::Path) -> Result<Vec<BenchRow>, String> {
+    let server = StaticServer::start(&root.join("dist"))?;
+    let driver = Chromedriver::start()?;
+    let profile = std::env::temp_dir().join(format!("glassbox-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&profile);
+    let session = driver.session(GpuMode::WebGpu, &profile)?;
+    session.goto(&format!(
+        "{}/embed/gpu-bench?size=full&autorun=true",
+        server.origin
+    ))?;
+    let status = session.wait_for(
+        "['done', 'failed'].includes(document.querySelector('[data-testid=\"gpu-bench-status\"]')?.dataset.status) \
+         && document.querySelector('[data-testid=\"gpu-bench-status\"]').dataset.status",
+        Duration::from_secs(1800),
+    )?;
+    if status != "done" {
+        let text = session.execute(
+            "return document.querySelector('[data-testid=\"gpu-bench-status\"]').innerText",
+        )?;
+        return Err(format!("the browser suite failed: {text}"));
+    }
+    let json = session
+        .execute("return document.querySelector('[data-testid=\"gpu-bench-json\"]').textContent")?;
+    drop(session);
+    let _ = std::fs::remove_dir_all(&profile);
+    serde_json::from_str(json.as_str().unwrap_or("[]")).map_err(|e| e.to_string())
+}
+
+fn print_report(rows: &[BenchRow]) {
+    println!(
+        "\n{:<30} {:<22} {:<34} {:>10} {:>9} {:>8} {:>8} {:>9}",
+        "kernel", "shape", "backend", "ms", "GFLOP/s", "GB/s", "×CPU", "max|err|"
+    );
+    for r in rows {
+        println!(
+            "{:<30} {:<22} {:<34} {:>10.3} {:>9.2} {:>8.2} {:>8.1} {:>9.1e}",
+            r.kernel,
+            r.shape,
+            truncate(&r.backend, 34),
+            r.ms_median,
+            r.gflops,
+            r.gbps,
+            r.ratio_vs_cpu,
+            r.max_abs_err
+        );
+    }
+    // The issue's targets, as measured here.
+    let mut backends: Vec<&str> = rows
+        .iter()
+        .map(|r| r.backend.as_str())
+        .filter(|b| !b.starts_with("cpu"))
+        .collect();
+    backends.dedup();
+    for backend in backends {
+        let ms = |kernel: &str| {
+            rows.iter()
+                .find(|r| r.backend == backend && r.kernel == kernel)
+                .map(|r| r.ms_median)
+        };
+        if let (Some(tiled), Some(naive)) = (ms("gemm_f32"), ms("gemm_f32_naive")) {
+            println!(
+                "target: tiled GEMM is {:.1}x the naive one at 512^3 on {backend} (target >= 5x)",
+                naive / tiled
+            );
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
