@@ -123,6 +123,11 @@ impl Browser {
         let json =
             self.wait("document.querySelector('[data-testid=\"gpu-bench-json\"]')?.textContent");
         let rows: Vec<Value> = serde_json::from_str(json.as_str().unwrap()).unwrap();
+        let mode = if rows.len() > 11 { "webgpu" } else { "cpu" };
+        self.session.set_window_size(1280, 1400).unwrap();
+        self.session
+            .screenshot(&artifacts().join(format!("bench-{mode}.png")))
+            .unwrap();
         for row in &rows {
             let (err, tol) = (
                 row["max_abs_err"].as_f64().unwrap(),

@@ -150,18 +150,22 @@ pub fn GpuBench() -> impl IntoView {
                         <tbody>
                             {move || rows.get().into_iter().map(|r| {
                                 let ok = r.max_abs_err <= r.tolerance;
+                                let is_cpu = r.backend.starts_with("cpu");
+                                let verdict = if is_cpu {
+                                    "reference".to_string()
+                                } else {
+                                    format!("{:.1e} {}", r.max_abs_err, if ok { "✓" } else { "✗" })
+                                };
                                 view! {
                                     <tr>
                                         <td><code>{r.kernel}</code></td>
                                         <td>{r.shape}</td>
                                         <td>{r.backend}</td>
-                                        <td>{format!("{:.3}", r.ms_median)}</td>
-                                        <td>{format!("{:.2}", r.gflops)}</td>
-                                        <td>{format!("{:.2}", r.gbps)}</td>
-                                        <td>{format!("{:.1}", r.ratio_vs_cpu)}</td>
-                                        <td class=if ok { "pass" } else { "fail" }>
-                                            {format!("{:.1e} {}", r.max_abs_err, if ok { "✓" } else { "✗" })}
-                                        </td>
+                                        <td>{significant(r.ms_median)}</td>
+                                        <td>{significant(r.gflops)}</td>
+                                        <td>{significant(r.gbps)}</td>
+                                        <td>{significant(r.ratio_vs_cpu)}</td>
+                                        <td class=if ok { "pass" } else { "fail" }>{verdict}</td>
                                     </tr>
                                 }
                             }).collect_view()}
@@ -173,5 +177,27 @@ pub fn GpuBench() -> impl IntoView {
                 <pre hidden data-testid="gpu-bench-json">{move || serde_json::to_string(&rows.get()).unwrap_or_default()}</pre>
             </Show>
         </section>
+    }
+}
+
+/// Three significant figures, so 0.0031 and 2048 both read sensibly.
+fn significant(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let decimals = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+    format!("{v:.decimals$}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::significant;
+
+    #[test]
+    fn three_significant_figures() {
+        assert_eq!(significant(0.003142), "0.00314");
+        assert_eq!(significant(3.14159), "3.14");
+        assert_eq!(significant(2048.4), "2048");
+        assert_eq!(significant(0.0), "0");
     }
 }
