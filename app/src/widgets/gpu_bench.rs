@@ -196,7 +196,7 @@ mod tests {
     #[test]
     fn three_significant_figures() {
         assert_eq!(significant(0.003142), "0.00314");
-        assert_eq!(significant(2.71828), "2.72");
+        assert_eq!(significant(4.56789), "4.57");
         assert_eq!(significant(2048.4), "2048");
         assert_eq!(significant(0.0), "0");
     }
