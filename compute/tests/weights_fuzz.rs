@@ -70,6 +70,7 @@ fn bit_flips_never_panic_and_the_manifest_catches_every_one() {
             path: FILE.into(),
             sha256: sha256_hex(&bytes),
             bytes: bytes.len() as u64,
+            training_only: false,
         }],
     };
     manifest.verify(FILE, &bytes).unwrap();

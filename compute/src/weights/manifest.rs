@@ -19,6 +19,10 @@ pub struct AssetEntry {
     /// Lower-case hex.
     pub sha256: String,
     pub bytes: u64,
+    /// Used by training only (the train/validation digits): the app never
+    /// downloads it.
+    #[serde(default)]
+    pub training_only: bool,
 }
 
 pub const MANIFEST_FILE: &str = "manifest.json";
