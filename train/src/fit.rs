@@ -1,0 +1,131 @@
+//! Minibatch AdamW with early stopping on validation NLL; the best epoch's
+//! parameters are kept. Everything random comes from the seed.
+
+use std::time::{Duration, Instant};
+
+use candle_core::{Device, Result, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use compute::inputs::SplitMix64;
+use serde::Serialize;
+
+use crate::{
+    ar::{nll_per_image, ArModel},
+    data::{Split, PIXELS},
+};
+
+#[derive(Debug, Clone)]
+pub struct FitConfig {
+    pub batch: usize,
+    pub lr: f64,
+    pub max_epochs: usize,
+    /// Epochs without a better validation NLL before stopping.
+    pub patience: usize,
+    pub seed: u64,
+    pub time_budget: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Epoch {
+    pub epoch: usize,
+    pub train_nll_nats: f64,
+    pub val_nll_nats: f64,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FitReport {
+    pub epochs: usize,
+    pub best_epoch: usize,
+    pub train_seconds: f64,
+    pub curve: Vec<Epoch>,
+}
+
+fn batch_tensor(split: &Split, indices: &[usize]) -> Result<Tensor> {
+    let mut x = Vec::with_capacity(indices.len() * PIXELS);
+    for &i in indices {
+        x.extend_from_slice(&split.x[i * PIXELS..(i + 1) * PIXELS]);
+    }
+    Tensor::from_vec(x, (indices.len(), PIXELS), &Device::Cpu)
+}
+
+/// Mean −log p(x) in nats over a split.
+pub fn mean_nll(model: &impl ArModel, split: &Split, batch: usize) -> Result<f64> {
+    let mut total = 0.0;
+    let indices: Vec<usize> = (0..split.len()).collect();
+    for chunk in indices.chunks(batch) {
+        let x = batch_tensor(split, chunk)?;
+        total += nll_per_image(&model.logits(&x)?, &x)?
+            .sum_all()?
+            .to_scalar::<f32>()? as f64;
+    }
+    Ok(total / split.len() as f64)
+}
+
+pub fn fit(
+    model: &impl ArModel,
+    train: &Split,
+    val: &Split,
+    cfg: &FitConfig,
+    mut log: impl FnMut(&Epoch),
+) -> Result<FitReport> {
+    let start = Instant::now();
+    let vars = model.vars();
+    let mut opt = AdamW::new(
+        vars.clone(),
+        ParamsAdamW {
+            lr: cfg.lr,
+            weight_decay: 0.0,
+            ..Default::default()
+        },
+    )?;
+    let mut rng = SplitMix64::new(cfg.seed);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
+    let mut curve = Vec::new();
+    for epoch in 1..=cfg.max_epochs {
+        // Fisher–Yates with the seeded generator.
+        for i in (1..order.len()).rev() {
+            order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+        }
+        let mut sum = 0.0;
+        for chunk in order.chunks(cfg.batch) {
+            let x = batch_tensor(train, chunk)?;
+            let nll = nll_per_image(&model.logits(&x)?, &x)?;
+            let loss = nll.mean(0)?;
+            opt.backward_step(&loss)?;
+            sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
+        }
+        let e = Epoch {
+            epoch,
+            train_nll_nats: sum / train.len() as f64,
+            val_nll_nats: mean_nll(model, val, 500)?,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        log(&e);
+        if best.as_ref().is_none_or(|(v, _, _)| e.val_nll_nats < *v) {
+            best = Some((
+                e.val_nll_nats,
+                epoch,
+                vars.iter()
+                    .map(|v| v.as_tensor().copy())
+                    .collect::<Result<_>>()?,
+            ));
+        }
+        let best_epoch = best.as_ref().map_or(epoch, |b| b.1);
+        curve.push(e);
+        if epoch - best_epoch >= cfg.patience || start.elapsed() > cfg.time_budget {
+            break;
+        }
+    }
+    let (_, best_epoch, params) =
+        best.ok_or_else(|| candle_core::Error::Msg("no epoch ran".into()))?;
+    for (var, value) in vars.iter().zip(&params) {
+        var.set(value)?;
+    }
+    Ok(FitReport {
+        epochs: curve.len(),
+        best_epoch,
+        train_seconds: start.elapsed().as_secs_f64(),
+        curve,
+    })
+}

@@ -1,0 +1,6 @@
+//! Training for glassbox's models, in Rust on candle, on the CPU, with fixed
+//! seeds. `cargo xtask train ar --model <name>` runs `src/main.rs`.
+
+pub mod ar;
+pub mod data;
+pub mod fit;

@@ -1,0 +1,156 @@
+//! glassbox-train ar --model <fvsbn|nade> [--seed N] [--max-minutes M]
+//!
+//! Trains one autoregressive model on the MNIST train split with early
+//! stopping on validation, then writes assets/models/ar/<name>.safetensors
+//! (the shipped Q8_0 weights) and <name>.json (metrics computed from those
+//! shipped weights, plus the f32 test NLL and the learning curve).
+
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+
+use compute::weights::{load, to_safetensors, Tensor as Stored, TensorSpec};
+use glassbox_train::{
+    ar::{fvsbn::Fvsbn, nade::Nade, ArModel},
+    data::{Mnist, PIXELS},
+    fit::{fit, mean_nll, FitConfig, FitReport},
+};
+use serde_json::json;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("train: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn run() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some("ar") {
+        return Err(
+            "usage: glassbox-train ar --model <fvsbn|nade> [--seed N] [--max-minutes M]".into(),
+        );
+    }
+    let name = arg(&args, "--model").ok_or("--model is required")?;
+    let seed: u64 = arg(&args, "--seed")
+        .map_or(Ok(0), |s| s.parse())
+        .map_err(|e| format!("--seed: {e}"))?;
+    let minutes: u64 = arg(&args, "--max-minutes")
+        .map_or(Ok(40), |s| s.parse())
+        .map_err(|e| format!("--max-minutes: {e}"))?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let data = Mnist::load(&root.join("assets"))?;
+    println!(
+        "train: {} train, {} validation, {} test digits",
+        data.train.len(),
+        data.val.len(),
+        data.test.len()
+    );
+
+    let budget = Duration::from_secs(60 * minutes);
+    let e = |err: candle_core::Error| err.to_string();
+    match name.as_str() {
+        "fvsbn" => {
+            let cfg = FitConfig {
+                batch: 100,
+                lr: 1e-3,
+                max_epochs: 300,
+                patience: 5,
+                seed,
+                time_budget: budget,
+            };
+            finish(
+                &root,
+                &name,
+                Fvsbn::new(seed).map_err(e)?,
+                &data,
+                cfg,
+                Fvsbn::from_export,
+                Fvsbn::specs(),
+            )
+        }
+        "nade" => {
+            let cfg = FitConfig {
+                batch: 64,
+                lr: 1e-3,
+                max_epochs: 200,
+                patience: 4,
+                seed,
+                time_budget: budget,
+            };
+            finish(
+                &root,
+                &name,
+                Nade::new(500, seed).map_err(e)?,
+                &data,
+                cfg,
+                Nade::from_export,
+                Nade::specs(500),
+            )
+        }
+        other => Err(format!("unknown model {other}; expected fvsbn or nade")),
+    }
+}
+
+fn finish<M: ArModel>(
+    root: &std::path::Path,
+    name: &str,
+    model: M,
+    data: &Mnist,
+    cfg: FitConfig,
+    rebuild: fn(&BTreeMap<String, Stored>) -> candle_core::Result<M>,
+    specs: Vec<TensorSpec>,
+) -> Result<(), String> {
+    let e = |err: candle_core::Error| err.to_string();
+    println!(
+        "train: {name}, {} parameters, seed {}",
+        model.params(),
+        cfg.seed
+    );
+    let report: FitReport = fit(&model, &data.train, &data.val, &cfg, |ep| {
+        println!(
+            "  epoch {:>3}: train {:.2} nats, validation {:.2} nats ({:.0} s)",
+            ep.epoch, ep.train_nll_nats, ep.val_nll_nats, ep.seconds
+        );
+    })
+    .map_err(e)?;
+    let test_f32 = mean_nll(&model, &data.test, 500).map_err(e)?;
+
+    // Ship Q8_0, then measure exactly what ships: write, reload through the
+    // app's loader, and evaluate the dequantized weights.
+    let file = format!("models/ar/{name}.safetensors");
+    let bytes = to_safetensors(&model.export().map_err(e)?).map_err(|x| x.to_string())?;
+    let shipped = load(&file, &bytes, &specs).map_err(|x| x.to_string())?;
+    let quantized = rebuild(&shipped.tensors).map_err(e)?;
+    let nll = |split| mean_nll(&quantized, split, 500).map_err(e);
+    let (train, val, test) = (nll(&data.train)?, nll(&data.val)?, nll(&data.test)?);
+    let metrics = json!({
+        "model": name,
+        "test_nll_nats": test,
+        "val_nll_nats": val,
+        "train_nll_nats": train,
+        "test_nll_nats_f32": test_f32,
+        "test_bits_per_dim": test / (PIXELS as f64 * std::f64::consts::LN_2),
+        "params": model.params(),
+        "weights_bytes": bytes.len(),
+        "epochs": report.epochs,
+        "best_epoch": report.best_epoch,
+        "train_seconds": report.train_seconds,
+        "seed": cfg.seed,
+        "quant": "Q8_0 for matrices (blocks of 32 int8 with an f32 scale along each row), f32 for vectors",
+        "optimizer": format!("AdamW lr {} batch {} weight decay 0, early stopping on validation NLL (patience {})", cfg.lr, cfg.batch, cfg.patience),
+        "learning_curve": report.curve,
+    });
+    let dir = root.join("assets/models/ar");
+    std::fs::create_dir_all(&dir).map_err(|x| x.to_string())?;
+    std::fs::write(dir.join(format!("{name}.safetensors")), &bytes).map_err(|x| x.to_string())?;
+    let text = serde_json::to_string_pretty(&metrics).map_err(|x| x.to_string())?;
+    std::fs::write(dir.join(format!("{name}.json")), text + "\n").map_err(|x| x.to_string())?;
+    println!("train: {name}: test {test:.2} nats (f32 {test_f32:.2}), validation {val:.2}, train {train:.2}; {} bytes", bytes.len());
+    Ok(())
+}
