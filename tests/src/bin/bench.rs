@@ -126,8 +126,20 @@ fn print_report(rows: &[BenchRow]) {
         };
         if let (Some(tiled), Some(naive)) = (ms("gemm_f32"), ms("gemm_f32_naive")) {
             println!(
-                "target: tiled GEMM is {:.1}x the naive one at 512^3 on {backend} (target >= 5x)",
+                "target: tiled GEMM is {:.2}x the naive one at 512^3 on {backend} (target >= 5x)",
                 naive / tiled
+            );
+        }
+        if let Some(gemv) = rows
+            .iter()
+            .find(|r| r.backend == backend && r.kernel == "gemv_q8")
+        {
+            println!(
+                "target: gemv_q8 {} moves {:.0} bytes per call for {:.0} bytes of weights (+{:.2}%, target <= 10%) on {backend}",
+                gemv.shape,
+                gemv.bytes_per_call,
+                gemv.weight_bytes,
+                100.0 * (gemv.bytes_per_call / gemv.weight_bytes - 1.0)
             );
         }
     }
