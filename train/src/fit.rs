@@ -129,3 +129,83 @@ pub fn fit(
         curve,
     })
 }
+
+/// Mean −log p(x) over a split with the hand-written NADE forward, on all cores.
+pub fn nade_mean_nll(
+    params: &crate::ar::nade_grad::NadeParams,
+    split: &Split,
+    threads: usize,
+) -> f64 {
+    let images: Vec<&[f32]> = split.x.chunks(PIXELS).collect();
+    let chunk = images.len().div_ceil(threads.max(1)).max(1);
+    let total: f64 = std::thread::scope(|scope| {
+        let parts: Vec<_> = images
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|x| params.nll(x) as f64).sum::<f64>()))
+            .collect();
+        parts
+            .into_iter()
+            .map(|h| h.join().expect("evaluation thread panicked"))
+            .sum()
+    });
+    total / split.len() as f64
+}
+
+/// [`fit`] for NADE through the hand-written gradient (`ar::nade_grad`), which
+/// is exact (tested against autodiff) and orders of magnitude faster here.
+pub fn fit_nade(
+    model: &crate::ar::nade::Nade,
+    train: &Split,
+    val: &Split,
+    cfg: &FitConfig,
+    mut log: impl FnMut(&Epoch),
+) -> Result<FitReport> {
+    use crate::ar::nade_grad::Adam;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let start = Instant::now();
+    let mut params = model.to_params()?;
+    let mut adam = Adam::new(&params, cfg.lr as f32);
+    let mut rng = SplitMix64::new(cfg.seed);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let mut best: Option<(f64, usize, crate::ar::nade_grad::NadeParams)> = None;
+    let mut curve = Vec::new();
+    for epoch in 1..=cfg.max_epochs {
+        for i in (1..order.len()).rev() {
+            order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+        }
+        let mut sum = 0.0;
+        for chunk in order.chunks(cfg.batch) {
+            let images: Vec<&[f32]> = chunk
+                .iter()
+                .map(|&i| &train.x[i * PIXELS..(i + 1) * PIXELS])
+                .collect();
+            let (loss, grad) = params.batch_grad(&images, threads);
+            adam.update(&mut params, &grad);
+            sum += loss as f64 * chunk.len() as f64;
+        }
+        let e = Epoch {
+            epoch,
+            train_nll_nats: sum / train.len() as f64,
+            val_nll_nats: nade_mean_nll(&params, val, threads),
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        log(&e);
+        if best.as_ref().is_none_or(|(v, _, _)| e.val_nll_nats < *v) {
+            best = Some((e.val_nll_nats, epoch, params.clone()));
+        }
+        let best_epoch = best.as_ref().map_or(epoch, |b| b.1);
+        curve.push(e);
+        if epoch - best_epoch >= cfg.patience || start.elapsed() > cfg.time_budget {
+            break;
+        }
+    }
+    let (_, best_epoch, best_params) =
+        best.ok_or_else(|| candle_core::Error::Msg("no epoch ran".into()))?;
+    model.set_params(&best_params)?;
+    Ok(FitReport {
+        epochs: curve.len(),
+        best_epoch,
+        train_seconds: start.elapsed().as_secs_f64(),
+        curve,
+    })
+}

@@ -10,8 +10,8 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 use compute::weights::{load, to_safetensors, Tensor as Stored, TensorSpec};
 use glassbox_train::{
     ar::{fvsbn::Fvsbn, nade::Nade, ArModel},
-    data::{Mnist, PIXELS},
-    fit::{fit, mean_nll, FitConfig, FitReport},
+    data::{Mnist, Split, PIXELS},
+    fit::{fit, fit_nade, mean_nll, Epoch, FitConfig, FitReport},
 };
 use serde_json::json;
 
@@ -64,55 +64,71 @@ fn run() -> Result<(), String> {
                 seed,
                 time_budget: budget,
             };
-            finish(
-                &root,
-                &name,
-                Fvsbn::new(seed).map_err(e)?,
-                &data,
+            let recipe = Recipe {
+                model: Fvsbn::new(seed).map_err(e)?,
                 cfg,
-                Fvsbn::from_export,
-                Fvsbn::specs(),
-            )
+                rebuild: Fvsbn::from_export,
+                specs: Fvsbn::specs(),
+                trainer: |m, t, v, c, log| fit(m, t, v, c, log),
+            };
+            finish(&root, &name, &data, recipe)
         }
         "nade" => {
             let cfg = FitConfig {
-                batch: 64,
+                batch: 100,
                 lr: 1e-3,
-                max_epochs: 200,
-                patience: 4,
+                max_epochs: 500,
+                patience: 8,
                 seed,
                 time_budget: budget,
             };
-            finish(
-                &root,
-                &name,
-                Nade::new(500, seed).map_err(e)?,
-                &data,
+            let recipe = Recipe {
+                model: Nade::new(500, seed).map_err(e)?,
                 cfg,
-                Nade::from_export,
-                Nade::specs(500),
-            )
+                rebuild: Nade::from_export,
+                specs: Nade::specs(500),
+                trainer: |m, t, v, c, log| fit_nade(m, t, v, c, log),
+            };
+            finish(&root, &name, &data, recipe)
         }
         other => Err(format!("unknown model {other}; expected fvsbn or nade")),
     }
 }
 
-fn finish<M: ArModel>(
-    root: &std::path::Path,
-    name: &str,
+/// How a model is fitted: autodiff (`fit`) or a hand-written gradient.
+type Trainer<M> =
+    fn(&M, &Split, &Split, &FitConfig, &mut dyn FnMut(&Epoch)) -> candle_core::Result<FitReport>;
+
+/// One model's training: the initial model, how to fit it, and how to
+/// rebuild it from its shipped tensors.
+struct Recipe<M> {
     model: M,
-    data: &Mnist,
     cfg: FitConfig,
     rebuild: fn(&BTreeMap<String, Stored>) -> candle_core::Result<M>,
     specs: Vec<TensorSpec>,
+    trainer: Trainer<M>,
+}
+
+fn finish<M: ArModel>(
+    root: &std::path::Path,
+    name: &str,
+    data: &Mnist,
+    recipe: Recipe<M>,
 ) -> Result<(), String> {
+    let Recipe {
+        model,
+        cfg,
+        rebuild,
+        specs,
+        trainer,
+    } = recipe;
     let e = |err: candle_core::Error| err.to_string();
     println!(
         "train: {name}, {} parameters, seed {}",
         model.params(),
         cfg.seed
     );
-    let report: FitReport = fit(&model, &data.train, &data.val, &cfg, |ep| {
+    let report: FitReport = trainer(&model, &data.train, &data.val, &cfg, &mut |ep| {
         println!(
             "  epoch {:>3}: train {:.2} nats, validation {:.2} nats ({:.0} s)",
             ep.epoch, ep.train_nll_nats, ep.val_nll_nats, ep.seconds

@@ -92,6 +92,7 @@ mod tests {
                 path: "a.bin".into(),
                 sha256: sha256_hex(b"abc"),
                 bytes: 3,
+                training_only: false,
             }],
         };
         assert_eq!(m.verify("a.bin", b"abc"), Ok(()));

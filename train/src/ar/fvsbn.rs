@@ -64,6 +64,12 @@ impl ArModel for Fvsbn {
         vec![self.alpha.clone(), self.bias.clone()]
     }
 
+    /// Parameters in use: the strictly lower triangle of alpha, n(n−1)/2,
+    /// plus n biases. The masked upper half is stored but never used.
+    fn params(&self) -> usize {
+        PIXELS * (PIXELS - 1) / 2 + PIXELS
+    }
+
     fn export(&self) -> Result<BTreeMap<String, Stored>> {
         let alpha = self.masked_alpha()?.flatten_all()?.to_vec1::<f32>()?;
         Ok(BTreeMap::from([

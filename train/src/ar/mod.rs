@@ -3,6 +3,7 @@
 
 pub mod fvsbn;
 pub mod nade;
+pub mod nade_grad;
 
 use std::collections::BTreeMap;
 

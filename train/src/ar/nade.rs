@@ -64,6 +64,29 @@ pub fn prefix_sum_over_pixels(t: &Tensor) -> Result<Tensor> {
 }
 
 impl Nade {
+    /// The same parameters as flat arrays, for the hand-written gradient.
+    pub fn to_params(&self) -> Result<super::nade_grad::NadeParams> {
+        let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+        Ok(super::nade_grad::NadeParams {
+            hidden: self.hidden,
+            wt: flat(&self.w.as_tensor().t()?.contiguous()?)?,
+            c: flat(self.c.as_tensor())?,
+            v: flat(self.v.as_tensor())?,
+            b: flat(self.b.as_tensor())?,
+        })
+    }
+
+    /// Loads flat parameters back into the candle model (for export and checks).
+    pub fn set_params(&self, p: &super::nade_grad::NadeParams) -> Result<()> {
+        let dev = &Device::Cpu;
+        let wt = Tensor::from_slice(&p.wt, (PIXELS, p.hidden), dev)?;
+        self.w.set(&wt.t()?.contiguous()?)?;
+        self.c.set(&Tensor::from_slice(&p.c, p.hidden, dev)?)?;
+        self.v
+            .set(&Tensor::from_slice(&p.v, (PIXELS, p.hidden), dev)?)?;
+        self.b.set(&Tensor::from_slice(&p.b, PIXELS, dev)?)
+    }
+
     /// The tensors the shipped file must hold.
     pub fn specs(hidden: usize) -> Vec<TensorSpec> {
         vec![
