@@ -14,7 +14,11 @@ use crate::{
         q8::{linear_q8, GpuQ8},
         sample::{sample, SampleTarget, Sampler},
     },
-    reference::{elementwise::activation_ref, sample::sample_ref},
+    reference::{
+        elementwise::{activation_ref, binary_ref},
+        q8::linear_q8_ref,
+        sample::sample_ref,
+    },
     weights::{Q8Matrix, TensorSpec, WeightFile},
 };
 
@@ -43,6 +47,14 @@ impl Fvsbn {
         self.bias.len()
     }
 
+    /// Exact −log p(x) in nats of one binary image, on the CPU:
+    /// Σ_i softplus(z_i) − x_i·z_i with z = bias + alpha·x (alpha is zero on
+    /// and above the diagonal, so z_i sees only x_<i).
+    pub fn nll_ref(&self, x: &[f32]) -> Result<f32, ComputeError> {
+        let z = binary_ref(&linear_q8_ref(x, &self.alpha, 1)?, &self.bias, Binary::Add)?;
+        Ok(bernoulli_nll(&z, x))
+    }
+
     /// Draws one image on the CPU, drawing the same random numbers as the GPU.
     pub fn sample_ref(&self, seed: u64) -> Result<Vec<f32>, ComputeError> {
         let n = self.pixels();
@@ -62,6 +74,18 @@ impl Fvsbn {
     }
 }
 
+/// Σ_i softplus(z_i) − x_i·z_i, accumulated in f64.
+pub fn bernoulli_nll(logits: &[f32], x: &[f32]) -> f32 {
+    logits
+        .iter()
+        .zip(x)
+        .map(|(&z, &v)| {
+            let z = z as f64;
+            z.max(0.0) + (-z.abs()).exp().ln_1p() - v as f64 * z
+        })
+        .sum::<f64>() as f32
+}
+
 /// The model's tensors on the GPU.
 pub struct FvsbnGpu {
     pixels: usize,
@@ -76,6 +100,17 @@ impl FvsbnGpu {
             alpha: GpuQ8::upload(exec, &model.alpha),
             bias: exec.upload(&model.bias),
         }
+    }
+
+    /// Exact −log p(x) of one image: all 784 logits in one GPU pass (teacher
+    /// forcing), one readback, and the sum on the CPU.
+    pub async fn nll(&self, exec: &Executor, x: &[f32]) -> Result<f32, ComputeError> {
+        let image = exec.upload(x);
+        let mut rec = exec.begin();
+        let logits = linear_q8(&mut rec, &image, &self.alpha, 1)?;
+        let z = binary(&mut rec, &logits, &self.bias, Binary::Add)?;
+        exec.submit(rec)?;
+        Ok(bernoulli_nll(&exec.read(&z).await?, x))
     }
 
     /// Draws one image pixel by pixel on the GPU. `on_progress(done, image)`
