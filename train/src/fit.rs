@@ -88,7 +88,9 @@ pub fn fit(
             order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
         }
         let mut sum = 0.0;
-        for chunk in order.chunks(cfg.batch) {
+        for (step, chunk) in order.chunks(cfg.batch).enumerate() {
+            // Not from `rng`: models without per-step choices keep their shuffles.
+            model.before_step(epoch * 1_000_003 + step);
             let x = batch_tensor(train, chunk)?;
             let nll = nll_per_image(&model.logits(&x)?, &x)?;
             let loss = nll.mean(0)?;

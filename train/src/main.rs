@@ -1,4 +1,4 @@
-//! glassbox-train ar --model <fvsbn|nade> [--seed N] [--max-minutes M]
+//! glassbox-train ar --model <fvsbn|nade|made> [--seed N] [--max-minutes M]
 //!
 //! Trains one autoregressive model on the MNIST train split with early
 //! stopping on validation, then writes assets/models/ar/<name>.safetensors
@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use compute::weights::{load, to_safetensors, Tensor as Stored, TensorSpec};
 use glassbox_train::{
-    ar::{fvsbn::Fvsbn, nade::Nade, ArModel},
+    ar::{fvsbn::Fvsbn, made::Made, nade::Nade, ArModel},
     data::{Mnist, Split, PIXELS},
     fit::{fit, fit_nade, mean_nll, Epoch, FitConfig, FitReport},
 };
@@ -33,7 +33,8 @@ fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) != Some("ar") {
         return Err(
-            "usage: glassbox-train ar --model <fvsbn|nade> [--seed N] [--max-minutes M]".into(),
+            "usage: glassbox-train ar --model <fvsbn|nade|made> [--seed N] [--max-minutes M]"
+                .into(),
         );
     }
     let name = arg(&args, "--model").ok_or("--model is required")?;
@@ -91,7 +92,27 @@ fn run() -> Result<(), String> {
             };
             finish(&root, &name, &data, recipe)
         }
-        other => Err(format!("unknown model {other}; expected fvsbn or nade")),
+        "made" => {
+            let cfg = FitConfig {
+                batch: 100,
+                lr: 1e-3,
+                max_epochs: 500,
+                patience: 10,
+                seed,
+                time_budget: budget,
+            };
+            let recipe = Recipe {
+                model: Made::new(500, 8, seed).map_err(e)?,
+                cfg,
+                rebuild: Made::from_export,
+                specs: Made::specs(500, 8),
+                trainer: |m, t, v, c, log| fit(m, t, v, c, log),
+            };
+            finish(&root, &name, &data, recipe)
+        }
+        other => Err(format!(
+            "unknown model {other}; expected fvsbn, nade or made"
+        )),
     }
 }
 

@@ -2,6 +2,7 @@
 //! image as a sum of per-pixel Bernoulli terms in raster order.
 
 pub mod fvsbn;
+pub mod made;
 pub mod nade;
 pub mod nade_grad;
 
@@ -23,6 +24,13 @@ pub trait ArModel {
     fn params(&self) -> usize {
         self.vars().iter().map(|v| v.elem_count()).sum()
     }
+    /// The model's exact −log p(x) per image, [batch]. For most models it is
+    /// the teacher-forced Bernoulli NLL; MADE mixes over its masks.
+    fn nll(&self, x: &Tensor) -> Result<Tensor> {
+        nll_per_image(&self.logits(x)?, x)
+    }
+    /// Called before each training step (MADE picks a mask from it).
+    fn before_step(&self, _step: usize) {}
 }
 
 /// −log p(x) in nats per image, [batch]: Σ_i softplus(z_i) − x_i·z_i, the
