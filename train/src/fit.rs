@@ -61,14 +61,64 @@ pub fn mean_nll(model: &impl ArModel, split: &Split, batch: usize) -> Result<f64
     Ok(total / split.len() as f64)
 }
 
+/// The epoch loop every trainer shares: a seeded Fisher–Yates shuffle each
+/// epoch, `train_epoch` (returns the summed per-image loss), validation,
+/// a snapshot of the best epoch, and early stopping. Returns the report and
+/// the best snapshot.
+fn run_epochs<S, B>(
+    train_len: usize,
+    cfg: &FitConfig,
+    state: &mut S,
+    mut train_epoch: impl FnMut(&mut S, usize, &[usize]) -> Result<f64>,
+    mut validate: impl FnMut(&S) -> Result<f64>,
+    mut snapshot: impl FnMut(&S) -> Result<B>,
+    mut log: impl FnMut(&Epoch),
+) -> Result<(FitReport, B)> {
+    let start = Instant::now();
+    let mut rng = SplitMix64::new(cfg.seed);
+    let mut order: Vec<usize> = (0..train_len).collect();
+    let mut best: Option<(f64, usize, B)> = None;
+    let mut curve = Vec::new();
+    for epoch in 1..=cfg.max_epochs {
+        for i in (1..order.len()).rev() {
+            order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+        }
+        let sum = train_epoch(state, epoch, &order)?;
+        let e = Epoch {
+            epoch,
+            train_nll_nats: sum / train_len as f64,
+            val_nll_nats: validate(state)?,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        log(&e);
+        if best.as_ref().is_none_or(|(v, _, _)| e.val_nll_nats < *v) {
+            best = Some((e.val_nll_nats, epoch, snapshot(state)?));
+        }
+        let best_epoch = best.as_ref().map_or(epoch, |b| b.1);
+        curve.push(e);
+        if epoch - best_epoch >= cfg.patience || start.elapsed() > cfg.time_budget {
+            break;
+        }
+    }
+    let (_, best_epoch, kept) =
+        best.ok_or_else(|| candle_core::Error::Msg("no epoch ran".into()))?;
+    let report = FitReport {
+        epochs: curve.len(),
+        best_epoch,
+        train_seconds: start.elapsed().as_secs_f64(),
+        curve,
+    };
+    Ok((report, kept))
+}
+
+/// Minibatch AdamW through candle's autodiff; keeps the best epoch's parameters.
 pub fn fit(
     model: &impl ArModel,
     train: &Split,
     val: &Split,
     cfg: &FitConfig,
-    mut log: impl FnMut(&Epoch),
+    log: impl FnMut(&Epoch),
 ) -> Result<FitReport> {
-    let start = Instant::now();
     let vars = model.vars();
     let mut opt = AdamW::new(
         vars.clone(),
@@ -78,58 +128,34 @@ pub fn fit(
             ..Default::default()
         },
     )?;
-    let mut rng = SplitMix64::new(cfg.seed);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
-    let mut curve = Vec::new();
-    for epoch in 1..=cfg.max_epochs {
-        // Fisher–Yates with the seeded generator.
-        for i in (1..order.len()).rev() {
-            order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
-        }
-        let mut sum = 0.0;
-        for (step, chunk) in order.chunks(cfg.batch).enumerate() {
-            // Not from `rng`: models without per-step choices keep their shuffles.
-            model.before_step(epoch * 1_000_003 + step);
-            let x = batch_tensor(train, chunk)?;
-            let nll = nll_per_image(&model.logits(&x)?, &x)?;
-            let loss = nll.mean(0)?;
-            opt.backward_step(&loss)?;
-            sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
-        }
-        let e = Epoch {
-            epoch,
-            train_nll_nats: sum / train.len() as f64,
-            val_nll_nats: mean_nll(model, val, 500)?,
-            seconds: start.elapsed().as_secs_f64(),
-        };
-        log(&e);
-        if best.as_ref().is_none_or(|(v, _, _)| e.val_nll_nats < *v) {
-            best = Some((
-                e.val_nll_nats,
-                epoch,
-                vars.iter()
-                    .map(|v| v.as_tensor().copy())
-                    .collect::<Result<_>>()?,
-            ));
-        }
-        let best_epoch = best.as_ref().map_or(epoch, |b| b.1);
-        curve.push(e);
-        if epoch - best_epoch >= cfg.patience || start.elapsed() > cfg.time_budget {
-            break;
-        }
-    }
-    let (_, best_epoch, params) =
-        best.ok_or_else(|| candle_core::Error::Msg("no epoch ran".into()))?;
+    let (report, params) = run_epochs(
+        train.len(),
+        cfg,
+        &mut opt,
+        |opt, epoch, order| {
+            let mut sum = 0.0;
+            for (step, chunk) in order.chunks(cfg.batch).enumerate() {
+                // Not from the shuffle's generator: models without per-step choices keep their shuffles.
+                model.before_step(epoch * 1_000_003 + step);
+                let x = batch_tensor(train, chunk)?;
+                let loss = nll_per_image(&model.logits(&x)?, &x)?.mean(0)?;
+                opt.backward_step(&loss)?;
+                sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
+            }
+            Ok(sum)
+        },
+        |_| mean_nll(model, val, 500),
+        |_| {
+            vars.iter()
+                .map(|v| v.as_tensor().copy())
+                .collect::<Result<Vec<Tensor>>>()
+        },
+        log,
+    )?;
     for (var, value) in vars.iter().zip(&params) {
         var.set(value)?;
     }
-    Ok(FitReport {
-        epochs: curve.len(),
-        best_epoch,
-        train_seconds: start.elapsed().as_secs_f64(),
-        curve,
-    })
+    Ok(report)
 }
 
 /// Mean −log p(x) over a split with the hand-written NADE forward, on all cores.
@@ -160,54 +186,33 @@ pub fn fit_nade(
     train: &Split,
     val: &Split,
     cfg: &FitConfig,
-    mut log: impl FnMut(&Epoch),
+    log: impl FnMut(&Epoch),
 ) -> Result<FitReport> {
     use crate::ar::nade_grad::Adam;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let start = Instant::now();
-    let mut params = model.to_params()?;
-    let mut adam = Adam::new(&params, cfg.lr as f32);
-    let mut rng = SplitMix64::new(cfg.seed);
-    let mut order: Vec<usize> = (0..train.len()).collect();
-    let mut best: Option<(f64, usize, crate::ar::nade_grad::NadeParams)> = None;
-    let mut curve = Vec::new();
-    for epoch in 1..=cfg.max_epochs {
-        for i in (1..order.len()).rev() {
-            order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
-        }
-        let mut sum = 0.0;
-        for chunk in order.chunks(cfg.batch) {
-            let images: Vec<&[f32]> = chunk
-                .iter()
-                .map(|&i| &train.x[i * PIXELS..(i + 1) * PIXELS])
-                .collect();
-            let (loss, grad) = params.batch_grad(&images, threads);
-            adam.update(&mut params, &grad);
-            sum += loss as f64 * chunk.len() as f64;
-        }
-        let e = Epoch {
-            epoch,
-            train_nll_nats: sum / train.len() as f64,
-            val_nll_nats: nade_mean_nll(&params, val, threads),
-            seconds: start.elapsed().as_secs_f64(),
-        };
-        log(&e);
-        if best.as_ref().is_none_or(|(v, _, _)| e.val_nll_nats < *v) {
-            best = Some((e.val_nll_nats, epoch, params.clone()));
-        }
-        let best_epoch = best.as_ref().map_or(epoch, |b| b.1);
-        curve.push(e);
-        if epoch - best_epoch >= cfg.patience || start.elapsed() > cfg.time_budget {
-            break;
-        }
-    }
-    let (_, best_epoch, best_params) =
-        best.ok_or_else(|| candle_core::Error::Msg("no epoch ran".into()))?;
-    model.set_params(&best_params)?;
-    Ok(FitReport {
-        epochs: curve.len(),
-        best_epoch,
-        train_seconds: start.elapsed().as_secs_f64(),
-        curve,
-    })
+    let params = model.to_params()?;
+    let adam = Adam::new(&params, cfg.lr as f32);
+    let (report, best) = run_epochs(
+        train.len(),
+        cfg,
+        &mut (params, adam),
+        |(params, adam), _, order| {
+            let mut sum = 0.0;
+            for chunk in order.chunks(cfg.batch) {
+                let images: Vec<&[f32]> = chunk
+                    .iter()
+                    .map(|&i| &train.x[i * PIXELS..(i + 1) * PIXELS])
+                    .collect();
+                let (loss, grad) = params.batch_grad(&images, threads);
+                adam.update(params, &grad);
+                sum += loss as f64 * chunk.len() as f64;
+            }
+            Ok(sum)
+        },
+        |(params, _)| Ok(nade_mean_nll(params, val, threads)),
+        |(params, _)| Ok(params.clone()),
+        log,
+    )?;
+    model.set_params(&best)?;
+    Ok(report)
 }
