@@ -450,6 +450,13 @@ pub async fn run_suite(
     };
     let total = cases.len() * per_case;
     let mut rows = Vec::new();
+    let gpu_label = match backend {
+        Backend::Gpu(exec) => {
+            let s = exec.ctx().summary();
+            format!("{}: {}", s.backend, s.adapter_name)
+        }
+        Backend::Cpu(_) => String::new(),
+    };
     for case in &cases {
         let d = data(case);
         let (flops, bytes) = case.work();
@@ -500,13 +507,7 @@ pub async fn run_suite(
                 }
             })
             .await?;
-            let summary = exec.ctx().summary();
-            let gpu_row = row(
-                format!("{}: {}", summary.backend, summary.adapter_name),
-                ms,
-                cpu_ms / ms,
-                err,
-            );
+            let gpu_row = row(gpu_label.clone(), ms, cpu_ms / ms, err);
             rows.push(gpu_row.clone());
             on_row(rows.len(), total, &gpu_row);
         }
