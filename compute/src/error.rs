@@ -21,6 +21,8 @@ pub enum ComputeError {
     Shape { op: &'static str, detail: String },
     #[error("CPU reference failed: {0}")]
     Cpu(String),
+    #[error(transparent)]
+    Weights(#[from] crate::weights::WeightsError),
 }
 
 impl From<candle_core::Error> for ComputeError {

@@ -1,14 +1,18 @@
-//! The committed FVSBN, checked by code independent of the trainer: loaded
-//! through the app's loader and manifest, it reproduces its published test
-//! NLL on the CPU, and the GPU gives the same exact likelihoods.
+//! The committed chapter-1 models, checked by code independent of the
+//! trainer: loaded through the app's loader and manifest, each reproduces
+//! its published test NLL on the CPU; the GPU gives the same likelihoods
+//! (1e-3 relative) and, for a seed, the same sampled digit.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use compute::{
-    models::fvsbn::{Fvsbn, FvsbnGpu},
-    weights::{load, manifest::Manifest},
+    models::ar::{
+        gpu::{ArGpu, GpuChain},
+        readbacks_for, ArKind, ArModel, CpuChain, Mode, PIXELS,
+    },
+    weights::manifest::Manifest,
 };
 use safetensors::SafeTensors;
 
@@ -16,13 +20,20 @@ fn assets() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets")
 }
 
-fn committed_fvsbn() -> Fvsbn {
-    let path = "models/ar/fvsbn.safetensors";
-    let bytes = std::fs::read(assets().join(path)).unwrap();
-    let manifest =
-        Manifest::parse(&std::fs::read_to_string(assets().join("manifest.json")).unwrap()).unwrap();
-    manifest.verify(path, &bytes).unwrap();
-    Fvsbn::from_weights(&load(path, &bytes, &Fvsbn::specs(784)).unwrap()).unwrap()
+fn manifest() -> Manifest {
+    Manifest::parse(&std::fs::read_to_string(assets().join("manifest.json")).unwrap()).unwrap()
+}
+
+fn committed(kind: ArKind) -> ArModel {
+    let path = kind.weights_path();
+    let bytes = std::fs::read(assets().join(&path)).unwrap();
+    manifest().verify(&path, &bytes).unwrap();
+    ArModel::load(kind, &bytes).unwrap()
+}
+
+fn metrics(kind: ArKind) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(assets().join(kind.metrics_path())).unwrap())
+        .unwrap()
 }
 
 /// The binarised test digits.
@@ -32,42 +43,88 @@ fn test_digits() -> Vec<Vec<f32>> {
     st.tensor("images")
         .unwrap()
         .data()
-        .chunks(784)
+        .chunks(PIXELS)
         .map(|d| d.iter().map(|&p| (p >= 128) as u8 as f32).collect())
         .collect()
 }
 
 #[test]
-fn fvsbn_reproduces_its_published_test_nll() {
-    let model = committed_fvsbn();
+fn each_model_reproduces_its_published_test_nll() {
     let digits = test_digits();
-    let mean = digits
-        .iter()
-        .map(|x| model.nll_ref(x).unwrap() as f64)
-        .sum::<f64>()
-        / digits.len() as f64;
-    let metrics: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(assets().join("models/ar/fvsbn.json")).unwrap(),
-    )
-    .unwrap();
-    let published = metrics["test_nll_nats"].as_f64().unwrap();
-    assert!(
-        (mean - published).abs() < 1e-3 * published,
-        "recomputed {mean:.4} nats, published {published:.4}"
-    );
+    assert_eq!(digits.len(), 997);
+    for kind in ArKind::ALL {
+        let model = committed(kind);
+        let mean = digits
+            .iter()
+            .map(|x| model.nll_ref(x).unwrap() as f64)
+            .sum::<f64>()
+            / digits.len() as f64;
+        let m = metrics(kind);
+        let published = m["test_nll_nats"].as_f64().unwrap();
+        assert!(
+            (mean - published).abs() < 1e-3 * published,
+            "{kind:?}: recomputed {mean:.4} nats, published {published:.4}"
+        );
+        assert_eq!(m["params"].as_u64().unwrap() as usize, model.params(), "{kind:?} params");
+        let f32_nll = m["test_nll_nats_f32"].as_f64().unwrap();
+        assert!(
+            (published - f32_nll).abs() <= 0.5,
+            "{kind:?}: Q8_0 costs {:.3} nats",
+            published - f32_nll
+        );
+    }
 }
 
 #[test]
-fn fvsbn_likelihoods_on_the_gpu_match_the_cpu() {
+fn the_chapter_weights_fit_in_three_megabytes() {
+    let total: u64 = ArKind::ALL
+        .iter()
+        .map(|k| std::fs::metadata(assets().join(k.weights_path())).unwrap().len())
+        .sum();
+    assert!(total <= 3_000_000, "{total} bytes of weights");
+}
+
+#[test]
+fn gpu_likelihoods_match_the_cpu() {
     let Some(exec) = common::gpu() else { return };
-    let model = committed_fvsbn();
-    let on_gpu = FvsbnGpu::upload(&exec, &model);
-    for x in test_digits().iter().take(20) {
-        let want = model.nll_ref(x).unwrap();
-        let got = pollster::block_on(on_gpu.nll(&exec, x)).unwrap();
-        assert!(
-            (got - want).abs() < 1e-3 * want,
-            "GPU {got} vs CPU {want} nats"
-        );
+    let digits = test_digits();
+    for kind in ArKind::ALL {
+        let model = committed(kind);
+        let on_gpu = ArGpu::upload(&exec, &model);
+        for x in digits.iter().step_by(97).take(6) {
+            let want = model.nll_ref(x).unwrap();
+            let logits = pollster::block_on(on_gpu.logits(&exec, x)).unwrap();
+            let got = compute::models::ar::bernoulli_nll(&logits, x);
+            assert!(
+                (got - want).abs() < 1e-3 * want,
+                "{kind:?}: GPU {got} vs CPU {want} nats"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_seed_draws_the_same_digit_on_gpu_and_cpu_within_the_readback_bound() {
+    let Some(exec) = common::gpu() else { return };
+    let zeros = vec![0.0; PIXELS];
+    let every = 112;
+    for kind in ArKind::ALL {
+        let model = committed(kind);
+        let on_gpu = ArGpu::upload(&exec, &model);
+        let mut gpu_chain = GpuChain::new(&exec, &on_gpu, &zeros, 0, Mode::Sample { seed: 7 }).unwrap();
+        let before = exec.readbacks();
+        while gpu_chain.trace().done < PIXELS {
+            pollster::block_on(gpu_chain.advance(&exec, every)).unwrap();
+        }
+        assert_eq!(exec.readbacks() - before, readbacks_for(PIXELS, every), "{kind:?}");
+        let mut cpu_chain = CpuChain::new(&model, &zeros, 0, Mode::Sample { seed: 7 }).unwrap();
+        let cpu = cpu_chain.advance(PIXELS).unwrap();
+        let gpu = gpu_chain.trace();
+        assert_eq!(gpu.image, cpu.image, "{kind:?}: the backends drew different digits");
+        let ones = gpu.image.iter().sum::<f32>();
+        assert!((40.0..400.0).contains(&ones), "{kind:?}: {ones} ink pixels is not a digit");
+        for (i, (a, b)) in gpu.logits.iter().zip(&cpu.logits).enumerate() {
+            assert!((a - b).abs() < 1e-3 * b.abs().max(1.0), "{kind:?} pixel {i}: logit {a} vs {b}");
+        }
     }
 }

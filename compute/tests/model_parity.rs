@@ -1,6 +1,7 @@
 //! Whole models on both backends: a random-weight transformer block's logits
-//! at every step, and FVSBN sampling entirely on the GPU with counted
-//! readbacks and the same pixels as the CPU.
+//! at every step, and a random FVSBN's sampling chain entirely on the GPU,
+//! with counted readbacks, cached pipelines, pooled buffers, and the same
+//! pixels as the CPU.
 
 mod common;
 
@@ -8,7 +9,11 @@ use common::{assert_close, gpu};
 use compute::{
     inputs::{uniform_signed, SplitMix64},
     models::{
-        fvsbn::{Fvsbn, FvsbnGpu},
+        ar::{
+            fvsbn::Fvsbn,
+            gpu::{ArGpu, GpuChain},
+            readbacks_for, ArModel, CpuChain, Mode, PIXELS,
+        },
         tiny_transformer::{Config, CpuModel, GpuModel, Weights},
     },
     weights::Q8Matrix,
@@ -52,72 +57,62 @@ fn transformer_block_logits_match_on_both_backends() {
     }
 }
 
-fn random_fvsbn(pixels: usize) -> Fvsbn {
+fn random_fvsbn() -> ArModel {
     // Strictly lower-triangular weights, like a trained FVSBN's used part.
-    let mut alpha = uniform_signed(1, pixels * pixels)
+    let mut alpha = uniform_signed(1, PIXELS * PIXELS)
         .into_iter()
         .map(|v| 0.3 * v)
         .collect::<Vec<_>>();
-    for i in 0..pixels {
-        for j in i..pixels {
-            alpha[i * pixels + j] = 0.0;
+    for i in 0..PIXELS {
+        for j in i..PIXELS {
+            alpha[i * PIXELS + j] = 0.0;
         }
     }
-    Fvsbn {
-        alpha: Q8Matrix::quantize(&alpha, pixels, pixels),
-        bias: uniform_signed(2, pixels),
+    ArModel::Fvsbn(Fvsbn::new(
+        Q8Matrix::quantize(&alpha, PIXELS, PIXELS),
+        uniform_signed(2, PIXELS),
+    ))
+}
+
+fn sample_on_gpu(exec: &compute::Executor, model: &ArGpu, seed: u64, every: usize) -> (Vec<f32>, usize) {
+    let zeros = vec![0.0; PIXELS];
+    let mut chain = GpuChain::new(exec, model, &zeros, 0, Mode::Sample { seed }).unwrap();
+    let before = exec.readbacks();
+    while chain.trace().done < PIXELS {
+        pollster::block_on(chain.advance(exec, every)).unwrap();
     }
+    (chain.trace().image.clone(), exec.readbacks() - before)
 }
 
 #[test]
 fn fvsbn_sampling_stays_on_the_gpu_and_matches_the_cpu() {
     let Some(exec) = gpu() else { return };
-    let model = random_fvsbn(784);
-    let on_gpu = FvsbnGpu::upload(&exec, &model);
-    for k in [0usize, 7, 100, 784] {
-        let before = exec.readbacks();
-        let mut progress = Vec::new();
-        let image =
-            pollster::block_on(on_gpu.sample(&exec, 11, k, |done, _| progress.push(done))).unwrap();
-        let readbacks = exec.readbacks() - before;
-        let bound = if k == 0 { 1 } else { 784usize.div_ceil(k) + 1 };
-        assert!(
-            readbacks <= bound,
-            "k = {k}: {readbacks} readbacks, bound {bound}"
-        );
-        assert_eq!(readbacks, progress.len());
-        assert_eq!(progress.last(), Some(&784));
+    let model = random_fvsbn();
+    let on_gpu = ArGpu::upload(&exec, &model);
+    let zeros = vec![0.0; PIXELS];
+    for every in [7, 100, PIXELS] {
+        let (image, readbacks) = sample_on_gpu(&exec, &on_gpu, 11, every);
+        let bound = readbacks_for(PIXELS, every);
+        assert!(readbacks <= bound, "every {every}: {readbacks} readbacks, bound {bound}");
         assert!(image.iter().all(|&v| v == 0.0 || v == 1.0));
-        if k == 100 {
-            assert_eq!(
-                image,
-                model.sample_ref(11).unwrap(),
-                "GPU and CPU drew different pixels"
-            );
-            let ones = image.iter().sum::<f32>();
-            assert!(
-                ones > 50.0 && ones < 734.0,
-                "{ones} ones: the sampler looks stuck"
-            );
-        }
+        let mut cpu = CpuChain::new(&model, &zeros, 0, Mode::Sample { seed: 11 }).unwrap();
+        assert_eq!(image, cpu.advance(PIXELS).unwrap().image, "GPU and CPU drew different pixels");
+        let ones = image.iter().sum::<f32>();
+        assert!(ones > 50.0 && ones < 734.0, "{ones} ones: the sampler looks stuck");
     }
     let pipelines = exec.pipelines_compiled();
-    pollster::block_on(on_gpu.sample(&exec, 12, 0, |_, _| {})).unwrap();
-    assert_eq!(
-        exec.pipelines_compiled(),
-        pipelines,
-        "pipelines are compiled once"
-    );
+    sample_on_gpu(&exec, &on_gpu, 12, PIXELS);
+    assert_eq!(exec.pipelines_compiled(), pipelines, "pipelines are compiled once");
 }
 
 #[test]
-fn pooled_buffers_are_reused_across_steps() {
+fn pooled_buffers_are_reused_across_chains() {
     let Some(exec) = gpu() else { return };
-    let on_gpu = FvsbnGpu::upload(&exec, &random_fvsbn(64));
-    pollster::block_on(on_gpu.sample(&exec, 1, 0, |_, _| {})).unwrap();
+    let on_gpu = ArGpu::upload(&exec, &random_fvsbn());
+    sample_on_gpu(&exec, &on_gpu, 1, PIXELS);
     let created = exec.buffers_created();
-    pollster::block_on(on_gpu.sample(&exec, 2, 0, |_, _| {})).unwrap();
-    // A second run of 64 steps (4 dispatches each) needs only its image and scratch slot.
+    sample_on_gpu(&exec, &on_gpu, 2, PIXELS);
+    // A second chain of 784 steps needs only its image and trace buffers.
     assert!(
         exec.buffers_created() - created <= 2,
         "{} new buffers",

@@ -17,6 +17,7 @@ use crate::{
 pub struct FitConfig {
     pub batch: usize,
     pub lr: f64,
+    pub weight_decay: f64,
     pub max_epochs: usize,
     /// Epochs without a better validation NLL before stopping.
     pub patience: usize,
@@ -124,7 +125,7 @@ pub fn fit(
         vars.clone(),
         ParamsAdamW {
             lr: cfg.lr,
-            weight_decay: 0.0,
+            weight_decay: cfg.weight_decay,
             ..Default::default()
         },
     )?;

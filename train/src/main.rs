@@ -1,4 +1,4 @@
-//! glassbox-train ar --model <fvsbn|nade|made> [--seed N] [--max-minutes M]
+//! glassbox-train ar --model <fvsbn|nade|made|pixelcnn> [--seed N] [--max-minutes M]
 //!
 //! Trains one autoregressive model on the MNIST train split with early
 //! stopping on validation, then writes assets/models/ar/<name>.safetensors
@@ -7,9 +7,12 @@
 
 use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
-use compute::weights::{load, to_safetensors, Tensor as Stored, TensorSpec};
+use compute::{
+    models::ar::made::{Made as MadeSpec, HIDDEN as MADE_HIDDEN},
+    weights::{load, to_safetensors, Tensor as Stored, TensorSpec},
+};
 use glassbox_train::{
-    ar::{fvsbn::Fvsbn, made::Made, nade::Nade, ArModel},
+    ar::{fvsbn::Fvsbn, made::Made, nade::Nade, pixelcnn::PixelCnn, ArModel},
     data::{Mnist, Split, PIXELS},
     fit::{fit, fit_nade, mean_nll, Epoch, FitConfig, FitReport},
 };
@@ -33,7 +36,7 @@ fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) != Some("ar") {
         return Err(
-            "usage: glassbox-train ar --model <fvsbn|nade|made> [--seed N] [--max-minutes M]"
+            "usage: glassbox-train ar --model <fvsbn|nade|made|pixelcnn> [--seed N] [--max-minutes M]"
                 .into(),
         );
     }
@@ -58,6 +61,7 @@ fn run() -> Result<(), String> {
     match name.as_str() {
         "fvsbn" => {
             let cfg = FitConfig {
+                weight_decay: 0.0,
                 batch: 100,
                 lr: 1e-3,
                 max_epochs: 300,
@@ -76,6 +80,7 @@ fn run() -> Result<(), String> {
         }
         "nade" => {
             let cfg = FitConfig {
+                weight_decay: 0.0,
                 batch: 100,
                 lr: 1e-3,
                 max_epochs: 500,
@@ -94,24 +99,44 @@ fn run() -> Result<(), String> {
         }
         "made" => {
             let cfg = FitConfig {
+                weight_decay: 0.0,
                 batch: 100,
-                lr: 1e-3,
-                max_epochs: 500,
-                patience: 10,
+                lr: 2e-3,
+                max_epochs: 300,
+                patience: 8,
                 seed,
                 time_budget: budget,
             };
             let recipe = Recipe {
-                model: Made::new(500, 8, seed).map_err(e)?,
+                model: Made::new(MADE_HIDDEN, 1, seed).map_err(e)?,
                 cfg,
                 rebuild: Made::from_export,
-                specs: Made::specs(500, 8),
+                specs: MadeSpec::specs(),
+                trainer: |m, t, v, c, log| fit(m, t, v, c, log),
+            };
+            finish(&root, &name, &data, recipe)
+        }
+        "pixelcnn" => {
+            let cfg = FitConfig {
+                weight_decay: 0.0,
+                batch: 32,
+                lr: 1e-3,
+                max_epochs: 100,
+                patience: 4,
+                seed,
+                time_budget: budget,
+            };
+            let recipe = Recipe {
+                model: PixelCnn::new(seed).map_err(e)?,
+                cfg,
+                rebuild: PixelCnn::from_export,
+                specs: compute::models::ar::pixelcnn::PixelCnn::specs(),
                 trainer: |m, t, v, c, log| fit(m, t, v, c, log),
             };
             finish(&root, &name, &data, recipe)
         }
         other => Err(format!(
-            "unknown model {other}; expected fvsbn, nade or made"
+            "unknown model {other}; expected fvsbn, nade, made or pixelcnn"
         )),
     }
 }

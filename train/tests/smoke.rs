@@ -15,6 +15,7 @@ fn data() -> Mnist {
 
 fn config(epochs: usize) -> FitConfig {
     FitConfig {
+        weight_decay: 0.0,
         batch: 50,
         lr: 3e-3,
         max_epochs: epochs,
@@ -103,6 +104,98 @@ fn made_is_autoregressive_under_every_mask_and_learns() {
     let (train, val) = (d.train.take(200), d.val.take(50));
     let before = mean_nll(&model, &val, 50).unwrap();
     fit(&model, &train, &val, &config(3), |_| {}).unwrap();
+    let after = mean_nll(&model, &val, 50).unwrap();
+    assert!(
+        after < before - 20.0,
+        "validation NLL {before:.1} -> {after:.1}"
+    );
+}
+
+#[test]
+fn pixelcnn_is_autoregressive_learns_and_exports_what_the_gpu_kernel_runs() {
+    use candle_core::{Device, Tensor};
+    use compute::{
+        kernels::conv2d::{Conv2dShape, ConvMask},
+        reference::conv2d::conv2d_ref,
+        weights::Tensor as Stored,
+    };
+    use glassbox_train::{
+        ar::pixelcnn::{layers, PixelCnn, SIDE},
+        data::PIXELS,
+    };
+
+    let model = PixelCnn::new(4).unwrap();
+    let d = data();
+    let base = d.test.take(1).x;
+    let logits = |m: &PixelCnn, x: &[f32]| {
+        m.logits(&Tensor::from_slice(x, (1, PIXELS), &Device::Cpu).unwrap())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+    };
+    let y0 = logits(&model, &base);
+    for j in [0, 29, 400, 783] {
+        let mut x = base.clone();
+        x[j] = 1.0 - x[j];
+        let y = logits(&model, &x);
+        for i in 0..=j {
+            assert_eq!(y[i], y0[i], "output {i} saw input {j}");
+        }
+        assert!(
+            (j + 1..PIXELS).any(|i| y[i] != y0[i]),
+            "no later output saw input {j}"
+        );
+    }
+
+    // The exported [cout, cin, k, k] weights, run through the GPU kernel's
+    // CPU reference (NCHW, masks applied there), give the same logits.
+    let t = model.export().unwrap();
+    let rebuilt = PixelCnn::from_export(&t).unwrap();
+    let mut h = base.clone();
+    let mut skip: Option<Vec<f32>> = None;
+    let all = layers();
+    for (n, (name, k, cin, cout, mask)) in all.iter().enumerate() {
+        let (Some(Stored::Q8_0(w)), Some(Stored::F32 { data: b, .. })) =
+            (t.get(&format!("{name}.w")), t.get(&format!("{name}.b")))
+        else {
+            panic!("missing {name}")
+        };
+        let input: Vec<f32> = if n == 0 || *mask == ConvMask::None && n + 1 == all.len() {
+            h.clone()
+        } else {
+            h.iter().map(|v| v.max(0.0)).collect()
+        };
+        let shape = Conv2dShape {
+            batch: 1,
+            cin: *cin,
+            h: SIDE,
+            w: SIDE,
+            cout: *cout,
+            k: *k,
+            stride: 1,
+            pad: k / 2,
+            mask: *mask,
+        };
+        let y = conv2d_ref(&input, &w.dequantize(), b, shape).unwrap();
+        h = match (*mask, &skip) {
+            (ConvMask::TypeB, Some(s)) => y.iter().zip(s).map(|(a, b)| a + b).collect(),
+            _ => y,
+        };
+        if n + 2 == all.len() {
+            h = h.iter().map(|v| v.max(0.0)).collect();
+        }
+        skip = Some(h.clone());
+    }
+    let want = logits(&rebuilt, &base);
+    for (i, (a, b)) in h.iter().zip(&want).enumerate() {
+        assert!((a - b).abs() < 1e-3, "logit {i}: NCHW {a} vs training layout {b}");
+    }
+
+    let (train, val) = (d.train.take(200), d.val.take(50));
+    let before = mean_nll(&model, &val, 50).unwrap();
+    fit(&model, &train, &val, &config(2), |_| {}).unwrap();
     let after = mean_nll(&model, &val, 50).unwrap();
     assert!(
         after < before - 20.0,

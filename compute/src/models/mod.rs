@@ -2,5 +2,5 @@
 //! dispatches) and a CPU path (the references), so the two can be compared
 //! layer by layer and the CPU path serves browsers without WebGPU.
 
-pub mod fvsbn;
+pub mod ar;
 pub mod tiny_transformer;

@@ -5,15 +5,19 @@
 //! Training samples one of K fixed connectivity masks per minibatch; the
 //! model's likelihood is the exact mixture p(x) = (1/K) Σ_k p_k(x).
 //!
-//! Shipped tensors: `made.W1` (Q8_0 [H, 784]), `made.b1` [H], `made.W2`
-//! (Q8_0 [784, H]), `made.b2` [784], and `made.degrees` [K, H] (f32).
+//! A direct, strictly lower-triangular input→output matrix gives each pixel
+//! its neighbours (see compute's `models::ar::made`). The shipped model uses
+//! one mask (K = 1): with 8k training digits, more masks trained each one
+//! too little (105.7 nats with K = 8).
+//!
+//! Shipped tensors: compute's `made::Made::specs()`.
 
 use std::collections::BTreeMap;
 
 use candle_core::{DType, Device, Result, Tensor, Var, D};
 use compute::{
     inputs::{uniform_signed, SplitMix64},
-    weights::{Q8Matrix, Tensor as Stored, TensorSpec},
+    weights::{Q8Matrix, Tensor as Stored},
 };
 
 use super::{nll_per_image, ArModel};
@@ -25,6 +29,11 @@ pub struct Made {
     b1: Var,
     w2: Var,
     b2: Var,
+    /// Direct input→output weights [784, 784], used strictly below the
+    /// diagonal: an FVSBN inside the MADE, so each pixel sees its immediate
+    /// neighbours, which only a handful of hidden units can.
+    direct: Var,
+    lower: Tensor,
     degrees: Vec<Vec<f32>>,
     /// Per mask: (input→hidden [H, 784], hidden→output [784, H]) as 0/1.
     masks: Vec<(Tensor, Tensor)>,
@@ -70,6 +79,7 @@ impl Made {
             Var::zeros(hidden, DType::F32, dev)?,
             init(seed + 1, PIXELS, hidden, (3.0 / hidden as f32).sqrt())?,
             Var::zeros(PIXELS, DType::F32, dev)?,
+            Var::zeros((PIXELS, PIXELS), DType::F32, dev)?,
             degrees,
         )
     }
@@ -80,6 +90,7 @@ impl Made {
         b1: Var,
         w2: Var,
         b2: Var,
+        direct: Var,
         degrees: Vec<Vec<f32>>,
     ) -> Result<Made> {
         let masks = degrees
@@ -92,20 +103,12 @@ impl Made {
             b1,
             w2,
             b2,
+            direct,
+            lower: super::fvsbn::strictly_lower(PIXELS, &Device::Cpu)?,
             degrees,
             masks,
             current: std::cell::Cell::new(0),
         })
-    }
-
-    pub fn specs(hidden: usize, masks: usize) -> Vec<TensorSpec> {
-        vec![
-            TensorSpec::q8_0("made.W1", hidden, PIXELS),
-            TensorSpec::f32("made.b1", &[hidden]),
-            TensorSpec::q8_0("made.W2", PIXELS, hidden),
-            TensorSpec::f32("made.b2", &[PIXELS]),
-            TensorSpec::f32("made.degrees", &[masks, hidden]),
-        ]
     }
 
     /// Picks the mask for the next training step.
@@ -125,7 +128,8 @@ impl Made {
             .matmul(&w1.t()?)?
             .broadcast_add(self.b1.as_tensor())?
             .relu()?;
-        h.matmul(&w2.t()?)?.broadcast_add(self.b2.as_tensor())
+        let direct = (self.direct.as_tensor() * &self.lower)?;
+        h.matmul(&w2.t()?)?.broadcast_add(self.b2.as_tensor())? + x.matmul(&direct.t()?)?
     }
 
     /// Exact −log p(x) under the mixture over all K masks, [batch].
@@ -157,7 +161,17 @@ impl ArModel for Made {
             self.b1.clone(),
             self.w2.clone(),
             self.b2.clone(),
+            self.direct.clone(),
         ]
+    }
+
+    /// Weights the masks leave in use (mask 0, the one shipped) and the
+    /// strictly lower triangle of the direct matrix.
+    fn params(&self) -> usize {
+        let d = &self.degrees[0];
+        let w1: usize = d.iter().map(|&m| m as usize).sum();
+        let w2: usize = d.iter().map(|&m| PIXELS - m as usize).sum();
+        w1 + w2 + self.hidden + PIXELS + PIXELS * (PIXELS - 1) / 2
     }
 
     fn nll(&self, x: &Tensor) -> Result<Tensor> {
@@ -171,11 +185,15 @@ impl ArModel for Made {
     fn export(&self) -> Result<BTreeMap<String, Stored>> {
         let h = self.hidden;
         let flat = |v: &Var| v.as_tensor().flatten_all()?.to_vec1::<f32>();
+        // Mask 0 applied: the shipped file holds only weights in use (the
+        // loader masks again, whatever the file holds).
+        let (m1, m2) = &self.masks[0];
+        let masked = |v: &Var, m: &Tensor| (v.as_tensor() * m)?.flatten_all()?.to_vec1::<f32>();
         let k = self.degrees.len();
         Ok(BTreeMap::from([
             (
                 "made.W1".to_string(),
-                Stored::Q8_0(Q8Matrix::quantize(&flat(&self.w1)?, h, PIXELS)),
+                Stored::Q8_0(Q8Matrix::quantize(&masked(&self.w1, m1)?, h, PIXELS)),
             ),
             (
                 "made.b1".to_string(),
@@ -186,7 +204,7 @@ impl ArModel for Made {
             ),
             (
                 "made.W2".to_string(),
-                Stored::Q8_0(Q8Matrix::quantize(&flat(&self.w2)?, PIXELS, h)),
+                Stored::Q8_0(Q8Matrix::quantize(&masked(&self.w2, m2)?, PIXELS, h)),
             ),
             (
                 "made.b2".to_string(),
@@ -194,6 +212,16 @@ impl ArModel for Made {
                     shape: vec![PIXELS],
                     data: flat(&self.b2)?,
                 },
+            ),
+            (
+                "made.A".to_string(),
+                Stored::Q8_0(Q8Matrix::quantize(
+                    &(self.direct.as_tensor() * &self.lower)?
+                        .flatten_all()?
+                        .to_vec1::<f32>()?,
+                    PIXELS,
+                    PIXELS,
+                )),
             ),
             (
                 "made.degrees".to_string(),
@@ -213,12 +241,14 @@ impl ArModel for Made {
             Some(Stored::Q8_0(w2)),
             Some(Stored::F32 { data: b2, .. }),
             Some(Stored::F32 { data: deg, shape }),
+            Some(Stored::Q8_0(a)),
         ) = (
             t.get("made.W1"),
             t.get("made.b1"),
             t.get("made.W2"),
             t.get("made.b2"),
             t.get("made.degrees"),
+            t.get("made.A"),
         )
         else {
             candle_core::bail!("made export is missing a tensor")
@@ -231,6 +261,7 @@ impl ArModel for Made {
             Var::from_tensor(&Tensor::from_slice(b1, h, dev)?)?,
             var(w2.dequantize(), (PIXELS, h))?,
             Var::from_tensor(&Tensor::from_slice(b2, PIXELS, dev)?)?,
+            var(a.dequantize(), (PIXELS, PIXELS))?,
             deg.chunks(h).take(shape[0]).map(<[f32]>::to_vec).collect(),
         )
     }

@@ -5,6 +5,7 @@ pub mod fvsbn;
 pub mod made;
 pub mod nade;
 pub mod nade_grad;
+pub mod pixelcnn;
 
 use std::collections::BTreeMap;
 

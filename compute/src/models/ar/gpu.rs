@@ -1,0 +1,180 @@
+//! The autoregressive models on the GPU. A [`GpuChain`] keeps the image on
+//! the GPU and records `count` pixel steps (logits → sigmoid → Philox draw,
+//! or a copy of the true pixel when replaying) into one command buffer; the
+//! only readback is of the trace, once per `advance`.
+
+use super::{
+    fvsbn::FvsbnGpu, made::MadeGpu, nade::NadeGpu, pixelcnn::PixelCnnGpu, ArKind, ArModel,
+    Mode, Trace, PIXELS, SIDE,
+};
+use crate::{
+    error::ComputeError,
+    executor::{Executor, GpuTensor, Recording},
+    kernels::{
+        elementwise::{activation, Activation},
+        sample::{sample, SampleTarget, Sampler},
+    },
+};
+
+pub enum ArGpu {
+    Fvsbn(FvsbnGpu),
+    Nade(NadeGpu),
+    Made(MadeGpu),
+    PixelCnn(PixelCnnGpu),
+}
+
+impl ArGpu {
+    pub fn upload(exec: &Executor, model: &ArModel) -> ArGpu {
+        match model {
+            ArModel::Fvsbn(m) => ArGpu::Fvsbn(FvsbnGpu::upload(exec, m)),
+            ArModel::Nade(m) => ArGpu::Nade(NadeGpu::upload(exec, m)),
+            ArModel::Made(m) => ArGpu::Made(MadeGpu::upload(exec, m)),
+            ArModel::PixelCnn(m) => ArGpu::PixelCnn(PixelCnnGpu::upload(exec, m)),
+        }
+    }
+
+    pub fn kind(&self) -> ArKind {
+        match self {
+            ArGpu::Fvsbn(_) => ArKind::Fvsbn,
+            ArGpu::Nade(_) => ArKind::Nade,
+            ArGpu::Made(_) => ArKind::Made,
+            ArGpu::PixelCnn(_) => ArKind::PixelCnn,
+        }
+    }
+
+    /// Records pixel i's logit given `image`'s pixels before i (those from i
+    /// on are still 0); returns the tensor holding it and its index there.
+    fn record_pixel_logit(
+        &self,
+        rec: &mut Recording<'_>,
+        image: &GpuTensor,
+        i: usize,
+    ) -> Result<(GpuTensor, usize), ComputeError> {
+        match self {
+            ArGpu::Fvsbn(m) => Ok((m.record_logits(rec, image)?, i)),
+            ArGpu::Nade(m) => Ok((m.record_logits(rec, image)?, i)),
+            ArGpu::Made(m) => Ok((m.record_logits(rec, image)?, i)),
+            ArGpu::PixelCnn(m) => m.record_pixel_logit(rec, image, i),
+        }
+    }
+
+    /// Teacher-forced logits of every pixel. FVSBN, MADE and PixelCNN get
+    /// them all in one parallel pass over the true image; NADE's
+    /// conditionals each need their own prefix, so it replays the 784
+    /// steps on the GPU (still one readback).
+    pub async fn logits(&self, exec: &Executor, x: &[f32]) -> Result<Vec<f32>, ComputeError> {
+        super::check_image(x)?;
+        let image = exec.upload(x);
+        let mut rec = exec.begin();
+        let z = match self {
+            ArGpu::Fvsbn(m) => m.record_logits(&mut rec, &image)?,
+            ArGpu::Made(m) => m.record_logits(&mut rec, &image)?,
+            ArGpu::PixelCnn(m) => m.record_logits_rows(&mut rec, &image, SIDE)?,
+            ArGpu::Nade(_) => {
+                drop(rec);
+                let zeros = vec![0.0; PIXELS];
+                let mut chain = GpuChain::new(
+                    exec,
+                    self,
+                    &zeros,
+                    0,
+                    Mode::Replay {
+                        image: x.to_vec(),
+                    },
+                )?;
+                return Ok(chain.advance(exec, PIXELS).await?.logits.clone());
+            }
+        };
+        exec.submit(rec)?;
+        exec.read(&z).await
+    }
+}
+
+/// A chain on the GPU. Its trace buffer holds [image | logits], so one
+/// readback shows both the pixels drawn so far and what they were drawn from.
+pub struct GpuChain<'m> {
+    model: &'m ArGpu,
+    mode: Mode,
+    image: GpuTensor,
+    trace_buf: GpuTensor,
+    truth: Option<GpuTensor>,
+    trace: Trace,
+}
+
+impl<'m> GpuChain<'m> {
+    pub fn new(
+        exec: &Executor,
+        model: &'m ArGpu,
+        prefix: &[f32],
+        start: usize,
+        mode: Mode,
+    ) -> Result<Self, ComputeError> {
+        let trace = Trace::start(prefix, start)?;
+        let truth = match &mode {
+            Mode::Replay { image } => {
+                super::check_image(image)?;
+                Some(exec.upload(image))
+            }
+            Mode::Sample { .. } => None,
+        };
+        let image = exec.upload(&trace.image);
+        let trace_buf = exec.upload(&[trace.image.as_slice(), &trace.logits].concat());
+        Ok(GpuChain {
+            model,
+            mode,
+            image,
+            trace_buf,
+            truth,
+            trace,
+        })
+    }
+
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Decides the next `count` pixels on the GPU in one submission, then
+    /// reads the trace back once.
+    pub async fn advance(&mut self, exec: &Executor, count: usize) -> Result<&Trace, ComputeError> {
+        let start = self.trace.done;
+        let end = (start + count).min(PIXELS);
+        if end == start {
+            return Ok(&self.trace);
+        }
+        let mut rec = exec.begin();
+        for i in start..end {
+            let (z, at) = self.model.record_pixel_logit(&mut rec, &self.image, i)?;
+            rec.copy(&z, at, &self.trace_buf, PIXELS + i, 1);
+            match (&self.mode, &self.truth) {
+                (Mode::Sample { seed }, _) => {
+                    let one = exec.empty(1);
+                    rec.copy(&z, at, &one, 0, 1);
+                    let p = activation(&mut rec, &one, Activation::Sigmoid);
+                    sample(
+                        &mut rec,
+                        Sampler::Bernoulli,
+                        &p,
+                        1,
+                        1,
+                        *seed,
+                        i as u32,
+                        &self.image,
+                        SampleTarget {
+                            offset: i,
+                            as_index: false,
+                        },
+                    )?;
+                }
+                (Mode::Replay { .. }, Some(truth)) => rec.copy(truth, i, &self.image, i, 1),
+                (Mode::Replay { .. }, None) => unreachable!("replay chains upload their image"),
+            }
+            rec.copy(&self.image, i, &self.trace_buf, i, 1);
+        }
+        exec.submit(rec)?;
+        let values = exec.read(&self.trace_buf).await?;
+        self.trace.image.copy_from_slice(&values[..PIXELS]);
+        self.trace.logits.copy_from_slice(&values[PIXELS..]);
+        self.trace.done = end;
+        Ok(&self.trace)
+    }
+}
