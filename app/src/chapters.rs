@@ -64,3 +64,62 @@ impl Chapter {
         }
     }
 }
+
+/// Chapter 1's teaching text, in the order the page shows it. Each entry is
+/// a heading and its paragraphs; the widgets sit between them.
+pub struct Section {
+    pub id: &'static str,
+    pub heading: &'static str,
+    pub paragraphs: &'static [&'static str],
+}
+
+pub const AR_CHAIN_RULE: Section = Section {
+    id: "chain-rule",
+    heading: "The chain rule over pixels",
+    paragraphs: &[
+        "Any distribution over a 28×28 binary image can be written exactly as a product of 784 conditionals, \
+         one pixel at a time in reading order: p(x) = p(x₁) · p(x₂ | x₁) · … · p(x₇₈₄ | x₁, …, x₇₈₃). \
+         Nothing is approximated here; the modelling choice is how to parameterise each p(xᵢ = 1 | x<ᵢ).",
+        "Because every factor is a Bernoulli probability, the likelihood of any image is exact and cheap to \
+         score: −log p(x) = Σᵢ −log p(xᵢ | x<ᵢ), in nats. Divide by 784 · ln 2 for bits per pixel (bits/dim).",
+    ],
+};
+
+pub const AR_MODELS: Section = Section {
+    id: "models",
+    heading: "Four ways to parameterise the conditionals",
+    paragraphs: &[
+        "FVSBN gives every pixel its own logistic regression on all the pixels before it: \
+         p(xᵢ = 1 | x<ᵢ) = σ(bᵢ + Σ_{j<i} αᵢⱼ xⱼ). That is n(n−1)/2 + n = 307,720 weights for n = 784, \
+         and no sharing between pixels.",
+        "NADE shares one hidden layer among all conditionals: hᵢ = σ(c + W[:, <i] x<ᵢ) and \
+         p(xᵢ = 1 | x<ᵢ) = σ(bᵢ + Vᵢ · hᵢ). The pre-activation obeys aᵢ₊₁ = aᵢ + W[:, i] xᵢ, so all 784 \
+         conditionals cost O(nd) rather than O(n²d), with 2nd + n + d parameters.",
+        "MADE starts from an ordinary autoencoder and deletes connections. Each hidden unit k gets a degree \
+         m(k) between 1 and n − 1; input j may feed unit k only if m(k) ≥ j, and unit k may feed output i only \
+         if i > m(k). Any path from input j to output i then has j ≤ m(k) < i, so output i sees only x<ᵢ, and \
+         one forward pass gives all 784 conditionals. Ours adds a direct, strictly lower-triangular input-to-output \
+         matrix, because in raster order the pixel just left of i reaches output i through only the few hidden \
+         units whose degree is exactly i − 1.",
+        "PixelCNN replaces the dense layers with masked convolutions. The first 7×7 layer is type A: a pixel \
+         sees the rows above and the pixels to its left, never itself. Later 3×3 layers are type B: they may \
+         also use the pixel's own features, which by then summarise only what came before it. Weights are shared \
+         across positions, so the parameter count does not grow with the image. Stacked masks leave a blind spot: \
+         pixels above and to the right that no path reaches.",
+    ],
+};
+
+pub const AR_TEACHER_FORCING: Section = Section {
+    id: "teacher-forcing",
+    heading: "Teacher forcing versus sampling",
+    paragraphs: &[
+        "Scoring an image feeds the model the true pixels: every conditional is evaluated on the real prefix, \
+         so FVSBN, MADE and PixelCNN compute all 784 of them in one parallel pass. This is teacher forcing, and \
+         it is also how the models were trained: maximise Σᵢ log p(xᵢ | x<ᵢ) over the training digits.",
+        "Sampling cannot be parallel. Pixel i's conditional needs pixel i − 1's value, which does not exist until \
+         it has been drawn. So a sample is 784 sequential steps, each a full evaluation of the model. On your GPU \
+         the whole loop is recorded into command buffers and read back only to show progress.",
+        "The same prefix constraint limits completion: a raster-order model can fill in everything after the rows \
+         you keep, but not the left half of an image given the right, because its conditionals never look ahead.",
+    ],
+};

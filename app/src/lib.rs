@@ -1,6 +1,7 @@
 //! glassbox's UI. `main.rs` only mounts [`App`]; everything else lives here so
 //! browser tests can import it.
 
+pub mod ar_models;
 pub mod assets;
 pub mod chapters;
 pub mod live_backend;
@@ -16,7 +17,7 @@ use leptos_router::{
 
 use chapters::Chapter;
 use live_backend::LiveBackend;
-use pages::{ChapterPage, Embed, GpuPage, Home, NotFound};
+use pages::{AutoregressivePage, ChapterPage, Embed, GpuPage, Home, NotFound};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -25,7 +26,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=Home/>
-                <Route path=path!("/autoregressive") view=|| view! { <ChapterPage chapter=Chapter::Autoregressive/> }/>
+                <Route path=path!("/autoregressive") view=AutoregressivePage/>
                 <Route path=path!("/attention") view=|| view! { <ChapterPage chapter=Chapter::Attention/> }/>
                 <Route path=path!("/detr") view=|| view! { <ChapterPage chapter=Chapter::Detr/> }/>
                 <Route path=path!("/gpu") view=GpuPage/>

@@ -8,11 +8,15 @@ use leptos_router::{
 };
 
 use crate::{
-    chapters::Chapter,
+    chapters::{Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_TEACHER_FORCING},
     live_backend::{BackendBadge, LiveBackend},
     url_state::path_with_query,
     widgets::{
-        asset_check::AssetCheck, gpu_bench::GpuBench, gpu_selftest::GpuSelfTest, Widget, WidgetView,
+        ar::{complete::ArComplete, costs::ArCosts, sample::ArSample, score::ArScore},
+        asset_check::AssetCheck,
+        gpu_bench::GpuBench,
+        gpu_selftest::GpuSelfTest,
+        Widget, WidgetView,
     },
 };
 
@@ -79,6 +83,41 @@ pub fn ChapterPage(chapter: Chapter) -> impl IntoView {
                     "The interactive models for this chapter are still being trained; this page "
                     "gains its widgets as they land."
                 </p>
+            </article>
+        </Chrome>
+    }
+}
+
+#[component]
+fn Prose(section: Section) -> impl IntoView {
+    view! {
+        <section class="prose" id=section.id>
+            <h2>{section.heading}</h2>
+            {section.paragraphs.iter().map(|p| view! { <p>{*p}</p> }).collect_view()}
+        </section>
+    }
+}
+
+/// Chapter 1: text and the four widgets, all sharing the URL's `ArState`.
+#[component]
+pub fn AutoregressivePage() -> impl IntoView {
+    let chapter = Chapter::Autoregressive;
+    view! {
+        <Chrome title=chapter.title()>
+            <article data-testid="chapter-autoregressive" class="chapter">
+                <h1 data-testid="page-title">{chapter.title()}</h1>
+                <p class="lead">{chapter.summary()}</p>
+                <Prose section=AR_CHAIN_RULE/>
+                <ArScore/>
+                <EmbedHint widget=Widget::ArScore/>
+                <Prose section=AR_MODELS/>
+                <ArSample/>
+                <EmbedHint widget=Widget::ArSample/>
+                <Prose section=AR_TEACHER_FORCING/>
+                <ArComplete/>
+                <EmbedHint widget=Widget::ArComplete/>
+                <ArCosts/>
+                <EmbedHint widget=Widget::ArCosts/>
             </article>
         </Chrome>
     }

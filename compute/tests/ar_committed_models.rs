@@ -65,7 +65,11 @@ fn each_model_reproduces_its_published_test_nll() {
             (mean - published).abs() < 1e-3 * published,
             "{kind:?}: recomputed {mean:.4} nats, published {published:.4}"
         );
-        assert_eq!(m["params"].as_u64().unwrap() as usize, model.params(), "{kind:?} params");
+        assert_eq!(
+            m["params"].as_u64().unwrap() as usize,
+            model.params(),
+            "{kind:?} params"
+        );
         let f32_nll = m["test_nll_nats_f32"].as_f64().unwrap();
         assert!(
             (published - f32_nll).abs() <= 0.5,
@@ -79,7 +83,11 @@ fn each_model_reproduces_its_published_test_nll() {
 fn the_chapter_weights_fit_in_three_megabytes() {
     let total: u64 = ArKind::ALL
         .iter()
-        .map(|k| std::fs::metadata(assets().join(k.weights_path())).unwrap().len())
+        .map(|k| {
+            std::fs::metadata(assets().join(k.weights_path()))
+                .unwrap()
+                .len()
+        })
         .sum();
     assert!(total <= 3_000_000, "{total} bytes of weights");
 }
@@ -111,20 +119,34 @@ fn a_seed_draws_the_same_digit_on_gpu_and_cpu_within_the_readback_bound() {
     for kind in ArKind::ALL {
         let model = committed(kind);
         let on_gpu = ArGpu::upload(&exec, &model);
-        let mut gpu_chain = GpuChain::new(&exec, &on_gpu, &zeros, 0, Mode::Sample { seed: 7 }).unwrap();
+        let mut gpu_chain =
+            GpuChain::new(&exec, &on_gpu, &zeros, 0, Mode::Sample { seed: 7 }).unwrap();
         let before = exec.readbacks();
         while gpu_chain.trace().done < PIXELS {
             pollster::block_on(gpu_chain.advance(&exec, every)).unwrap();
         }
-        assert_eq!(exec.readbacks() - before, readbacks_for(PIXELS, every), "{kind:?}");
+        assert_eq!(
+            exec.readbacks() - before,
+            readbacks_for(PIXELS, every),
+            "{kind:?}"
+        );
         let mut cpu_chain = CpuChain::new(&model, &zeros, 0, Mode::Sample { seed: 7 }).unwrap();
         let cpu = cpu_chain.advance(PIXELS).unwrap();
         let gpu = gpu_chain.trace();
-        assert_eq!(gpu.image, cpu.image, "{kind:?}: the backends drew different digits");
+        assert_eq!(
+            gpu.image, cpu.image,
+            "{kind:?}: the backends drew different digits"
+        );
         let ones = gpu.image.iter().sum::<f32>();
-        assert!((40.0..400.0).contains(&ones), "{kind:?}: {ones} ink pixels is not a digit");
+        assert!(
+            (40.0..400.0).contains(&ones),
+            "{kind:?}: {ones} ink pixels is not a digit"
+        );
         for (i, (a, b)) in gpu.logits.iter().zip(&cpu.logits).enumerate() {
-            assert!((a - b).abs() < 1e-3 * b.abs().max(1.0), "{kind:?} pixel {i}: logit {a} vs {b}");
+            assert!(
+                (a - b).abs() < 1e-3 * b.abs().max(1.0),
+                "{kind:?} pixel {i}: logit {a} vs {b}"
+            );
         }
     }
 }

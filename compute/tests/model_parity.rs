@@ -74,7 +74,12 @@ fn random_fvsbn() -> ArModel {
     ))
 }
 
-fn sample_on_gpu(exec: &compute::Executor, model: &ArGpu, seed: u64, every: usize) -> (Vec<f32>, usize) {
+fn sample_on_gpu(
+    exec: &compute::Executor,
+    model: &ArGpu,
+    seed: u64,
+    every: usize,
+) -> (Vec<f32>, usize) {
     let zeros = vec![0.0; PIXELS];
     let mut chain = GpuChain::new(exec, model, &zeros, 0, Mode::Sample { seed }).unwrap();
     let before = exec.readbacks();
@@ -93,16 +98,30 @@ fn fvsbn_sampling_stays_on_the_gpu_and_matches_the_cpu() {
     for every in [7, 100, PIXELS] {
         let (image, readbacks) = sample_on_gpu(&exec, &on_gpu, 11, every);
         let bound = readbacks_for(PIXELS, every);
-        assert!(readbacks <= bound, "every {every}: {readbacks} readbacks, bound {bound}");
+        assert!(
+            readbacks <= bound,
+            "every {every}: {readbacks} readbacks, bound {bound}"
+        );
         assert!(image.iter().all(|&v| v == 0.0 || v == 1.0));
         let mut cpu = CpuChain::new(&model, &zeros, 0, Mode::Sample { seed: 11 }).unwrap();
-        assert_eq!(image, cpu.advance(PIXELS).unwrap().image, "GPU and CPU drew different pixels");
+        assert_eq!(
+            image,
+            cpu.advance(PIXELS).unwrap().image,
+            "GPU and CPU drew different pixels"
+        );
         let ones = image.iter().sum::<f32>();
-        assert!(ones > 50.0 && ones < 734.0, "{ones} ones: the sampler looks stuck");
+        assert!(
+            ones > 50.0 && ones < 734.0,
+            "{ones} ones: the sampler looks stuck"
+        );
     }
     let pipelines = exec.pipelines_compiled();
     sample_on_gpu(&exec, &on_gpu, 12, PIXELS);
-    assert_eq!(exec.pipelines_compiled(), pipelines, "pipelines are compiled once");
+    assert_eq!(
+        exec.pipelines_compiled(),
+        pipelines,
+        "pipelines are compiled once"
+    );
 }
 
 #[test]

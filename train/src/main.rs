@@ -120,7 +120,7 @@ fn run() -> Result<(), String> {
             let cfg = FitConfig {
                 weight_decay: 0.0,
                 batch: 32,
-                lr: 1e-3,
+                lr: 2e-3,
                 max_epochs: 100,
                 patience: 4,
                 seed,

@@ -240,9 +240,15 @@ fn mnist_safetensors(set: &[(Vec<u8>, u8, u16)]) -> Vec<u8> {
 
 /// Trains with a fixed seed in release mode, then lists the new files.
 fn train(args: &[String]) -> Result {
+    // candle allocates a fresh buffer per op; glibc hands large ones back to
+    // the kernel on free, and the page faults to get them again doubled
+    // PixelCNN's step time. Keep freed memory in the heap instead.
     run(Command::new("cargo")
         .args(["run", "--release", "-p", "glassbox-train", "--"])
-        .args(args))?;
+        .args(args)
+        .env("MALLOC_MMAP_THRESHOLD_", "4000000000")
+        .env("MALLOC_TRIM_THRESHOLD_", "4000000000")
+        .env("MALLOC_TOP_PAD_", "1000000000"))?;
     write_manifest()
 }
 

@@ -1,5 +1,6 @@
 //! Every embeddable widget, addressable as `/embed/<slug>`.
 
+pub mod ar;
 pub mod asset_check;
 pub mod gpu_bench;
 pub mod gpu_selftest;
@@ -10,15 +11,30 @@ use leptos::prelude::*;
 pub enum Widget {
     GpuSelfTest,
     GpuBench,
+    ArSample,
+    ArScore,
+    ArComplete,
+    ArCosts,
 }
 
 impl Widget {
-    pub const ALL: [Widget; 2] = [Widget::GpuSelfTest, Widget::GpuBench];
+    pub const ALL: [Widget; 6] = [
+        Widget::GpuSelfTest,
+        Widget::GpuBench,
+        Widget::ArSample,
+        Widget::ArScore,
+        Widget::ArComplete,
+        Widget::ArCosts,
+    ];
 
     pub fn slug(self) -> &'static str {
         match self {
             Widget::GpuSelfTest => "gpu-selftest",
             Widget::GpuBench => "gpu-bench",
+            Widget::ArSample => "ar-sample",
+            Widget::ArScore => "ar-score",
+            Widget::ArComplete => "ar-complete",
+            Widget::ArCosts => "ar-costs",
         }
     }
 
@@ -26,6 +42,9 @@ impl Widget {
     pub fn page(self) -> &'static str {
         match self {
             Widget::GpuSelfTest | Widget::GpuBench => "/gpu",
+            Widget::ArSample | Widget::ArScore | Widget::ArComplete | Widget::ArCosts => {
+                "/autoregressive"
+            }
         }
     }
 
@@ -39,6 +58,10 @@ pub fn WidgetView(widget: Widget) -> impl IntoView {
     match widget {
         Widget::GpuSelfTest => view! { <gpu_selftest::GpuSelfTest/> }.into_any(),
         Widget::GpuBench => view! { <gpu_bench::GpuBench/> }.into_any(),
+        Widget::ArSample => view! { <ar::sample::ArSample/> }.into_any(),
+        Widget::ArScore => view! { <ar::score::ArScore/> }.into_any(),
+        Widget::ArComplete => view! { <ar::complete::ArComplete/> }.into_any(),
+        Widget::ArCosts => view! { <ar::costs::ArCosts/> }.into_any(),
     }
 }
 

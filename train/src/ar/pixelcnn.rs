@@ -64,8 +64,9 @@ impl MaskedConv {
     /// x: [B, 28, 28, cin] → [B, 28, 28, cout].
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let batch = x.dim(0)?;
-        let cols = if self.taps.len() == 1 {
-            x.clone()
+        let (taps, rows) = (self.taps.len(), batch * PIXELS);
+        let cols = if taps == 1 {
+            x.reshape((1, rows, self.cin))?
         } else {
             // Masked taps never look below the centre row: pad above, left and right only.
             let p = self.k / 2;
@@ -75,10 +76,13 @@ impl MaskedConv {
                 .iter()
                 .map(|&(ky, kx)| padded.narrow(1, ky, SIDE)?.narrow(2, kx, SIDE))
                 .collect::<Result<Vec<_>>>()?;
-            Tensor::cat(&shifts, 3)?
+            // Stacked on a new leading axis (a plain copy per tap, where a
+            // concatenation along channels is a slow strided one in candle).
+            Tensor::stack(&shifts, 0)?.reshape((taps, rows, self.cin))?
         };
-        cols.reshape((batch * PIXELS, self.taps.len() * self.cin))?
-            .matmul(self.w.as_tensor())?
+        let w = self.w.as_tensor().reshape((taps, self.cin, self.cout))?;
+        cols.matmul(&w)?
+            .sum(0)?
             .broadcast_add(self.b.as_tensor())?
             .reshape((batch, SIDE, SIDE, self.cout))
     }
@@ -178,9 +182,10 @@ impl ArModel for PixelCnn {
     fn from_export(t: &BTreeMap<String, Stored>) -> Result<PixelCnn> {
         let model = PixelCnn::new(0)?;
         for (l, conv) in layers().into_iter().zip(&model.convs) {
-            let (Some(Stored::Q8_0(w)), Some(Stored::F32 { data: b, .. })) =
-                (t.get(&format!("{}.w", l.name)), t.get(&format!("{}.b", l.name)))
-            else {
+            let (Some(Stored::Q8_0(w)), Some(Stored::F32 { data: b, .. })) = (
+                t.get(&format!("{}.w", l.name)),
+                t.get(&format!("{}.b", l.name)),
+            ) else {
                 candle_core::bail!("pixelcnn export is missing {}.w or {}.b", l.name, l.name)
             };
             conv.set_dense(&w.dequantize(), b)?;

@@ -4,8 +4,8 @@
 //! only readback is of the trace, once per `advance`.
 
 use super::{
-    fvsbn::FvsbnGpu, made::MadeGpu, nade::NadeGpu, pixelcnn::PixelCnnGpu, ArKind, ArModel,
-    Mode, Trace, PIXELS, SIDE,
+    fvsbn::FvsbnGpu, made::MadeGpu, nade::NadeGpu, pixelcnn::PixelCnnGpu, ArKind, ArModel, Mode,
+    Trace, PIXELS, SIDE,
 };
 use crate::{
     error::ComputeError,
@@ -73,15 +73,8 @@ impl ArGpu {
             ArGpu::Nade(_) => {
                 drop(rec);
                 let zeros = vec![0.0; PIXELS];
-                let mut chain = GpuChain::new(
-                    exec,
-                    self,
-                    &zeros,
-                    0,
-                    Mode::Replay {
-                        image: x.to_vec(),
-                    },
-                )?;
+                let mut chain =
+                    GpuChain::new(exec, self, &zeros, 0, Mode::Replay { image: x.to_vec() })?;
                 return Ok(chain.advance(exec, PIXELS).await?.logits.clone());
             }
         };

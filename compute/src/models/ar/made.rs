@@ -104,9 +104,15 @@ impl Made {
             a_f32: a.dequantize(),
             w1_t,
             w1,
-            b1: f.f32("made.b1").ok_or_else(|| bad("made.b1 is missing"))?.to_vec(),
+            b1: f
+                .f32("made.b1")
+                .ok_or_else(|| bad("made.b1 is missing"))?
+                .to_vec(),
             w2,
-            b2: f.f32("made.b2").ok_or_else(|| bad("made.b2 is missing"))?.to_vec(),
+            b2: f
+                .f32("made.b2")
+                .ok_or_else(|| bad("made.b2 is missing"))?
+                .to_vec(),
             a,
             degrees,
         })

@@ -312,7 +312,12 @@ impl ArRunner {
     }
 
     /// A chain from pixel `start`, keeping `prefix[..start]`.
-    pub fn chain(&self, prefix: &[f32], start: usize, mode: Mode) -> Result<Chain<'_>, ComputeError> {
+    pub fn chain(
+        &self,
+        prefix: &[f32],
+        start: usize,
+        mode: Mode,
+    ) -> Result<Chain<'_>, ComputeError> {
         Ok(match &self.gpu {
             Some((exec, m)) => Chain::Gpu(exec, gpu::GpuChain::new(exec, m, prefix, start, mode)?),
             None => Chain::Cpu(CpuChain::new(&self.model, prefix, start, mode)?),
@@ -348,10 +353,9 @@ pub fn image_to_code(x: &[f32]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     x.chunks(6)
         .map(|bits| {
-            let v = bits
-                .iter()
-                .enumerate()
-                .fold(0usize, |acc, (k, &b)| acc | (((b != 0.0) as usize) << (5 - k)));
+            let v = bits.iter().enumerate().fold(0usize, |acc, (k, &b)| {
+                acc | (((b != 0.0) as usize) << (5 - k))
+            });
             ALPHABET[v] as char
         })
         .collect()
@@ -387,7 +391,9 @@ mod tests {
 
     #[test]
     fn image_codes_round_trip_and_reject_garbage() {
-        let x: Vec<f32> = (0..PIXELS).map(|i| ((i * 7 + i / 5) % 3 == 0) as u8 as f32).collect();
+        let x: Vec<f32> = (0..PIXELS)
+            .map(|i| ((i * 7 + i / 5) % 3 == 0) as u8 as f32)
+            .collect();
         let code = image_to_code(&x);
         assert_eq!(code.len(), 131);
         assert_eq!(image_from_code(&code), Some(x));

@@ -10,7 +10,7 @@
 //! the kernel's [cout, cin, k, k] order, masked taps stored as zeros) and
 //! `<name>.b` [cout].
 
-use super::{SIDE, PIXELS};
+use super::{PIXELS, SIDE};
 use crate::{
     error::ComputeError,
     executor::{Executor, GpuTensor, Recording},
@@ -61,12 +61,40 @@ pub fn layers() -> Vec<Layer> {
         role,
     };
     let c = CHANNELS;
-    let mut v = vec![layer("pixelcnn.in".into(), 7, 1, c, ConvMask::TypeA, Role::Input)];
+    let mut v = vec![layer(
+        "pixelcnn.in".into(),
+        7,
+        1,
+        c,
+        ConvMask::TypeA,
+        Role::Input,
+    )];
     for l in 0..LAYERS {
-        v.push(layer(format!("pixelcnn.res{l}"), 3, c, c, ConvMask::TypeB, Role::Residual));
+        v.push(layer(
+            format!("pixelcnn.res{l}"),
+            3,
+            c,
+            c,
+            ConvMask::TypeB,
+            Role::Residual,
+        ));
     }
-    v.push(layer("pixelcnn.head".into(), 1, c, c, ConvMask::None, Role::Head));
-    v.push(layer("pixelcnn.out".into(), 1, c, 1, ConvMask::None, Role::Output));
+    v.push(layer(
+        "pixelcnn.head".into(),
+        1,
+        c,
+        c,
+        ConvMask::None,
+        Role::Head,
+    ));
+    v.push(layer(
+        "pixelcnn.out".into(),
+        1,
+        c,
+        1,
+        ConvMask::None,
+        Role::Output,
+    ));
     v
 }
 

@@ -1,0 +1,102 @@
+//! Chapter 1's models in the browser: each weights file is downloaded once
+//! (with progress), verified against the manifest, parsed, and uploaded to
+//! the live backend once per page; widgets share the result.
+
+use std::{cell::RefCell, collections::HashMap, rc::Rc};
+
+use compute::{
+    models::ar::{ArKind, ArModel, ArRunner},
+    Backend, ComputeError,
+};
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::assets::{fetch_asset, manifest, FetchError};
+
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ModelLoadError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("the {model} weights are unusable: {source}")]
+    Weights {
+        model: &'static str,
+        source: ComputeError,
+    },
+    #[error("the {model} metrics file is unreadable: {detail}")]
+    Metrics { model: &'static str, detail: String },
+}
+
+thread_local! {
+    static RUNNERS: RefCell<HashMap<ArKind, Rc<ArRunner>>> = RefCell::default();
+}
+
+/// The model on `backend`, downloading it if this page has not yet.
+/// `on_progress(loaded, total)` sees the download's bytes.
+pub async fn runner(
+    kind: ArKind,
+    backend: &Backend,
+    on_progress: impl FnMut(u64, u64),
+) -> Result<Rc<ArRunner>, ModelLoadError> {
+    if let Some(r) = RUNNERS.with(|r| r.borrow().get(&kind).cloned()) {
+        return Ok(r);
+    }
+    let m = manifest().await?;
+    let bytes = fetch_asset(&kind.weights_path(), &m, on_progress).await?;
+    let model = ArModel::load(kind, &bytes).map_err(|source| ModelLoadError::Weights {
+        model: kind.title(),
+        source,
+    })?;
+    let r = Rc::new(ArRunner::new(model, backend));
+    RUNNERS.with(|map| map.borrow_mut().insert(kind, r.clone()));
+    Ok(r)
+}
+
+/// What the trainer measured, from `assets/models/ar/<name>.json`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TrainedMetrics {
+    pub test_nll_nats: f64,
+    pub test_nll_nats_f32: f64,
+    pub val_nll_nats: f64,
+    pub train_nll_nats: f64,
+    pub params: u64,
+    pub weights_bytes: u64,
+    pub epochs: u32,
+    pub train_seconds: f64,
+    pub seed: u64,
+}
+
+pub async fn metrics(kind: ArKind) -> Result<TrainedMetrics, ModelLoadError> {
+    let m = manifest().await?;
+    let bytes = fetch_asset(&kind.metrics_path(), &m, |_, _| {}).await?;
+    serde_json::from_slice(&bytes).map_err(|e| ModelLoadError::Metrics {
+        model: kind.title(),
+        detail: e.to_string(),
+    })
+}
+
+/// Test digit `index` of the committed test split (binarised at 0.5), and
+/// its label.
+pub async fn test_digit(index: usize) -> Result<(Vec<f32>, u8), ModelLoadError> {
+    const PATH: &str = "data/mnist-test.safetensors";
+    let m = manifest().await?;
+    let bytes = fetch_asset(PATH, &m, |_, _| {}).await?;
+    let bad = |detail: String| ModelLoadError::Metrics {
+        model: "MNIST test",
+        detail,
+    };
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
+    let images = st.tensor("images").map_err(|e| bad(e.to_string()))?;
+    let labels = st.tensor("labels").map_err(|e| bad(e.to_string()))?;
+    let px = compute::models::ar::PIXELS;
+    let image = images
+        .data()
+        .get(index * px..(index + 1) * px)
+        .ok_or_else(|| bad(format!("there is no test digit {index}")))?;
+    Ok((
+        image.iter().map(|&p| (p >= 128) as u8 as f32).collect(),
+        labels.data().get(index).copied().unwrap_or(0),
+    ))
+}
+
+/// Digits in the committed test split.
+pub const TEST_DIGITS: usize = 997;

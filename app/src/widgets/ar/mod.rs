@@ -1,0 +1,160 @@
+//! Chapter 1's widgets. They share one URL schema, [`ArState`], so a link
+//! to the chapter, a lecture slide and an embedded widget all reproduce the
+//! same model, seed, drawing and completion.
+
+pub mod complete;
+pub mod costs;
+pub mod pixels;
+pub mod sample;
+pub mod score;
+
+use compute::models::ar::{image_from_code, ArKind, PIXELS, SIDE};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ar_models::ModelLoadError,
+    url_state::{use_widget_state, Parsed, WidgetState},
+};
+
+/// Pixels per animation frame the sampler may advance.
+pub const SPEEDS: [u32; 6] = [1, 4, 16, 56, 196, 784];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArState {
+    /// fvsbn, nade, made or pixelcnn.
+    pub model: String,
+    pub seed: u64,
+    /// Pixels per frame while sampling.
+    pub speed: u32,
+    /// Rows of the drawing kept when completing.
+    pub rows: u32,
+    /// The drawing: 784 bits in base64url, or empty for a blank grid.
+    pub x: String,
+}
+
+impl Default for ArState {
+    fn default() -> Self {
+        ArState {
+            model: "nade".into(),
+            seed: 1,
+            speed: 16,
+            rows: 14,
+            x: String::new(),
+        }
+    }
+}
+
+impl WidgetState for ArState {
+    fn validate(&self) -> Result<(), String> {
+        if ArKind::from_slug(&self.model).is_none() {
+            return Err("model must be fvsbn, nade, made or pixelcnn".into());
+        }
+        if !SPEEDS.contains(&self.speed) {
+            return Err(format!("speed must be one of {SPEEDS:?}"));
+        }
+        if self.rows as usize >= SIDE {
+            return Err(format!("rows must be 0 to {}", SIDE - 1));
+        }
+        if !self.x.is_empty() && image_from_code(&self.x).is_none() {
+            return Err("x is not a 28×28 drawing code".into());
+        }
+        Ok(())
+    }
+}
+
+impl ArState {
+    pub fn kind(&self) -> ArKind {
+        ArKind::from_slug(&self.model).unwrap_or(ArKind::Nade)
+    }
+
+    /// The drawing as 784 binary pixels.
+    pub fn image(&self) -> Vec<f32> {
+        image_from_code(&self.x).unwrap_or_else(|| vec![0.0; PIXELS])
+    }
+}
+
+/// The chapter state from the URL, and its writer.
+pub fn use_ar_state() -> (
+    Memo<ArState>,
+    Signal<Vec<String>>,
+    impl Fn(ArState) + Clone + 'static,
+) {
+    let (parsed, write) = use_widget_state::<ArState>();
+    let state = Memo::new(move |_| parsed.read().state.clone());
+    let notices = Signal::derive(move || {
+        let p: Parsed<ArState> = parsed.get();
+        p.notices
+    });
+    (state, notices, write)
+}
+
+/// The model picker every sampling widget shows.
+#[component]
+pub fn ModelSelect(
+    state: Memo<ArState>,
+    write: impl Fn(ArState) + Clone + 'static,
+    testid: &'static str,
+) -> impl IntoView {
+    view! {
+        <label>
+            <span>"Model"</span>
+            <select
+                data-testid=testid
+                on:change=move |ev| {
+                    let mut next = state.get_untracked();
+                    next.model = event_target_value(&ev);
+                    write(next);
+                }
+            >
+                {ArKind::ALL
+                    .into_iter()
+                    .map(|k| {
+                        view! {
+                            <option value=k.slug() selected=move || state.get().model == k.slug()>
+                                {k.title()}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+}
+
+/// A download's progress, or the error that stopped it.
+#[component]
+pub fn LoadStatus(
+    #[prop(into)] what: Signal<String>,
+    progress: ReadSignal<(u64, u64)>,
+    error: ReadSignal<Option<ModelLoadError>>,
+) -> impl IntoView {
+    view! {
+        {move || match error.get() {
+            Some(e) => view! { <p class="error" role="alert" data-testid="ar-load-error">{e.to_string()}</p> }.into_any(),
+            None => {
+                let (loaded, total) = progress.get();
+                (total > 0 && loaded < total)
+                    .then(|| view! {
+                        <p class="loading" role="status">
+                            {format!("Downloading {}: ", what.get())}
+                            <progress max=total value=loaded></progress>
+                            {format!(" {} of {} kB", loaded / 1000, total / 1000)}
+                        </p>
+                    })
+                    .into_any()
+            }
+        }}
+    }
+}
+
+/// Resolves after one frame's worth of time, so the page can paint between
+/// sampling chunks.
+pub async fn next_frame() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 16);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

@@ -1,0 +1,196 @@
+//! 28×28 grids on a canvas: one pixel of the canvas per image pixel, scaled
+//! up crisply by CSS. Rendering only; the numbers come from the models.
+
+use compute::models::ar::{PIXELS, SIDE};
+use leptos::{html, prelude::*};
+use wasm_bindgen::{Clamped, JsCast};
+
+/// How values map to colours.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Palette {
+    /// 0 white, 1 black.
+    Ink,
+    /// A probability in [0, 1]: white to blue.
+    Probability,
+    /// −log p in nats, white (0) to red (`max` and above).
+    Surprise { max: f32 },
+}
+
+fn colour(p: Palette, v: f32) -> [u8; 4] {
+    if v.is_nan() {
+        return [236, 239, 243, 255];
+    }
+    let mix = |t: f32, to: [f32; 3]| {
+        let t = t.clamp(0.0, 1.0);
+        let c = |k: usize| (255.0 + (to[k] - 255.0) * t) as u8;
+        [c(0), c(1), c(2), 255]
+    };
+    match p {
+        Palette::Ink => mix(v, [17.0, 24.0, 39.0]),
+        Palette::Probability => mix(v, [29.0, 78.0, 216.0]),
+        Palette::Surprise { max } => mix(v / max, [200.0, 30.0, 30.0]),
+    }
+}
+
+fn paint(
+    canvas: &web_sys::HtmlCanvasElement,
+    values: &[f32],
+    palette: Palette,
+    marker: Option<usize>,
+) {
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    let mut rgba = Vec::with_capacity(PIXELS * 4);
+    for i in 0..PIXELS {
+        let c = if Some(i) == marker {
+            [245, 158, 11, 255]
+        } else {
+            colour(palette, values.get(i).copied().unwrap_or(f32::NAN))
+        };
+        rgba.extend_from_slice(&c);
+    }
+    if let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        Clamped(&rgba),
+        SIDE as u32,
+        SIDE as u32,
+    ) {
+        let _ = ctx.put_image_data(&img, 0.0, 0.0);
+    }
+}
+
+/// A read-only grid. `marker` paints one pixel orange (the next to draw).
+#[component]
+pub fn PixelCanvas(
+    #[prop(into)] values: Signal<Vec<f32>>,
+    palette: Palette,
+    #[prop(into, optional)] marker: Signal<Option<usize>>,
+    label: String,
+    testid: String,
+) -> impl IntoView {
+    let canvas = NodeRef::<html::Canvas>::new();
+    Effect::new(move |_| {
+        let v = values.get();
+        let m = marker.get();
+        if let Some(c) = canvas.get() {
+            paint(&c, &v, palette, m);
+        }
+    });
+    view! {
+        <canvas
+            node_ref=canvas
+            class="pixels"
+            width=SIDE
+            height=SIDE
+            role="img"
+            aria-label=label
+            data-testid=testid
+        ></canvas>
+    }
+}
+
+/// A drawable grid: pointer (mouse, pen, touch) paints or erases a 2×2
+/// brush; arrow keys move a cursor and Space toggles its pixel. `commit`
+/// receives the image when a stroke ends.
+#[component]
+pub fn DrawPad(
+    #[prop(into)] image: Signal<Vec<f32>>,
+    erase: ReadSignal<bool>,
+    commit: impl Fn(Vec<f32>) + Clone + 'static,
+) -> impl IntoView {
+    let canvas = NodeRef::<html::Canvas>::new();
+    let live = RwSignal::new(image.get_untracked());
+    let drawing = RwSignal::new(false);
+    let cursor = RwSignal::new(None::<usize>);
+    Effect::new(move |_| live.set(image.get()));
+    Effect::new(move |_| {
+        let v = live.get();
+        if let Some(c) = canvas.get() {
+            paint(&c, &v, Palette::Ink, cursor.get());
+        }
+    });
+    let pixel_at = move |ev: &web_sys::PointerEvent| -> Option<(usize, usize)> {
+        let c = canvas.get_untracked()?;
+        let rect = c.get_bounding_client_rect();
+        let fx = (ev.client_x() as f64 - rect.left()) / rect.width();
+        let fy = (ev.client_y() as f64 - rect.top()) / rect.height();
+        ((0.0..1.0).contains(&fx) && (0.0..1.0).contains(&fy))
+            .then_some(((fy * SIDE as f64) as usize, (fx * SIDE as f64) as usize))
+    };
+    let stroke = move |ev: &web_sys::PointerEvent| {
+        if let Some((r, c)) = pixel_at(ev) {
+            let v = if erase.get_untracked() { 0.0 } else { 1.0 };
+            live.update(|x| {
+                for (dr, dc) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    if r + dr < SIDE && c + dc < SIDE {
+                        x[(r + dr) * SIDE + c + dc] = v;
+                    }
+                }
+            });
+        }
+    };
+    let commit_up = commit.clone();
+    let end = move |ev: web_sys::PointerEvent| {
+        if drawing.get_untracked() {
+            drawing.set(false);
+            if let Some(c) = canvas.get_untracked() {
+                let _ = c.release_pointer_capture(ev.pointer_id());
+            }
+            commit_up(live.get_untracked());
+        }
+    };
+    let end_cancel = end.clone();
+    let on_key = move |ev: web_sys::KeyboardEvent| {
+        let at = cursor.get_untracked().unwrap_or(14 * SIDE + 14);
+        let (r, c) = (at / SIDE, at % SIDE);
+        let next = match ev.key().as_str() {
+            "ArrowUp" => Some(r.saturating_sub(1) * SIDE + c),
+            "ArrowDown" => Some((r + 1).min(SIDE - 1) * SIDE + c),
+            "ArrowLeft" => Some(r * SIDE + c.saturating_sub(1)),
+            "ArrowRight" => Some(r * SIDE + (c + 1).min(SIDE - 1)),
+            " " | "Enter" => {
+                live.update(|x| x[at] = 1.0 - x[at]);
+                commit(live.get_untracked());
+                Some(at)
+            }
+            _ => return,
+        };
+        ev.prevent_default();
+        cursor.set(next);
+    };
+    view! {
+        <canvas
+            node_ref=canvas
+            class="pixels drawpad"
+            width=SIDE
+            height=SIDE
+            tabindex="0"
+            role="application"
+            aria-label="Drawing grid, 28 by 28. Draw with a mouse, pen or finger; or move with the arrow keys and press Space to toggle a pixel."
+            data-testid="ar-drawpad"
+            data-bits=move || compute::models::ar::image_to_code(&live.get())
+            on:pointerdown=move |ev| {
+                ev.prevent_default();
+                drawing.set(true);
+                if let Some(c) = canvas.get_untracked() {
+                    let _ = c.set_pointer_capture(ev.pointer_id());
+                }
+                stroke(&ev);
+            }
+            on:pointermove=move |ev| {
+                if drawing.get_untracked() {
+                    stroke(&ev);
+                }
+            }
+            on:pointerup=end
+            on:pointercancel=end_cancel
+            on:keydown=on_key
+            on:blur=move |_| cursor.set(None)
+        ></canvas>
+    }
+}

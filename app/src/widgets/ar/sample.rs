@@ -1,0 +1,237 @@
+//! Sample: a digit drawn pixel by pixel, x_i ~ Bernoulli(p(x_i = 1 | x_<i)),
+//! with the loop on the GPU. Each chunk of pixels is one submission and one
+//! readback (the trace: pixels plus the probability each was drawn from).
+
+use std::rc::Rc;
+
+use compute::models::ar::{sigmoid, Mode, Trace, PIXELS, SIDE};
+use leptos::{prelude::*, task::spawn_local};
+use web_time::Instant;
+
+use super::{
+    next_frame,
+    pixels::{Palette, PixelCanvas},
+    use_ar_state, LoadStatus, ModelSelect, SPEEDS,
+};
+use crate::{
+    ar_models::{runner, ModelLoadError},
+    live_backend::LiveBackend,
+    widgets::UrlNotices,
+};
+
+#[component]
+pub fn ArSample() -> impl IntoView {
+    let backend = LiveBackend::expect().0;
+    let (state, notices, write) = use_ar_state();
+    let trace = RwSignal::new(None::<Trace>);
+    let playing = RwSignal::new(true);
+    let pending_steps = RwSignal::new(0usize);
+    let restarts = RwSignal::new(0u32);
+    let (progress, set_progress) = signal((0u64, 0u64));
+    let (error, set_error) = signal(None::<ModelLoadError>);
+    let run_error = RwSignal::new(None::<String>);
+    let elapsed_ms = RwSignal::new(0.0f64);
+    let readbacks = RwSignal::new(0usize);
+    let speed = Memo::new(move |_| state.get().speed as usize);
+    // Bumped on every restart: a running loop whose number is stale stops.
+    let generation = StoredValue::new(0u64);
+
+    Effect::new(move |_| {
+        let (kind, seed) = {
+            let s = state.get();
+            (s.kind(), s.seed)
+        };
+        restarts.track();
+        let gen = generation.get_value() + 1;
+        generation.set_value(gen);
+        trace.set(None);
+        run_error.set(None);
+        elapsed_ms.set(0.0);
+        readbacks.set(0);
+        spawn_local(async move {
+            let backend = backend.await;
+            let r = match runner(kind, &backend, move |l, t| set_progress.set((l, t))).await {
+                Ok(r) => r,
+                Err(e) => return set_error.set(Some(e)),
+            };
+            set_error.set(None);
+            let runner = Rc::clone(&r);
+            let zeros = vec![0.0; PIXELS];
+            let mut chain = match runner.chain(&zeros, 0, Mode::Sample { seed }) {
+                Ok(c) => c,
+                Err(e) => return run_error.set(Some(e.to_string())),
+            };
+            trace.set(Some(chain.trace().clone()));
+            loop {
+                if generation.get_value() != gen {
+                    return;
+                }
+                let k = if playing.get_untracked() {
+                    speed.get_untracked()
+                } else {
+                    let k = pending_steps.get_untracked();
+                    pending_steps.set(0);
+                    k
+                };
+                if k > 0 {
+                    let t0 = Instant::now();
+                    match chain.advance(k).await {
+                        Ok(t) => {
+                            if generation.get_value() != gen {
+                                return;
+                            }
+                            elapsed_ms.update(|ms| *ms += t0.elapsed().as_secs_f64() * 1e3);
+                            readbacks.update(|n| *n += runner.on_gpu() as usize);
+                            trace.set(Some(t.clone()));
+                            if t.done == PIXELS {
+                                playing.set(false);
+                                return;
+                            }
+                        }
+                        Err(e) => return run_error.set(Some(e.to_string())),
+                    }
+                }
+                next_frame().await;
+            }
+        });
+    });
+
+    let done = move || trace.with(|t| t.as_ref().map_or(0, |t| t.done));
+    let image = Signal::derive(move || {
+        trace.with(|t| {
+            t.as_ref().map_or(vec![f32::NAN; PIXELS], |t| {
+                (0..PIXELS)
+                    .map(|i| if i < t.done { t.image[i] } else { f32::NAN })
+                    .collect()
+            })
+        })
+    });
+    let probs = Signal::derive(move || {
+        trace.with(|t| {
+            t.as_ref().map_or(vec![f32::NAN; PIXELS], |t| {
+                t.logits
+                    .iter()
+                    .map(|&z| if z.is_nan() { z } else { sigmoid(z) })
+                    .collect()
+            })
+        })
+    });
+    let marker = Signal::derive(move || {
+        let d = done();
+        (d < PIXELS && trace.with(Option::is_some)).then_some(d)
+    });
+    let write_seed = write.clone();
+    let write_speed = write.clone();
+
+    view! {
+        <section class="widget" data-testid="ar-sample" aria-labelledby="ar-sample-title">
+            <h2 id="ar-sample-title">"Sample a digit, pixel by pixel"</h2>
+            <p>
+                "Each pixel is drawn from p(xᵢ = 1 | x<ᵢ) given every pixel before it in reading order. "
+                "The orange square is the next pixel; the right-hand grid shows the probability each pixel was drawn with."
+            </p>
+            <UrlNotices notices=notices/>
+            <form class="controls" on:submit=|ev| ev.prevent_default()>
+                <ModelSelect state write=write.clone() testid="ar-sample-model"/>
+                <label>
+                    <span>"Seed"</span>
+                    <input
+                        type="number"
+                        min="0"
+                        data-testid="ar-sample-seed"
+                        prop:value=move || state.get().seed
+                        on:change=move |ev| {
+                            let mut next = state.get_untracked();
+                            if let Ok(v) = event_target_value(&ev).trim().parse::<u64>() {
+                                next.seed = v;
+                            }
+                            playing.set(true);
+                            write_seed(next);
+                        }
+                    />
+                </label>
+                <label>
+                    <span>"Speed"</span>
+                    <select
+                        data-testid="ar-sample-speed"
+                        on:change=move |ev| {
+                            let mut next = state.get_untracked();
+                            if let Ok(v) = event_target_value(&ev).parse::<u32>() {
+                                next.speed = v;
+                            }
+                            write_speed(next);
+                        }
+                    >
+                        {SPEEDS
+                            .into_iter()
+                            .map(|s| view! {
+                                <option value=s selected=move || state.get().speed == s>
+                                    {if s as usize == PIXELS { "all at once".to_string() } else { format!("{s} px / frame") }}
+                                </option>
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <button
+                    type="button"
+                    data-testid="ar-sample-play"
+                    aria-pressed=move || playing.get().to_string()
+                    on:click=move |_| playing.update(|p| *p = !*p)
+                >
+                    {move || if playing.get() { "Pause" } else { "Play" }}
+                </button>
+                <button
+                    type="button"
+                    data-testid="ar-sample-step"
+                    on:click=move |_| {
+                        playing.set(false);
+                        pending_steps.update(|n| *n += 1);
+                    }
+                >
+                    "Step one pixel"
+                </button>
+                <button
+                    type="button"
+                    data-testid="ar-sample-restart"
+                    on:click=move |_| {
+                        playing.set(true);
+                        restarts.update(|n| *n += 1);
+                    }
+                >
+                    "Restart"
+                </button>
+            </form>
+            <LoadStatus what=Signal::derive(move || format!("{} weights", state.get().kind().title())) progress error/>
+            {move || run_error.get().map(|e| view! { <p class="error" role="alert">{format!("Sampling stopped: {e}")}</p> })}
+            <div class="grids">
+                <figure>
+                    <PixelCanvas values=image palette=Palette::Ink marker label="The sample so far".into() testid="ar-sample-image".into()/>
+                    <figcaption>"The sample"</figcaption>
+                </figure>
+                <figure>
+                    <PixelCanvas values=probs palette=Palette::Probability marker label="Probability each pixel was drawn with".into() testid="ar-sample-probs".into()/>
+                    <figcaption>"p(xᵢ = 1 | x<ᵢ) when drawn"</figcaption>
+                </figure>
+            </div>
+            <p
+                class="status"
+                role="status"
+                data-testid="ar-sample-status"
+                data-done=move || done().to_string()
+                data-bits=move || trace.with(|t| t.as_ref().filter(|t| t.done == PIXELS).map(|t| compute::models::ar::image_to_code(&t.image)).unwrap_or_default())
+                data-ms=move || elapsed_ms.get().to_string()
+                data-readbacks=move || readbacks.get().to_string()
+            >
+                {move || {
+                    let d = done();
+                    let next = if d < PIXELS { format!(", next: row {}, column {}", d / SIDE + 1, d % SIDE + 1) } else { String::new() };
+                    format!(
+                        "Pixel {d} of {PIXELS}{next}. {:.0} ms of compute, {} GPU readbacks.",
+                        elapsed_ms.get(),
+                        readbacks.get()
+                    )
+                }}
+            </p>
+        </section>
+    }
+}

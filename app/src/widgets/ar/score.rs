@@ -1,0 +1,183 @@
+//! Score your drawing: the exact log p(x) of one 28×28 binary image under
+//! every model, side by side, with each pixel's −log p(xᵢ | x<ᵢ).
+
+use std::f64::consts::LN_2;
+
+use compute::models::ar::{image_to_code, pixel_nll, ArKind, PIXELS};
+use leptos::{prelude::*, task::spawn_local};
+
+use super::{
+    pixels::{DrawPad, Palette, PixelCanvas},
+    use_ar_state,
+};
+use crate::{
+    ar_models::{runner, test_digit, TEST_DIGITS},
+    live_backend::LiveBackend,
+    widgets::UrlNotices,
+};
+
+/// One model's verdict on the drawing.
+#[derive(Debug, Clone, PartialEq)]
+struct Score {
+    nats: f64,
+    per_pixel: Vec<f32>,
+}
+
+#[component]
+pub fn ArScore() -> impl IntoView {
+    let (state, notices, write) = use_ar_state();
+    let image = Signal::derive(move || state.get().image());
+    let (erase, set_erase) = signal(false);
+    let digit_index = RwSignal::new(0usize);
+    let digit_status = RwSignal::new(String::new());
+    let write_pad = write.clone();
+    let write_clear = write.clone();
+    let commit = move |x: Vec<f32>| {
+        let mut next = state.get_untracked();
+        next.x = if x.iter().all(|&v| v == 0.0) {
+            String::new()
+        } else {
+            image_to_code(&x)
+        };
+        write_pad(next);
+    };
+    let load_digit = move |_| {
+        let write = write.clone();
+        let index = digit_index.get_untracked();
+        digit_status.set(format!("Loading test digit {index}…"));
+        spawn_local(async move {
+            match test_digit(index).await {
+                Ok((x, label)) => {
+                    let mut next = state.get_untracked();
+                    next.x = image_to_code(&x);
+                    write(next);
+                    digit_status.set(format!(
+                        "Test digit {index}, a {label}, from the held-out test split."
+                    ));
+                }
+                Err(e) => digit_status.set(format!("Could not load test digit {index}: {e}")),
+            }
+        });
+    };
+
+    view! {
+        <section class="widget" data-testid="ar-score" aria-labelledby="ar-score-title">
+            <h2 id="ar-score-title">"Score your drawing"</h2>
+            <p>
+                "Draw a digit. Each model multiplies its 784 conditionals into the exact probability "
+                "of your drawing: log p(x) = Σᵢ log p(xᵢ | x<ᵢ). Fewer nats means the model finds it more digit-like."
+            </p>
+            <UrlNotices notices=notices/>
+            <div class="score-layout">
+                <div class="drawing">
+                    <DrawPad image erase commit/>
+                    <form class="controls" on:submit=|ev| ev.prevent_default()>
+                        <button
+                            type="button"
+                            data-testid="ar-score-pen"
+                            aria-pressed=move || (!erase.get()).to_string()
+                            on:click=move |_| set_erase.set(false)
+                        >"Pen"</button>
+                        <button
+                            type="button"
+                            data-testid="ar-score-eraser"
+                            aria-pressed=move || erase.get().to_string()
+                            on:click=move |_| set_erase.set(true)
+                        >"Eraser"</button>
+                        <button
+                            type="button"
+                            data-testid="ar-score-clear"
+                            on:click=move |_| {
+                                let mut next = state.get_untracked();
+                                next.x.clear();
+                                write_clear(next);
+                            }
+                        >"Clear"</button>
+                    </form>
+                    <form class="controls" on:submit=|ev| ev.prevent_default()>
+                        <label>
+                            <span>"Real test digit #"</span>
+                            <input
+                                type="number"
+                                min="0"
+                                max=TEST_DIGITS - 1
+                                data-testid="ar-score-digit"
+                                prop:value=move || digit_index.get()
+                                on:change=move |ev| {
+                                    if let Ok(v) = event_target_value(&ev).trim().parse::<usize>() {
+                                        digit_index.set(v.min(TEST_DIGITS - 1));
+                                    }
+                                }
+                            />
+                        </label>
+                        <button type="button" data-testid="ar-score-load-digit" on:click=load_digit>
+                            "Load a real test digit"
+                        </button>
+                    </form>
+                    <p class="note" role="status" data-testid="ar-score-digit-status">{move || digit_status.get()}</p>
+                </div>
+                <div class="model-scores">
+                    {ArKind::ALL.into_iter().map(|kind| view! { <ModelScore kind image/> }).collect_view()}
+                </div>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn ModelScore(kind: ArKind, image: Signal<Vec<f32>>) -> impl IntoView {
+    let backend = LiveBackend::expect().0;
+    let progress = RwSignal::new((0u64, 0u64));
+    let score = LocalResource::new(move || {
+        let x = image.get();
+        async move {
+            let backend = backend.await;
+            let r = runner(kind, &backend, move |l, t| progress.set((l, t)))
+                .await
+                .map_err(|e| e.to_string())?;
+            let logits = r.logits(&x).await.map_err(|e| e.to_string())?;
+            let per_pixel = pixel_nll(&logits, &x);
+            Ok::<_, String>(Score {
+                nats: per_pixel.iter().map(|&v| v as f64).sum(),
+                per_pixel,
+            })
+        }
+    });
+    view! {
+        <figure class="model-score" data-testid=format!("ar-score-{}", kind.slug())>
+            <figcaption><strong>{kind.title()}</strong></figcaption>
+            <Transition fallback=move || {
+                let (l, t) = progress.get();
+                view! {
+                    <p role="status">
+                        "Loading… "
+                        <progress max=t.max(1) value=l></progress>
+                    </p>
+                }
+            }>
+                {move || Suspend::new(async move {
+                    match score.await {
+                        Ok(s) => {
+                            let nats = s.nats;
+                            view! {
+                                <PixelCanvas
+                                    values=Signal::stored(s.per_pixel)
+                                    palette=Palette::Surprise { max: 4.0 }
+                                    label=format!("{}: −log p of each pixel", kind.title())
+                                    testid=format!("ar-score-map-{}", kind.slug())
+                                />
+                                <p class="nll" data-testid=format!("ar-score-nll-{}", kind.slug()) data-nats=nats.to_string()>
+                                    {format!("−log p(x) = {nats:.2} nats")}
+                                    <br/>
+                                    {format!("{:.4} bits/dim", nats / (PIXELS as f64 * LN_2))}
+                                </p>
+                            }
+                            .into_any()
+                        }
+                        Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </figure>
+    }
+}
