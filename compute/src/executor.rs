@@ -358,40 +358,6 @@ impl Recording<'_> {
     }
 }
 
-/// Runs an autoregressive loop of `steps` steps on the GPU. The steps are
-/// recorded `progress_every` at a time into one command buffer each; only
-/// after each such chunk is `state` read back (for a progress display), so
-/// the loop costs ceil(steps / progress_every) readbacks, the last of which
-/// is the result. `progress_every = 0` means one chunk: a single readback.
-pub async fn sampling_loop(
-    exec: &Executor,
-    steps: usize,
-    progress_every: usize,
-    state: &GpuTensor,
-    mut record_step: impl FnMut(&mut Recording<'_>, usize) -> Result<(), ComputeError>,
-    mut on_progress: impl FnMut(usize, &[f32]),
-) -> Result<Vec<f32>, ComputeError> {
-    let chunk = if progress_every == 0 {
-        steps.max(1)
-    } else {
-        progress_every
-    };
-    let mut done = 0;
-    let mut values = Vec::new();
-    while done < steps {
-        let end = (done + chunk).min(steps);
-        let mut rec = exec.begin();
-        for step in done..end {
-            record_step(&mut rec, step)?;
-        }
-        exec.submit(rec)?;
-        values = exec.read(state).await?;
-        done = end;
-        on_progress(done, &values);
-    }
-    Ok(values)
-}
-
 /// Workgroups to cover `n` items, `per_group` at a time. Past WebGPU's 65535
 /// groups per dimension the grid wraps into y; kernels rebuild the index as
 /// `gid.x + gid.y * num_workgroups.x * WG`.

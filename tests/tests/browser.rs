@@ -6,7 +6,12 @@ use std::{
     time::Duration,
 };
 
-use compute::{kernels::gemm::GemmShape, reference::gemm::gemm_f32_ref, selftest::SelfTestProblem};
+use compute::{
+    kernels::gemm::GemmShape,
+    models::ar::{image_from_code, ArKind, ArModel, CpuChain, Mode, PIXELS},
+    reference::gemm::gemm_f32_ref,
+    selftest::SelfTestProblem,
+};
 use glassbox_tests::{requested_urls, Chromedriver, GpuMode, Session, StaticServer};
 use serde_json::Value;
 
@@ -21,6 +26,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/detr", "chapter-detr"),
     ("/gpu", "gpu-page"),
     ("/embed/gpu-selftest", "embed"),
+    ("/embed/ar-costs", "ar-costs"),
     ("/embed/no-such-widget", "embed-unknown"),
     ("/no/such/page", "not-found"),
 ];
@@ -182,6 +188,145 @@ impl Browser {
     }
 }
 
+/// The committed chapter-1 model, loaded natively as the oracle.
+fn committed(kind: ArKind) -> ArModel {
+    let bytes = std::fs::read(workspace().join("assets").join(kind.weights_path())).unwrap();
+    ArModel::load(kind, &bytes).unwrap()
+}
+
+impl Browser {
+    fn click(&self, id: &str) {
+        self.session
+            .execute(&format!(
+                "document.querySelector('[data-testid=\"{id}\"]').click()"
+            ))
+            .unwrap();
+    }
+
+    /// Chapter 1 on whatever backend the browser has; returns the closing
+    /// note's timings as (label, ms).
+    fn check_autoregressive(&self, backend: &str) -> Vec<(String, f64)> {
+        let mut timings = Vec::new();
+        self.session.set_window_size(1280, 1600).unwrap();
+        self.open("/autoregressive");
+        self.wait_testid("ar-drawpad");
+        for kind in ArKind::ALL {
+            self.wait_testid(&format!("ar-score-nll-{}", kind.slug()));
+        }
+
+        // Draw a 7 with the pointer: a bar across, then a stroke down-left.
+        self.session
+            .execute(
+                "const c = document.querySelector('[data-testid=\"ar-drawpad\"]');
+                 c.scrollIntoView();
+                 const r = c.getBoundingClientRect();
+                 const at = (row, col) => ({ clientX: r.left + (col + 0.5) * r.width / 28,
+                                             clientY: r.top + (row + 0.5) * r.height / 28,
+                                             pointerId: 1, bubbles: true, buttons: 1 });
+                 const stroke = (points) => {
+                   c.dispatchEvent(new PointerEvent('pointerdown', at(...points[0])));
+                   for (const p of points.slice(1)) c.dispatchEvent(new PointerEvent('pointermove', at(...p)));
+                   c.dispatchEvent(new PointerEvent('pointerup', at(...points[points.length - 1])));
+                 };
+                 const bar = []; for (let col = 7; col <= 20; col++) bar.push([6, col]);
+                 const down = []; for (let k = 0; k <= 16; k++) down.push([7 + k, 20 - Math.round(k * 0.55)]);
+                 stroke(bar); stroke(down);",
+            )
+            .unwrap();
+        self.wait("location.search.includes('x=')");
+        let code = self.attr("ar-drawpad", "data-bits");
+        let drawing = image_from_code(&code).expect("the drawpad publishes its bitmap");
+        let ink = drawing.iter().sum::<f32>();
+        assert!((40.0..120.0).contains(&ink), "the strokes set {ink} pixels");
+        for kind in ArKind::ALL {
+            let id = format!("ar-score-nll-{}", kind.slug());
+            self.wait(&format!(
+                "document.querySelector('[data-testid=\"{id}\"][data-bits=\"{code}\"]')"
+            ));
+            let shown: f64 = self.attr(&id, "data-nats").parse().unwrap();
+            let want = committed(kind).nll_ref(&drawing).unwrap() as f64;
+            assert!(
+                (shown - want).abs() < 1e-3 * want,
+                "{kind:?} on {backend}: the page shows {shown} nats, the CPU reference {want}"
+            );
+        }
+        self.session
+            .screenshot(&artifacts().join(format!("ar-score-{backend}.png")))
+            .unwrap();
+
+        // A real test digit loads from the link, and the URL carries it.
+        self.click("ar-score-load-digit");
+        self.wait("document.querySelector('[data-testid=\"ar-score-digit-status\"]')?.innerText.includes('Test digit 0, a 0')");
+
+        // Same seed, same digit: the page's sample equals the native CPU chain's.
+        for (kind, speed) in [(ArKind::Fvsbn, 784), (ArKind::Nade, 56)] {
+            self.open(&format!("/embed/ar-sample?model={}&seed=3&speed={speed}", kind.slug()));
+            self.wait("document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done === '784'");
+            let bits = self.attr("ar-sample-status", "data-bits");
+            let model = committed(kind);
+            let zeros = vec![0.0; PIXELS];
+            let mut chain = CpuChain::new(&model, &zeros, 0, Mode::Sample { seed: 3 }).unwrap();
+            let want = chain.advance(PIXELS).unwrap().image.clone();
+            assert_eq!(image_from_code(&bits).unwrap(), want, "{kind:?} on {backend}: a different digit");
+            let readbacks: usize = self.attr("ar-sample-status", "data-readbacks").parse().unwrap();
+            let bound = if backend == "webgpu" { PIXELS.div_ceil(speed) } else { 0 };
+            assert_eq!(readbacks, bound, "{kind:?} readbacks at {speed} pixels per frame");
+        }
+
+        // Pause and step: one pixel per click.
+        self.open("/embed/ar-sample?model=fvsbn&seed=4&speed=1");
+        self.wait("+document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done > 0");
+        self.click("ar-sample-play");
+        let paused: usize = self.attr("ar-sample-status", "data-done").parse().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let settled: usize = self.attr("ar-sample-status", "data-done").parse().unwrap();
+        assert!(settled <= paused + 1, "sampling went on after pause: {paused} -> {settled}");
+        self.click("ar-sample-step");
+        self.wait(&format!(
+            "document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done === '{}'",
+            settled + 1
+        ));
+
+        // Completion keeps the rows and fills the rest.
+        self.open(&format!("/embed/ar-complete?model=made&rows=10&seed=2&x={code}"));
+        self.wait("document.querySelector('[data-testid=\"ar-complete-status\"]')?.dataset.done === '784'");
+
+        // Milliseconds per full 784-pixel sample, each model, this backend.
+        self.open("/embed/ar-costs");
+        self.wait_testid("ar-costs-pixelcnn");
+        self.click("ar-timer-run");
+        self.session
+            .wait_for(
+                "document.querySelector('[data-testid=\"ar-timer\"]')?.dataset.running === 'false'                  && document.querySelector('[data-testid=\"ar-timer-pixelcnn\"]')",
+                Duration::from_secs(600),
+            )
+            .unwrap();
+        for kind in ArKind::ALL {
+            let ms: f64 = self
+                .attr(&format!("ar-timer-{}", kind.slug()), "data-ms")
+                .parse()
+                .unwrap();
+            assert!(ms > 0.0);
+            timings.push((format!("{backend} {}", kind.title()), ms));
+        }
+        self.assert_fits(390, 844, "/autoregressive", &format!("ar-phone-{backend}.png"));
+        timings
+    }
+}
+
+/// Chapter-1 timings, kept for the closing note and the README.
+fn report(timings: &[(String, f64)]) {
+    std::fs::create_dir_all(artifacts()).unwrap();
+    let lines: String = timings
+        .iter()
+        .map(|(k, ms)| format!("{k}: {ms:.0} ms per 784-pixel sample\n"))
+        .collect();
+    eprint!("{lines}");
+    let path = artifacts().join("ar-timings.txt");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(path, old + &lines).unwrap();
+}
+
 /// Checksum of the CPU reference, computed natively for the same problem.
 fn reference_checksum(m: usize, k: usize, n: usize, seed: u64) -> f64 {
     let problem = SelfTestProblem {
@@ -316,6 +461,7 @@ fn webgpu_on_swiftshader() {
         .count();
     assert_eq!(on_gpu, 11);
 
+    report(&b.check_autoregressive("webgpu"));
     b.assert_clean_logs();
 
     b.assert_fits(390, 844, "/gpu", "gpu-phone.png");
@@ -350,6 +496,7 @@ fn cpu_fallback_without_webgpu() {
     let rows = b.bench_rows();
     assert_eq!(rows.len(), 11, "CPU rows only");
     assert!(rows.iter().all(|r| r["backend"] == "cpu: wasm in this tab"));
+    report(&b.check_autoregressive("cpu"));
     b.assert_clean_logs();
 }
 

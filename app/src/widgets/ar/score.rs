@@ -21,6 +21,8 @@ use crate::{
 struct Score {
     nats: f64,
     per_pixel: Vec<f32>,
+    /// The drawing it scored, as its URL code.
+    code: String,
 }
 
 #[component]
@@ -140,6 +142,7 @@ fn ModelScore(kind: ArKind, image: Signal<Vec<f32>>) -> impl IntoView {
             Ok::<_, String>(Score {
                 nats: per_pixel.iter().map(|&v| v as f64).sum(),
                 per_pixel,
+                code: image_to_code(&x),
             })
         }
     });
@@ -166,7 +169,7 @@ fn ModelScore(kind: ArKind, image: Signal<Vec<f32>>) -> impl IntoView {
                                     label=format!("{}: −log p of each pixel", kind.title())
                                     testid=format!("ar-score-map-{}", kind.slug())
                                 />
-                                <p class="nll" data-testid=format!("ar-score-nll-{}", kind.slug()) data-nats=nats.to_string()>
+                                <p class="nll" data-testid=format!("ar-score-nll-{}", kind.slug()) data-nats=nats.to_string() data-bits=s.code>
                                     {format!("−log p(x) = {nats:.2} nats")}
                                     <br/>
                                     {format!("{:.4} bits/dim", nats / (PIXELS as f64 * LN_2))}
