@@ -95,7 +95,7 @@ fn fvsbn_sampling_stays_on_the_gpu_and_matches_the_cpu() {
     let model = random_fvsbn();
     let on_gpu = ArGpu::upload(&exec, &model);
     let zeros = vec![0.0; PIXELS];
-    for every in [7, 100, PIXELS] {
+    for every in [100, PIXELS] {
         let (image, readbacks) = sample_on_gpu(&exec, &on_gpu, 11, every);
         let bound = readbacks_for(PIXELS, every);
         assert!(

@@ -46,6 +46,15 @@ fn run() -> Result<(), String> {
     ))
     .map_err(|e| e.to_string())?;
 
+    println!("bench: chapter 1, one full 784-pixel sample per model");
+    let sampling = ar_sampling(&root, &backend)?;
+    std::fs::create_dir_all(root.join("target/bench")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        root.join("target/bench/ar-sampling.json"),
+        serde_json::to_string_pretty(&sampling).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+
     println!("bench: browser suite (headless Chromium, SwiftShader WebGPU)");
     rows.extend(browser_rows(&root)?);
 
@@ -63,6 +72,45 @@ fn run() -> Result<(), String> {
         )),
         None => Ok(()),
     }
+}
+
+/// Milliseconds for one full sample of each committed chapter-1 model, on
+/// the native GPU and on the CPU reference (median of 3 seeds).
+fn ar_sampling(root: &std::path::Path, gpu: &Backend) -> Result<serde_json::Value, String> {
+    use compute::models::ar::{ArKind, ArModel, ArRunner, Mode, PIXELS};
+    let cpu = Backend::Cpu(compute::ComputeError::WebGpuUnsupported);
+    let adapter = match gpu {
+        Backend::Gpu(exec) => exec.ctx().summary().adapter_name,
+        Backend::Cpu(_) => "none".into(),
+    };
+    let mut rows = Vec::new();
+    for kind in ArKind::ALL {
+        let bytes = std::fs::read(root.join("assets").join(kind.weights_path()))
+            .map_err(|e| e.to_string())?;
+        let model = ArModel::load(kind, &bytes).map_err(|e| e.to_string())?;
+        for (label, backend) in [(format!("native GPU: {adapter}"), gpu), ("native CPU reference".to_string(), &cpu)] {
+            let runner = ArRunner::new(model.clone(), backend);
+            let zeros = vec![0.0; PIXELS];
+            let mut times = Vec::new();
+            for seed in 1..=3 {
+                let mut chain = runner
+                    .chain(&zeros, 0, Mode::Sample { seed })
+                    .map_err(|e| e.to_string())?;
+                let t0 = std::time::Instant::now();
+                pollster::block_on(chain.advance(PIXELS)).map_err(|e| e.to_string())?;
+                times.push(t0.elapsed().as_secs_f64() * 1e3);
+            }
+            times.sort_by(f64::total_cmp);
+            println!("  {:<9} {label:<40} {:>9.1} ms", kind.title(), times[1]);
+            rows.push(serde_json::json!({
+                "model": kind.slug(),
+                "backend": label,
+                "ms_per_sample_median": times[1],
+                "ms_all": times,
+            }));
+        }
+    }
+    Ok(serde_json::Value::Array(rows))
 }
 
 fn browser_rows(root: &std::path::Path) -> Result<Vec<BenchRow>, String> {
