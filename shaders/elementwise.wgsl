@@ -10,6 +10,11 @@
 // Workgroup: WG invocations (override; 256), one element each. Past 65535
 // workgroups the grid wraps into y, so i = gid.x + gid.y · (WG · groups.x).
 //
+// add_scaled_row (in place): out[k] += b[row] · a[row · n + k] for k < n, with
+//   params (n, row): adds row `row` of the matrix a, scaled by the value at
+//   b[row], into out. NADE's a_{i+1} = a_i + W[:, i] · x_i, reading x_i
+//   straight from the image the sampler just wrote.
+//
 // gelu is the tanh approximation (as candle's `gelu`); its argument is
 // clamped to ±10, where tanh is ±1 in f32, to avoid inf/inf in some tanh
 // implementations.
@@ -79,5 +84,14 @@ fn softplus(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
         // log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no overflow for large x.
         let x = a[i];
         out[i] = max(x, 0.0) + log(1.0 + exp(-abs(x)));
+    }
+}
+
+@compute @workgroup_size(WG)
+fn add_scaled_row(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let k = index(gid, groups);
+    if (k < p.n) {
+        let row = p.b_len;
+        out[k] += b[row] * a[row * p.n + k];
     }
 }

@@ -2,7 +2,7 @@
 // weights [out, in]), dequantized on the fly: W[r, c] = q[r, c] · d[r, c / 32].
 //
 // Bindings (group 0):
-//   0  params : uniform     (rows R, cols C, padded cols Cp, batch m)
+//   0  params : uniform     (rows R, cols C, padded cols Cp, batch m, first row r0)
 //   1  quants : array<u32>  read   [R, Cp / 4]   four i8 per word, little-endian
 //   2  scales : array<f32>  read   [R, Cp / 32]
 //   3  x      : array<f32>  read   [m, C]
@@ -10,7 +10,9 @@
 //
 // WG is an override from compute/src/kernels/q8.rs (16).
 //
-// gemv_q8 (m = 1, decoding): one workgroup of WG² invocations per output row;
+// gemv_q8 (m = 1, decoding): y[r] = W[r0 + r, :] · x for r < R, so a step
+//   that needs only some rows (an autoregressive model's next pixel) reads
+//   only those. One workgroup of WG² invocations per output row;
 //   invocation j takes blocks j, j + WG², … of the row. Each 32-bit load
 //   brings four weights, dotted with four x values as vec4s, so every weight
 //   byte is read exactly once. A tree reduction in workgroup memory (WG² · 4
@@ -30,6 +32,7 @@ struct Params {
     cols: u32,
     cp: u32,
     m: u32,
+    r0: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -58,11 +61,12 @@ fn gemv_q8(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_id) lid3: vec3<u32>,
 ) {
-    let r = wid.x + wid.y * groups.x;
+    let out_row = wid.x + wid.y * groups.x;
     let lid = lid3.x;
-    if (r >= p.rows) {
+    if (out_row >= p.rows) {
         return; // uniform across the workgroup
     }
+    let r = p.r0 + out_row;
     let threads = WG * WG;
     let blocks = p.cp / 32u;
     var acc = 0.0;
@@ -93,7 +97,7 @@ fn gemv_q8(
         workgroupBarrier();
     }
     if (lid == 0u) {
-        y[r] = scratch[0];
+        y[out_row] = scratch[0];
     }
 }
 

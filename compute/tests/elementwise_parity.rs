@@ -5,8 +5,8 @@ mod common;
 use common::{assert_close, gpu, run, TOL_F32_ELEMENTWISE};
 use compute::{
     inputs::uniform_signed,
-    kernels::elementwise::{activation, binary, Activation, Binary},
-    reference::elementwise::{activation_ref, binary_ref},
+    kernels::elementwise::{activation, add_scaled_row, binary, Activation, Binary},
+    reference::elementwise::{activation_ref, add_scaled_row_ref, binary_ref},
 };
 
 /// Inputs spread over [-12, 12): both tails of sigmoid, softplus and gelu.
@@ -35,6 +35,27 @@ fn activations_match_reference() {
             );
         }
     }
+}
+
+#[test]
+fn add_scaled_row_accumulates_in_place() {
+    let Some(exec) = gpu() else { return };
+    let (rows, cols) = (9, 300);
+    let m = inputs(20, rows * cols);
+    let scale = inputs(21, rows);
+    let mut want = inputs(22, cols);
+    let acc = exec.upload(&want);
+    let (tm, ts) = (exec.upload(&m), exec.upload(&scale));
+    let mut rec = exec.begin();
+    for row in [0, 8, 3] {
+        add_scaled_row(&mut rec, &acc, &tm, &ts, row).unwrap();
+        add_scaled_row_ref(&mut want, &m, &scale, row).unwrap();
+    }
+    exec.submit(rec).unwrap();
+    let got = pollster::block_on(exec.read(&acc)).unwrap();
+    assert_close(&got, &want, 1e-6, "three rows added");
+    let mut rec = exec.begin();
+    assert!(add_scaled_row(&mut rec, &acc, &tm, &ts, 9).is_err());
 }
 
 #[test]

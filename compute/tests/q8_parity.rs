@@ -6,7 +6,7 @@ mod common;
 use common::{assert_close, gpu, run, tol_f32};
 use compute::{
     inputs::uniform_signed,
-    kernels::q8::{linear_q8, GpuQ8},
+    kernels::q8::{gemv_q8_rows, linear_q8, GpuQ8},
     reference::q8::linear_q8_ref,
     weights::Q8Matrix,
 };
@@ -41,6 +41,34 @@ fn linear_q8_matches_reference() {
             &format!("m={m} {rows}x{cols}"),
         );
     }
+}
+
+#[test]
+fn gemv_over_some_rows_matches_those_rows_of_the_full_product() {
+    let Some(exec) = gpu() else { return };
+    let (rows, cols) = (784, 500);
+    let w = Q8Matrix::quantize(&uniform_signed(5, rows * cols), rows, cols);
+    let x = uniform_signed(6, cols);
+    let full = linear_q8_ref(&x, &w, 1).unwrap();
+    for (first, count) in [(0, 1), (783, 1), (100, 37), (0, 784)] {
+        let got = run(&exec, |rec| {
+            let (gw, tx) = (GpuQ8::upload(rec.exec(), &w), rec.exec().upload(&x));
+            gemv_q8_rows(rec, &tx, &gw, first, count).unwrap()
+        });
+        assert_close(
+            &got,
+            &full[first..first + count],
+            tol_f32(cols),
+            &format!("rows {first}+{count}"),
+        );
+    }
+    let gw = GpuQ8::upload(&exec, &w);
+    let tx = exec.upload(&x);
+    let mut rec = exec.begin();
+    assert!(
+        gemv_q8_rows(&mut rec, &tx, &gw, 784, 1).is_err(),
+        "past the last row"
+    );
 }
 
 #[test]

@@ -260,27 +260,49 @@ impl Browser {
 
         // Same seed, same digit: the page's sample equals the native CPU chain's.
         for (kind, speed) in [(ArKind::Fvsbn, 784), (ArKind::Nade, 56)] {
-            self.open(&format!("/embed/ar-sample?model={}&seed=3&speed={speed}", kind.slug()));
+            self.open(&format!(
+                "/embed/ar-sample?model={}&seed=3&speed={speed}",
+                kind.slug()
+            ));
             self.wait("document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done === '784'");
             let bits = self.attr("ar-sample-status", "data-bits");
             let model = committed(kind);
             let zeros = vec![0.0; PIXELS];
             let mut chain = CpuChain::new(&model, &zeros, 0, Mode::Sample { seed: 3 }).unwrap();
             let want = chain.advance(PIXELS).unwrap().image.clone();
-            assert_eq!(image_from_code(&bits).unwrap(), want, "{kind:?} on {backend}: a different digit");
-            let readbacks: usize = self.attr("ar-sample-status", "data-readbacks").parse().unwrap();
-            let bound = if backend == "webgpu" { PIXELS.div_ceil(speed) } else { 0 };
-            assert_eq!(readbacks, bound, "{kind:?} readbacks at {speed} pixels per frame");
+            assert_eq!(
+                image_from_code(&bits).unwrap(),
+                want,
+                "{kind:?} on {backend}: a different digit"
+            );
+            let readbacks: usize = self
+                .attr("ar-sample-status", "data-readbacks")
+                .parse()
+                .unwrap();
+            let bound = if backend == "webgpu" {
+                PIXELS.div_ceil(speed)
+            } else {
+                0
+            };
+            assert_eq!(
+                readbacks, bound,
+                "{kind:?} readbacks at {speed} pixels per frame"
+            );
         }
 
         // Pause and step: one pixel per click.
         self.open("/embed/ar-sample?model=fvsbn&seed=4&speed=1");
-        self.wait("+document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done > 0");
+        self.wait(
+            "+document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done > 0",
+        );
         self.click("ar-sample-play");
         let paused: usize = self.attr("ar-sample-status", "data-done").parse().unwrap();
         std::thread::sleep(Duration::from_millis(300));
         let settled: usize = self.attr("ar-sample-status", "data-done").parse().unwrap();
-        assert!(settled <= paused + 1, "sampling went on after pause: {paused} -> {settled}");
+        assert!(
+            settled <= paused + 1,
+            "sampling went on after pause: {paused} -> {settled}"
+        );
         self.click("ar-sample-step");
         self.wait(&format!(
             "document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done === '{}'",
@@ -288,7 +310,9 @@ impl Browser {
         ));
 
         // Completion keeps the rows and fills the rest.
-        self.open(&format!("/embed/ar-complete?model=made&rows=10&seed=2&x={code}"));
+        self.open(&format!(
+            "/embed/ar-complete?model=made&rows=10&seed=2&x={code}"
+        ));
         self.wait("document.querySelector('[data-testid=\"ar-complete-status\"]')?.dataset.done === '784'");
 
         // Milliseconds per full 784-pixel sample, each model, this backend.
@@ -309,7 +333,12 @@ impl Browser {
             assert!(ms > 0.0);
             timings.push((format!("{backend} {}", kind.title()), ms));
         }
-        self.assert_fits(390, 844, "/autoregressive", &format!("ar-phone-{backend}.png"));
+        self.assert_fits(
+            390,
+            844,
+            "/autoregressive",
+            &format!("ar-phone-{backend}.png"),
+        );
         timings
     }
 }

@@ -90,3 +90,32 @@ pub fn binary(
     );
     Ok(out)
 }
+
+/// `acc += scale[row] · matrix[row, :]` in place, with `matrix` [rows, cols]
+/// row-major and `acc` of length `cols`.
+pub fn add_scaled_row(
+    rec: &mut Recording<'_>,
+    acc: &GpuTensor,
+    matrix: &GpuTensor,
+    scale: &GpuTensor,
+    row: usize,
+) -> Result<(), ComputeError> {
+    let cols = acc.len;
+    if cols == 0 || matrix.len < (row + 1) * cols || scale.len <= row {
+        return Err(ComputeError::Shape {
+            op: "add_scaled_row",
+            detail: format!(
+                "row {row} of {} values in rows of {cols}, scale of {}",
+                matrix.len, scale.len
+            ),
+        });
+    }
+    rec.dispatch(
+        &KERNEL,
+        "add_scaled_row",
+        &[(1, matrix), (2, scale), (3, acc)],
+        &[cols as u32, row as u32],
+        groups_1d(cols, KERNEL.workgroup),
+    );
+    Ok(())
+}

@@ -39,6 +39,39 @@ impl GpuQ8 {
     }
 }
 
+/// y[r] = W[first + r, :] · x for r < count: a GEMV over some rows of W.
+pub fn gemv_q8_rows(
+    rec: &mut Recording<'_>,
+    x: &GpuTensor,
+    w: &GpuQ8,
+    first: usize,
+    count: usize,
+) -> Result<GpuTensor, ComputeError> {
+    if x.len != w.cols || count == 0 || first + count > w.rows {
+        return Err(ComputeError::Shape {
+            op: "gemv_q8_rows",
+            detail: format!(
+                "rows {first}..{} of a {}×{} matrix against {} values",
+                first + count,
+                w.rows,
+                w.cols,
+                x.len
+            ),
+        });
+    }
+    let y = rec.exec().empty(count);
+    let params = [
+        count as u32,
+        w.cols as u32,
+        padded_cols(w.cols) as u32,
+        1,
+        first as u32,
+    ];
+    let bindings = [(1, &w.quants), (2, &w.scales), (3, x), (4, &y)];
+    rec.dispatch(&KERNEL, "gemv_q8", &bindings, &params, groups_1d(count, 1));
+    Ok(y)
+}
+
 /// y[m, rows] = x[m, cols] · Wᵀ: the GEMV kernel for one row of x, the tiled
 /// GEMM for more.
 pub fn linear_q8(
@@ -59,6 +92,7 @@ pub fn linear_q8(
         w.cols as u32,
         padded_cols(w.cols) as u32,
         m as u32,
+        0,
     ];
     let bindings = [(1, &w.quants), (2, &w.scales), (3, x), (4, &y)];
     if m == 1 {

@@ -36,3 +36,23 @@ pub fn binary_ref(a: &[f32], b: &[f32], op: Binary) -> Result<Vec<f32>, ComputeE
     };
     Ok(out.flatten_all()?.to_vec1()?)
 }
+
+/// `acc += scale[row] · matrix[row, :]`, as the GPU's `add_scaled_row`.
+pub fn add_scaled_row_ref(
+    acc: &mut [f32],
+    matrix: &[f32],
+    scale: &[f32],
+    row: usize,
+) -> Result<(), ComputeError> {
+    let cols = acc.len();
+    let (Some(m), Some(&s)) = (matrix.get(row * cols..(row + 1) * cols), scale.get(row)) else {
+        return Err(ComputeError::Shape {
+            op: "add_scaled_row",
+            detail: format!("row {row} is out of range"),
+        });
+    };
+    for (a, w) in acc.iter_mut().zip(m) {
+        *a += s * w;
+    }
+    Ok(())
+}

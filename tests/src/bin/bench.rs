@@ -88,7 +88,10 @@ fn ar_sampling(root: &std::path::Path, gpu: &Backend) -> Result<serde_json::Valu
         let bytes = std::fs::read(root.join("assets").join(kind.weights_path()))
             .map_err(|e| e.to_string())?;
         let model = ArModel::load(kind, &bytes).map_err(|e| e.to_string())?;
-        for (label, backend) in [(format!("native GPU: {adapter}"), gpu), ("native CPU reference".to_string(), &cpu)] {
+        for (label, backend) in [
+            (format!("native GPU: {adapter}"), gpu),
+            ("native CPU reference".to_string(), &cpu),
+        ] {
             let runner = ArRunner::new(model.clone(), backend);
             let zeros = vec![0.0; PIXELS];
             let mut times = Vec::new();

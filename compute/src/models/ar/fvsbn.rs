@@ -11,7 +11,7 @@ use crate::{
     executor::{Executor, GpuTensor, Recording},
     kernels::{
         elementwise::{binary, Binary},
-        q8::{linear_q8, GpuQ8},
+        q8::{gemv_q8_rows, linear_q8, GpuQ8},
     },
     reference::{elementwise::binary_ref, q8::linear_q8_ref},
     weights::{Q8Matrix, TensorSpec, WeightFile},
@@ -98,4 +98,28 @@ impl FvsbnGpu {
         let z = linear_q8(rec, image, &self.alpha, 1)?;
         binary(rec, &z, &self.bias, Binary::Add)
     }
+
+    /// Pixel i's logit alone: row i of alpha · image, plus bias[i]: O(i)
+    /// work where the full product is O(n²).
+    pub fn record_step_logit(
+        &self,
+        rec: &mut Recording<'_>,
+        image: &GpuTensor,
+        i: usize,
+    ) -> Result<GpuTensor, ComputeError> {
+        let z = gemv_q8_rows(rec, image, &self.alpha, i, 1)?;
+        add_entry(rec, &z, &self.bias, i)
+    }
+}
+
+/// `z + v[i]` for a one-value `z`.
+pub(crate) fn add_entry(
+    rec: &mut Recording<'_>,
+    z: &GpuTensor,
+    v: &GpuTensor,
+    i: usize,
+) -> Result<GpuTensor, ComputeError> {
+    let vi = rec.exec().empty(1);
+    rec.copy(v, i, &vi, 0, 1);
+    binary(rec, z, &vi, Binary::Add)
 }

@@ -42,19 +42,55 @@ impl ArGpu {
         }
     }
 
-    /// Records pixel i's logit given `image`'s pixels before i (those from i
-    /// on are still 0); returns the tensor holding it and its index there.
-    fn record_pixel_logit(
+    /// The running state a chain carries from pixel to pixel, computed
+    /// from its prefix: NADE's pre-activation a_i, MADE's hidden
+    /// pre-activations. FVSBN and PixelCNN read the image directly.
+    fn record_state(
         &self,
         rec: &mut Recording<'_>,
         image: &GpuTensor,
+    ) -> Result<Option<GpuTensor>, ComputeError> {
+        match self {
+            ArGpu::Nade(m) => m.record_state(rec, image).map(Some),
+            ArGpu::Made(m) => m.record_state(rec, image).map(Some),
+            ArGpu::Fvsbn(_) | ArGpu::PixelCnn(_) => Ok(None),
+        }
+    }
+
+    /// Records pixel i's logit given `image`'s pixels before i; returns the
+    /// tensor holding it and its index there. Each model computes only
+    /// what pixel i needs: one row of a matrix, or the rows in reach.
+    fn record_step_logit(
+        &self,
+        rec: &mut Recording<'_>,
+        state: Option<&GpuTensor>,
+        image: &GpuTensor,
         i: usize,
     ) -> Result<(GpuTensor, usize), ComputeError> {
+        let missing = || ComputeError::Cpu("this chain has no running state".into());
         match self {
-            ArGpu::Fvsbn(m) => Ok((m.record_logits(rec, image)?, i)),
-            ArGpu::Nade(m) => Ok((m.record_logits(rec, image)?, i)),
-            ArGpu::Made(m) => Ok((m.record_logits(rec, image)?, i)),
+            ArGpu::Fvsbn(m) => Ok((m.record_step_logit(rec, image, i)?, 0)),
+            ArGpu::Nade(m) => Ok((m.record_step_logit(rec, state.ok_or_else(missing)?, i)?, 0)),
+            ArGpu::Made(m) => Ok((
+                m.record_step_logit(rec, state.ok_or_else(missing)?, image, i)?,
+                0,
+            )),
             ArGpu::PixelCnn(m) => m.record_pixel_logit(rec, image, i),
+        }
+    }
+
+    /// Updates the running state once pixel i is in `image`.
+    fn record_observe(
+        &self,
+        rec: &mut Recording<'_>,
+        state: Option<&GpuTensor>,
+        image: &GpuTensor,
+        i: usize,
+    ) -> Result<(), ComputeError> {
+        match (self, state) {
+            (ArGpu::Nade(m), Some(a)) => m.record_observe(rec, a, image, i),
+            (ArGpu::Made(m), Some(pre)) => m.record_observe(rec, pre, image, i),
+            _ => Ok(()),
         }
     }
 
@@ -91,6 +127,7 @@ pub struct GpuChain<'m> {
     image: GpuTensor,
     trace_buf: GpuTensor,
     truth: Option<GpuTensor>,
+    state: Option<GpuTensor>,
     trace: Trace,
 }
 
@@ -112,12 +149,16 @@ impl<'m> GpuChain<'m> {
         };
         let image = exec.upload(&trace.image);
         let trace_buf = exec.upload(&[trace.image.as_slice(), &trace.logits].concat());
+        let mut rec = exec.begin();
+        let state = model.record_state(&mut rec, &image)?;
+        exec.submit(rec)?;
         Ok(GpuChain {
             model,
             mode,
             image,
             trace_buf,
             truth,
+            state,
             trace,
         })
     }
@@ -136,7 +177,10 @@ impl<'m> GpuChain<'m> {
         }
         let mut rec = exec.begin();
         for i in start..end {
-            let (z, at) = self.model.record_pixel_logit(&mut rec, &self.image, i)?;
+            let state = self.state.as_ref();
+            let (z, at) = self
+                .model
+                .record_step_logit(&mut rec, state, &self.image, i)?;
             rec.copy(&z, at, &self.trace_buf, PIXELS + i, 1);
             match (&self.mode, &self.truth) {
                 (Mode::Sample { seed }, _) => {
@@ -161,6 +205,7 @@ impl<'m> GpuChain<'m> {
                 (Mode::Replay { .. }, Some(truth)) => rec.copy(truth, i, &self.image, i, 1),
                 (Mode::Replay { .. }, None) => unreachable!("replay chains upload their image"),
             }
+            self.model.record_observe(&mut rec, state, &self.image, i)?;
             rec.copy(&self.image, i, &self.trace_buf, i, 1);
         }
         exec.submit(rec)?;

@@ -17,8 +17,8 @@ use crate::{
     error::ComputeError,
     executor::{Executor, GpuTensor, Recording},
     kernels::{
-        elementwise::{activation, binary, Activation, Binary},
-        q8::{linear_q8, GpuQ8},
+        elementwise::{activation, add_scaled_row, binary, Activation, Binary},
+        q8::{gemv_q8_rows, linear_q8, GpuQ8},
     },
     weights::{padded_cols, Q8Matrix, TensorSpec, WeightFile},
 };
@@ -164,6 +164,8 @@ impl Made {
 
 pub struct MadeGpu {
     w1: GpuQ8,
+    /// Masked W1 transposed and dequantized, f32 [n, d].
+    w1_t: GpuTensor,
     b1: GpuTensor,
     w2: GpuQ8,
     b2: GpuTensor,
@@ -174,6 +176,7 @@ impl MadeGpu {
     pub fn upload(exec: &Executor, m: &Made) -> MadeGpu {
         MadeGpu {
             w1: GpuQ8::upload(exec, &m.w1),
+            w1_t: exec.upload(&m.w1_t),
             b1: exec.upload(&m.b1),
             w2: GpuQ8::upload(exec, &m.w2),
             b2: exec.upload(&m.b2),
@@ -194,5 +197,41 @@ impl MadeGpu {
         let z = binary(rec, &z, &self.b2, Binary::Add)?;
         let direct = linear_q8(rec, image, &self.a, 1)?;
         binary(rec, &z, &direct, Binary::Add)
+    }
+
+    /// The running hidden pre-activations b1 + W1 · image for a prefix.
+    pub fn record_state(
+        &self,
+        rec: &mut Recording<'_>,
+        image: &GpuTensor,
+    ) -> Result<GpuTensor, ComputeError> {
+        let pre = linear_q8(rec, image, &self.w1, 1)?;
+        binary(rec, &pre, &self.b1, Binary::Add)
+    }
+
+    /// Pixel i's logit: W2[i, :] · relu(pre) + A[i, :] · x + b2[i], O(d + n).
+    pub fn record_step_logit(
+        &self,
+        rec: &mut Recording<'_>,
+        pre: &GpuTensor,
+        image: &GpuTensor,
+        i: usize,
+    ) -> Result<GpuTensor, ComputeError> {
+        let h = activation(rec, pre, Activation::Relu);
+        let z = gemv_q8_rows(rec, &h, &self.w2, i, 1)?;
+        let direct = gemv_q8_rows(rec, image, &self.a, i, 1)?;
+        let z = binary(rec, &z, &direct, Binary::Add)?;
+        super::fvsbn::add_entry(rec, &z, &self.b2, i)
+    }
+
+    /// Adds input i, once drawn, to the pre-activations.
+    pub fn record_observe(
+        &self,
+        rec: &mut Recording<'_>,
+        pre: &GpuTensor,
+        image: &GpuTensor,
+        i: usize,
+    ) -> Result<(), ComputeError> {
+        add_scaled_row(rec, pre, &self.w1_t, image, i)
     }
 }

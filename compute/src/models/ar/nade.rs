@@ -10,8 +10,8 @@ use crate::{
     error::ComputeError,
     executor::{Executor, GpuTensor, Recording},
     kernels::{
-        elementwise::{activation, binary, Activation, Binary},
-        q8::{linear_q8, GpuQ8},
+        elementwise::{activation, add_scaled_row, binary, Activation, Binary},
+        q8::{gemv_q8_rows, linear_q8, GpuQ8},
     },
     weights::{Q8Matrix, TensorSpec, WeightFile},
 };
@@ -106,6 +106,9 @@ impl Nade {
 
 pub struct NadeGpu {
     w: GpuQ8,
+    /// W transposed and dequantized, f32 [n, d]: row i is column W[:, i],
+    /// the same numbers the CPU's recursion adds.
+    w_t: GpuTensor,
     c: GpuTensor,
     v: GpuQ8,
     b: GpuTensor,
@@ -115,24 +118,43 @@ impl NadeGpu {
     pub fn upload(exec: &Executor, m: &Nade) -> NadeGpu {
         NadeGpu {
             w: GpuQ8::upload(exec, &m.w),
+            w_t: exec.upload(&m.w_t),
             c: exec.upload(&m.c),
             v: GpuQ8::upload(exec, &m.v),
             b: exec.upload(&m.b),
         }
     }
 
-    /// Logits for an image whose pixels from i on are still 0: then
-    /// a = c + W · image is exactly a_i, and entry i of the result is pixel
-    /// i's logit. (Later entries are not conditionals of anything.)
-    pub fn record_logits(
+    /// The running pre-activation a = c + W · image for a chain's prefix.
+    pub fn record_state(
         &self,
         rec: &mut Recording<'_>,
         image: &GpuTensor,
     ) -> Result<GpuTensor, ComputeError> {
         let a = linear_q8(rec, image, &self.w, 1)?;
-        let a = binary(rec, &a, &self.c, Binary::Add)?;
-        let h = activation(rec, &a, Activation::Sigmoid);
-        let z = linear_q8(rec, &h, &self.v, 1)?;
-        binary(rec, &z, &self.b, Binary::Add)
+        binary(rec, &a, &self.c, Binary::Add)
+    }
+
+    /// Pixel i's logit from a = a_i: b[i] + V[i, :] · σ(a), O(d).
+    pub fn record_step_logit(
+        &self,
+        rec: &mut Recording<'_>,
+        a: &GpuTensor,
+        i: usize,
+    ) -> Result<GpuTensor, ComputeError> {
+        let h = activation(rec, a, Activation::Sigmoid);
+        let z = gemv_q8_rows(rec, &h, &self.v, i, 1)?;
+        super::fvsbn::add_entry(rec, &z, &self.b, i)
+    }
+
+    /// The recursion a_{i+1} = a_i + W[:, i] · x_i, with x_i read on the GPU.
+    pub fn record_observe(
+        &self,
+        rec: &mut Recording<'_>,
+        a: &GpuTensor,
+        image: &GpuTensor,
+        i: usize,
+    ) -> Result<(), ComputeError> {
+        add_scaled_row(rec, a, &self.w_t, image, i)
     }
 }
