@@ -90,7 +90,7 @@ pub const AR_MODELS: Section = Section {
     heading: "Four ways to parameterise the conditionals",
     paragraphs: &[
         "FVSBN gives every pixel its own logistic regression on all the pixels before it: \
-         p(xᵢ = 1 | x<ᵢ) = σ(bᵢ + Σ_{j<i} αᵢⱼ xⱼ). That is n(n−1)/2 + n = 307,720 weights for n = 784, \
+         p(xᵢ = 1 | x<ᵢ) = σ(bᵢ + Σⱼ₌₁ⁱ⁻¹ αᵢⱼ xⱼ). That is n(n−1)/2 + n = 307,720 weights for n = 784, \
          and no sharing between pixels.",
         "NADE shares one hidden layer among all conditionals: hᵢ = σ(c + W[:, <i] x<ᵢ) and \
          p(xᵢ = 1 | x<ᵢ) = σ(bᵢ + Vᵢ · hᵢ). The pre-activation obeys aᵢ₊₁ = aᵢ + W[:, i] xᵢ, so all 784 \

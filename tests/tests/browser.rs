@@ -348,7 +348,7 @@ fn report(timings: &[(String, f64)]) {
     std::fs::create_dir_all(artifacts()).unwrap();
     let lines: String = timings
         .iter()
-        .map(|(k, ms)| format!("{k}: {ms:.0} ms per 784-pixel sample\n"))
+        .map(|(k, ms)| format!("{k}: {ms:.1} ms per 784-pixel sample\n"))
         .collect();
     eprint!("{lines}");
     let path = artifacts().join("ar-timings.txt");

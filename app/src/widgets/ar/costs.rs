@@ -209,7 +209,7 @@ fn SampleTimer() -> impl IntoView {
                 {move || results.get().into_iter().map(|(kind, r)| match r {
                     Ok(ms) => view! {
                         <li data-testid=format!("ar-timer-{}", kind.slug()) data-ms=ms.to_string()>
-                            {format!("{}: {ms:.0} ms for all 784 pixels", kind.title())}
+                            {format!("{}: {ms:.1} ms for all 784 pixels", kind.title())}
                         </li>
                     }.into_any(),
                     Err(e) => view! { <li class="error">{format!("{}: {e}", kind.title())}</li> }.into_any(),
