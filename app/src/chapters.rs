@@ -123,3 +123,22 @@ pub const AR_TEACHER_FORCING: Section = Section {
          you keep, but not the left half of an image given the right, because its conditionals never look ahead.",
     ],
 };
+
+pub const KV_WHY: Section = Section {
+    id: "why-kv",
+    heading: "Why the KV cache sets the limits",
+    paragraphs: &[
+        "A decoder generates one token at a time, and each new token attends to every earlier one. \
+         Recomputing the earlier tokens' keys and values at every step would cost O(t²) over a sequence, so \
+         servers keep them: the KV cache. It grows by a fixed number of bytes per token, in every layer, and \
+         it is usually what limits the batch size and the context a GPU can serve.",
+        "The attention variants differ only in what each token leaves behind. Multi-head attention (MHA) keeps \
+         a key and a value for every head: 2·n_h·d_h elements per layer. Grouped-query attention (GQA) shares \
+         each key/value head among a group of query heads: 2·n_g·d_h. Multi-query attention (MQA) shares one \
+         across all heads: 2·d_h. DeepSeek-V2's multi-head latent attention (MLA) caches a compressed latent c \
+         of d_c values and one small RoPE key of d_h^R values, and rebuilds every head's keys and values from \
+         them: d_c + d_h^R.",
+        "A sliding window caps a layer's cache at the last w tokens. Mistral 7B windows every layer; Gemma 2 \
+         alternates windowed (local) and full (global) layers, so only half its cache stops growing.",
+    ],
+};

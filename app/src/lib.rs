@@ -17,7 +17,7 @@ use leptos_router::{
 
 use chapters::Chapter;
 use live_backend::LiveBackend;
-use pages::{AutoregressivePage, ChapterPage, Embed, GpuPage, Home, NotFound};
+use pages::{AttentionPage, AutoregressivePage, ChapterPage, Embed, GpuPage, Home, NotFound};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -27,7 +27,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=Home/>
                 <Route path=path!("/autoregressive") view=AutoregressivePage/>
-                <Route path=path!("/attention") view=|| view! { <ChapterPage chapter=Chapter::Attention/> }/>
+                <Route path=path!("/attention") view=AttentionPage/>
                 <Route path=path!("/detr") view=|| view! { <ChapterPage chapter=Chapter::Detr/> }/>
                 <Route path=path!("/gpu") view=GpuPage/>
                 <Route path=path!("/embed/:widget") view=Embed/>

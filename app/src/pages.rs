@@ -8,12 +8,13 @@ use leptos_router::{
 };
 
 use crate::{
-    chapters::{Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_TEACHER_FORCING},
+    chapters::{Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_TEACHER_FORCING, KV_WHY},
     live_backend::{BackendBadge, LiveBackend},
     url_state::path_with_query,
     widgets::{
         ar::{complete::ArComplete, costs::ArCosts, sample::ArSample, score::ArScore},
         asset_check::AssetCheck,
+        attention::calculator::KvCalculator,
         gpu_bench::GpuBench,
         gpu_selftest::GpuSelfTest,
         Widget, WidgetView,
@@ -118,6 +119,27 @@ pub fn AutoregressivePage() -> impl IntoView {
                 <EmbedHint widget=Widget::ArComplete/>
                 <ArCosts/>
                 <EmbedHint widget=Widget::ArCosts/>
+            </article>
+        </Chrome>
+    }
+}
+
+/// Chapter 2: the KV cache.
+#[component]
+pub fn AttentionPage() -> impl IntoView {
+    let chapter = Chapter::Attention;
+    view! {
+        <Chrome title=chapter.title()>
+            <article data-testid="chapter-attention" class="chapter">
+                <h1 data-testid="page-title">{chapter.title()}</h1>
+                <p class="lead">{chapter.summary()}</p>
+                <Prose section=KV_WHY/>
+                <KvCalculator/>
+                <EmbedHint widget=Widget::KvCalculator/>
+                <p class="status">
+                    "Coming next in this chapter: a small model trained here in all four variants, decoding on your "
+                    "GPU while its cache is measured, and MLA's absorbed and naive forms side by side."
+                </p>
             </article>
         </Chrome>
     }

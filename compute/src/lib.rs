@@ -9,6 +9,7 @@ pub mod executor;
 pub mod gpu;
 pub mod inputs;
 pub mod kernels;
+pub mod kv_cache;
 pub mod models;
 pub mod reference;
 pub mod selftest;

@@ -27,6 +27,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/gpu", "gpu-page"),
     ("/embed/gpu-selftest", "embed"),
     ("/embed/ar-costs", "ar-costs"),
+    ("/embed/kv-calculator", "kv-calculator"),
     ("/embed/no-such-widget", "embed-unknown"),
     ("/no/such/page", "not-found"),
 ];
@@ -343,6 +344,69 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// A calculator link shows exactly the bytes compute's formulas give.
+    fn check_kv_calculator(&self) {
+        use compute::kv_cache::{Dtype, KvConfig, Variant, WindowLayers};
+        self.open("/attention?variant=gqa&layers=80&heads=64&kv_heads=8&head_dim=128&dtype=bf16&context=131072&batch=1");
+        self.wait_testid("kv-bytes-per-token");
+        let want = KvConfig {
+            variant: Variant::Gqa,
+            layers: 80,
+            heads: 64,
+            kv_heads: 8,
+            head_dim: 128,
+            kv_lora_rank: 512,
+            rope_dim: 64,
+            dtype: Dtype::Bf16,
+            context: 131_072,
+            batch: 1,
+            window: 0,
+            window_layers: WindowLayers::All,
+        };
+        assert_eq!(self.attr("kv-elems-per-token-layer", "data-value"), "2048");
+        assert_eq!(
+            self.attr("kv-bytes-per-token", "data-value"),
+            want.bytes_per_token().to_string()
+        );
+        assert_eq!(self.attr("kv-bytes-per-token", "data-value"), "327680");
+        assert_eq!(
+            self.attr("kv-bytes-total", "data-value"),
+            want.total_bytes().to_string()
+        );
+        // MLA, fp8, Gemma-style alternate windows, batch 4: every input in the URL.
+        self.open("/embed/kv-calculator?variant=mla&layers=60&kv_lora_rank=512&rope_dim=64&dtype=fp8&context=5000&batch=4&window=1000&window_layers=alternate");
+        self.wait_testid("kv-bytes-per-token");
+        let mla = KvConfig {
+            variant: Variant::Mla,
+            layers: 60,
+            dtype: Dtype::Fp8,
+            context: 5000,
+            batch: 4,
+            window: 1000,
+            window_layers: WindowLayers::Alternate,
+            ..want
+        };
+        assert_eq!(
+            self.attr("kv-bytes-per-token", "data-value"),
+            mla.bytes_per_token().to_string()
+        );
+        assert_eq!(
+            self.attr("kv-bytes-total", "data-value"),
+            mla.total_bytes().to_string()
+        );
+        assert_eq!(mla.total_bytes(), 4 * (30 * 1000 + 30 * 5000) * 576);
+        // A bad value falls back with a notice.
+        self.open("/attention?layers=-3&dtype=fp4");
+        let notices = self.text("url-notices");
+        assert!(
+            notices.contains("layers=-3") && notices.contains("dtype=fp4"),
+            "{notices}"
+        );
+        self.assert_fits(390, 844, "/attention", "attention-phone.png");
+    }
+}
+
 /// Chapter-1 timings, kept for the closing note and the README.
 fn report(timings: &[(String, f64)]) {
     std::fs::create_dir_all(artifacts()).unwrap();
@@ -491,6 +555,7 @@ fn webgpu_on_swiftshader() {
     assert_eq!(on_gpu, 11);
 
     report(&b.check_autoregressive("webgpu"));
+    b.check_kv_calculator();
     b.assert_clean_logs();
 
     b.assert_fits(390, 844, "/gpu", "gpu-phone.png");
@@ -526,6 +591,7 @@ fn cpu_fallback_without_webgpu() {
     assert_eq!(rows.len(), 11, "CPU rows only");
     assert!(rows.iter().all(|r| r["backend"] == "cpu: wasm in this tab"));
     report(&b.check_autoregressive("cpu"));
+    b.check_kv_calculator();
     b.assert_clean_logs();
 }
 

@@ -2,6 +2,7 @@
 
 pub mod ar;
 pub mod asset_check;
+pub mod attention;
 pub mod gpu_bench;
 pub mod gpu_selftest;
 
@@ -15,16 +16,18 @@ pub enum Widget {
     ArScore,
     ArComplete,
     ArCosts,
+    KvCalculator,
 }
 
 impl Widget {
-    pub const ALL: [Widget; 6] = [
+    pub const ALL: [Widget; 7] = [
         Widget::GpuSelfTest,
         Widget::GpuBench,
         Widget::ArSample,
         Widget::ArScore,
         Widget::ArComplete,
         Widget::ArCosts,
+        Widget::KvCalculator,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -35,6 +38,7 @@ impl Widget {
             Widget::ArScore => "ar-score",
             Widget::ArComplete => "ar-complete",
             Widget::ArCosts => "ar-costs",
+            Widget::KvCalculator => "kv-calculator",
         }
     }
 
@@ -45,6 +49,7 @@ impl Widget {
             Widget::ArSample | Widget::ArScore | Widget::ArComplete | Widget::ArCosts => {
                 "/autoregressive"
             }
+            Widget::KvCalculator => "/attention",
         }
     }
 
@@ -62,6 +67,7 @@ pub fn WidgetView(widget: Widget) -> impl IntoView {
         Widget::ArScore => view! { <ar::score::ArScore/> }.into_any(),
         Widget::ArComplete => view! { <ar::complete::ArComplete/> }.into_any(),
         Widget::ArCosts => view! { <ar::costs::ArCosts/> }.into_any(),
+        Widget::KvCalculator => view! { <attention::calculator::KvCalculator/> }.into_any(),
     }
 }
 

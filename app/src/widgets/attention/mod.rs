@@ -1,0 +1,104 @@
+//! Chapter 2's widgets. The calculator's whole configuration lives in the
+//! URL under the parameter names the chapter documents, so a link such as
+//! `/attention?variant=gqa&layers=80&heads=64&kv_heads=8&head_dim=128&dtype=bf16&context=131072&batch=1`
+//! reproduces a configuration exactly.
+
+pub mod calculator;
+
+use compute::kv_cache::{Dtype, KvConfig, Variant, WindowLayers};
+use serde::{Deserialize, Serialize};
+
+use crate::url_state::WidgetState;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KvState {
+    pub variant: Variant,
+    pub layers: u64,
+    pub heads: u64,
+    pub kv_heads: u64,
+    pub head_dim: u64,
+    pub kv_lora_rank: u64,
+    pub rope_dim: u64,
+    pub dtype: Dtype,
+    pub context: u64,
+    pub batch: u64,
+    /// Sliding window in tokens; 0 for none.
+    pub window: u64,
+    pub window_layers: WindowLayers,
+    /// GPU memory and weight size, in GB (10⁹ bytes), for the longest context that fits.
+    pub memory_gb: f64,
+    pub weights_gb: f64,
+    /// The preset this configuration came from, or empty for a custom one.
+    pub preset: String,
+}
+
+impl Default for KvState {
+    fn default() -> Self {
+        KvState {
+            variant: Variant::Gqa,
+            layers: 32,
+            heads: 32,
+            kv_heads: 8,
+            head_dim: 128,
+            kv_lora_rank: 512,
+            rope_dim: 64,
+            dtype: Dtype::Bf16,
+            context: 8192,
+            batch: 1,
+            window: 0,
+            window_layers: WindowLayers::All,
+            memory_gb: 24.0,
+            weights_gb: 16.1,
+            preset: "Llama-3.1-8B".into(),
+        }
+    }
+}
+
+/// Largest value any count may take: keeps every product inside u64.
+pub const MAX_COUNT: u64 = 1 << 24;
+
+impl KvState {
+    pub fn config(&self) -> KvConfig {
+        KvConfig {
+            variant: self.variant,
+            layers: self.layers,
+            heads: self.heads,
+            kv_heads: self.kv_heads,
+            head_dim: self.head_dim,
+            kv_lora_rank: self.kv_lora_rank,
+            rope_dim: self.rope_dim,
+            dtype: self.dtype,
+            context: self.context,
+            batch: self.batch,
+            window: self.window,
+            window_layers: self.window_layers,
+        }
+    }
+}
+
+impl WidgetState for KvState {
+    fn validate(&self) -> Result<(), String> {
+        let counts = [
+            self.layers,
+            self.heads,
+            self.kv_heads,
+            self.head_dim,
+            self.kv_lora_rank,
+            self.rope_dim,
+            self.context,
+            self.batch,
+            self.window,
+        ];
+        if counts.iter().any(|&v| v > MAX_COUNT) {
+            return Err(format!("counts must be at most {MAX_COUNT}"));
+        }
+        if !(self.memory_gb.is_finite() && self.weights_gb.is_finite())
+            || self.memory_gb < 0.0
+            || self.weights_gb < 0.0
+            || self.memory_gb > 1e6
+        {
+            return Err("memory_gb and weights_gb must be between 0 and 10⁶".into());
+        }
+        self.config().validate()
+    }
+}
