@@ -175,13 +175,13 @@ impl KvConfig {
     /// A caution for shapes that compute but no real model has.
     pub fn warning(&self) -> Option<String> {
         (self.variant == Variant::Gqa
-            && (self.kv_heads > self.heads || self.heads % self.kv_heads.max(1) != 0))
-            .then(|| {
-                format!(
-                    "{} query heads do not split evenly into {} groups; real GQA models use a divisor.",
-                    self.heads, self.kv_heads
-                )
-            })
+            && (self.kv_heads > self.heads || !self.heads.is_multiple_of(self.kv_heads.max(1))))
+        .then(|| {
+            format!(
+                "{} query heads do not split evenly into {} groups; real GQA models use a divisor.",
+                self.heads, self.kv_heads
+            )
+        })
     }
 
     /// Checks that the numbers describe an attention layer.
