@@ -13,6 +13,7 @@ pub mod kv_cache;
 pub mod models;
 pub mod reference;
 pub mod selftest;
+pub mod tokenizer;
 pub mod weights;
 
 pub use backend::Backend;

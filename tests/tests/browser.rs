@@ -396,6 +396,30 @@ impl Browser {
             mla.total_bytes().to_string()
         );
         assert_eq!(mla.total_bytes(), 4 * (30 * 1000 + 30 * 5000) * 576);
+        // The token counter: GPT-2's count for a fixed sentence (tiktoken's
+        // r50k_base, natively, is the oracle), and that many tokens' cache.
+        let sentence = "The quick brown fox jumps over the lazy dog, twice: the quick brown fox!";
+        let want = tiktoken_rs::r50k_base()
+            .unwrap()
+            .encode_ordinary(sentence)
+            .len();
+        self.session
+            .execute(&format!(
+                "const t = document.querySelector('[data-testid=\"kv-token-text\"]');
+                 t.value = {sentence:?}; t.dispatchEvent(new Event('input', {{ bubbles: true }}));
+                 document.querySelector('[data-testid=\"kv-token-run\"]').click();"
+            ))
+            .unwrap();
+        assert_eq!(self.attr("kv-token-count", "data-value"), want.to_string());
+        let at = KvConfig {
+            context: want as u64,
+            ..mla
+        };
+        assert_eq!(
+            self.attr("kv-token-bytes", "data-value"),
+            at.total_bytes().to_string()
+        );
+
         // A bad value falls back with a notice.
         self.open("/attention?layers=-3&dtype=fp4");
         let notices = self.text("url-notices");

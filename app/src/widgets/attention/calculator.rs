@@ -5,9 +5,13 @@
 use compute::kv_cache::{
     deepseek_table1, deepseek_table9, parse_presets, Dtype, KvConfig, Preset, Variant, WindowLayers,
 };
-use leptos::prelude::*;
+use std::{cell::RefCell, rc::Rc};
+
+use compute::tokenizer::Gpt2Tokenizer;
+use leptos::{prelude::*, task::spawn_local};
 
 use super::{KvState, MAX_COUNT};
+use crate::assets::{fetch_asset, manifest};
 use crate::{url_state::use_widget_state, widgets::UrlNotices};
 
 /// The published shapes, compiled in (they are part of the page's text).
@@ -219,6 +223,7 @@ pub fn KvCalculator() -> impl IntoView {
             }}
             {move || config.get().warning().map(|w| view! { <p class="notices" role="status">{w}</p> })}
             <KvOutputs state config/>
+            <TokenCounter config/>
             <CacheChart config/>
             <PresetBars/>
             <DeepSeekTables/>
@@ -454,6 +459,83 @@ fn DeepSeekTables() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+        </div>
+    }
+}
+
+thread_local! {
+    static TOKENIZER: RefCell<Option<Rc<Gpt2Tokenizer>>> = const { RefCell::new(None) };
+}
+
+/// GPT-2's tokenizer, downloaded (1.8 MB) the first time it is needed.
+async fn gpt2(on_progress: impl FnMut(u64, u64)) -> Result<Rc<Gpt2Tokenizer>, String> {
+    if let Some(t) = TOKENIZER.with(|t| t.borrow().clone()) {
+        return Ok(t);
+    }
+    let m = manifest().await.map_err(|e| e.to_string())?;
+    let bytes = fetch_asset("tokenizer/gpt2.json", &m, on_progress)
+        .await
+        .map_err(|e| e.to_string())?;
+    let t = Rc::new(Gpt2Tokenizer::from_json(&bytes).map_err(|e| e.to_string())?);
+    TOKENIZER.with(|slot| *slot.borrow_mut() = Some(t.clone()));
+    Ok(t)
+}
+
+/// Paste a prompt: GPT-2's tokenizer counts it, and the selected model's
+/// cache for that many tokens is computed.
+#[component]
+fn TokenCounter(config: Memo<KvConfig>) -> impl IntoView {
+    let text = RwSignal::new(String::from(
+        "Paste a prompt here. Each token it becomes leaves keys and values behind in every layer.",
+    ));
+    let count = RwSignal::new(None::<Result<usize, String>>);
+    let progress = RwSignal::new((0u64, 0u64));
+    let run = move |_| {
+        let t = text.get_untracked();
+        count.set(None);
+        spawn_local(async move {
+            let result = match gpt2(move |l, total| progress.set((l, total))).await {
+                Ok(tok) => tok.count(&t).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            count.set(Some(result));
+        });
+    };
+    view! {
+        <div class="token-counter">
+            <h3>"What does a prompt cost?"</h3>
+            <label class="stacked">
+                <span>"Prompt (counted with GPT-2's byte-level BPE, 50,257 tokens)"</span>
+                <textarea
+                    rows="4"
+                    data-testid="kv-token-text"
+                    prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))
+                ></textarea>
+            </label>
+            <button type="button" data-testid="kv-token-run" on:click=run>"Count tokens"</button>
+            {move || {
+                let (l, t) = progress.get();
+                (t > 0 && l < t).then(|| view! {
+                    <p role="status">"Downloading the tokenizer… " <progress max=t value=l></progress></p>
+                })
+            }}
+            {move || count.get().map(|r| match r {
+                Ok(n) => {
+                    let c = KvConfig { context: n as u64, ..config.get() };
+                    let bytes = c.total_bytes();
+                    view! {
+                        <p role="status">
+                            <span data-testid="kv-token-count" data-value=n.to_string()>{format!("{} tokens", group(n as u64))}</span>
+                            " leave "
+                            <span data-testid="kv-token-bytes" data-value=bytes.to_string()>{format!("{} ({} B)", human_bytes(bytes), group(bytes))}</span>
+                            {format!(" of cache in this model at batch {}.", c.batch)}
+                        </p>
+                    }
+                    .into_any()
+                }
+                Err(e) => view! { <p class="error" role="alert">{format!("Could not count: {e}")}</p> }.into_any(),
+            })}
         </div>
     }
 }
