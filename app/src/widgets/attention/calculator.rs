@@ -287,24 +287,71 @@ fn KvOutputs(state: Memo<KvState>, config: Memo<KvConfig>) -> impl IntoView {
     }
 }
 
-/// An SVG <a download> link for the chart with this id.
-#[component]
-fn SvgDownload(target: &'static str, file: &'static str) -> impl IntoView {
-    let href = RwSignal::new(String::new());
-    let prepare = move || {
-        let svg = document()
-            .get_element_by_id(target)
-            .map(|e| e.outer_html())
-            .unwrap_or_default();
-        href.set(format!(
-            "data:image/svg+xml;charset=utf-8,{}",
-            String::from(js_sys::encode_uri_component(&svg))
-        ));
+/// The chart with this id as an SVG data URL.
+fn svg_data_url(target: &str) -> String {
+    let svg = document()
+        .get_element_by_id(target)
+        .map(|e| e.outer_html())
+        .unwrap_or_default();
+    format!(
+        "data:image/svg+xml;charset=utf-8,{}",
+        String::from(js_sys::encode_uri_component(&svg))
+    )
+}
+
+/// Renders the SVG at 2× onto a canvas (crisp on a projector) and downloads it as PNG.
+fn download_png(target: &'static str, file: &'static str) {
+    use wasm_bindgen::{closure::Closure, JsCast};
+    let Ok(img) = web_sys::HtmlImageElement::new() else {
+        return;
     };
+    let loaded = img.clone();
+    let onload = Closure::once_into_js(move || {
+        let (w, h) = (loaded.natural_width() * 2, loaded.natural_height() * 2);
+        let Some(canvas) = document()
+            .create_element("canvas")
+            .ok()
+            .and_then(|c| c.dyn_into::<web_sys::HtmlCanvasElement>().ok())
+        else {
+            return;
+        };
+        canvas.set_width(w);
+        canvas.set_height(h);
+        let ctx = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok());
+        let Some(ctx) = ctx else { return };
+        let _ = ctx.draw_image_with_html_image_element_and_dw_and_dh(
+            &loaded, 0.0, 0.0, w as f64, h as f64,
+        );
+        if let Ok(url) = canvas.to_data_url_with_type("image/png") {
+            if let Some(a) = document()
+                .create_element("a")
+                .ok()
+                .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+            {
+                a.set_href(&url);
+                a.set_download(file);
+                a.click();
+            }
+        }
+    });
+    img.set_onload(Some(onload.unchecked_ref()));
+    img.set_src(&svg_data_url(target));
+}
+
+/// Download links for the chart with this id: SVG, and PNG at 2×.
+#[component]
+fn SvgDownload(target: &'static str, file: &'static str, png: &'static str) -> impl IntoView {
+    let href = RwSignal::new(String::new());
+    let prepare = move || href.set(svg_data_url(target));
     view! {
         <a class="download" href=move || href.get() download=file on:pointerdown=move |_| prepare() on:focus=move |_| prepare()>
             "Download SVG"
         </a>
+        <button type="button" class="link-button" on:click=move |_| download_png(target, png)>"Download PNG"</button>
     }
 }
 
@@ -376,7 +423,7 @@ fn CacheChart(config: Memo<KvConfig>) -> impl IntoView {
             }}
             <figcaption>
                 "Cache against context at this model's shape and batch, one line per variant. "
-                <SvgDownload target="kv-chart" file="kv-cache-by-context.svg"/>
+                <SvgDownload target="kv-chart" file="kv-cache-by-context.svg" png="kv-cache-by-context.png"/>
             </figcaption>
         </figure>
     }
@@ -413,7 +460,7 @@ fn PresetBars() -> impl IntoView {
             </svg>
             <figcaption>
                 "KV cache per token of each preset, bf16, from the published configurations. "
-                <SvgDownload target="kv-presets" file="kv-cache-presets.svg"/>
+                <SvgDownload target="kv-presets" file="kv-cache-presets.svg" png="kv-cache-presets.png"/>
             </figcaption>
         </figure>
     }
