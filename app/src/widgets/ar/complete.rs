@@ -32,9 +32,12 @@ pub fn ArComplete() -> impl IntoView {
     let run_error = RwSignal::new(None::<String>);
     let generation = StoredValue::new(0u64);
 
-    Effect::new(move |_| {
+    let run = Memo::new(move |_| {
         let s = state.get();
-        let (kind, seed, start, source) = (s.kind(), s.seed, s.rows as usize * SIDE, s.image());
+        (s.kind(), s.seed, s.rows as usize * SIDE, s.image())
+    });
+    Effect::new(move |_| {
+        let (kind, seed, start, source) = run.get();
         let gen = generation.get_value() + 1;
         generation.set_value(gen);
         run_error.set(None);

@@ -36,11 +36,14 @@ pub fn ArSample() -> impl IntoView {
     // Bumped on every restart: a running loop whose number is stale stops.
     let generation = StoredValue::new(0u64);
 
+    // Only the model and the seed restart a sample (not the speed, nor
+    // other widgets' fields of the shared state).
+    let run = Memo::new(move |_| {
+        let s = state.get();
+        (s.kind(), s.seed)
+    });
     Effect::new(move |_| {
-        let (kind, seed) = {
-            let s = state.get();
-            (s.kind(), s.seed)
-        };
+        let (kind, seed) = run.get();
         restarts.track();
         let gen = generation.get_value() + 1;
         generation.set_value(gen);
