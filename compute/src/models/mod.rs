@@ -3,4 +3,5 @@
 //! layer by layer and the CPU path serves browsers without WebGPU.
 
 pub mod ar;
+pub mod mla;
 pub mod tiny_transformer;
