@@ -333,6 +333,17 @@ impl Browser {
                 .unwrap();
             assert!(ms > 0.0);
             timings.push((format!("{backend} {}", kind.title()), ms));
+            // Every model, this backend: seed 1 draws the native CPU chain's digit.
+            let bits = self.attr(&format!("ar-timer-{}", kind.slug()), "data-bits");
+            let model = committed(kind);
+            let zeros = vec![0.0; PIXELS];
+            let mut chain = CpuChain::new(&model, &zeros, 0, Mode::Sample { seed: 1 }).unwrap();
+            let want = chain.advance(PIXELS).unwrap().image.clone();
+            assert_eq!(
+                image_from_code(&bits).unwrap(),
+                want,
+                "{kind:?} on {backend}: seed 1 drew a different digit"
+            );
         }
         self.assert_fits(
             390,

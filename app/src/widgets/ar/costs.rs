@@ -173,7 +173,7 @@ fn group(n: u64) -> String {
 #[component]
 fn SampleTimer() -> impl IntoView {
     let backend = LiveBackend::expect().0;
-    let results = RwSignal::new(Vec::<(ArKind, Result<f64, String>)>::new());
+    let results = RwSignal::new(Vec::<(ArKind, Result<(f64, String), String>)>::new());
     let running = RwSignal::new(false);
     let run = move |_| {
         running.set(true);
@@ -191,8 +191,9 @@ fn SampleTimer() -> impl IntoView {
                         .chain(&zeros, 0, Mode::Sample { seed: 1 })
                         .map_err(|e| e.to_string())?;
                     let t0 = Instant::now();
-                    chain.advance(PIXELS).await.map_err(|e| e.to_string())?;
-                    Ok(t0.elapsed().as_secs_f64() * 1e3)
+                    let trace = chain.advance(PIXELS).await.map_err(|e| e.to_string())?;
+                    let ms = t0.elapsed().as_secs_f64() * 1e3;
+                    Ok((ms, compute::models::ar::image_to_code(&trace.image)))
                 }
                 .await;
                 results.update(|v| v.push((kind, outcome)));
@@ -203,12 +204,12 @@ fn SampleTimer() -> impl IntoView {
     view! {
         <div class="sample-timer" data-testid="ar-timer" data-running=move || running.get().to_string()>
             <button type="button" data-testid="ar-timer-run" disabled=move || running.get() on:click=run>
-                "Time one full sample of each model on this device"
+                "Time one full sample of each model on this device (seed 1)"
             </button>
             <ul>
                 {move || results.get().into_iter().map(|(kind, r)| match r {
-                    Ok(ms) => view! {
-                        <li data-testid=format!("ar-timer-{}", kind.slug()) data-ms=ms.to_string()>
+                    Ok((ms, bits)) => view! {
+                        <li data-testid=format!("ar-timer-{}", kind.slug()) data-ms=ms.to_string() data-bits=bits>
                             {format!("{}: {ms:.1} ms for all 784 pixels", kind.title())}
                         </li>
                     }.into_any(),
