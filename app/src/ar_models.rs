@@ -8,6 +8,7 @@ use compute::{
     models::ar::{ArKind, ArModel, ArRunner},
     Backend, ComputeError,
 };
+use futures_channel::oneshot;
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -28,6 +29,9 @@ pub enum ModelLoadError {
 
 thread_local! {
     static RUNNERS: RefCell<HashMap<ArKind, Rc<ArRunner>>> = RefCell::default();
+    /// Models being loaded, with the callers waiting for them: the page's
+    /// widgets ask for the same model at once, and it loads once.
+    static LOADING: RefCell<HashMap<ArKind, Vec<oneshot::Sender<()>>>> = RefCell::default();
 }
 
 /// The model on `backend`, downloading it if this page has not yet.
@@ -40,15 +44,53 @@ pub async fn runner(
     if let Some(r) = RUNNERS.with(|r| r.borrow().get(&kind).cloned()) {
         return Ok(r);
     }
+    let waiting = LOADING.with(|l| {
+        let mut l = l.borrow_mut();
+        match l.get_mut(&kind) {
+            Some(waiters) => {
+                let (tx, rx) = oneshot::channel();
+                waiters.push(tx);
+                Some(rx)
+            }
+            None => {
+                l.insert(kind, Vec::new());
+                None
+            }
+        }
+    });
+    if let Some(rx) = waiting {
+        let _ = rx.await;
+        if let Some(r) = RUNNERS.with(|r| r.borrow().get(&kind).cloned()) {
+            return Ok(r);
+        }
+        // The first load failed; try once more for this caller.
+        return Box::pin(runner(kind, backend, on_progress)).await;
+    }
+    let loaded = load(kind, backend, on_progress).await;
+    if let Ok(r) = &loaded {
+        RUNNERS.with(|map| map.borrow_mut().insert(kind, r.clone()));
+    }
+    for tx in LOADING
+        .with(|l| l.borrow_mut().remove(&kind))
+        .unwrap_or_default()
+    {
+        let _ = tx.send(());
+    }
+    loaded
+}
+
+async fn load(
+    kind: ArKind,
+    backend: &Backend,
+    on_progress: impl FnMut(u64, u64),
+) -> Result<Rc<ArRunner>, ModelLoadError> {
     let m = manifest().await?;
     let bytes = fetch_asset(&kind.weights_path(), &m, on_progress).await?;
     let model = ArModel::load(kind, &bytes).map_err(|source| ModelLoadError::Weights {
         model: kind.title(),
         source,
     })?;
-    let r = Rc::new(ArRunner::new(model, backend));
-    RUNNERS.with(|map| map.borrow_mut().insert(kind, r.clone()));
-    Ok(r)
+    Ok(Rc::new(ArRunner::new(model, backend)))
 }
 
 /// What the trainer measured, from `assets/models/ar/<name>.json`.

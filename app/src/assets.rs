@@ -22,10 +22,15 @@ pub enum FetchError {
 
 thread_local! {
     static DOWNLOADED: RefCell<HashMap<String, Rc<Vec<u8>>>> = RefCell::default();
+    static MANIFEST: RefCell<Option<Manifest>> = const { RefCell::new(None) };
 }
 
-/// The manifest, revalidated with the server on every page load.
+/// The manifest, revalidated with the server once per page load and then
+/// kept in memory (every widget asks for it).
 pub async fn manifest() -> Result<Manifest, FetchError> {
+    if let Some(m) = MANIFEST.with(|m| m.borrow().clone()) {
+        return Ok(m);
+    }
     let bytes = fetch_streamed(
         "manifest.json",
         web_sys::RequestCache::NoCache,
@@ -33,7 +38,9 @@ pub async fn manifest() -> Result<Manifest, FetchError> {
         &mut |_, _| {},
     )
     .await?;
-    Ok(Manifest::parse(&String::from_utf8_lossy(&bytes))?)
+    let m = Manifest::parse(&String::from_utf8_lossy(&bytes))?;
+    MANIFEST.with(|slot| *slot.borrow_mut() = Some(m.clone()));
+    Ok(m)
 }
 
 /// `assets/<path>`, verified against `manifest`. `on_progress(loaded, total)`

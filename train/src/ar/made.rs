@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use candle_core::{DType, Device, Result, Tensor, Var, D};
 use compute::{
     inputs::{uniform_signed, SplitMix64},
+    models::ar::made::{input_mask, output_mask},
     weights::{Q8Matrix, Tensor as Stored},
 };
 
@@ -43,11 +44,12 @@ pub struct Made {
 
 fn masks_for(degrees: &[f32], hidden: usize) -> Result<(Tensor, Tensor)> {
     let dev = &Device::Cpu;
+    // The same rules the app's loader applies (compute's `made`).
     let m1: Vec<f32> = (0..hidden * PIXELS)
-        .map(|e| (degrees[e / PIXELS] >= (e % PIXELS + 1) as f32) as u8 as f32)
+        .map(|e| input_mask(degrees[e / PIXELS] as u32, e % PIXELS) as u8 as f32)
         .collect();
     let m2: Vec<f32> = (0..PIXELS * hidden)
-        .map(|e| ((e / hidden + 1) as f32 > degrees[e % hidden]) as u8 as f32)
+        .map(|e| output_mask(degrees[e % hidden] as u32, e / hidden) as u8 as f32)
         .collect();
     Ok((
         Tensor::from_vec(m1, (hidden, PIXELS), dev)?,

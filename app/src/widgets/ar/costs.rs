@@ -10,6 +10,7 @@ use web_time::Instant;
 
 use crate::{
     ar_models::{metrics, runner},
+    format::group,
     live_backend::LiveBackend,
 };
 
@@ -156,18 +157,6 @@ const PUBLISHED: [(&str, &str, &str); 8] = [
         "van den Oord et al. 2016, Table 4",
     ),
 ];
-
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// Times one full 784-pixel sample of each model on this device's backend.
 #[component]

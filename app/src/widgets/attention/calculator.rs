@@ -11,8 +11,12 @@ use compute::tokenizer::Gpt2Tokenizer;
 use leptos::{prelude::*, task::spawn_local};
 
 use super::{KvState, MAX_COUNT};
-use crate::assets::{fetch_asset, manifest};
-use crate::{url_state::use_widget_state, widgets::UrlNotices};
+use crate::{
+    assets::{fetch_asset, manifest},
+    format::{group, human_bytes},
+    url_state::use_widget_state,
+    widgets::UrlNotices,
+};
 
 /// The published shapes, compiled in (they are part of the page's text).
 const PRESETS_JSON: &str = include_str!("../../../../assets/reference/kv-cache-models.json");
@@ -20,34 +24,6 @@ const PRESETS_JSON: &str = include_str!("../../../../assets/reference/kv-cache-m
 fn presets() -> Vec<Preset> {
     // The file is committed and parsed by compute's tests; an error here is a build bug.
     parse_presets(PRESETS_JSON).unwrap_or_default()
-}
-
-/// 1,234,567 → "1.23 MB"; bytes in powers of 1000 with the exact count beside.
-pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u + 1 < UNITS.len() {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.2} {}", UNITS[u])
-    }
-}
-
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[component]

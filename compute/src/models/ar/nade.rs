@@ -42,13 +42,7 @@ impl Nade {
     pub fn from_weights(f: &WeightFile) -> Option<Nade> {
         let w = f.q8_0("nade.W")?.clone();
         let v = f.q8_0("nade.V")?.clone();
-        let wd = w.dequantize();
-        let mut w_t = vec![0.0; HIDDEN * PIXELS];
-        for k in 0..HIDDEN {
-            for i in 0..PIXELS {
-                w_t[i * HIDDEN + k] = wd[k * PIXELS + i];
-            }
-        }
+        let w_t = super::transpose(&w.dequantize(), HIDDEN, PIXELS);
         Some(Nade {
             v_f32: v.dequantize(),
             w,
