@@ -34,24 +34,12 @@ impl StaticServer {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").map_err(|e| e.to_string())?);
         let port = server.server_addr().to_ip().ok_or("no TCP address")?.port();
         let (serving, root) = (server.clone(), root.to_path_buf());
+        // One thread per request: a response that stalls (a renderer that
+        // stops reading a cancelled download) must not hold up the next page.
         thread::spawn(move || {
             for request in serving.incoming_requests() {
-                let path = request
-                    .url()
-                    .split(['?', '#'])
-                    .next()
-                    .unwrap_or("/")
-                    .to_string();
-                let file = resolve(&root, &path).unwrap_or_else(|| root.join("index.html"));
-                let response = match std::fs::read(&file) {
-                    Ok(bytes) => {
-                        tiny_http::Response::from_data(bytes).with_header(content_type(&file))
-                    }
-                    Err(_) => {
-                        tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404)
-                    }
-                };
-                let _ = request.respond(response);
+                let root = root.clone();
+                thread::spawn(move || serve_file(&root, request));
             }
         });
         Ok(StaticServer {
@@ -65,6 +53,21 @@ impl Drop for StaticServer {
     fn drop(&mut self) {
         self.server.unblock();
     }
+}
+
+fn serve_file(root: &Path, request: tiny_http::Request) {
+    let path = request
+        .url()
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("/")
+        .to_string();
+    let file = resolve(root, &path).unwrap_or_else(|| root.join("index.html"));
+    let response = match std::fs::read(&file) {
+        Ok(bytes) => tiny_http::Response::from_data(bytes).with_header(content_type(&file)),
+        Err(_) => tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404),
+    };
+    let _ = request.respond(response);
 }
 
 fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
@@ -154,6 +157,8 @@ impl Chromedriver {
         }
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            // Tests wait for the app's own test ids, not for every preload.
+            "pageLoadStrategy": "eager",
             "goog:chromeOptions": {"binary": chromium_binary(), "args": args},
             "goog:loggingPrefs": {"browser": "ALL", "performance": "ALL"},
         }}});
@@ -200,7 +205,9 @@ pub struct Session {
 
 impl Session {
     pub fn goto(&self, url: &str) -> Result<()> {
-        post(&format!("{}/url", self.base), &json!({ "url": url })).map(drop)
+        post(&format!("{}/url", self.base), &json!({ "url": url }))
+            .map(drop)
+            .map_err(|e| format!("opening {url}: {e}"))
     }
 
     /// Runs `script` as a function body; a returned promise is awaited.
