@@ -11,6 +11,7 @@
 //   4  k_cache : array<f32>  rw     [kv_heads, max_len, head_dim]
 //   5  v_cache : array<f32>  rw     [kv_heads, max_len, head_dim]
 //   6  out     : array<f32>  write  [heads, head_dim]
+//   7  probs   : array<f32>  write  [heads, max_len]             this step's attention weights
 //
 // kv_write: writes k_new and v_new at position pos. One invocation per
 //   (kv head, dim); WG invocations a group. Dispatch it before attend, in the
@@ -39,6 +40,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> k_cache: array<f32>;
 @group(0) @binding(5) var<storage, read_write> v_cache: array<f32>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(7) var<storage, read_write> probs: array<f32>;
 
 var<workgroup> scores: array<f32, CTX>;
 var<workgroup> scratch: array<f32, WG>;
@@ -99,6 +101,9 @@ fn attend(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
         total += e;
     }
     total = reduce(lid, total, false);
+    for (var t = lid; t < len; t += WG) {
+        probs[h * p.max_len + t] = scores[t] / total;
+    }
     for (var d = lid; d < p.head_dim; d += WG) {
         var acc = 0.0;
         for (var t = 0u; t < len; t++) {

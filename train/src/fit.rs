@@ -217,3 +217,51 @@ pub fn fit_nade(
     model.set_params(&best)?;
     Ok(report)
 }
+
+/// [`fit`] for chapter 2's transformer: the same epoch loop over digits
+/// given as patch ids, with a categorical loss.
+pub fn fit_attention(
+    model: &crate::attention::DigitTransformer,
+    train: &[u32],
+    val: &[u32],
+    cfg: &FitConfig,
+    log: impl FnMut(&Epoch),
+) -> Result<FitReport> {
+    use crate::attention::{batch, mean_nll};
+    let vars = model.vars();
+    let mut opt = AdamW::new(
+        vars.clone(),
+        ParamsAdamW {
+            lr: cfg.lr,
+            weight_decay: cfg.weight_decay,
+            ..Default::default()
+        },
+    )?;
+    let positions = compute::models::digit_transformer::POSITIONS;
+    let (report, params) = run_epochs(
+        train.len() / positions,
+        cfg,
+        &mut opt,
+        |opt, _, order| {
+            let mut sum = 0.0;
+            for chunk in order.chunks(cfg.batch) {
+                let loss = model.nll(&batch(train, chunk)?)?.mean(0)?;
+                // Per patch, so the step size does not depend on the sequence length.
+                opt.backward_step(&(&loss / positions as f64)?)?;
+                sum += loss.to_scalar::<f32>()? as f64 * chunk.len() as f64;
+            }
+            Ok(sum)
+        },
+        |_| mean_nll(model, val, 250),
+        |_| {
+            vars.iter()
+                .map(|v| v.as_tensor().copy())
+                .collect::<Result<Vec<Tensor>>>()
+        },
+        log,
+    )?;
+    for (var, value) in vars.iter().zip(&params) {
+        var.set(value)?;
+    }
+    Ok(report)
+}

@@ -2,5 +2,6 @@
 //! seeds. `cargo xtask train ar --model <name>` runs `src/main.rs`.
 
 pub mod ar;
+pub mod attention;
 pub mod data;
 pub mod fit;

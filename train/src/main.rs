@@ -18,6 +18,8 @@ use glassbox_train::{
 };
 use serde_json::json;
 
+mod attention_recipe;
+
 fn main() {
     if let Err(e) = run() {
         eprintln!("train: {e}");
@@ -34,13 +36,8 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) != Some("ar") {
-        return Err(
-            "usage: glassbox-train ar --model <fvsbn|nade|made|pixelcnn> [--seed N] [--max-minutes M]"
-                .into(),
-        );
-    }
-    let name = arg(&args, "--model").ok_or("--model is required")?;
+    let usage = "usage: glassbox-train ar --model <fvsbn|nade|made|pixelcnn> [--seed N] [--max-minutes M]\n       \
+                 glassbox-train attention --variant <mha|gqa|mqa|mla> [--seed N] [--max-minutes M]";
     let seed: u64 = arg(&args, "--seed")
         .map_or(Ok(0), |s| s.parse())
         .map_err(|e| format!("--seed: {e}"))?;
@@ -49,6 +46,15 @@ fn run() -> Result<(), String> {
         .map_err(|e| format!("--max-minutes: {e}"))?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let data = Mnist::load(&root.join("assets"))?;
+    match args.first().map(String::as_str) {
+        Some("ar") => {}
+        Some("attention") => {
+            let variant = arg(&args, "--variant").ok_or("--variant is required")?;
+            return attention_recipe::train(&root, &variant, &data, seed, minutes);
+        }
+        _ => return Err(usage.into()),
+    }
+    let name = arg(&args, "--model").ok_or("--model is required")?;
     println!(
         "train: {} train, {} validation, {} test digits",
         data.train.len(),

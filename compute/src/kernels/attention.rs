@@ -57,12 +57,16 @@ impl AttentionShape {
     }
 }
 
-/// The K and V caches of one layer, [kv_heads, max_len, head_dim] each.
+/// The K and V caches of one layer, [kv_heads, max_len, head_dim] each,
+/// allocated once for the whole context.
 #[derive(Debug)]
 pub struct KvCache {
     pub shape: AttentionShape,
     pub k: GpuTensor,
     pub v: GpuTensor,
+    /// The latest step's attention weights, [heads, max_len]: for display,
+    /// not part of the cache.
+    pub probs: GpuTensor,
 }
 
 impl KvCache {
@@ -73,10 +77,11 @@ impl KvCache {
             shape,
             k: exec.zeros(len),
             v: exec.zeros(len),
+            probs: exec.zeros(shape.heads * shape.max_len),
         })
     }
 
-    /// Bytes the cache occupies on the GPU.
+    /// Bytes the cache occupies on the GPU (keys and values).
     pub fn bytes(&self) -> u64 {
         self.k.buffer().size() + self.v.buffer().size()
     }
@@ -123,7 +128,13 @@ pub fn attend_step(
     rec.dispatch(
         &KERNEL,
         "attend",
-        &[(1, q), (4, &cache.k), (5, &cache.v), (6, &out)],
+        &[
+            (1, q),
+            (4, &cache.k),
+            (5, &cache.v),
+            (6, &out),
+            (7, &cache.probs),
+        ],
         &params,
         [s.heads as u32, 1, 1],
     );

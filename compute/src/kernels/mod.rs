@@ -6,6 +6,7 @@ pub mod conv2d;
 pub mod elementwise;
 pub mod embedding;
 pub mod gemm;
+pub mod mla;
 pub mod q8;
 pub mod reduce;
 pub mod rope;

@@ -133,6 +133,8 @@ pub struct MlaLayer {
     cos: Vec<f32>,
     sin: Vec<f32>,
     pub cache: MlaCache,
+    /// The latest step's attention weights, [heads, max_len].
+    pub probs: Vec<f32>,
 }
 
 impl MlaLayer {
@@ -150,6 +152,7 @@ impl MlaLayer {
             cos,
             sin,
             cache: MlaCache::default(),
+            probs: vec![0.0; s.heads * s.max_len],
         })
     }
 
@@ -187,6 +190,16 @@ impl MlaLayer {
         let q = matvec(&self.w.w_q, h, s.heads * s.head_dim);
         let qr = self.rope(&matvec(&self.w.w_qr, h, s.heads * s.rope_dim), s.heads, pos)?;
         Ok((q, qr))
+    }
+
+    /// Empties the cache, to decode a new sequence.
+    pub fn reset(&mut self) {
+        self.cache = MlaCache::default();
+    }
+
+    fn keep_probs(&mut self, head: usize, scores: &[f32]) {
+        let at = head * self.w.shape.max_len;
+        self.probs[at..at + scores.len()].copy_from_slice(scores);
     }
 
     fn scale(&self) -> f32 {
@@ -230,6 +243,7 @@ impl MlaLayer {
                 })
                 .collect();
             softmax(&mut scores);
+            self.keep_probs(i, &scores);
             for (j, a) in scores.iter().enumerate() {
                 for (ov, vv) in o[i * dh..(i + 1) * dh]
                     .iter_mut()
@@ -270,6 +284,7 @@ impl MlaLayer {
                 })
                 .collect();
             softmax(&mut scores);
+            self.keep_probs(i, &scores);
             let mut mixed = vec![0.0; dc];
             for (j, a) in scores.iter().enumerate() {
                 for (m, c) in mixed.iter_mut().zip(&self.cache.latent[j]) {

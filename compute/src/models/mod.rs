@@ -3,5 +3,6 @@
 //! layer by layer and the CPU path serves browsers without WebGPU.
 
 pub mod ar;
+pub mod digit_transformer;
 pub mod mla;
 pub mod tiny_transformer;

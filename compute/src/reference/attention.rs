@@ -7,6 +7,8 @@ pub struct KvCacheRef {
     pub shape: AttentionShape,
     pub k: Vec<f32>,
     pub v: Vec<f32>,
+    /// The latest step's attention weights, [heads, max_len].
+    pub probs: Vec<f32>,
 }
 
 impl KvCacheRef {
@@ -16,6 +18,7 @@ impl KvCacheRef {
             shape,
             k: vec![0.0; len],
             v: vec![0.0; len],
+            probs: vec![0.0; shape.heads * shape.max_len],
         }
     }
 }
@@ -57,6 +60,9 @@ pub fn attend_step_ref(
         let m = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let e: Vec<f64> = scores.iter().map(|s| (s - m).exp()).collect();
         let total: f64 = e.iter().sum();
+        for (t, et) in e.iter().enumerate() {
+            cache.probs[h * max_len + t] = (et / total) as f32;
+        }
         for d in 0..hd {
             let acc: f64 = (0..=pos)
                 .map(|t| e[t] * cache.v[(g * max_len + t) * hd + d] as f64)

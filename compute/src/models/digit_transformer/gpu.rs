@@ -1,0 +1,1 @@
+//! The digit transformer on the GPU (filled in below).
