@@ -151,7 +151,10 @@ impl DigitTransformer {
             (((content + positional)? * scale)?, v)
         } else {
             let q = rope(&q, &self.rope_head)?;
-            let k = rope(&heads(&linear(h, self.w(&n("wk")))?, c.kv_heads)?, &self.rope_head)?;
+            let k = rope(
+                &heads(&linear(h, self.w(&n("wk")))?, c.kv_heads)?,
+                &self.rope_head,
+            )?;
             let v = heads(&linear(h, self.w(&n("wv")))?, c.kv_heads)?;
             // Each KV head serves heads / kv_heads query heads, in order.
             let group = c.heads / c.kv_heads;

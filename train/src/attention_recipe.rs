@@ -16,13 +16,23 @@ use glassbox_train::{
 };
 use serde_json::json;
 
-pub fn train(root: &Path, variant: &str, data: &Mnist, seed: u64, minutes: u64) -> Result<(), String> {
+pub fn train(
+    root: &Path,
+    variant: &str,
+    data: &Mnist,
+    seed: u64,
+    minutes: u64,
+) -> Result<(), String> {
     let variant = match variant {
         "mha" => Variant::Mha,
         "gqa" => Variant::Gqa,
         "mqa" => Variant::Mqa,
         "mla" => Variant::Mla,
-        other => return Err(format!("unknown variant {other}; expected mha, gqa, mqa or mla")),
+        other => {
+            return Err(format!(
+                "unknown variant {other}; expected mha, gqa, mqa or mla"
+            ))
+        }
     };
     let config = Config::new(variant);
     let e = |err: candle_core::Error| err.to_string();
@@ -54,7 +64,8 @@ pub fn train(root: &Path, variant: &str, data: &Mnist, seed: u64, minutes: u64) 
 
     // Measure what ships: write Q8_0, reload through the app's loader.
     let bytes = to_safetensors(&model.export().map_err(e)?).map_err(|x| x.to_string())?;
-    let shipped = load(&config.weights_path(), &bytes, &config.specs()).map_err(|x| x.to_string())?;
+    let shipped =
+        load(&config.weights_path(), &bytes, &config.specs()).map_err(|x| x.to_string())?;
     let quantized = DigitTransformer::from_export(config, &shipped.tensors).map_err(e)?;
     let nll = |p: &[u32]| mean_nll(&quantized, p, 250).map_err(e);
     let (train_nll, val_nll, test_nll) = (nll(&train)?, nll(&val)?, nll(&test)?);
@@ -67,11 +78,14 @@ pub fn train(root: &Path, variant: &str, data: &Mnist, seed: u64, minutes: u64) 
     let mut worst: f64 = 0.0;
     for (i, image) in data.test.x.chunks(PIXELS).take(checked).enumerate() {
         let by_decoder = decoder.nll_ref(image).map_err(|x| x.to_string())?;
-        let by_trainer = mean_nll(&quantized, &test[i * POSITIONS..(i + 1) * POSITIONS], 1).map_err(e)?;
+        let by_trainer =
+            mean_nll(&quantized, &test[i * POSITIONS..(i + 1) * POSITIONS], 1).map_err(e)?;
         worst = worst.max((by_decoder - by_trainer).abs());
     }
     if worst > 1e-2 {
-        return Err(format!("the decoder and the trainer disagree by {worst} nats on a test digit"));
+        return Err(format!(
+            "the decoder and the trainer disagree by {worst} nats on a test digit"
+        ));
     }
 
     let kv = config.kv_config(POSITIONS);

@@ -79,8 +79,20 @@ impl LatentCache {
                 ),
             });
         }
-        rec.copy(latent, 0, &self.latent, pos * self.latent_dim, self.latent_dim);
-        rec.copy(rope_key, 0, &self.rope_key, pos * self.rope_dim, self.rope_dim);
+        rec.copy(
+            latent,
+            0,
+            &self.latent,
+            pos * self.latent_dim,
+            self.latent_dim,
+        );
+        rec.copy(
+            rope_key,
+            0,
+            &self.rope_key,
+            pos * self.rope_dim,
+            self.rope_dim,
+        );
         Ok(())
     }
 }

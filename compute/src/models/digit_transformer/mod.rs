@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use crate::{
     error::ComputeError,
+    inputs::uniform_signed,
     kernels::{
         attention::AttentionShape,
         elementwise::{Activation, Binary},
@@ -44,7 +45,7 @@ use crate::{
         rope::rope_ref,
         sample::sample_ref,
     },
-    weights::{load, Q8Matrix, TensorSpec, WeightFile},
+    weights::{load, Q8Matrix, Storage, Tensor as WeightTensor, TensorSpec, WeightFile},
 };
 
 pub const SIDE: usize = 28;
@@ -268,7 +269,11 @@ impl DigitTransformer {
 
     pub fn from_weights(config: Config, w: &WeightFile) -> Result<DigitTransformer, ComputeError> {
         let missing = |name: &str| ComputeError::Cpu(format!("{}: no tensor {name}", w.file));
-        let f = |name: &str| w.f32(name).map(<[f32]>::to_vec).ok_or_else(|| missing(name));
+        let f = |name: &str| {
+            w.f32(name)
+                .map(<[f32]>::to_vec)
+                .ok_or_else(|| missing(name))
+        };
         let q = |name: &str| w.q8_0(name).cloned().ok_or_else(|| missing(name));
         let layers = (0..config.layers)
             .map(|i| {
@@ -307,6 +312,41 @@ impl DigitTransformer {
             out_norm: f("out_norm")?,
             head: q("head")?,
         })
+    }
+
+    /// Seeded random weights with 1/√fan_in scale, for tests that need no
+    /// trained file.
+    pub fn random(config: Config, seed: u64) -> DigitTransformer {
+        let tensors = config
+            .specs()
+            .into_iter()
+            .enumerate()
+            .map(|(k, spec)| {
+                let n: usize = spec.shape.iter().product();
+                let fan_in = *spec.shape.last().unwrap_or(&1) as f32;
+                let values: Vec<f32> = uniform_signed(seed * 1000 + k as u64, n)
+                    .into_iter()
+                    .map(|v| v * (3.0 / fan_in).sqrt())
+                    .collect();
+                let t = match spec.storage {
+                    Storage::Q8_0 => WeightTensor::Q8_0(Q8Matrix::quantize(
+                        &values,
+                        spec.shape[0],
+                        spec.shape[1],
+                    )),
+                    Storage::F32 => WeightTensor::F32 {
+                        shape: spec.shape.clone(),
+                        data: values,
+                    },
+                };
+                (spec.name, t)
+            })
+            .collect();
+        let file = WeightFile {
+            file: "random".into(),
+            tensors,
+        };
+        DigitTransformer::from_weights(config, &file).expect("every spec was generated")
     }
 
     /// Exact −log p(image) in nats on the CPU: 196 teacher-forced steps.
@@ -521,7 +561,14 @@ pub fn sample_patch(logits: &[f32], seed: u64, pos: usize) -> u32 {
             cols: PATCH_VALUES,
         },
     );
-    sample_ref(Sampler::Categorical, &probs, 1, PATCH_VALUES, seed, pos as u32)[0]
+    sample_ref(
+        Sampler::Categorical,
+        &probs,
+        1,
+        PATCH_VALUES,
+        seed,
+        pos as u32,
+    )[0]
 }
 
 #[cfg(test)]
@@ -546,13 +593,13 @@ mod tests {
             .iter()
             .map(|&v| Config::new(v).params())
             .collect();
-        let (lo, hi) = (
-            *counts.iter().min().unwrap(),
-            *counts.iter().max().unwrap(),
-        );
+        let (lo, hi) = (*counts.iter().min().unwrap(), *counts.iter().max().unwrap());
         assert!(hi as f64 <= 1.1 * lo as f64, "{counts:?}");
         // MHA by hand: embed 17·64, head 16·64, out_norm 64; per layer norms
         // 2·64, FFN 2·64·512, and four 64×64 projections.
-        assert_eq!(counts[0], 17 * 64 + 16 * 64 + 64 + 2 * (128 + 65_536 + 4 * 4096));
+        assert_eq!(
+            counts[0],
+            17 * 64 + 16 * 64 + 64 + 2 * (128 + 65_536 + 4 * 4096)
+        );
     }
 }

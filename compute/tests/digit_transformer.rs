@@ -1,0 +1,186 @@
+//! Chapter 2's transformer on both backends: the KV cache the GPU allocates
+//! is the calculator's formula, MLA's naive and absorbed forms agree, the
+//! GPU and CPU decoders draw the same digit from a seed, and skipping the
+//! cache changes the cost but not the result.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::gpu;
+use compute::{
+    kv_cache::Variant,
+    models::digit_transformer::{
+        gpu::GpuDecoder, sample_patch, Config, CpuDecoder, DigitTransformer, MlaForm, POSITIONS,
+        START,
+    },
+};
+
+fn model(variant: Variant) -> Arc<DigitTransformer> {
+    Arc::new(DigitTransformer::random(Config::new(variant), 11))
+}
+
+/// Samples `steps` patches on the CPU with `seed`; returns them and the
+/// logits of each step.
+fn cpu_decode(
+    model: &Arc<DigitTransformer>,
+    form: MlaForm,
+    seed: u64,
+    steps: usize,
+) -> (Vec<u32>, Vec<Vec<f32>>) {
+    let mut decoder = CpuDecoder::new(model.clone(), form).unwrap();
+    let (mut token, mut patches, mut all_logits) = (START, Vec::new(), Vec::new());
+    for pos in 0..steps {
+        let logits = decoder.step(token).unwrap().logits;
+        token = sample_patch(&logits, seed, pos);
+        patches.push(token);
+        all_logits.push(logits);
+    }
+    (patches, all_logits)
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn gpu_cache_bytes_are_the_calculators_formula() {
+    let Some(exec) = gpu() else { return };
+    for variant in Variant::ALL {
+        let config = Config::new(variant);
+        let mut decoder = GpuDecoder::new(&exec, &model(variant), MlaForm::Absorbed).unwrap();
+        let formula = config.kv_config(POSITIONS);
+        assert_eq!(
+            decoder.cache_bytes_allocated(),
+            formula.total_bytes(),
+            "{variant:?}: allocated"
+        );
+        assert_eq!(decoder.cache_bytes_used(), 0);
+        let steps = 7;
+        pollster::block_on(decoder.decode(&exec, 1, steps, true)).unwrap();
+        assert_eq!(
+            decoder.cache_bytes_used(),
+            formula.bytes_per_token() * steps as u64,
+            "{variant:?}: used after {steps} steps"
+        );
+    }
+    // By hand: MHA 2 layers × 2 × 4 heads × 16 dims × 4 bytes = 1,024 per
+    // token; MLA 2 × (32 + 8) × 4 = 320.
+    assert_eq!(
+        Config::new(Variant::Mha).kv_config(1).bytes_per_token(),
+        1024
+    );
+    assert_eq!(
+        Config::new(Variant::Gqa).kv_config(1).bytes_per_token(),
+        512
+    );
+    assert_eq!(
+        Config::new(Variant::Mqa).kv_config(1).bytes_per_token(),
+        256
+    );
+    assert_eq!(
+        Config::new(Variant::Mla).kv_config(1).bytes_per_token(),
+        320
+    );
+}
+
+#[test]
+fn mla_naive_and_absorbed_agree_on_cpu_and_gpu() {
+    let model = model(Variant::Mla);
+    let steps = 40;
+    let (naive_patches, naive) = cpu_decode(&model, MlaForm::Naive, 5, steps);
+    let (absorbed_patches, absorbed) = cpu_decode(&model, MlaForm::Absorbed, 5, steps);
+    let cpu_worst = naive
+        .iter()
+        .zip(&absorbed)
+        .map(|(a, b)| max_diff(a, b))
+        .fold(0.0, f32::max);
+    assert!(
+        cpu_worst < 1e-4,
+        "CPU: max |naive − absorbed| = {cpu_worst}"
+    );
+    assert_eq!(naive_patches, absorbed_patches);
+
+    let Some(exec) = gpu() else { return };
+    let mut gpu_worst = 0.0f32;
+    let mut forms: Vec<GpuDecoder> = [MlaForm::Naive, MlaForm::Absorbed]
+        .map(|form| GpuDecoder::new(&exec, &model, form).unwrap())
+        .into();
+    for pos in 0..steps {
+        let traces: Vec<_> = forms
+            .iter_mut()
+            .map(|d| pollster::block_on(d.decode(&exec, 5, 1, true)).unwrap())
+            .collect();
+        gpu_worst = gpu_worst.max(max_diff(&traces[0].logits, &traces[1].logits));
+        assert!(
+            max_diff(&traces[1].logits, &absorbed[pos]) < 1e-3,
+            "step {pos}"
+        );
+        for (a, b) in traces[0].attention.iter().zip(&traces[1].attention) {
+            assert!(max_diff(a, b) < 1e-4, "attention weights at step {pos}");
+        }
+    }
+    assert!(
+        gpu_worst < 1e-4,
+        "GPU: max |naive − absorbed| = {gpu_worst}"
+    );
+}
+
+#[test]
+fn gpu_and_cpu_decode_the_same_digit_for_every_variant() {
+    let Some(exec) = gpu() else { return };
+    for variant in Variant::ALL {
+        let model = model(variant);
+        let (cpu_patches, _) = cpu_decode(&model, MlaForm::Absorbed, 3, POSITIONS);
+        let mut decoder = GpuDecoder::new(&exec, &model, MlaForm::Absorbed).unwrap();
+        let readbacks = exec.readbacks();
+        let trace = pollster::block_on(decoder.decode(&exec, 3, POSITIONS, true)).unwrap();
+        assert_eq!(
+            exec.readbacks() - readbacks,
+            1,
+            "one readback for 196 steps"
+        );
+        assert_eq!(trace.patches, cpu_patches, "{variant:?}");
+        assert!(
+            cpu_patches.iter().any(|&p| p != cpu_patches[0]),
+            "a random model's sample should vary"
+        );
+        // The last step attends over all 196 positions, each head's weights summing to 1.
+        for layer in &trace.attention {
+            assert_eq!(layer.len(), Config::new(variant).heads * POSITIONS);
+            for head in layer.chunks(POSITIONS) {
+                let total: f32 = head.iter().sum();
+                assert!((total - 1.0).abs() < 1e-4, "{variant:?}: {total}");
+            }
+        }
+    }
+}
+
+#[test]
+fn decoding_without_the_cache_gives_the_same_digit() {
+    let Some(exec) = gpu() else { return };
+    let model = model(Variant::Gqa);
+    let steps = 24;
+    let mut cached = GpuDecoder::new(&exec, &model, MlaForm::Absorbed).unwrap();
+    let mut uncached = GpuDecoder::new(&exec, &model, MlaForm::Absorbed).unwrap();
+    let a = pollster::block_on(cached.decode(&exec, 9, steps, true)).unwrap();
+    let b = pollster::block_on(uncached.decode(&exec, 9, steps, false)).unwrap();
+    assert_eq!(a.patches, b.patches);
+    assert!(max_diff(&a.logits, &b.logits) < 1e-4);
+
+    let mut cpu = CpuDecoder::new(model.clone(), MlaForm::Absorbed).unwrap();
+    let mut token = START;
+    for pos in 0..steps {
+        let out = if pos % 2 == 0 {
+            cpu.step(token).unwrap()
+        } else {
+            cpu.step_uncached(token).unwrap()
+        };
+        token = sample_patch(&out.logits, 9, pos);
+        assert_eq!(token, a.patches[pos], "CPU step {pos}");
+    }
+}
