@@ -89,10 +89,17 @@ fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
 pub struct DecodeTrace {
     /// Patches sampled so far (position order).
     pub patches: Vec<u32>,
-    /// The last step's logits over the 16 patch values.
+    /// Every step's logits over the 16 patch values, [patches, 16].
     pub logits: Vec<f32>,
     /// Per layer, the last step's attention weights [heads, positions so far].
     pub attention: Vec<Vec<f32>>,
+}
+
+impl DecodeTrace {
+    /// The latest step's logits (empty before the first step).
+    pub fn last_logits(&self) -> &[f32] {
+        &self.logits[self.logits.len().saturating_sub(PATCH_VALUES)..]
+    }
 }
 
 /// One variant's decoder: its weights, caches and sampled sequence on the GPU.
@@ -109,6 +116,8 @@ pub struct GpuDecoder {
     /// [START, patch 0, …, patch 195] as u32: the sampler writes here and
     /// each step embeds its own entry.
     tokens: GpuTensor,
+    /// Each step's logits, [196, 16].
+    logits: GpuTensor,
     /// Tokens fed so far.
     pub len: usize,
 }
@@ -205,6 +214,7 @@ impl GpuDecoder {
             rope_head: tables(c.head_dim),
             rope_mla: tables(c.rope_dim),
             tokens: exec.upload_u32(&tokens),
+            logits: exec.zeros(POSITIONS * PATCH_VALUES),
             len: 0,
         })
     }
@@ -366,7 +376,6 @@ impl GpuDecoder {
     ) -> Result<DecodeTrace, ComputeError> {
         let end = (self.len + count).min(POSITIONS);
         let mut rec = exec.begin();
-        let mut logits = None;
         for pos in self.len..end {
             if !use_cache {
                 for earlier in 0..pos {
@@ -397,10 +406,10 @@ impl GpuDecoder {
                 &self.tokens,
                 target,
             )?;
-            logits = Some(l);
+            rec.copy(&l, 0, &self.logits, pos * PATCH_VALUES, PATCH_VALUES);
         }
         self.len = end;
-        self.trace(exec, rec, logits).await
+        self.trace(exec, rec).await
     }
 
     /// Copies tokens, logits and every layer's attention weights into one
@@ -409,31 +418,28 @@ impl GpuDecoder {
         &self,
         exec: &Executor,
         mut rec: Recording<'_>,
-        logits: Option<GpuTensor>,
     ) -> Result<DecodeTrace, ComputeError> {
         let c = self.config;
         let probs_len = c.heads * POSITIONS;
-        let total = POSITIONS + 1 + PATCH_VALUES + c.layers * probs_len;
-        let out = exec.empty(total);
+        let at = POSITIONS + 1 + POSITIONS * PATCH_VALUES;
+        let out = exec.empty(at + c.layers * probs_len);
         rec.copy(&self.tokens, 0, &out, 0, POSITIONS + 1);
-        if let Some(l) = &logits {
-            rec.copy(l, 0, &out, POSITIONS + 1, PATCH_VALUES);
-        }
+        rec.copy(
+            &self.logits,
+            0,
+            &out,
+            POSITIONS + 1,
+            POSITIONS * PATCH_VALUES,
+        );
         for (i, cache) in self.caches.iter().enumerate() {
-            let at = POSITIONS + 1 + PATCH_VALUES + i * probs_len;
-            rec.copy(cache.probs(), 0, &out, at, probs_len);
+            rec.copy(cache.probs(), 0, &out, at + i * probs_len, probs_len);
         }
         exec.submit(rec)?;
         let words = exec.read(&out).await?;
         let n = self.len;
-        let at = POSITIONS + 1 + PATCH_VALUES;
         Ok(DecodeTrace {
             patches: words[1..=n].iter().map(|w| w.to_bits()).collect(),
-            logits: if logits.is_some() {
-                words[POSITIONS + 1..at].to_vec()
-            } else {
-                Vec::new()
-            },
+            logits: words[POSITIONS + 1..POSITIONS + 1 + n * PATCH_VALUES].to_vec(),
             attention: (0..c.layers)
                 .map(|i| {
                     let layer = &words[at + i * probs_len..at + (i + 1) * probs_len];

@@ -22,8 +22,11 @@
 //!   `l{i}.w_qr` [heads·d_r, 64], `l{i}.w_kr` [d_r, 64].
 
 pub mod gpu;
+pub mod live;
 
 use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use crate::{
     error::ComputeError,
@@ -372,7 +375,8 @@ pub fn patch_nll(logits: &[f32], target: u32) -> f64 {
 }
 
 /// MLA's two equivalent ways to decode (see `models::mla`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MlaForm {
     /// Decompress every cached latent into per-head keys and values.
     Naive,
@@ -464,9 +468,30 @@ impl CpuDecoder {
         }
     }
 
-    /// Values the caches hold for the tokens fed so far (f32 each).
-    pub fn cache_elements(&self) -> usize {
-        self.config().kv_config(0).elems_per_token() as usize * self.tokens.len()
+    /// Bytes the caches hold now: the grouped caches' preallocated buffers,
+    /// and the latents and RoPE keys MLA has stored so far.
+    pub fn cache_bytes_allocated(&self) -> u64 {
+        self.caches
+            .iter()
+            .map(|c| match c {
+                CpuCache::Grouped(kv) => 4 * (kv.k.len() + kv.v.len()) as u64,
+                CpuCache::Latent(mla) => 4 * mla.cache.elements() as u64,
+            })
+            .sum()
+    }
+
+    /// Bytes of cache the tokens fed so far fill.
+    pub fn cache_bytes_used(&self) -> u64 {
+        let len = self.tokens.len() as u64;
+        self.caches
+            .iter()
+            .map(|c| match c {
+                CpuCache::Grouped(kv) => {
+                    4 * (kv.k.len() + kv.v.len()) as u64 / POSITIONS as u64 * len
+                }
+                CpuCache::Latent(mla) => 4 * mla.cache.elements() as u64,
+            })
+            .sum()
     }
 
     /// Feeds `token` at the next position and returns the next patch's
