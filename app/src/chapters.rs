@@ -142,3 +142,21 @@ pub const KV_WHY: Section = Section {
          alternates windowed (local) and full (global) layers, so only half its cache stops growing.",
     ],
 };
+
+pub const KV_LIVE: Section = Section {
+    id: "kv-live",
+    heading: "Four attentions, one task, measured",
+    paragraphs: &[
+        "To see the trade-off rather than compute it, we trained four small transformers on binarised MNIST. \
+         A digit is cut into 196 patches of 2×2 pixels, read in raster order; each patch is one token with 16 \
+         possible values, so the model's 196 softmaxes give the exact probability of all 784 pixels. The four \
+         models share everything (2 layers, width 64, 4 query heads of 16 dimensions, RoPE, a 512-wide MLP) \
+         except attention: MHA with 4 key/value heads, GQA with 2, MQA with 1, and MLA with a 32-value latent \
+         and an 8-value RoPE key.",
+        "MLA can be run two ways that compute the same function. The naive form rebuilds every cached token's \
+         keys and values from its latent at each step. The absorbed form multiplies the query by W_uk and folds \
+         W_uv into the output projection once, when the weights load, so attention runs directly over the cached \
+         latents and keys and values are never formed. That is why MLA's small cache costs no extra compute at \
+         decode time.",
+    ],
+};

@@ -4,6 +4,7 @@
 pub mod ar_models;
 pub mod assets;
 pub mod chapters;
+pub mod digit_models;
 pub mod format;
 pub mod live_backend;
 pub mod pages;

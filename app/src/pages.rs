@@ -8,13 +8,13 @@ use leptos_router::{
 };
 
 use crate::{
-    chapters::{Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_TEACHER_FORCING, KV_WHY},
+    chapters::{Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_TEACHER_FORCING, KV_LIVE, KV_WHY},
     live_backend::{BackendBadge, LiveBackend},
     url_state::path_with_query,
     widgets::{
         ar::{complete::ArComplete, costs::ArCosts, sample::ArSample, score::ArScore},
         asset_check::AssetCheck,
-        attention::calculator::KvCalculator,
+        attention::{calculator::KvCalculator, live::KvLive},
         gpu_bench::GpuBench,
         gpu_selftest::GpuSelfTest,
         Widget, WidgetView,
@@ -136,10 +136,9 @@ pub fn AttentionPage() -> impl IntoView {
                 <Prose section=KV_WHY/>
                 <KvCalculator/>
                 <EmbedHint widget=Widget::KvCalculator/>
-                <p class="status">
-                    "Coming next in this chapter: a small model trained here in all four variants, decoding on your "
-                    "GPU while its cache is measured, and MLA's absorbed and naive forms side by side."
-                </p>
+                <Prose section=KV_LIVE/>
+                <KvLive/>
+                <EmbedHint widget=Widget::KvLive/>
             </article>
         </Chrome>
     }

@@ -110,7 +110,7 @@ fn mla_naive_and_absorbed_agree_on_cpu_and_gpu() {
     let mut forms: Vec<GpuDecoder> = [MlaForm::Naive, MlaForm::Absorbed]
         .map(|form| GpuDecoder::new(&exec, &model, form).unwrap())
         .into();
-    for pos in 0..steps {
+    for (pos, expected) in absorbed.iter().enumerate() {
         let traces: Vec<_> = forms
             .iter_mut()
             .map(|d| pollster::block_on(d.decode(&exec, 5, 1, true)).unwrap())
@@ -118,7 +118,7 @@ fn mla_naive_and_absorbed_agree_on_cpu_and_gpu() {
         gpu_worst = gpu_worst.max(max_diff(&traces[0].logits, &traces[1].logits));
         assert_eq!(traces[0].logits.len(), (pos + 1) * 16);
         assert!(
-            max_diff(traces[1].last_logits(), &absorbed[pos]) < 1e-3,
+            max_diff(traces[1].last_logits(), expected) < 1e-3,
             "step {pos}"
         );
         for (a, b) in traces[0].attention.iter().zip(&traces[1].attention) {
@@ -216,5 +216,31 @@ fn live_decoder_agrees_across_backends_in_chunks() {
     for (a, b) in runs[0].attention.iter().zip(&runs[1].attention) {
         assert_eq!(a.len(), config.heads * 20);
         assert!(max_diff(a, b) < 1e-4);
+    }
+}
+
+#[test]
+fn cpu_cache_bytes_are_the_calculators_formula() {
+    for variant in Variant::ALL {
+        let config = Config::new(variant);
+        let mut decoder = CpuDecoder::new(model(variant), MlaForm::Naive).unwrap();
+        let formula = config.kv_config(POSITIONS);
+        assert_eq!(
+            decoder.cache_bytes_allocated(),
+            formula.total_bytes(),
+            "{variant:?}"
+        );
+        let mut token = START;
+        for pos in 0..5 {
+            token = sample_patch(&decoder.step(token).unwrap().logits, 1, pos);
+        }
+        assert_eq!(
+            decoder.cache_bytes_used(),
+            5 * formula.bytes_per_token(),
+            "{variant:?}"
+        );
+        decoder.reset();
+        assert_eq!(decoder.cache_bytes_used(), 0);
+        assert_eq!(decoder.cache_bytes_allocated(), formula.total_bytes());
     }
 }

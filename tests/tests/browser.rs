@@ -28,6 +28,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/embed/gpu-selftest", "embed"),
     ("/embed/ar-costs", "ar-costs"),
     ("/embed/kv-calculator", "kv-calculator"),
+    ("/embed/kv-live", "kv-live"),
     ("/embed/no-such-widget", "embed-unknown"),
     ("/no/such/page", "not-found"),
 ];
@@ -442,6 +443,155 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Waits until test id `id`'s attribute `attr` equals `want`.
+    fn wait_attr(&self, id: &str, attr: &str, want: &str, timeout: Duration) {
+        self.session
+            .wait_for(
+                &format!(
+                    "document.querySelector('[data-testid=\"{id}\"]')?.getAttribute('{attr}') === {want:?}"
+                ),
+                timeout,
+            )
+            .unwrap_or_else(|e| {
+                panic!("{id} {attr} never became {want}: {e}");
+            });
+    }
+
+    /// Chapter 2's live widget: each variant's measured cache is the
+    /// formula, a seeded digit is the native CPU decoder's digit, MLA's two
+    /// forms agree, and the cache-less decode draws the same patches.
+    /// Returns the timing line for the closing note.
+    fn check_kv_live(&self, backend: &str) -> String {
+        use compute::{
+            kv_cache::Variant,
+            models::digit_transformer::{
+                sample_patch, Config, CpuDecoder, DigitTransformer, MlaForm, POSITIONS, START,
+            },
+        };
+        self.session.set_window_size(1280, 1600).unwrap();
+        self.open("/attention?live=mha&live_seed=2");
+        for variant in Variant::ALL {
+            let config = Config::new(variant);
+            let slug = config.slug();
+            self.click(&format!("kv-live-variant-{slug}"));
+            let per_token = config.kv_config(1).bytes_per_token().to_string();
+            self.wait_attr("kv-live-bytes-per-token", "data-value", &per_token, LOAD);
+            assert_eq!(self.attr("kv-live-formula", "data-value"), per_token);
+            let allocated = config.kv_config(POSITIONS).total_bytes().to_string();
+            assert_eq!(
+                self.attr("kv-live-bytes-allocated", "data-value"),
+                allocated
+            );
+            let search = self.session.execute("return location.search").unwrap();
+            assert!(
+                search.as_str().unwrap().contains(&format!("live={slug}")),
+                "{search}"
+            );
+        }
+        // MLA is selected now: three steps fill three tokens' worth.
+        let mla = Config::new(Variant::Mla);
+        let per_token = mla.kv_config(1).bytes_per_token();
+        for _ in 0..3 {
+            self.click("kv-live-step");
+            self.session
+                .wait_for(
+                    "!document.querySelector('[data-testid=\"kv-live-step\"]').disabled",
+                    LOAD,
+                )
+                .unwrap();
+        }
+        self.wait_attr("kv-live-bytes-used", "data-tokens", "3", LOAD);
+        assert_eq!(
+            self.attr("kv-live-bytes-used", "data-value"),
+            (3 * per_token).to_string()
+        );
+        // Play to the end; the digit must be the native decoder's for seed 2.
+        self.click("kv-live-play");
+        self.wait_attr(
+            "kv-live-bytes-used",
+            "data-tokens",
+            &POSITIONS.to_string(),
+            Duration::from_secs(300),
+        );
+        let bytes = std::fs::read(workspace().join("assets").join(mla.weights_path())).unwrap();
+        let model = std::sync::Arc::new(DigitTransformer::load(mla, &bytes).unwrap());
+        let mut decoder = CpuDecoder::new(model, MlaForm::Absorbed).unwrap();
+        let mut token = START;
+        let mut want = String::new();
+        for pos in 0..POSITIONS {
+            token = sample_patch(&decoder.step(token).unwrap().logits, 2, pos);
+            want.push_str(&format!("{token:x}"));
+        }
+        assert_eq!(
+            self.attr("kv-live-patches", "data-patches"),
+            want,
+            "{backend}"
+        );
+        assert_eq!(
+            self.attr("kv-live-bytes-used", "data-value"),
+            (POSITIONS as u64 * per_token).to_string()
+        );
+        self.session
+            .execute("document.querySelector('[data-testid=\"kv-live\"]').scrollIntoView()")
+            .unwrap();
+        self.session
+            .screenshot(&artifacts().join(format!("kv-live-{backend}.png")))
+            .unwrap();
+
+        // Naive and absorbed MLA over a whole digit.
+        self.click("kv-live-compare");
+        self.wait_testid("kv-live-compare-result");
+        let diff: f64 = self
+            .attr("kv-live-compare-result", "data-max-diff")
+            .parse()
+            .unwrap();
+        assert!(diff < 1e-4, "{backend}: naive vs absorbed differ by {diff}");
+        assert_eq!(self.attr("kv-live-compare-result", "data-same"), "true");
+
+        // Without the cache: the same first patches, at a higher cost.
+        self.click("kv-live-cache");
+        self.click("kv-live-reset");
+        self.wait_attr("kv-live-bytes-used", "data-tokens", "0", LOAD);
+        for _ in 0..5 {
+            self.click("kv-live-step");
+            self.session
+                .wait_for(
+                    "!document.querySelector('[data-testid=\"kv-live-step\"]').disabled",
+                    LOAD,
+                )
+                .unwrap();
+        }
+        self.wait_attr("kv-live-bytes-used", "data-tokens", "5", LOAD);
+        assert_eq!(self.attr("kv-live-patches", "data-patches"), want[..5]);
+        let search = self.session.execute("return location.search").unwrap();
+        assert!(
+            search.as_str().unwrap().contains("live_cache=false"),
+            "{search}"
+        );
+
+        self.click("kv-live-time");
+        self.wait_testid("kv-live-timing");
+        let ms = |a: &str| -> f64 { self.attr("kv-live-timing", a).parse().unwrap() };
+        let (cached, uncached) = (ms("data-cached-ms"), ms("data-uncached-ms"));
+        assert!(
+            uncached > cached,
+            "{backend}: {uncached} ms without the cache, {cached} with"
+        );
+        let rows = self
+            .session
+            .wait_for(
+                "document.querySelectorAll('[data-testid=\"kv-live-table\"] tr[data-bits]').length === 4",
+                LOAD,
+            )
+            .unwrap();
+        assert_eq!(rows, serde_json::json!(true));
+        format!(
+            "{backend} MLA (absorbed): {cached:.2} ms per decode step with the KV cache, {uncached:.2} ms without (first 32 positions)\n"
+        )
+    }
+}
+
 /// Chapter-1 timings, kept for the closing note and the README.
 fn report(timings: &[(String, f64)]) {
     std::fs::create_dir_all(artifacts()).unwrap();
@@ -453,6 +603,15 @@ fn report(timings: &[(String, f64)]) {
     let path = artifacts().join("ar-timings.txt");
     let old = std::fs::read_to_string(&path).unwrap_or_default();
     std::fs::write(path, old + &lines).unwrap();
+}
+
+/// Chapter-2 timings, kept for the closing note.
+fn report_kv(line: &str) {
+    std::fs::create_dir_all(artifacts()).unwrap();
+    eprint!("{line}");
+    let path = artifacts().join("kv-timings.txt");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(path, old + line).unwrap();
 }
 
 /// Checksum of the CPU reference, computed natively for the same problem.
@@ -591,6 +750,7 @@ fn webgpu_on_swiftshader() {
 
     report(&b.check_autoregressive("webgpu"));
     b.check_kv_calculator();
+    report_kv(&b.check_kv_live("webgpu"));
     b.assert_clean_logs();
 
     b.assert_fits(390, 844, "/gpu", "gpu-phone.png");
@@ -627,6 +787,7 @@ fn cpu_fallback_without_webgpu() {
     assert!(rows.iter().all(|r| r["backend"] == "cpu: wasm in this tab"));
     report(&b.check_autoregressive("cpu"));
     b.check_kv_calculator();
+    report_kv(&b.check_kv_live("cpu"));
     b.assert_clean_logs();
 }
 

@@ -17,10 +17,11 @@ pub enum Widget {
     ArComplete,
     ArCosts,
     KvCalculator,
+    KvLive,
 }
 
 impl Widget {
-    pub const ALL: [Widget; 7] = [
+    pub const ALL: [Widget; 8] = [
         Widget::GpuSelfTest,
         Widget::GpuBench,
         Widget::ArSample,
@@ -28,6 +29,7 @@ impl Widget {
         Widget::ArComplete,
         Widget::ArCosts,
         Widget::KvCalculator,
+        Widget::KvLive,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -39,6 +41,7 @@ impl Widget {
             Widget::ArComplete => "ar-complete",
             Widget::ArCosts => "ar-costs",
             Widget::KvCalculator => "kv-calculator",
+            Widget::KvLive => "kv-live",
         }
     }
 
@@ -49,7 +52,7 @@ impl Widget {
             Widget::ArSample | Widget::ArScore | Widget::ArComplete | Widget::ArCosts => {
                 "/autoregressive"
             }
-            Widget::KvCalculator => "/attention",
+            Widget::KvCalculator | Widget::KvLive => "/attention",
         }
     }
 
@@ -68,6 +71,7 @@ pub fn WidgetView(widget: Widget) -> impl IntoView {
         Widget::ArComplete => view! { <ar::complete::ArComplete/> }.into_any(),
         Widget::ArCosts => view! { <ar::costs::ArCosts/> }.into_any(),
         Widget::KvCalculator => view! { <attention::calculator::KvCalculator/> }.into_any(),
+        Widget::KvLive => view! { <attention::live::KvLive/> }.into_any(),
     }
 }
 

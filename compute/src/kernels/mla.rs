@@ -97,8 +97,9 @@ impl LatentCache {
     }
 }
 
-/// What the attention step reads as keys and values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the attention step reads as keys and values, and its score scale
+/// (1/√(d_h + d_h^R) in DeepSeek-V2).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MlaAttendShape {
     /// heads (naive: per-head keys) or 1 (absorbed: the shared latent).
     pub key_heads: usize,
@@ -106,6 +107,7 @@ pub struct MlaAttendShape {
     pub value_dim: usize,
     /// Positions attended over: 0..len.
     pub len: usize,
+    pub scale: f32,
 }
 
 /// Attends `heads` queries (content `q` [heads, key_dim] and RoPE `q_rope`
@@ -119,7 +121,6 @@ pub fn mla_attend(
     keys: &GpuTensor,
     values: &GpuTensor,
     s: MlaAttendShape,
-    scale: f32,
 ) -> Result<GpuTensor, ComputeError> {
     let h = cache.heads;
     if !(s.key_heads == h || s.key_heads == 1)
@@ -143,7 +144,7 @@ pub fn mla_attend(
         cache.rope_dim as u32,
         cache.max_len as u32,
         s.len as u32,
-        scale.to_bits(),
+        s.scale.to_bits(),
     ];
     let out = rec.exec().empty(h * s.value_dim);
     rec.dispatch(

@@ -151,7 +151,11 @@ impl MlaLayer {
             w,
             cos,
             sin,
-            cache: MlaCache::default(),
+            // Room for the whole context up front, as the GPU allocates it.
+            cache: MlaCache {
+                latent: Vec::with_capacity(s.max_len),
+                rope_key: Vec::with_capacity(s.max_len),
+            },
             probs: vec![0.0; s.heads * s.max_len],
         })
     }
@@ -194,7 +198,14 @@ impl MlaLayer {
 
     /// Empties the cache, to decode a new sequence.
     pub fn reset(&mut self) {
-        self.cache = MlaCache::default();
+        self.cache.latent.clear();
+        self.cache.rope_key.clear();
+    }
+
+    /// f32 values the cache has room for: (d_c + d_r) per reserved token.
+    pub fn reserved_elements(&self) -> usize {
+        let s = self.w.shape;
+        self.cache.latent.capacity() * s.latent + self.cache.rope_key.capacity() * s.rope_dim
     }
 
     fn keep_probs(&mut self, head: usize, scores: &[f32]) {

@@ -4,8 +4,12 @@
 //! reproduces a configuration exactly.
 
 pub mod calculator;
+pub mod live;
 
-use compute::kv_cache::{Dtype, KvConfig, Variant, WindowLayers};
+use compute::{
+    kv_cache::{Dtype, KvConfig, Variant, WindowLayers},
+    models::digit_transformer::MlaForm,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::url_state::WidgetState;
@@ -30,6 +34,14 @@ pub struct KvState {
     pub weights_gb: f64,
     /// The preset this configuration came from, or empty for a custom one.
     pub preset: String,
+    /// The live widget: which trained variant decodes, with what seed,
+    /// with or without its KV cache, MLA's form, and the layer whose
+    /// attention is drawn.
+    pub live: Variant,
+    pub live_seed: u64,
+    pub live_cache: bool,
+    pub live_form: MlaForm,
+    pub live_layer: u32,
 }
 
 impl Default for KvState {
@@ -50,6 +62,11 @@ impl Default for KvState {
             memory_gb: 24.0,
             weights_gb: 16.1,
             preset: "Llama-3.1-8B".into(),
+            live: Variant::Gqa,
+            live_seed: 1,
+            live_cache: true,
+            live_form: MlaForm::Absorbed,
+            live_layer: 0,
         }
     }
 }
@@ -98,6 +115,10 @@ impl WidgetState for KvState {
             || self.memory_gb > 1e6
         {
             return Err("memory_gb and weights_gb must be between 0 and 10⁶".into());
+        }
+        let layers = compute::models::digit_transformer::Config::new(self.live).layers;
+        if self.live_layer as usize >= layers {
+            return Err(format!("live_layer must be below {layers}"));
         }
         self.config().validate()
     }

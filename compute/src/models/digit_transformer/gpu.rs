@@ -23,26 +23,30 @@ use crate::{
 };
 
 enum GpuAttention {
-    Grouped {
-        wq: GpuQ8,
-        wk: GpuQ8,
-        wv: GpuQ8,
-        wo: GpuQ8,
-    },
-    Latent {
-        wq: GpuQ8,
-        wo: GpuQ8,
-        w_dkv: GpuQ8,
-        w_qr: GpuQ8,
-        w_kr: GpuQ8,
-        /// Naive form: W_ukᵀ and W_uvᵀ, [d_c, heads·d_h], to decompress latents.
-        w_uk_t: GpuTensor,
-        w_uv_t: GpuTensor,
-        /// Absorbed form: (W_uk,iᵀ W_q,i)ᵀ stacked, [d, heads·d_c], and
-        /// (W_o,i W_uv,i)ᵀ stacked, [heads·d_c, d]; folded once, in f32.
-        q_absorbed_t: GpuTensor,
-        o_absorbed_t: GpuTensor,
-    },
+    Grouped(Box<GpuGrouped>),
+    Latent(Box<GpuLatent>),
+}
+
+struct GpuGrouped {
+    wq: GpuQ8,
+    wk: GpuQ8,
+    wv: GpuQ8,
+    wo: GpuQ8,
+}
+
+struct GpuLatent {
+    wq: GpuQ8,
+    wo: GpuQ8,
+    w_dkv: GpuQ8,
+    w_qr: GpuQ8,
+    w_kr: GpuQ8,
+    /// Naive form: W_ukᵀ and W_uvᵀ, [d_c, heads·d_h], to decompress latents.
+    w_uk_t: GpuTensor,
+    w_uv_t: GpuTensor,
+    /// Absorbed form: (W_uk,iᵀ W_q,i)ᵀ stacked, [d, heads·d_c], and
+    /// (W_o,i W_uv,i)ᵀ stacked, [heads·d_c, d]; folded once, in f32.
+    q_absorbed_t: GpuTensor,
+    o_absorbed_t: GpuTensor,
 }
 
 struct GpuLayer {
@@ -136,12 +140,12 @@ impl GpuDecoder {
             let attention = match &layer.attention {
                 Attention::Grouped { wq, wk, wv, wo } => {
                     caches.push(GpuCache::Grouped(KvCache::new(exec, c.attention_shape())?));
-                    GpuAttention::Grouped {
+                    GpuAttention::Grouped(Box::new(GpuGrouped {
                         wq: q8(wq),
                         wk: q8(wk),
                         wv: q8(wv),
                         wo: q8(wo),
-                    }
+                    }))
                 }
                 Attention::Latent {
                     wq,
@@ -176,7 +180,7 @@ impl GpuDecoder {
                             }
                         }
                     }
-                    GpuAttention::Latent {
+                    GpuAttention::Latent(Box::new(GpuLatent {
                         wq: q8(wq),
                         wo: q8(wo),
                         w_dkv: q8(w_dkv),
@@ -186,7 +190,7 @@ impl GpuDecoder {
                         w_uv_t: exec.upload(&transpose(&uv, h * dh, dc)),
                         q_absorbed_t: exec.upload(&transpose(&q_abs, h * dc, d)),
                         o_absorbed_t: exec.upload(&transpose(&o_abs, d, h * dc)),
-                    }
+                    }))
                 }
             };
             layers.push(GpuLayer {
@@ -249,7 +253,8 @@ impl GpuDecoder {
         for (layer, cache) in self.layers.iter().zip(&self.caches) {
             let h = rmsnorm(rec, &x, &layer.attn_norm, row, EPS)?;
             let out = match (&layer.attention, cache) {
-                (GpuAttention::Grouped { wq, wk, wv, wo }, GpuCache::Grouped(cache)) => {
+                (GpuAttention::Grouped(w), GpuCache::Grouped(cache)) => {
+                    let GpuGrouped { wq, wk, wv, wo } = w.as_ref();
                     let shape = |heads| RopeShape {
                         tokens: 1,
                         heads,
@@ -266,8 +271,8 @@ impl GpuDecoder {
                     let a = attend_step(rec, cache, &q, &k, &v, pos, scale)?;
                     linear_q8(rec, &a, wo, 1)?
                 }
-                (attention, GpuCache::Latent(cache)) => {
-                    self.record_latent(rec, attention, cache, &h, pos)?
+                (GpuAttention::Latent(weights), GpuCache::Latent(cache)) => {
+                    self.record_latent(rec, weights, cache, &h, pos)?
                 }
                 _ => unreachable!("caches are built from the layers"),
             };
@@ -285,12 +290,12 @@ impl GpuDecoder {
     fn record_latent(
         &self,
         rec: &mut Recording<'_>,
-        attention: &GpuAttention,
+        weights: &GpuLatent,
         cache: &LatentCache,
         h: &GpuTensor,
         pos: usize,
     ) -> Result<GpuTensor, ComputeError> {
-        let GpuAttention::Latent {
+        let GpuLatent {
             wq,
             wo,
             w_dkv,
@@ -300,10 +305,7 @@ impl GpuDecoder {
             w_uv_t,
             q_absorbed_t,
             o_absorbed_t,
-        } = attention
-        else {
-            unreachable!("a latent cache belongs to an MLA layer")
-        };
+        } = weights;
         let c = self.config;
         let (d, heads, dh, dc, dr) = (c.dim, c.heads, c.head_dim, c.latent, c.rope_dim);
         let len = pos + 1;
@@ -336,8 +338,9 @@ impl GpuDecoder {
                     key_dim: dh,
                     value_dim: dh,
                     len,
+                    scale,
                 };
-                let a = mla_attend(rec, cache, &q, &q_rope, &keys, &values, shape, scale)?;
+                let a = mla_attend(rec, cache, &q, &q_rope, &keys, &values, shape)?;
                 linear_q8(rec, &a, wo, 1)
             }
             MlaForm::Absorbed => {
@@ -347,17 +350,10 @@ impl GpuDecoder {
                     key_dim: dc,
                     value_dim: dc,
                     len,
-                };
-                let mixed = mla_attend(
-                    rec,
-                    cache,
-                    &q,
-                    &q_rope,
-                    &cache.latent,
-                    &cache.latent,
-                    shape,
                     scale,
-                )?;
+                };
+                let mixed =
+                    mla_attend(rec, cache, &q, &q_rope, &cache.latent, &cache.latent, shape)?;
                 gemm(rec, &mixed, o_absorbed_t, 1, heads * dc, d)
             }
         }

@@ -468,14 +468,13 @@ impl CpuDecoder {
         }
     }
 
-    /// Bytes the caches hold now: the grouped caches' preallocated buffers,
-    /// and the latents and RoPE keys MLA has stored so far.
+    /// Bytes reserved for the caches, for all 196 positions.
     pub fn cache_bytes_allocated(&self) -> u64 {
         self.caches
             .iter()
             .map(|c| match c {
                 CpuCache::Grouped(kv) => 4 * (kv.k.len() + kv.v.len()) as u64,
-                CpuCache::Latent(mla) => 4 * mla.cache.elements() as u64,
+                CpuCache::Latent(mla) => 4 * mla.reserved_elements() as u64,
             })
             .sum()
     }

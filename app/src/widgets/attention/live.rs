@@ -1,0 +1,596 @@
+//! The KV cache, live: one of four small transformers trained here (MHA,
+//! GQA, MQA, MLA) draws a digit patch by patch on the visitor's GPU (or the
+//! CPU). The cache sizes shown are the runtime's own allocations, beside the
+//! calculator's formula; each step's latency is timed; the cache can be
+//! switched off; and MLA's naive and absorbed forms can be compared.
+
+use std::sync::Arc;
+
+use compute::{
+    kv_cache::Variant,
+    models::digit_transformer::{
+        gpu::DecodeTrace, image_from_patches, live::LiveDecoder, Config, DigitTransformer, MlaForm,
+        GRID, POSITIONS, SIDE,
+    },
+};
+use leptos::{prelude::*, task::spawn_local};
+use web_time::Instant;
+
+use super::KvState;
+use crate::{
+    ar_models::ModelLoadError,
+    digit_models::{digit_metrics, digit_model, DigitMetrics},
+    format::{group, human_bytes},
+    live_backend::LiveBackend,
+    url_state::use_widget_state,
+    widgets::{
+        ar::{
+            next_frame,
+            pixels::{Palette, PixelCanvas},
+            LoadStatus,
+        },
+        UrlNotices,
+    },
+};
+
+/// Steps timed with and without the cache by "Time it": without a cache
+/// the work grows with the square of the length, so a short prefix.
+const TIMED_STEPS: usize = 32;
+
+fn slug(v: Variant) -> String {
+    v.label().to_lowercase()
+}
+
+/// A layer's attention weights for one head, painted on the 28×28 grid:
+/// patch p's weight (position p + 1) on its four pixels, scaled so the
+/// largest weight is full colour. NaN where nothing is cached yet.
+fn head_map(weights: &[f32]) -> Vec<f32> {
+    let max = weights.iter().cloned().fold(0.0f32, f32::max).max(1e-9);
+    let mut map = vec![f32::NAN; SIDE * SIDE];
+    for (pos, &w) in weights.iter().enumerate().skip(1) {
+        let p = pos - 1;
+        let (r, c) = (2 * (p / GRID), 2 * (p % GRID));
+        for (dr, dc) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+            map[(r + dr) * SIDE + c + dc] = w / max;
+        }
+    }
+    map
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Timing {
+    cached_ms: f64,
+    uncached_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct FormComparison {
+    max_abs_diff: f32,
+    same_digit: bool,
+    steps: usize,
+}
+
+/// Times `steps` decoding steps from an empty cache, in one call (one
+/// submission and one readback on the GPU).
+async fn time_steps(
+    model: &Arc<DigitTransformer>,
+    backend: &compute::Backend,
+    form: MlaForm,
+    seed: u64,
+    use_cache: bool,
+) -> Result<f64, String> {
+    let mut d = LiveDecoder::new(model, backend, form).map_err(|e| e.to_string())?;
+    let t0 = Instant::now();
+    d.advance(seed, TIMED_STEPS, use_cache)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(t0.elapsed().as_secs_f64() * 1e3 / TIMED_STEPS as f64)
+}
+
+#[component]
+pub fn KvLive() -> impl IntoView {
+    let backend = LiveBackend::expect().0;
+    let (parsed, write) = use_widget_state::<KvState>();
+    let state = Memo::new(move |_| parsed.read().state.clone());
+    let notices = Signal::derive(move || parsed.read().notices.clone());
+    let variant = Memo::new(move |_| state.get().live);
+    let form = Memo::new(move |_| state.get().live_form);
+    let seed = Memo::new(move |_| state.get().live_seed);
+
+    let model = RwSignal::new(None::<Arc<DigitTransformer>>);
+    let (progress, set_progress) = signal((0u64, 0u64));
+    let (load_error, set_load_error) = signal(None::<ModelLoadError>);
+    let run_error = RwSignal::new(None::<String>);
+    // The decoder lives outside the reactive graph; signals carry what it reports.
+    let decoder = StoredValue::new_local(None::<LiveDecoder>);
+    let trace = RwSignal::new(None::<DecodeTrace>);
+    let bytes = RwSignal::new((0u64, 0u64));
+    let on_gpu = RwSignal::new(false);
+    let last_ms = RwSignal::new(None::<f64>);
+    let total_ms = RwSignal::new(0.0f64);
+    let playing = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let timing = RwSignal::new(None::<Timing>);
+    let comparison = RwSignal::new(None::<FormComparison>);
+    let metrics = RwSignal::new(Vec::<(Variant, Result<DigitMetrics, String>)>::new());
+    // Bumped whenever the decoder is rebuilt: a running loop that sees a
+    // new number stops.
+    let generation = StoredValue::new(0u64);
+
+    let refresh = move || {
+        decoder.with_value(|d| {
+            if let Some(d) = d {
+                bytes.set((d.cache_bytes_allocated(), d.cache_bytes_used()));
+                on_gpu.set(d.on_gpu());
+            }
+        });
+    };
+
+    // A new variant downloads its weights; a new form or seed rebuilds the decoder.
+    Effect::new(move |_| {
+        let v = variant.get();
+        model.set(None);
+        spawn_local(async move {
+            match digit_model(v, move |l, t| set_progress.set((l, t))).await {
+                Ok(m) if variant.get_untracked() == v => {
+                    set_load_error.set(None);
+                    model.set(Some(m));
+                }
+                Ok(_) => {}
+                Err(e) => set_load_error.set(Some(e)),
+            }
+        });
+    });
+    Effect::new(move |_| {
+        let (Some(m), f) = (model.get(), form.get()) else {
+            return;
+        };
+        seed.track();
+        generation.update_value(|g| *g += 1);
+        playing.set(false);
+        trace.set(None);
+        timing.set(None);
+        comparison.set(None);
+        last_ms.set(None);
+        total_ms.set(0.0);
+        run_error.set(None);
+        spawn_local(async move {
+            let backend = backend.await;
+            match LiveDecoder::new(&m, &backend, f) {
+                Ok(d) => {
+                    decoder.set_value(Some(d));
+                    refresh();
+                }
+                Err(e) => run_error.set(Some(e.to_string())),
+            }
+        });
+    });
+    Effect::new(move |_| {
+        let rows = Variant::ALL.map(|v| (v, Err("loading…".to_string())));
+        metrics.set(rows.to_vec());
+        spawn_local(async move {
+            for v in Variant::ALL {
+                let m = digit_metrics(v).await.map_err(|e| e.to_string());
+                metrics.update(|rows| {
+                    if let Some(row) = rows.iter_mut().find(|(rv, _)| *rv == v) {
+                        row.1 = m;
+                    }
+                });
+            }
+        });
+    });
+
+    // One step (or, while playing, one step per frame) with the current settings.
+    let advance = move |count: usize| async move {
+        let Some(mut d) = decoder.try_update_value(Option::take).flatten() else {
+            return false;
+        };
+        let gen = generation.get_value();
+        let s = state.get_untracked();
+        let t0 = Instant::now();
+        let result = d.advance(s.live_seed, count, s.live_cache).await;
+        let ms = t0.elapsed().as_secs_f64() * 1e3;
+        if generation.get_value() != gen {
+            return false;
+        }
+        let more = d.len() < POSITIONS;
+        decoder.set_value(Some(d));
+        match result {
+            Ok(t) => {
+                last_ms.set(Some(ms / count as f64));
+                total_ms.update(|x| *x += ms);
+                trace.set(Some(t));
+                refresh();
+                more
+            }
+            Err(e) => {
+                run_error.set(Some(e.to_string()));
+                false
+            }
+        }
+    };
+    let step = move || {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        spawn_local(async move {
+            advance(1).await;
+            busy.set(false);
+        });
+    };
+    let play = move || {
+        if busy.get_untracked() {
+            return;
+        }
+        playing.set(true);
+        busy.set(true);
+        spawn_local(async move {
+            while playing.get_untracked() && advance(1).await {
+                next_frame().await;
+            }
+            playing.set(false);
+            busy.set(false);
+        });
+    };
+    let reset = move || {
+        playing.set(false);
+        generation.update_value(|g| *g += 1);
+        decoder.update_value(|d| {
+            if let Some(d) = d {
+                d.reset();
+            }
+        });
+        trace.set(None);
+        last_ms.set(None);
+        total_ms.set(0.0);
+        refresh();
+    };
+    let time_it = move || {
+        let Some(m) = model.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        timing.set(None);
+        spawn_local(async move {
+            let backend = backend.await;
+            let (f, s) = (form.get_untracked(), seed.get_untracked());
+            let result = async {
+                Ok::<_, String>(Timing {
+                    cached_ms: time_steps(&m, &backend, f, s, true).await?,
+                    uncached_ms: time_steps(&m, &backend, f, s, false).await?,
+                })
+            }
+            .await;
+            match result {
+                Ok(t) => timing.set(Some(t)),
+                Err(e) => run_error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    let compare = move || {
+        let Some(m) = model.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        comparison.set(None);
+        spawn_local(async move {
+            let backend = backend.await;
+            let s = seed.get_untracked();
+            let result = async {
+                let mut traces = Vec::new();
+                for f in [MlaForm::Naive, MlaForm::Absorbed] {
+                    let mut d = LiveDecoder::new(&m, &backend, f).map_err(|e| e.to_string())?;
+                    traces.push(
+                        d.advance(s, POSITIONS, true)
+                            .await
+                            .map_err(|e| e.to_string())?,
+                    );
+                }
+                let max_abs_diff = traces[0]
+                    .logits
+                    .iter()
+                    .zip(&traces[1].logits)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                Ok::<_, String>(FormComparison {
+                    max_abs_diff,
+                    same_digit: traces[0].patches == traces[1].patches,
+                    steps: traces[0].patches.len(),
+                })
+            }
+            .await;
+            match result {
+                Ok(c) => comparison.set(Some(c)),
+                Err(e) => run_error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+
+    let config = Memo::new(move |_| Config::new(variant.get()));
+    let tokens = Signal::derive(move || trace.with(|t| t.as_ref().map_or(0, |t| t.patches.len())));
+    let image = Signal::derive(move || {
+        trace.with(|t| {
+            let patches = t.as_ref().map_or(&[][..], |t| &t.patches[..]);
+            let mut img = image_from_patches(patches);
+            // Not yet drawn: grey.
+            for p in patches.len()..POSITIONS {
+                let (r, c) = (2 * (p / GRID), 2 * (p % GRID));
+                for (dr, dc) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    img[(r + dr) * SIDE + c + dc] = f32::NAN;
+                }
+            }
+            img
+        })
+    });
+    let head_weights = move |head: usize| {
+        Signal::derive(move || {
+            let layer = state.get().live_layer as usize;
+            trace.with(|t| {
+                t.as_ref().and_then(|t| t.attention.get(layer)).map_or(
+                    vec![f32::NAN; SIDE * SIDE],
+                    |w| {
+                        let len = w.len() / config.get().heads;
+                        head_map(&w[head * len..(head + 1) * len])
+                    },
+                )
+            })
+        })
+    };
+    let start_weight = move |head: usize| {
+        let layer = state.get().live_layer as usize;
+        trace.with(|t| {
+            t.as_ref().and_then(|t| t.attention.get(layer)).map(|w| {
+                let len = w.len() / config.get().heads;
+                w[head * len]
+            })
+        })
+    };
+
+    let formula_per_token = move || config.get().kv_config(1).bytes_per_token();
+    let write_variant = write.clone();
+    let write_seed = write.clone();
+    let write_cache = write.clone();
+    let write_form = write.clone();
+    let write_layer = write.clone();
+
+    view! {
+        <section class="widget" data-testid="kv-live" aria-labelledby="kv-live-title">
+            <h2 id="kv-live-title">"A KV cache, live"</h2>
+            <p>
+                "Four small transformers, trained here on MNIST and identical except for their attention, draw a digit "
+                "one 2×2 patch at a time. Each step appends one token's keys and values (or, for MLA, one latent and one "
+                "RoPE key) to a cache allocated once for all 196 positions. The byte counts below come from the "
+                "runtime's own buffers, next to the calculator's formula."
+            </p>
+            <UrlNotices notices=notices/>
+            <LoadStatus
+                what=Signal::derive(move || format!("the {} model", variant.get().label()))
+                progress
+                error=load_error
+            />
+            <form class="controls" on:submit=|ev| ev.prevent_default()>
+                <fieldset class="choice" data-testid="kv-live-variant">
+                    <legend>"Attention"</legend>
+                    {Variant::ALL.into_iter().map(|v| {
+                        let write = write_variant.clone();
+                        view! {
+                            <label>
+                                <input
+                                    type="radio"
+                                    name="kv-live-variant"
+                                    value=slug(v)
+                                    data-testid=format!("kv-live-variant-{}", slug(v))
+                                    prop:checked=move || variant.get() == v
+                                    on:change=move |_| {
+                                        let mut next = state.get_untracked();
+                                        next.live = v;
+                                        write(next);
+                                    }
+                                />
+                                {v.label()}
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <label>
+                    <span>"Seed"</span>
+                    <input
+                        type="number"
+                        min="0"
+                        data-testid="kv-live-seed"
+                        prop:value=move || seed.get()
+                        on:change=move |ev| {
+                            let mut next = state.get_untracked();
+                            if let Ok(v) = event_target_value(&ev).trim().parse::<u64>() {
+                                next.live_seed = v;
+                            }
+                            write_seed(next);
+                        }
+                    />
+                </label>
+                <label class="check">
+                    <input
+                        type="checkbox"
+                        data-testid="kv-live-cache"
+                        prop:checked=move || state.get().live_cache
+                        on:change=move |ev| {
+                            let mut next = state.get_untracked();
+                            next.live_cache = event_target_checked(&ev);
+                            write_cache(next);
+                        }
+                    />
+                    <span>"Use the KV cache (off: recompute every earlier token's keys and values at each step)"</span>
+                </label>
+                <label>
+                    <span>"MLA form"</span>
+                    <select
+                        data-testid="kv-live-form"
+                        prop:disabled=move || variant.get() != Variant::Mla
+                        on:change=move |ev| {
+                            let mut next = state.get_untracked();
+                            next.live_form = if event_target_value(&ev) == "naive" { MlaForm::Naive } else { MlaForm::Absorbed };
+                            write_form(next);
+                        }
+                    >
+                        <option value="absorbed" selected=move || form.get() == MlaForm::Absorbed>"absorbed (attend over latents)"</option>
+                        <option value="naive" selected=move || form.get() == MlaForm::Naive>"naive (decompress keys and values)"</option>
+                    </select>
+                </label>
+                <label>
+                    <span>"Attention of layer"</span>
+                    <select
+                        data-testid="kv-live-layer"
+                        on:change=move |ev| {
+                            let mut next = state.get_untracked();
+                            next.live_layer = event_target_value(&ev).parse().unwrap_or(0);
+                            write_layer(next);
+                        }
+                    >
+                        {move || (0..config.get().layers as u32).map(|l| view! {
+                            <option value=l selected=move || state.get().live_layer == l>{format!("{}", l + 1)}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+            </form>
+            <div class="controls">
+                <button type="button" data-testid="kv-live-step" prop:disabled=move || busy.get() || model.get().is_none()
+                    on:click=move |_| step()>"Step one patch"</button>
+                <button type="button" data-testid="kv-live-play" prop:disabled=move || model.get().is_none()
+                    aria-pressed=move || playing.get().to_string()
+                    on:click=move |_| if playing.get_untracked() { playing.set(false) } else { play() }>
+                    {move || if playing.get() { "Pause" } else { "Play" }}
+                </button>
+                <button type="button" data-testid="kv-live-reset" on:click=move |_| reset()>"Restart"</button>
+                <button type="button" data-testid="kv-live-time" prop:disabled=move || busy.get() || model.get().is_none()
+                    on:click=move |_| time_it()>{format!("Time {TIMED_STEPS} steps with and without the cache")}</button>
+            </div>
+            {move || run_error.get().map(|e| view! { <p class="error" role="alert" data-testid="kv-live-error">{e}</p> })}
+            <div class="live-grid">
+                <figure data-testid="kv-live-patches" data-patches=move || trace.with(|t| {
+                    // The sampled patch ids as hex digits, for tests and bug reports.
+                    t.as_ref().map_or(String::new(), |t| t.patches.iter().map(|p| format!("{p:x}")).collect())
+                })>
+                    <PixelCanvas values=image palette=Palette::Ink label="The digit being drawn".to_string() testid="kv-live-digit".to_string()/>
+                    <figcaption>{move || format!("{} of {POSITIONS} patches", tokens.get())}</figcaption>
+                </figure>
+                {move || (0..config.get().heads).map(|h| view! {
+                    <figure>
+                        <PixelCanvas
+                            values=head_weights(h)
+                            palette=Palette::Probability
+                            label=format!("Attention of head {} over earlier patches", h + 1)
+                            testid=format!("kv-live-head-{h}")
+                        />
+                        <figcaption>{move || match start_weight(h) {
+                            Some(w) => format!("head {}: start token {:.0}%", h + 1, 100.0 * w),
+                            None => format!("head {}", h + 1),
+                        }}</figcaption>
+                    </figure>
+                }).collect_view()}
+            </div>
+            <div class="table-scroll">
+            <table class="numbers" data-testid="kv-live-bytes">
+                <tbody>
+                    <tr>
+                        <th scope="row">"Formula, bytes per token (f32, all layers)"</th>
+                        <td data-testid="kv-live-formula" data-value=move || formula_per_token().to_string()>
+                            {move || {
+                                let c = config.get();
+                                let per_layer = c.kv_config(1).elems_per_token_layer();
+                                format!("{} layers × {per_layer} values × 4 B = {} B", c.layers, group(formula_per_token()))
+                            }}
+                        </td>
+                    </tr>
+                    <tr>
+                        <th scope="row">"Measured, bytes per token (allocated ÷ 196)"</th>
+                        <td data-testid="kv-live-bytes-per-token" data-value=move || (bytes.get().0 / POSITIONS as u64).to_string()>
+                            {move || format!("{} B", group(bytes.get().0 / POSITIONS as u64))}
+                        </td>
+                    </tr>
+                    <tr>
+                        <th scope="row">{move || if on_gpu.get() { "Allocated on the GPU" } else { "Held in memory (CPU)" }}</th>
+                        <td data-testid="kv-live-bytes-allocated" data-value=move || bytes.get().0.to_string()>
+                            {move || format!("{} ({} B)", human_bytes(bytes.get().0), group(bytes.get().0))}
+                        </td>
+                    </tr>
+                    <tr>
+                        <th scope="row">"In use after the tokens so far"</th>
+                        <td data-testid="kv-live-bytes-used" data-value=move || bytes.get().1.to_string() data-tokens=move || tokens.get().to_string()>
+                            {move || format!("{} tokens: {} B", tokens.get(), group(bytes.get().1))}
+                        </td>
+                    </tr>
+                    <tr>
+                        <th scope="row">"Last step"</th>
+                        <td data-testid="kv-live-step-ms">
+                            {move || match last_ms.get() {
+                                Some(ms) => format!("{ms:.1} ms (one submission and one readback), {:.0} ms in all", total_ms.get()),
+                                None => "—".to_string(),
+                            }}
+                        </td>
+                    </tr>
+                </tbody>
+            </table>
+            </div>
+            {move || timing.get().map(|t| view! {
+                <p class="status" data-testid="kv-live-timing" data-cached-ms=t.cached_ms data-uncached-ms=t.uncached_ms>
+                    {format!(
+                        "Over the first {TIMED_STEPS} positions: {:.2} ms per step with the cache, {:.2} ms without ({:.1}× slower). \
+                         Without a cache the cost of step t grows with t, so the gap widens with length.",
+                        t.cached_ms, t.uncached_ms, t.uncached_ms / t.cached_ms.max(1e-9)
+                    )}
+                </p>
+            })}
+            <Show when=move || variant.get() == Variant::Mla>
+                <div class="mla-compare">
+                    <button type="button" data-testid="kv-live-compare" prop:disabled=move || busy.get() || model.get().is_none()
+                        on:click=move |_| compare()>"Decode a whole digit in both MLA forms"</button>
+                    {move || comparison.get().map(|c| {
+                        let cfg = config.get();
+                        let cache = cfg.kv_config(1).bytes_per_token();
+                        let expanded = (cfg.layers * 2 * cfg.heads * cfg.head_dim * 4) as u64;
+                        view! {
+                            <p class="status" data-testid="kv-live-compare-result" data-max-diff=c.max_abs_diff data-same=c.same_digit.to_string()>
+                                {format!(
+                                    "{} steps: the largest difference between the two forms' logits is {:.2e}; {}. \
+                                     Both keep the same cache, {cache} B per token (latent and RoPE key). The naive form also \
+                                     decompresses keys and values at every step, {expanded} B per cached token, and throws them away; \
+                                     the absorbed form never builds them.",
+                                    c.steps,
+                                    c.max_abs_diff,
+                                    if c.same_digit { "they drew the same digit" } else { "they drew different digits" },
+                                )}
+                            </p>
+                        }
+                    })}
+                </div>
+            </Show>
+            <div class="table-scroll">
+            <table class="numbers" data-testid="kv-live-table">
+                <caption>"The four trained variants: quality against cache size (test split, Q8_0 weights)"</caption>
+                <thead>
+                    <tr><th>"Attention"</th><th>"test bits/dim"</th><th>"−log p (nats)"</th><th>"KV bytes / token"</th><th>"parameters"</th></tr>
+                </thead>
+                <tbody>
+                    {move || metrics.get().into_iter().map(|(v, m)| match m {
+                        Ok(m) => view! {
+                            <tr data-variant=slug(v) data-bits=m.test_bits_per_dim data-kv=m.kv_bytes_per_token>
+                                <th scope="row">{v.label()}</th>
+                                <td>{format!("{:.4}", m.test_bits_per_dim)}</td>
+                                <td>{format!("{:.2}", m.test_nll_nats)}</td>
+                                <td>{group(m.kv_bytes_per_token)}</td>
+                                <td>{group(m.params)}</td>
+                            </tr>
+                        }.into_any(),
+                        Err(e) => view! {
+                            <tr data-variant=slug(v)><th scope="row">{v.label()}</th><td colspan="4">{e}</td></tr>
+                        }.into_any(),
+                    }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+        </section>
+    }
+}
