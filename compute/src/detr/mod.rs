@@ -1,0 +1,4 @@
+//! Chapter 3's detector: set prediction with Hungarian matching.
+
+pub mod boxes;
+pub mod matching;
