@@ -2,3 +2,4 @@
 
 pub mod boxes;
 pub mod matching;
+pub mod scenes;
