@@ -17,6 +17,11 @@
 //   brings four weights, dotted with four x values as vec4s, so every weight
 //   byte is read exactly once. A tree reduction in workgroup memory (WG² · 4
 //   bytes = 1 KiB) sums the partials. Rows wrap into y past 65535.
+// gemv_q8_short (m = 1, short rows): one invocation per output row, WG²
+//   rows per workgroup, each summing its row's blocks in order. When C is
+//   small (chapter 2's rows have 64 to 512 weights) a 256-invocation
+//   workgroup per row costs far more than the row, above all on software
+//   GPUs. Rows wrap into y past 65535 workgroups.
 // gemm_q8 (m > 1): WG × WG invocations compute a WG × WG tile of y (batch
 //   rows × output rows), walking C one Q8 block (32) at a time through
 //   workgroup tiles of x and dequantized W: 2 · WG · 32 · 4 bytes = 4 KiB.
@@ -55,6 +60,44 @@ fn unpack_i8x4(word: u32) -> vec4<f32> {
     );
 }
 
+// Row r's block b (32 weights) dotted with x, before the block's scale.
+fn block_dot(r: u32, b: u32) -> f32 {
+    let word0 = (r * p.cp + b * 32u) / 4u;
+    var block_sum = 0.0;
+    for (var w = 0u; w < 8u; w++) {
+        let c0 = b * 32u + w * 4u;
+        let q = unpack_i8x4(quants[word0 + w]);
+        if (c0 + 3u < p.cols) {
+            block_sum += dot(q, vec4<f32>(x[c0], x[c0 + 1u], x[c0 + 2u], x[c0 + 3u]));
+        } else {
+            for (var j = 0u; j < 4u; j++) {
+                if (c0 + j < p.cols) {
+                    block_sum += q[j] * x[c0 + j];
+                }
+            }
+        }
+    }
+    return block_sum;
+}
+
+@compute @workgroup_size(WG * WG)
+fn gemv_q8_short(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    let out_row = gid.x + gid.y * groups.x * WG * WG;
+    if (out_row >= p.rows) {
+        return;
+    }
+    let r = p.r0 + out_row;
+    let blocks = p.cp / 32u;
+    var acc = 0.0;
+    for (var b = 0u; b < blocks; b++) {
+        acc += scales[r * blocks + b] * block_dot(r, b);
+    }
+    y[out_row] = acc;
+}
+
 @compute @workgroup_size(WG * WG)
 fn gemv_q8(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -71,22 +114,7 @@ fn gemv_q8(
     let blocks = p.cp / 32u;
     var acc = 0.0;
     for (var b = lid; b < blocks; b += threads) {
-        let word0 = (r * p.cp + b * 32u) / 4u;
-        var block_sum = 0.0;
-        for (var w = 0u; w < 8u; w++) {
-            let c0 = b * 32u + w * 4u;
-            let q = unpack_i8x4(quants[word0 + w]);
-            if (c0 + 3u < p.cols) {
-                block_sum += dot(q, vec4<f32>(x[c0], x[c0 + 1u], x[c0 + 2u], x[c0 + 3u]));
-            } else {
-                for (var j = 0u; j < 4u; j++) {
-                    if (c0 + j < p.cols) {
-                        block_sum += q[j] * x[c0 + j];
-                    }
-                }
-            }
-        }
-        acc += scales[r * blocks + b] * block_sum;
+        acc += scales[r * blocks + b] * block_dot(r, b);
     }
     scratch[lid] = acc;
     workgroupBarrier();

@@ -6,7 +6,7 @@ mod common;
 use common::{assert_close, gpu, run, tol_f32};
 use compute::{
     inputs::uniform_signed,
-    kernels::q8::{gemv_q8_rows, linear_q8, GpuQ8},
+    kernels::q8::{gemv_q8_rows, gemv_q8_short, linear_q8, GpuQ8},
     reference::q8::linear_q8_ref,
     weights::Q8Matrix,
 };
@@ -69,6 +69,25 @@ fn gemv_over_some_rows_matches_those_rows_of_the_full_product() {
         gemv_q8_rows(&mut rec, &tx, &gw, 784, 1).is_err(),
         "past the last row"
     );
+}
+
+#[test]
+fn short_row_gemv_matches_reference() {
+    let Some(exec) = gpu() else { return };
+    // Awkward widths (padding inside a block), and more rows than one workgroup.
+    for (rows, cols) in [(1, 7), (16, 64), (300, 45), (512, 64), (64, 512)] {
+        let w = Q8Matrix::quantize(&uniform_signed(rows as u64, rows * cols), rows, cols);
+        let x = uniform_signed(cols as u64 + 1, cols);
+        let got = run(&exec, |rec| {
+            let (gw, tx) = (GpuQ8::upload(rec.exec(), &w), rec.exec().upload(&x));
+            gemv_q8_short(rec, &tx, &gw).unwrap()
+        });
+        let want = linear_q8_ref(&x, &w, 1).unwrap();
+        assert_close(&got, &want, tol_f32(cols), &format!("{rows}x{cols}"));
+    }
+    let w = GpuQ8::upload(&exec, &Q8Matrix::quantize(&[0.0; 64], 2, 32));
+    let mut rec = exec.begin();
+    assert!(gemv_q8_short(&mut rec, &exec.upload(&[0.0; 31]), &w).is_err());
 }
 
 #[test]

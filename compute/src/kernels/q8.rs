@@ -72,6 +72,39 @@ pub fn gemv_q8_rows(
     Ok(y)
 }
 
+/// y = W · x with one GPU invocation per row: for short rows (a few hundred
+/// weights), where a workgroup per row costs more than the row.
+pub fn gemv_q8_short(
+    rec: &mut Recording<'_>,
+    x: &GpuTensor,
+    w: &GpuQ8,
+) -> Result<GpuTensor, ComputeError> {
+    if x.len != w.cols {
+        return Err(ComputeError::Shape {
+            op: "gemv_q8_short",
+            detail: format!("x has {} values, W has {} columns", x.len, w.cols),
+        });
+    }
+    let y = rec.exec().empty(w.rows);
+    let params = [
+        w.rows as u32,
+        w.cols as u32,
+        padded_cols(w.cols) as u32,
+        1,
+        0,
+    ];
+    let bindings = [(1, &w.quants), (2, &w.scales), (3, x), (4, &y)];
+    let per_group = KERNEL.workgroup * KERNEL.workgroup;
+    rec.dispatch(
+        &KERNEL,
+        "gemv_q8_short",
+        &bindings,
+        &params,
+        groups_1d(w.rows, per_group),
+    );
+    Ok(y)
+}
+
 /// y[m, rows] = x[m, cols] · Wᵀ: the GEMV kernel for one row of x, the tiled
 /// GEMM for more.
 pub fn linear_q8(

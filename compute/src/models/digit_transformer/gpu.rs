@@ -15,7 +15,7 @@ use crate::{
         embedding::embedding,
         gemm::{gemm_f32, GemmShape, GemmVariant},
         mla::{mla_attend, LatentCache, MlaAttendShape},
-        q8::{linear_q8, GpuQ8},
+        q8::{gemv_q8_short, GpuQ8},
         reduce::{rmsnorm, softmax, Rows},
         rope::{rope, rope_tables, RopeShape},
         sample::{sample, SampleTarget, Sampler},
@@ -262,14 +262,14 @@ impl GpuDecoder {
                         pos0: pos,
                     };
                     let (cos, sin) = &self.rope_head;
-                    let q = linear_q8(rec, &h, wq, 1)?;
+                    let q = gemv_q8_short(rec, &h, wq)?;
                     let q = rope(rec, &q, cos, sin, shape(c.heads))?;
-                    let k = linear_q8(rec, &h, wk, 1)?;
+                    let k = gemv_q8_short(rec, &h, wk)?;
                     let k = rope(rec, &k, cos, sin, shape(c.kv_heads))?;
-                    let v = linear_q8(rec, &h, wv, 1)?;
+                    let v = gemv_q8_short(rec, &h, wv)?;
                     let scale = 1.0 / (c.head_dim as f32).sqrt();
                     let a = attend_step(rec, cache, &q, &k, &v, pos, scale)?;
-                    linear_q8(rec, &a, wo, 1)?
+                    gemv_q8_short(rec, &a, wo)?
                 }
                 (GpuAttention::Latent(weights), GpuCache::Latent(cache)) => {
                     self.record_latent(rec, weights, cache, &h, pos)?
@@ -278,13 +278,13 @@ impl GpuDecoder {
             };
             x = binary(rec, &x, &out, Binary::Add)?;
             let h = rmsnorm(rec, &x, &layer.ffn_norm, row, EPS)?;
-            let up = linear_q8(rec, &h, &layer.w1, 1)?;
+            let up = gemv_q8_short(rec, &h, &layer.w1)?;
             let f = activation(rec, &up, Activation::Gelu);
-            let down = linear_q8(rec, &f, &layer.w2, 1)?;
+            let down = gemv_q8_short(rec, &f, &layer.w2)?;
             x = binary(rec, &x, &down, Binary::Add)?;
         }
         let h = rmsnorm(rec, &x, &self.out_norm, row, EPS)?;
-        linear_q8(rec, &h, &self.head, 1)
+        gemv_q8_short(rec, &h, &self.head)
     }
 
     fn record_latent(
@@ -316,11 +316,11 @@ impl GpuDecoder {
             head_dim: dr,
             pos0: pos,
         };
-        let latent = linear_q8(rec, h, w_dkv, 1)?;
-        let rope_key = linear_q8(rec, h, w_kr, 1)?;
+        let latent = gemv_q8_short(rec, h, w_dkv)?;
+        let rope_key = gemv_q8_short(rec, h, w_kr)?;
         let rope_key = rope(rec, &rope_key, cos, sin, shape(1))?;
         cache.write(rec, &latent, &rope_key, pos)?;
-        let q_rope = linear_q8(rec, h, w_qr, 1)?;
+        let q_rope = gemv_q8_short(rec, h, w_qr)?;
         let q_rope = rope(rec, &q_rope, cos, sin, shape(heads))?;
         let scale = 1.0 / ((dh + dr) as f32).sqrt();
         let gemm = |rec: &mut Recording<'_>, a: &GpuTensor, b: &GpuTensor, m, k, n| {
@@ -328,7 +328,7 @@ impl GpuDecoder {
         };
         match self.form {
             MlaForm::Naive => {
-                let q = linear_q8(rec, h, wq, 1)?;
+                let q = gemv_q8_short(rec, h, wq)?;
                 let latents = rec.exec().empty(len * dc);
                 rec.copy(&cache.latent, 0, &latents, 0, len * dc);
                 let keys = gemm(rec, &latents, w_uk_t, len, dc, heads * dh)?;
@@ -341,7 +341,7 @@ impl GpuDecoder {
                     scale,
                 };
                 let a = mla_attend(rec, cache, &q, &q_rope, &keys, &values, shape)?;
-                linear_q8(rec, &a, wo, 1)
+                gemv_q8_short(rec, &a, wo)
             }
             MlaForm::Absorbed => {
                 let q = gemm(rec, h, q_absorbed_t, 1, d, heads * dc)?;
@@ -371,6 +371,7 @@ impl GpuDecoder {
         use_cache: bool,
     ) -> Result<DecodeTrace, ComputeError> {
         let end = (self.len + count).min(POSITIONS);
+
         let mut rec = exec.begin();
         for pos in self.len..end {
             if !use_cache {
