@@ -1,5 +1,6 @@
 //! Chapter 3's detector: set prediction with Hungarian matching.
 
 pub mod boxes;
+pub mod coco_eval;
 pub mod matching;
 pub mod scenes;
