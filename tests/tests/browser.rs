@@ -198,6 +198,7 @@ fn committed(kind: ArKind) -> ArModel {
 
 impl Browser {
     fn click(&self, id: &str) {
+        self.wait_testid(id);
         self.session
             .execute(&format!(
                 "document.querySelector('[data-testid=\"{id}\"]').click()"
@@ -715,9 +716,7 @@ fn webgpu_on_swiftshader() {
 
     // Every asset downloads from our origin and matches the manifest.
     b.open("/gpu");
-    b.session
-        .execute("document.querySelector('[data-testid=\"asset-check-run\"]').click()")
-        .unwrap();
+    b.click("asset-check-run");
     b.wait("document.querySelector('[data-testid=\"asset-check\"]')?.dataset.status !== 'running' && document.querySelector('[data-testid=\"asset-check\"]').dataset.status !== 'idle'");
     assert_eq!(
         b.attr("asset-check", "data-status"),

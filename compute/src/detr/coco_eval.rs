@@ -37,8 +37,21 @@ pub struct ApSummary {
 pub const MAX_DETECTIONS: usize = 100;
 const RECALL_POINTS: usize = 101;
 
+/// numpy's `linspace(start, stop, n)` bit for bit, as pycocotools builds its
+/// thresholds: a recall of exactly 0.56 must compare as numpy's 0.56 does.
+fn linspace<const N: usize>(start: f64, stop: f64) -> [f64; N] {
+    let step = (stop - start) / (N - 1) as f64;
+    std::array::from_fn(|i| {
+        if i == N - 1 {
+            stop
+        } else {
+            i as f64 * step + start
+        }
+    })
+}
+
 fn iou_thresholds() -> [f64; 10] {
-    std::array::from_fn(|i| 0.5 + 0.05 * i as f64)
+    linspace(0.5, 0.95)
 }
 
 /// Precision at the 101 recall points for one category and threshold, or
@@ -100,8 +113,7 @@ fn category_precision(
         }
     }
     let mut out = [0.0; RECALL_POINTS];
-    for (k, q) in out.iter_mut().enumerate() {
-        let r = k as f64 / (RECALL_POINTS - 1) as f64;
+    for (q, r) in out.iter_mut().zip(linspace::<RECALL_POINTS>(0.0, 1.0)) {
         // First detection whose recall reaches r (numpy's searchsorted, left).
         if let Some(i) = recall.iter().position(|&rc| rc >= r) {
             *q = precision[i];
