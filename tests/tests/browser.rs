@@ -565,6 +565,7 @@ impl Browser {
         }
         self.wait_attr("kv-live-bytes-used", "data-tokens", "5", LOAD);
         assert_eq!(self.attr("kv-live-patches", "data-patches"), want[..5]);
+        assert_eq!(self.attr("kv-live-latency", "data-points"), "5");
         let search = self.session.execute("return location.search").unwrap();
         assert!(
             search.as_str().unwrap().contains("live_cache=false"),

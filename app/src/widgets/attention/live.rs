@@ -108,6 +108,8 @@ pub fn KvLive() -> impl IntoView {
     let on_gpu = RwSignal::new(false);
     let last_ms = RwSignal::new(None::<f64>);
     let total_ms = RwSignal::new(0.0f64);
+    // (position, ms, with the cache) for every step taken one at a time.
+    let latencies = RwSignal::new(Vec::<(usize, f64, bool)>::new());
     let playing = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let timing = RwSignal::new(None::<Timing>);
@@ -153,6 +155,7 @@ pub fn KvLive() -> impl IntoView {
         comparison.set(None);
         last_ms.set(None);
         total_ms.set(0.0);
+        latencies.set(Vec::new());
         run_error.set(None);
         spawn_local(async move {
             let backend = backend.await;
@@ -187,6 +190,7 @@ pub fn KvLive() -> impl IntoView {
         };
         let gen = generation.get_value();
         let s = state.get_untracked();
+        let pos = d.len();
         let t0 = Instant::now();
         let result = d.advance(s.live_seed, count, s.live_cache).await;
         let ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -197,6 +201,9 @@ pub fn KvLive() -> impl IntoView {
         decoder.set_value(Some(d));
         match result {
             Ok(t) => {
+                if count == 1 {
+                    latencies.update(|l| l.push((pos, ms, s.live_cache)));
+                }
                 last_ms.set(Some(ms / count as f64));
                 total_ms.update(|x| *x += ms);
                 trace.set(Some(t));
@@ -244,6 +251,7 @@ pub fn KvLive() -> impl IntoView {
         trace.set(None);
         last_ms.set(None);
         total_ms.set(0.0);
+        latencies.set(Vec::new());
         refresh();
     };
     let time_it = move || {
@@ -534,6 +542,7 @@ pub fn KvLive() -> impl IntoView {
                 </tbody>
             </table>
             </div>
+            <LatencyChart latencies/>
             {move || timing.get().map(|t| view! {
                 <p class="status" data-testid="kv-live-timing" data-cached-ms=t.cached_ms data-uncached-ms=t.uncached_ms>
                     {format!(
@@ -592,5 +601,38 @@ pub fn KvLive() -> impl IntoView {
             </table>
             </div>
         </section>
+    }
+}
+
+/// Milliseconds per step against the position it decoded, with the cache
+/// (blue) and without (orange): flat against rising.
+#[component]
+fn LatencyChart(latencies: RwSignal<Vec<(usize, f64, bool)>>) -> impl IntoView {
+    const W: f64 = 600.0;
+    const H: f64 = 180.0;
+    const LEFT: f64 = 48.0;
+    const BOTTOM: f64 = 28.0;
+    let top = move || latencies.with(|l| l.iter().map(|p| p.1).fold(1.0f64, f64::max)) * 1.1;
+    let x = |pos: usize| LEFT + (W - LEFT - 8.0) * pos as f64 / (POSITIONS - 1) as f64;
+    let y = move |ms: f64, top: f64| (H - BOTTOM) - (H - BOTTOM - 8.0) * ms / top;
+    view! {
+        <figure class="chart" data-testid="kv-live-latency" data-points=move || latencies.with(Vec::len)>
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label="Milliseconds per decoding step against position">
+                <line x1=LEFT y1=H - BOTTOM x2=W - 8.0 y2=H - BOTTOM stroke="#6b7280"/>
+                <line x1=LEFT y1=8.0 x2=LEFT y2=H - BOTTOM stroke="#6b7280"/>
+                <text x=LEFT - 6.0 y=12.0 text-anchor="end" font-size="11">{move || format!("{:.0}", top())}</text>
+                <text x=LEFT - 6.0 y=H - BOTTOM text-anchor="end" font-size="11">"0"</text>
+                <text x=4.0 y=(H - BOTTOM) / 2.0 font-size="11">"ms"</text>
+                <text x=LEFT y=H - 8.0 font-size="11">"position 0"</text>
+                <text x=W - 8.0 y=H - 8.0 text-anchor="end" font-size="11">"195"</text>
+                {move || {
+                    let t = top();
+                    latencies.get().into_iter().map(|(pos, ms, cached)| view! {
+                        <circle cx=x(pos) cy=y(ms, t) r="2.5" fill=if cached { "#1d4ed8" } else { "#ea580c" }/>
+                    }).collect_view()
+                }}
+            </svg>
+            <figcaption>"Per-step latency, one submission and one readback each: blue with the KV cache, orange without."</figcaption>
+        </figure>
     }
 }
