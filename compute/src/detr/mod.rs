@@ -4,3 +4,4 @@ pub mod boxes;
 pub mod coco_eval;
 pub mod matching;
 pub mod scenes;
+pub mod set_loss;
