@@ -107,9 +107,8 @@ fn kv_decoding(root: &std::path::Path, gpu: &Backend) -> Result<serde_json::Valu
         let config = Config::new(variant);
         let bytes = std::fs::read(root.join("assets").join(config.weights_path()))
             .map_err(|e| e.to_string())?;
-        let model = std::sync::Arc::new(
-            DigitTransformer::load(config, &bytes).map_err(|e| e.to_string())?,
-        );
+        let model =
+            std::sync::Arc::new(DigitTransformer::load(config, &bytes).map_err(|e| e.to_string())?);
         let forms: &[MlaForm] = if variant == Variant::Mla {
             &[MlaForm::Absorbed, MlaForm::Naive]
         } else {
