@@ -459,6 +459,19 @@ impl Browser {
             });
     }
 
+    /// Clicks the live widget's "step" `n` times, each after the last step finished.
+    fn step_live(&self, n: usize) {
+        for _ in 0..n {
+            self.click("kv-live-step");
+            self.session
+                .wait_for(
+                    "!document.querySelector('[data-testid=\"kv-live-step\"]').disabled",
+                    LOAD,
+                )
+                .unwrap();
+        }
+    }
+
     /// Chapter 2's live widget: each variant's measured cache is the
     /// formula, a seeded digit is the native CPU decoder's digit, MLA's two
     /// forms agree, and the cache-less decode draws the same patches.
@@ -493,15 +506,7 @@ impl Browser {
         // MLA is selected now: three steps fill three tokens' worth.
         let mla = Config::new(Variant::Mla);
         let per_token = mla.kv_config(1).bytes_per_token();
-        for _ in 0..3 {
-            self.click("kv-live-step");
-            self.session
-                .wait_for(
-                    "!document.querySelector('[data-testid=\"kv-live-step\"]').disabled",
-                    LOAD,
-                )
-                .unwrap();
-        }
+        self.step_live(3);
         self.wait_attr("kv-live-bytes-used", "data-tokens", "3", LOAD);
         assert_eq!(
             self.attr("kv-live-bytes-used", "data-value"),
@@ -554,15 +559,7 @@ impl Browser {
         self.click("kv-live-cache");
         self.click("kv-live-reset");
         self.wait_attr("kv-live-bytes-used", "data-tokens", "0", LOAD);
-        for _ in 0..5 {
-            self.click("kv-live-step");
-            self.session
-                .wait_for(
-                    "!document.querySelector('[data-testid=\"kv-live-step\"]').disabled",
-                    LOAD,
-                )
-                .unwrap();
-        }
+        self.step_live(5);
         self.wait_attr("kv-live-bytes-used", "data-tokens", "5", LOAD);
         assert_eq!(self.attr("kv-live-patches", "data-patches"), want[..5]);
         assert_eq!(self.attr("kv-live-latency", "data-points"), "5");

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use candle_core::{Device, Result, Tensor};
+use candle_core::{Device, Result, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use compute::inputs::SplitMix64;
 use serde::Serialize;
@@ -112,15 +112,17 @@ fn run_epochs<S, B>(
     Ok((report, kept))
 }
 
-/// Minibatch AdamW through candle's autodiff; keeps the best epoch's parameters.
-pub fn fit(
-    model: &impl ArModel,
-    train: &Split,
-    val: &Split,
+/// The AdamW loop both autodiff trainers share: `train_epoch` takes the
+/// optimiser, the epoch and the shuffled order and returns the summed
+/// per-digit loss; the best epoch's values are put back into `vars`.
+fn fit_adamw(
+    vars: Vec<Var>,
+    train_len: usize,
     cfg: &FitConfig,
+    train_epoch: impl FnMut(&mut AdamW, usize, &[usize]) -> Result<f64>,
+    validate: impl FnMut(&AdamW) -> Result<f64>,
     log: impl FnMut(&Epoch),
 ) -> Result<FitReport> {
-    let vars = model.vars();
     let mut opt = AdamW::new(
         vars.clone(),
         ParamsAdamW {
@@ -130,9 +132,36 @@ pub fn fit(
         },
     )?;
     let (report, params) = run_epochs(
-        train.len(),
+        train_len,
         cfg,
         &mut opt,
+        train_epoch,
+        validate,
+        |_| {
+            vars.iter()
+                .map(|v| v.as_tensor().copy())
+                .collect::<Result<Vec<Tensor>>>()
+        },
+        log,
+    )?;
+    for (var, value) in vars.iter().zip(&params) {
+        var.set(value)?;
+    }
+    Ok(report)
+}
+
+/// Minibatch AdamW through candle's autodiff; keeps the best epoch's parameters.
+pub fn fit(
+    model: &impl ArModel,
+    train: &Split,
+    val: &Split,
+    cfg: &FitConfig,
+    log: impl FnMut(&Epoch),
+) -> Result<FitReport> {
+    fit_adamw(
+        model.vars(),
+        train.len(),
+        cfg,
         |opt, epoch, order| {
             let mut sum = 0.0;
             for (step, chunk) in order.chunks(cfg.batch).enumerate() {
@@ -146,17 +175,8 @@ pub fn fit(
             Ok(sum)
         },
         |_| mean_nll(model, val, 500),
-        |_| {
-            vars.iter()
-                .map(|v| v.as_tensor().copy())
-                .collect::<Result<Vec<Tensor>>>()
-        },
         log,
-    )?;
-    for (var, value) in vars.iter().zip(&params) {
-        var.set(value)?;
-    }
-    Ok(report)
+    )
 }
 
 /// Mean −log p(x) over a split with the hand-written NADE forward, on all cores.
@@ -228,20 +248,11 @@ pub fn fit_attention(
     log: impl FnMut(&Epoch),
 ) -> Result<FitReport> {
     use crate::attention::{batch, mean_nll};
-    let vars = model.vars();
-    let mut opt = AdamW::new(
-        vars.clone(),
-        ParamsAdamW {
-            lr: cfg.lr,
-            weight_decay: cfg.weight_decay,
-            ..Default::default()
-        },
-    )?;
     let positions = compute::models::digit_transformer::POSITIONS;
-    let (report, params) = run_epochs(
+    fit_adamw(
+        model.vars(),
         train.len() / positions,
         cfg,
-        &mut opt,
         |opt, _, order| {
             let mut sum = 0.0;
             for chunk in order.chunks(cfg.batch) {
@@ -253,15 +264,6 @@ pub fn fit_attention(
             Ok(sum)
         },
         |_| mean_nll(model, val, 250),
-        |_| {
-            vars.iter()
-                .map(|v| v.as_tensor().copy())
-                .collect::<Result<Vec<Tensor>>>()
-        },
         log,
-    )?;
-    for (var, value) in vars.iter().zip(&params) {
-        var.set(value)?;
-    }
-    Ok(report)
+    )
 }

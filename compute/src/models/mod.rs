@@ -6,3 +6,16 @@ pub mod ar;
 pub mod digit_transformer;
 pub mod mla;
 pub mod tiny_transformer;
+
+/// `m` [rows, cols] row-major, transposed: row j of the result is column j
+/// of `m` (NADE's and MADE's input columns as contiguous slices; the
+/// digit transformer's weights as a GEMM's right-hand side).
+pub(crate) fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; rows * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = m[r * cols + c];
+        }
+    }
+    t
+}

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use compute::{
     kv_cache::Variant,
     models::digit_transformer::{
-        gpu::DecodeTrace, image_from_patches, live::LiveDecoder, Config, DigitTransformer, MlaForm,
-        GRID, POSITIONS, SIDE,
+        gpu::DecodeTrace, image_from_patches, live::LiveDecoder, patch_pixels, Config,
+        DigitTransformer, MlaForm, POSITIONS, SIDE,
     },
 };
 use leptos::{prelude::*, task::spawn_local};
@@ -48,10 +48,8 @@ fn head_map(weights: &[f32]) -> Vec<f32> {
     let max = weights.iter().cloned().fold(0.0f32, f32::max).max(1e-9);
     let mut map = vec![f32::NAN; SIDE * SIDE];
     for (pos, &w) in weights.iter().enumerate().skip(1) {
-        let p = pos - 1;
-        let (r, c) = (2 * (p / GRID), 2 * (p % GRID));
-        for (dr, dc) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-            map[(r + dr) * SIDE + c + dc] = w / max;
+        for i in patch_pixels(pos - 1) {
+            map[i] = w / max;
         }
     }
     map
@@ -128,7 +126,8 @@ pub fn KvLive() -> impl IntoView {
         });
     };
 
-    // A new variant downloads its weights; a new form or seed rebuilds the decoder.
+    // A new variant downloads its weights; a new form rebuilds the decoder
+    // (weights uploaded once per decoder); a new seed only restarts it.
     Effect::new(move |_| {
         let v = variant.get();
         model.set(None);
@@ -147,7 +146,6 @@ pub fn KvLive() -> impl IntoView {
         let (Some(m), f) = (model.get(), form.get()) else {
             return;
         };
-        seed.track();
         generation.update_value(|g| *g += 1);
         playing.set(false);
         trace.set(None);
@@ -254,6 +252,15 @@ pub fn KvLive() -> impl IntoView {
         latencies.set(Vec::new());
         refresh();
     };
+    Effect::new(move |previous: Option<u64>| {
+        let s = seed.get();
+        if previous.is_some_and(|p| p != s) {
+            reset();
+            timing.set(None);
+            comparison.set(None);
+        }
+        s
+    });
     let time_it = move || {
         let Some(m) = model.get_untracked() else {
             return;
@@ -324,11 +331,8 @@ pub fn KvLive() -> impl IntoView {
             let patches = t.as_ref().map_or(&[][..], |t| &t.patches[..]);
             let mut img = image_from_patches(patches);
             // Not yet drawn: grey.
-            for p in patches.len()..POSITIONS {
-                let (r, c) = (2 * (p / GRID), 2 * (p % GRID));
-                for (dr, dc) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                    img[(r + dr) * SIDE + c + dc] = f32::NAN;
-                }
+            for i in (patches.len()..POSITIONS).flat_map(patch_pixels) {
+                img[i] = f32::NAN;
             }
             img
         })

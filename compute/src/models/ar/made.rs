@@ -92,7 +92,7 @@ impl Made {
         let w1 = masked(get("made.W1")?, |k, j| input_mask(degrees[k], j));
         let w2 = masked(get("made.W2")?, |i, k| output_mask(degrees[k], i));
         let a = masked(get("made.A")?, |i, j| j < i);
-        let w1_t = super::transpose(&w1.dequantize(), HIDDEN, PIXELS);
+        let w1_t = crate::models::transpose(&w1.dequantize(), HIDDEN, PIXELS);
         Ok(Made {
             w2_f32: w2.dequantize(),
             a_f32: a.dequantize(),

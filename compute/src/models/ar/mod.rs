@@ -168,18 +168,6 @@ pub fn bernoulli_nll(logits: &[f32], x: &[f32]) -> f32 {
     pixel_nll(logits, x).iter().map(|&v| v as f64).sum::<f64>() as f32
 }
 
-/// `m` [rows, cols] row-major, transposed: row j of the result is column j
-/// of `m`, so adding "input j's column" is a contiguous slice.
-pub(crate) fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0; rows * cols];
-    for r in 0..rows {
-        for c in 0..cols {
-            t[c * rows + r] = m[r * cols + c];
-        }
-    }
-    t
-}
-
 pub fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }

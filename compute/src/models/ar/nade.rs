@@ -42,7 +42,7 @@ impl Nade {
     pub fn from_weights(f: &WeightFile) -> Option<Nade> {
         let w = f.q8_0("nade.W")?.clone();
         let v = f.q8_0("nade.V")?.clone();
-        let w_t = super::transpose(&w.dequantize(), HIDDEN, PIXELS);
+        let w_t = crate::models::transpose(&w.dequantize(), HIDDEN, PIXELS);
         Some(Nade {
             v_f32: v.dequantize(),
             w,

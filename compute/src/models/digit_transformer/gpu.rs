@@ -20,6 +20,7 @@ use crate::{
         rope::{rope, rope_tables, RopeShape},
         sample::{sample, SampleTarget, Sampler},
     },
+    models::transpose,
 };
 
 enum GpuAttention {
@@ -76,16 +77,6 @@ impl GpuCache {
             GpuCache::Latent(c) => &c.probs,
         }
     }
-}
-
-fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0; m.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            t[c * rows + r] = m[r * cols + c];
-        }
-    }
-    t
 }
 
 /// What a run of steps left behind, read back in one transfer.

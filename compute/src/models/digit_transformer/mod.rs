@@ -200,13 +200,22 @@ impl Config {
     }
 }
 
+/// The raster indices of patch `p`'s four pixels, in bit order: top-left,
+/// top-right, bottom-left, bottom-right.
+pub fn patch_pixels(p: usize) -> [usize; 4] {
+    let at = (2 * (p / GRID)) * SIDE + 2 * (p % GRID);
+    [at, at + 1, at + SIDE, at + SIDE + 1]
+}
+
 /// A binary 28×28 image (values 0 or 1) as its 196 patch ids.
 pub fn patches_from_image(image: &[f32]) -> Vec<u32> {
     (0..POSITIONS)
         .map(|p| {
-            let (r, c) = (2 * (p / GRID), 2 * (p % GRID));
-            let bit = |dr: usize, dc: usize| (image[(r + dr) * SIDE + c + dc] > 0.5) as u32;
-            bit(0, 0) | bit(0, 1) << 1 | bit(1, 0) << 2 | bit(1, 1) << 3
+            patch_pixels(p)
+                .iter()
+                .enumerate()
+                .map(|(bit, &i)| ((image[i] > 0.5) as u32) << bit)
+                .sum()
         })
         .collect()
 }
@@ -216,9 +225,8 @@ pub fn patches_from_image(image: &[f32]) -> Vec<u32> {
 pub fn image_from_patches(patches: &[u32]) -> Vec<f32> {
     let mut image = vec![0.0; SIDE * SIDE];
     for (p, &id) in patches.iter().enumerate().take(POSITIONS) {
-        let (r, c) = (2 * (p / GRID), 2 * (p % GRID));
-        for (bit, (dr, dc)) in [(0, 0), (0, 1), (1, 0), (1, 1)].into_iter().enumerate() {
-            image[(r + dr) * SIDE + c + dc] = ((id >> bit) & 1) as f32;
+        for (bit, i) in patch_pixels(p).into_iter().enumerate() {
+            image[i] = ((id >> bit) & 1) as f32;
         }
     }
     image
