@@ -64,6 +64,48 @@ impl Mnist {
     }
 }
 
+/// Digits at their full MNIST intensities (0–255), for chapter 3's scenes.
+#[derive(Debug, Clone)]
+pub struct RawDigits {
+    pub images: Vec<u8>,
+    pub labels: Vec<u8>,
+}
+
+/// The train, validation and test digits as intensities, split as [`Mnist`].
+pub fn raw_digits(assets: &Path) -> Result<(RawDigits, RawDigits, RawDigits), String> {
+    let raw = |name: &str| -> Result<(Vec<u8>, Vec<u8>, Vec<u16>), String> {
+        let path = assets.join("data").join(name);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("{}: {e} (run `cargo xtask data`)", path.display()))?;
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        let get = |n: &str| {
+            st.tensor(n)
+                .map(|t| t.data().to_vec())
+                .map_err(|e| format!("{}: {n}: {e}", path.display()))
+        };
+        let j = get("index_in_digit")?
+            .chunks(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        Ok((get("images")?, get("labels")?, j))
+    };
+    let (images, labels, j) = raw("mnist-train-val.safetensors")?;
+    let pick = |keep: &dyn Fn(u16) -> bool| {
+        let mut d = RawDigits {
+            images: Vec::new(),
+            labels: Vec::new(),
+        };
+        for (i, _) in j.iter().enumerate().filter(|(_, &ji)| keep(ji)) {
+            d.images.extend_from_slice(&images[i * PIXELS..(i + 1) * PIXELS]);
+            d.labels.push(labels[i]);
+        }
+        d
+    };
+    let (train, val) = (pick(&|j| j % 10 != 8), pick(&|j| j % 10 == 8));
+    let (images, labels, _) = raw("mnist-test.safetensors")?;
+    Ok((train, val, RawDigits { images, labels }))
+}
+
 fn read(path: &Path) -> Result<(Split, Vec<u16>), String> {
     let bytes = std::fs::read(path)
         .map_err(|e| format!("{}: {e} (run `cargo xtask data`)", path.display()))?;

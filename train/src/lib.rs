@@ -5,3 +5,4 @@ pub mod ar;
 pub mod attention;
 pub mod data;
 pub mod fit;
+pub mod detr;

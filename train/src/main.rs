@@ -19,6 +19,10 @@ use glassbox_train::{
 use serde_json::json;
 
 mod attention_recipe;
+mod detr_recipe;
+
+/// Chapter 3's training length: fixed, so a rerun gives the same weights.
+const DETR_STEPS: usize = 11000;
 
 fn main() {
     if let Err(e) = run() {
@@ -37,7 +41,8 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: glassbox-train ar --model <fvsbn|nade|made|pixelcnn> [--seed N] [--max-minutes M]\n       \
-                 glassbox-train attention --variant <mha|gqa|mqa|mla> [--seed N] [--max-minutes M]";
+                 glassbox-train attention --variant <mha|gqa|mqa|mla> [--seed N] [--max-minutes M]\n       \
+                 glassbox-train detr [--seed N] [--max-minutes M] [--steps S]";
     let seed: u64 = arg(&args, "--seed")
         .map_or(Ok(0), |s| s.parse())
         .map_err(|e| format!("--seed: {e}"))?;
@@ -45,6 +50,13 @@ fn run() -> Result<(), String> {
         .map_or(Ok(40), |s| s.parse())
         .map_err(|e| format!("--max-minutes: {e}"))?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    if args.first().map(String::as_str) == Some("detr") {
+        let steps: usize = arg(&args, "--steps")
+            .map_or(Ok(DETR_STEPS), |s| s.parse())
+            .map_err(|e| format!("--steps: {e}"))?;
+        let minutes = arg(&args, "--max-minutes").map_or(Ok(90), |s| s.parse()).map_err(|e| format!("--max-minutes: {e}"))?;
+        return detr_recipe::train(&root, seed, minutes, steps);
+    }
     let data = Mnist::load(&root.join("assets"))?;
     match args.first().map(String::as_str) {
         Some("ar") => {}

@@ -2,6 +2,8 @@
 
 pub mod boxes;
 pub mod coco_eval;
+pub mod config;
 pub mod matching;
+pub mod output;
 pub mod scenes;
 pub mod set_loss;
