@@ -15,6 +15,9 @@
 //   b[row], into out. NADE's a_{i+1} = a_i + W[:, i] · x_i, reading x_i
 //   straight from the image the sampler just wrote.
 //
+// transpose: out = aᵀ for a [n / b_len, b_len] row-major, with params
+//   (n, b_len = columns of a): a layout change, one element per invocation.
+//
 // gelu is the tanh approximation (as candle's `gelu`); its argument is
 // clamped to ±10, where tanh is ±1 in f32, to avoid inf/inf in some tanh
 // implementations.
@@ -93,5 +96,14 @@ fn add_scaled_row(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     if (k < p.n) {
         let row = p.b_len;
         out[k] += b[row] * a[row * p.n + k];
+    }
+}
+
+@compute @workgroup_size(WG)
+fn transpose(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = index(gid, groups);
+    if (i < p.n) {
+        let rows = p.n / p.b_len;
+        out[(i % p.b_len) * rows + i / p.b_len] = a[i];
     }
 }

@@ -77,7 +77,8 @@ pub fn raw_digits(assets: &Path) -> Result<(RawDigits, RawDigits, RawDigits), St
         let path = assets.join("data").join(name);
         let bytes = std::fs::read(&path)
             .map_err(|e| format!("{}: {e} (run `cargo xtask data`)", path.display()))?;
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        let st =
+            SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         let get = |n: &str| {
             st.tensor(n)
                 .map(|t| t.data().to_vec())
@@ -96,7 +97,8 @@ pub fn raw_digits(assets: &Path) -> Result<(RawDigits, RawDigits, RawDigits), St
             labels: Vec::new(),
         };
         for (i, _) in j.iter().enumerate().filter(|(_, &ji)| keep(ji)) {
-            d.images.extend_from_slice(&images[i * PIXELS..(i + 1) * PIXELS]);
+            d.images
+                .extend_from_slice(&images[i * PIXELS..(i + 1) * PIXELS]);
             d.labels.push(labels[i]);
         }
         d

@@ -15,7 +15,9 @@ use compute::{
         },
         output::{read_queries, targets},
         scenes::{Scene, CANVAS},
-        set_loss::{CostMatrix, Target, COST_CLASS, COST_GIOU, COST_L1, NO_OBJECT, NO_OBJECT_WEIGHT},
+        set_loss::{
+            CostMatrix, Target, COST_CLASS, COST_GIOU, COST_L1, NO_OBJECT, NO_OBJECT_WEIGHT,
+        },
     },
     inputs::uniform_signed,
     weights::{Q8Matrix, Storage, Tensor as Stored},
@@ -38,13 +40,18 @@ fn layer_norm(x: &Tensor, g: &Tensor, b: &Tensor) -> Result<Tensor> {
     let centred = x.broadcast_sub(&mean)?;
     let var = centred.sqr()?.mean_keepdim(D::Minus1)?;
     let inv = (var + LN_EPS as f64)?.sqrt()?.recip()?;
-    centred.broadcast_mul(&inv)?.broadcast_mul(g)?.broadcast_add(b)
+    centred
+        .broadcast_mul(&inv)?
+        .broadcast_mul(g)?
+        .broadcast_add(b)
 }
 
 /// [B, T, H·d] → [B, H, T, d].
 fn heads(x: &Tensor) -> Result<Tensor> {
     let (b, t, _) = x.dims3()?;
-    x.reshape((b, t, HEADS, HEAD_DIM))?.transpose(1, 2)?.contiguous()
+    x.reshape((b, t, HEADS, HEAD_DIM))?
+        .transpose(1, 2)?
+        .contiguous()
 }
 
 impl Detr {
@@ -137,7 +144,10 @@ impl Detr {
         for (i, (cin, cout, stride)) in BACKBONE.iter().enumerate() {
             let w = self.w(&format!("conv{i}.w")).reshape((*cout, *cin, 3, 3))?;
             let bias = self.w(&format!("conv{i}.b")).reshape((1, *cout, 1, 1))?;
-            x = x.conv2d(&w, 1, *stride, 1, 1)?.broadcast_add(&bias)?.relu()?;
+            x = x
+                .conv2d(&w, 1, *stride, 1, 1)?
+                .broadcast_add(&bias)?
+                .relu()?;
         }
         let cells = x.flatten_from(2)?.transpose(1, 2)?.contiguous()?;
         let mut memory = self.linear(&cells, "proj")?;
@@ -166,7 +176,9 @@ impl Detr {
             tgt = (&tgt + self.ffn(&h, &n)?)?;
             let out = self.norm(&tgt, "dec.norm")?;
             let logits = self.linear(&out, "class")?;
-            let hidden = self.linear(&self.linear(&out, "box1")?.relu()?, "box2")?.relu()?;
+            let hidden = self
+                .linear(&self.linear(&out, "box1")?.relu()?, "box2")?
+                .relu()?;
             let boxes = sigmoid(&self.linear(&hidden, "box3")?)?;
             outputs.push(LayerOutput { logits, boxes });
         }
@@ -211,7 +223,10 @@ impl Detr {
 
 /// Scenes as a [B, 1, 96, 96] tensor.
 pub fn images(scenes: &[Scene]) -> Result<Tensor> {
-    let v: Vec<f32> = scenes.iter().flat_map(|s| s.pixels.iter().copied()).collect();
+    let v: Vec<f32> = scenes
+        .iter()
+        .flat_map(|s| s.pixels.iter().copied())
+        .collect();
     Tensor::from_vec(v, (scenes.len(), 1, CANVAS, CANVAS), &Device::Cpu)
 }
 
@@ -284,7 +299,8 @@ pub fn layer_loss(out: &LayerOutput, truth: &[Vec<Target>]) -> Result<LayerLoss>
         .gather(&Tensor::from_vec(class_target, (b * n, 1), dev)?, 1)?
         .squeeze(1)?;
     let weight = Tensor::from_vec(class_weight, b * n, dev)?;
-    let class = ((picked * &weight)?.sum_all()?.neg()? / weight.sum_all()?.to_scalar::<f32>()? as f64)?;
+    let class =
+        ((picked * &weight)?.sum_all()?.neg()? / weight.sum_all()?.to_scalar::<f32>()? as f64)?;
     let k = matched.len();
     let (l1, giou_loss) = if k == 0 {
         let zero = Tensor::zeros((), DType::F32, dev)?;

@@ -62,7 +62,11 @@ pub fn average_precision(model: &Detr, scenes: &[Scene]) -> candle_core::Result<
     Ok(evaluate(&truths, &found))
 }
 
-fn clip(grads: &mut GradStore, vars: &[candle_core::Var], max_norm: f64) -> candle_core::Result<f64> {
+fn clip(
+    grads: &mut GradStore,
+    vars: &[candle_core::Var],
+    max_norm: f64,
+) -> candle_core::Result<f64> {
     let mut sq = 0.0;
     for v in vars {
         if let Some(g) = grads.get(v) {

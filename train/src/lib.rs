@@ -4,5 +4,5 @@
 pub mod ar;
 pub mod attention;
 pub mod data;
-pub mod fit;
 pub mod detr;
+pub mod fit;

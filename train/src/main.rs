@@ -54,7 +54,9 @@ fn run() -> Result<(), String> {
         let steps: usize = arg(&args, "--steps")
             .map_or(Ok(DETR_STEPS), |s| s.parse())
             .map_err(|e| format!("--steps: {e}"))?;
-        let minutes = arg(&args, "--max-minutes").map_or(Ok(90), |s| s.parse()).map_err(|e| format!("--max-minutes: {e}"))?;
+        let minutes = arg(&args, "--max-minutes")
+            .map_or(Ok(90), |s| s.parse())
+            .map_err(|e| format!("--max-minutes: {e}"))?;
         return detr_recipe::train(&root, seed, minutes, steps);
     }
     let data = Mnist::load(&root.join("assets"))?;

@@ -23,7 +23,8 @@ use crate::weights::TensorSpec;
 use super::scenes::CANVAS;
 
 /// (input channels, output channels, stride) of each 3×3 convolution.
-pub const BACKBONE: [(usize, usize, usize); 4] = [(1, 16, 2), (16, 32, 2), (32, 64, 2), (64, 64, 1)];
+pub const BACKBONE: [(usize, usize, usize); 4] =
+    [(1, 16, 2), (16, 32, 2), (32, 64, 2), (64, 64, 1)];
 pub const FEATURE_SIDE: usize = CANVAS / 8;
 /// Encoder tokens: one per cell of the 12×12 feature map.
 pub const CELLS: usize = FEATURE_SIDE * FEATURE_SIDE;
@@ -97,7 +98,10 @@ pub fn specs() -> Vec<TensorSpec> {
 }
 
 pub fn params() -> usize {
-    specs().iter().map(|s| s.shape.iter().product::<usize>()).sum()
+    specs()
+        .iter()
+        .map(|s| s.shape.iter().product::<usize>())
+        .sum()
 }
 
 /// DETR's `PositionEmbeddingSine(normalize=True)` for the 12×12 map:

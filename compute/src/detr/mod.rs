@@ -3,7 +3,9 @@
 pub mod boxes;
 pub mod coco_eval;
 pub mod config;
+pub mod gpu;
 pub mod matching;
+pub mod model;
 pub mod output;
 pub mod scenes;
 pub mod set_loss;

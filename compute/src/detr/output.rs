@@ -38,10 +38,14 @@ pub fn read_queries(logits: &[f32], boxes: &[f32]) -> Vec<QueryOutput> {
             let logits: [f64; CLASSES] = std::array::from_fn(|k| l[k] as f64);
             let cxcywh: [f64; 4] = std::array::from_fn(|k| b[k] as f64);
             let probs = softmax(&logits);
-            let (label, score) = probs[..NO_OBJECT]
-                .iter()
-                .enumerate()
-                .fold((0, f64::MIN), |best, (k, &p)| if p > best.1 { (k, p) } else { best });
+            let (label, score) =
+                probs[..NO_OBJECT]
+                    .iter()
+                    .enumerate()
+                    .fold(
+                        (0, f64::MIN),
+                        |best, (k, &p)| if p > best.1 { (k, p) } else { best },
+                    );
             let side = CANVAS as f64;
             QueryOutput {
                 probs,

@@ -91,6 +91,30 @@ pub fn binary(
     Ok(out)
 }
 
+/// `x` [rows, cols] row-major → its transpose [cols, rows].
+pub fn transpose(
+    rec: &mut Recording<'_>,
+    x: &GpuTensor,
+    rows: usize,
+    cols: usize,
+) -> Result<GpuTensor, ComputeError> {
+    if rows == 0 || cols == 0 || x.len != rows * cols {
+        return Err(ComputeError::Shape {
+            op: "transpose",
+            detail: format!("{} values are not {rows} × {cols}", x.len),
+        });
+    }
+    let out = rec.exec().empty(x.len);
+    rec.dispatch(
+        &KERNEL,
+        "transpose",
+        &[(1, x), (3, &out)],
+        &[x.len as u32, cols as u32],
+        groups_1d(x.len, KERNEL.workgroup),
+    );
+    Ok(out)
+}
+
 /// `acc += scale[row] · matrix[row, :]` in place, with `matrix` [rows, cols]
 /// row-major and `acc` of length `cols`.
 pub fn add_scaled_row(

@@ -5,6 +5,7 @@ pub mod attention;
 pub mod conv2d;
 pub mod elementwise;
 pub mod embedding;
+pub mod full_attention;
 pub mod gemm;
 pub mod mla;
 pub mod q8;

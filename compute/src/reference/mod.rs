@@ -6,6 +6,7 @@ pub mod attention;
 pub mod conv2d;
 pub mod elementwise;
 pub mod embedding;
+pub mod full_attention;
 pub mod gemm;
 pub mod q8;
 pub mod reduce;
