@@ -17,6 +17,7 @@ use compute::{
     weights::{load, to_safetensors},
 };
 use glassbox_train::{
+    coco,
     data::{raw_digits, RawDigits},
     detr::{images, layer_loss, scene_targets, Detr},
 };
@@ -230,4 +231,89 @@ pub fn train(root: &Path, seed: u64, minutes: u64, steps: usize) -> Result<(), S
         ap.ap, ap.ap50, ap.ap75, f32_ap.ap, bytes.len()
     );
     Ok(())
+}
+
+/// `glassbox-train scenes --out <dir> [--count N] [--seed S] [--split train|val|test]`:
+/// generated scenes as a COCO folder. The defaults are the held-out test set.
+pub fn export_scenes(
+    root: &Path,
+    dir: &Path,
+    split: &str,
+    count: usize,
+    seed: u64,
+) -> Result<(), String> {
+    let (train, val, test) = raw_digits(&root.join("assets"))?;
+    let digits = match split {
+        "train" => train,
+        "val" => val,
+        "test" => test,
+        other => {
+            return Err(format!(
+                "unknown split {other}; expected train, val or test"
+            ))
+        }
+    };
+    let scenes = scenes(&digits, count, seed);
+    coco::write_scenes(dir, &scenes)?;
+    let objects: usize = scenes.iter().map(|s| s.objects.len()).sum();
+    println!(
+        "scenes: {count} {split} scenes (seed {seed}), {objects} digits, in {}",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// `glassbox-train eval-detr --coco <dir>`: the shipped (Q8_0) detector, through
+/// the app's CPU path, on every image of a COCO folder; writes
+/// `<dir>/detections.json` and prints COCO AP.
+pub fn eval(root: &Path, dir: &Path) -> Result<ApSummary, String> {
+    use compute::detr::model::Detr as Runtime;
+    let path = root.join("assets").join(WEIGHTS_PATH);
+    let bytes = std::fs::read(&path)
+        .map_err(|x| format!("{}: {x} (run `cargo xtask train detr`)", path.display()))?;
+    let model = Runtime::load(&bytes).map_err(|x| x.to_string())?;
+    let (images, truths) = coco::read_coco(dir)?;
+    if images.is_empty() {
+        return Err(format!("{}: no images", dir.display()));
+    }
+    let start = Instant::now();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = images.len().div_ceil(threads);
+    let found = std::thread::scope(|scope| {
+        let parts: Vec<_> = images
+            .chunks(chunk)
+            .map(|part| {
+                let model = &model;
+                scope.spawn(move || {
+                    let mut found = Vec::new();
+                    for image in part {
+                        let trace = model
+                            .forward_ref(&image.pixels)
+                            .map_err(|x| x.to_string())?;
+                        found.extend(detections(image.id, &trace.queries()));
+                    }
+                    Ok::<_, String>(found)
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .map(|h| h.join().expect("an evaluation thread panicked"))
+            .collect::<Result<Vec<_>, String>>()
+    })?
+    .concat();
+    let seconds = start.elapsed().as_secs_f64();
+    coco::write_detections(&dir.join("detections.json"), &found)?;
+    let ap = evaluate(&truths, &found);
+    println!(
+        "eval: {} images, {} objects: AP@[.50:.95] {:.3}, AP50 {:.3}, AP75 {:.3} ({:.1} ms per image on {threads} threads, CPU reference)",
+        images.len(),
+        truths.len(),
+        ap.ap,
+        ap.ap50,
+        ap.ap75,
+        seconds * 1000.0 * threads as f64 / images.len() as f64
+    );
+    println!("eval: wrote {}", dir.join("detections.json").display());
+    Ok(ap)
 }

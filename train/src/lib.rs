@@ -3,6 +3,7 @@
 
 pub mod ar;
 pub mod attention;
+pub mod coco;
 pub mod data;
 pub mod detr;
 pub mod fit;

@@ -5,9 +5,14 @@
 //! (the shipped Q8_0 weights) and <name>.json (metrics computed from those
 //! shipped weights, plus the f32 test NLL and the learning curve).
 
-use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use compute::{
+    detr::config::{TEST_SCENES, TEST_SCENES_SEED},
     models::ar::made::{Made as MadeSpec, HIDDEN as MADE_HIDDEN},
     weights::{load, to_safetensors, Tensor as Stored, TensorSpec},
 };
@@ -42,7 +47,9 @@ fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: glassbox-train ar --model <fvsbn|nade|made|pixelcnn> [--seed N] [--max-minutes M]\n       \
                  glassbox-train attention --variant <mha|gqa|mqa|mla> [--seed N] [--max-minutes M]\n       \
-                 glassbox-train detr [--seed N] [--max-minutes M] [--steps S]";
+                 glassbox-train detr [--seed N] [--max-minutes M] [--steps S]\n       \
+                 glassbox-train scenes --out <dir> [--count N] [--seed S] [--split train|val|test]\n       \
+                 glassbox-train eval-detr --coco <dir>";
     let seed: u64 = arg(&args, "--seed")
         .map_or(Ok(0), |s| s.parse())
         .map_err(|e| format!("--seed: {e}"))?;
@@ -50,6 +57,24 @@ fn run() -> Result<(), String> {
         .map_or(Ok(40), |s| s.parse())
         .map_err(|e| format!("--max-minutes: {e}"))?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    match args.first().map(String::as_str) {
+        Some("scenes") => {
+            let out = arg(&args, "--out").ok_or("--out <dir> is required")?;
+            let count = arg(&args, "--count")
+                .map_or(Ok(TEST_SCENES), |s| s.parse())
+                .map_err(|e| format!("--count: {e}"))?;
+            let seed = arg(&args, "--seed")
+                .map_or(Ok(TEST_SCENES_SEED), |s| s.parse())
+                .map_err(|e| format!("--seed: {e}"))?;
+            let split = arg(&args, "--split").unwrap_or_else(|| "test".into());
+            return detr_recipe::export_scenes(&root, Path::new(&out), &split, count, seed);
+        }
+        Some("eval-detr") => {
+            let dir = arg(&args, "--coco").ok_or("--coco <dir> is required")?;
+            return detr_recipe::eval(&root, Path::new(&dir)).map(|_| ());
+        }
+        _ => {}
+    }
     if args.first().map(String::as_str) == Some("detr") {
         let steps: usize = arg(&args, "--steps")
             .map_or(Ok(DETR_STEPS), |s| s.parse())

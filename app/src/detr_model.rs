@@ -1,0 +1,179 @@
+//! Chapter 3's detector in the browser: the weights downloaded once per page
+//! (with progress), verified, parsed, and uploaded to the live backend once;
+//! the MNIST test digits that generated scenes and dropped-in digits use; and
+//! the trainer's metrics.
+
+use std::{cell::RefCell, rc::Rc};
+
+use compute::{
+    detr::{
+        config::{METRICS_PATH, WEIGHTS_PATH},
+        gpu::DetrGpu,
+        model::{Detr, DetrTrace},
+    },
+    Backend, ComputeError, Executor,
+};
+use futures_channel::oneshot;
+use serde::Deserialize;
+
+use crate::{
+    ar_models::ModelLoadError,
+    assets::{fetch_asset, manifest},
+};
+
+/// The detector on the page's backend.
+pub enum DetrRunner {
+    Gpu { exec: Rc<Executor>, model: DetrGpu },
+    Cpu(Detr),
+}
+
+impl DetrRunner {
+    /// One forward pass, and how long it took in milliseconds (on the GPU:
+    /// upload, submission and the single readback).
+    pub async fn detect(&self, image: &[f32]) -> Result<(DetrTrace, f64), ComputeError> {
+        let start = now_ms();
+        let trace = match self {
+            DetrRunner::Gpu { exec, model } => model.forward(exec, image).await?,
+            DetrRunner::Cpu(model) => model.forward_ref(image)?,
+        };
+        Ok((trace, now_ms() - start))
+    }
+
+    pub fn backend_name(&self) -> String {
+        match self {
+            DetrRunner::Gpu { exec, .. } => format!("WebGPU ({})", exec.ctx().summary().adapter_name),
+            DetrRunner::Cpu(_) => "the CPU (WebAssembly)".into(),
+        }
+    }
+}
+
+pub fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+thread_local! {
+    static RUNNER: RefCell<Option<Rc<DetrRunner>>> = const { RefCell::new(None) };
+    static WAITING: RefCell<Option<Vec<oneshot::Sender<()>>>> = const { RefCell::new(None) };
+}
+
+/// The detector, loading it if this page has not yet; the page's widgets
+/// ask at once and it loads once.
+pub async fn detr_runner(
+    backend: &Backend,
+    on_progress: impl FnMut(u64, u64),
+) -> Result<Rc<DetrRunner>, ModelLoadError> {
+    if let Some(r) = RUNNER.with(|r| r.borrow().clone()) {
+        return Ok(r);
+    }
+    let wait = WAITING.with(|w| {
+        let mut w = w.borrow_mut();
+        match w.as_mut() {
+            Some(waiters) => {
+                let (tx, rx) = oneshot::channel();
+                waiters.push(tx);
+                Some(rx)
+            }
+            None => {
+                *w = Some(Vec::new());
+                None
+            }
+        }
+    });
+    if let Some(rx) = wait {
+        let _ = rx.await;
+        if let Some(r) = RUNNER.with(|r| r.borrow().clone()) {
+            return Ok(r);
+        }
+        return Box::pin(detr_runner(backend, on_progress)).await;
+    }
+    let loaded = load(backend, on_progress).await;
+    if let Ok(r) = &loaded {
+        RUNNER.with(|slot| *slot.borrow_mut() = Some(r.clone()));
+    }
+    for tx in WAITING.with(|w| w.borrow_mut().take()).unwrap_or_default() {
+        let _ = tx.send(());
+    }
+    loaded
+}
+
+async fn load(
+    backend: &Backend,
+    on_progress: impl FnMut(u64, u64),
+) -> Result<Rc<DetrRunner>, ModelLoadError> {
+    let m = manifest().await?;
+    let bytes = fetch_asset(WEIGHTS_PATH, &m, on_progress).await?;
+    let model = Detr::load(&bytes).map_err(|source| ModelLoadError::Weights {
+        model: "DETR",
+        source,
+    })?;
+    Ok(Rc::new(match backend {
+        Backend::Gpu(exec) => DetrRunner::Gpu {
+            model: DetrGpu::upload(exec, &model),
+            exec: exec.clone(),
+        },
+        Backend::Cpu(_) => DetrRunner::Cpu(model),
+    }))
+}
+
+/// The MNIST test split at full intensity (0–255): images [n, 784], labels.
+pub struct TestDigits {
+    pub images: Vec<u8>,
+    pub labels: Vec<u8>,
+}
+
+thread_local! {
+    static DIGITS: RefCell<Option<Rc<TestDigits>>> = const { RefCell::new(None) };
+}
+
+pub async fn test_digits() -> Result<Rc<TestDigits>, ModelLoadError> {
+    if let Some(d) = DIGITS.with(|d| d.borrow().clone()) {
+        return Ok(d);
+    }
+    const PATH: &str = "data/mnist-test.safetensors";
+    let m = manifest().await?;
+    let bytes = fetch_asset(PATH, &m, |_, _| {}).await?;
+    let bad = |detail: String| ModelLoadError::Metrics {
+        model: "MNIST test",
+        detail,
+    };
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
+    let get = |name: &str| {
+        st.tensor(name)
+            .map(|t| t.data().to_vec())
+            .map_err(|e| bad(e.to_string()))
+    };
+    let digits = Rc::new(TestDigits {
+        images: get("images")?,
+        labels: get("labels")?,
+    });
+    if digits.labels.is_empty() || digits.images.len() != digits.labels.len() * 784 {
+        return Err(bad("the images and labels do not match".into()));
+    }
+    DIGITS.with(|d| *d.borrow_mut() = Some(digits.clone()));
+    Ok(digits)
+}
+
+/// What the trainer measured, from `assets/models/detr/detr.json`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct DetrMetrics {
+    pub test_ap: f64,
+    pub test_ap50: f64,
+    pub test_ap75: f64,
+    pub test_scenes: u64,
+    pub params: u64,
+    pub weights_bytes: u64,
+    pub steps: u64,
+    pub scenes_seen: u64,
+    pub train_seconds: f64,
+}
+
+pub async fn detr_metrics() -> Result<DetrMetrics, ModelLoadError> {
+    let m = manifest().await?;
+    let bytes = fetch_asset(METRICS_PATH, &m, |_, _| {}).await?;
+    serde_json::from_slice(&bytes).map_err(|e| ModelLoadError::Metrics {
+        model: "DETR",
+        detail: e.to_string(),
+    })
+}

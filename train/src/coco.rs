@@ -1,0 +1,160 @@
+//! Chapter 3's scenes on disk in COCO's instances format, and the
+//! detector's results in COCO's results format:
+//! - `<dir>/images/<id>.png`: 8-bit grayscale, 96×96;
+//! - `<dir>/annotations.json`: `images`, `annotations` (bbox [x, y, w, h] in
+//!   pixels, category_id 0–9) and `categories`;
+//! - `<dir>/detections.json`: `[{"image_id", "category_id", "bbox", "score"}]`.
+
+use std::{fs, path::Path};
+
+use compute::detr::{
+    coco_eval::{Detection, GroundTruth},
+    scenes::{Scene, CANVAS},
+};
+use serde::Deserialize;
+use serde_json::json;
+
+/// One image of a COCO folder: its id and its pixels in [0, 1].
+pub struct CocoImage {
+    pub id: u64,
+    pub pixels: Vec<f32>,
+}
+
+/// Writes `scenes` as images 1..=n with their annotations.
+pub fn write_scenes(dir: &Path, scenes: &[Scene]) -> Result<(), String> {
+    let images_dir = dir.join("images");
+    fs::create_dir_all(&images_dir).map_err(|e| format!("{}: {e}", images_dir.display()))?;
+    let (mut images, mut annotations) = (Vec::new(), Vec::new());
+    for (k, scene) in scenes.iter().enumerate() {
+        let id = k as u64 + 1;
+        let file_name = format!("{id:06}.png");
+        let bytes: Vec<u8> = scene
+            .pixels
+            .iter()
+            .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+            .collect();
+        write_png(&images_dir.join(&file_name), &bytes)?;
+        images.push(json!({"id": id, "file_name": format!("images/{file_name}"), "width": CANVAS, "height": CANVAS}));
+        for o in &scene.objects {
+            annotations.push(json!({
+                "id": annotations.len() + 1,
+                "image_id": id,
+                "category_id": o.label,
+                "bbox": o.bbox,
+                "area": o.bbox[2] * o.bbox[3],
+                "iscrowd": 0,
+            }));
+        }
+    }
+    let categories: Vec<_> = (0..10)
+        .map(|c| json!({"id": c, "name": c.to_string()}))
+        .collect();
+    let doc = json!({"images": images, "annotations": annotations, "categories": categories});
+    let path = dir.join("annotations.json");
+    fs::write(
+        &path,
+        serde_json::to_string(&doc).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write_png(path: &Path, gray: &[u8]) -> Result<(), String> {
+    let file = fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut encoder =
+        png::Encoder::new(std::io::BufWriter::new(file), CANVAS as u32, CANVAS as u32);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+    writer
+        .write_image_data(gray)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A 96×96 PNG as intensities in [0, 1]: gray, gray+alpha, RGB or RGBA, 8-bit
+/// (colour is averaged to gray).
+pub fn read_png(path: &Path) -> Result<Vec<f32>, String> {
+    let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let file = fs::File::open(path).map_err(|e| at(&e))?;
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| at(&e))?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).map_err(|e| at(&e))?;
+    if (info.width, info.height) != (CANVAS as u32, CANVAS as u32) {
+        return Err(at(&format!(
+            "the detector reads 96 × 96 images; this one is {} × {}",
+            info.width, info.height
+        )));
+    }
+    let channels = info.color_type.samples();
+    let colour = match info.color_type {
+        png::ColorType::Rgb | png::ColorType::Rgba => 3,
+        _ => 1,
+    };
+    Ok(buf[..info.buffer_size()]
+        .chunks(channels)
+        .map(|px| px[..colour].iter().map(|&v| v as f32).sum::<f32>() / (colour as f32 * 255.0))
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct ImageEntry {
+    id: u64,
+    file_name: String,
+}
+
+#[derive(Deserialize)]
+struct AnnotationEntry {
+    image_id: u64,
+    category_id: u32,
+    bbox: [f64; 4],
+}
+
+#[derive(Deserialize)]
+struct Instances {
+    images: Vec<ImageEntry>,
+    #[serde(default)]
+    annotations: Vec<AnnotationEntry>,
+}
+
+/// Reads a COCO folder: its images and its ground truth.
+pub fn read_coco(dir: &Path) -> Result<(Vec<CocoImage>, Vec<GroundTruth>), String> {
+    let path = dir.join("annotations.json");
+    let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let doc: Instances =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let images = doc
+        .images
+        .iter()
+        .map(|i| {
+            let file = dir.join(&i.file_name);
+            Ok(CocoImage {
+                id: i.id,
+                pixels: read_png(&file)?,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let truths = doc
+        .annotations
+        .into_iter()
+        .map(|a| GroundTruth {
+            image_id: a.image_id,
+            category_id: a.category_id,
+            bbox: a.bbox,
+        })
+        .collect();
+    Ok((images, truths))
+}
+
+/// Writes detections in COCO's results format.
+pub fn write_detections(path: &Path, detections: &[Detection]) -> Result<(), String> {
+    let list: Vec<_> = detections
+        .iter()
+        .map(|d| json!({"image_id": d.image_id, "category_id": d.category_id, "bbox": d.bbox, "score": d.score}))
+        .collect();
+    fs::write(
+        path,
+        serde_json::to_string(&list).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))
+}
