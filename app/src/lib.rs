@@ -4,6 +4,7 @@
 pub mod ar_models;
 pub mod assets;
 pub mod chapters;
+pub mod detr_model;
 pub mod digit_models;
 pub mod format;
 pub mod live_backend;
@@ -17,9 +18,8 @@ use leptos_router::{
     path,
 };
 
-use chapters::Chapter;
 use live_backend::LiveBackend;
-use pages::{AttentionPage, AutoregressivePage, ChapterPage, Embed, GpuPage, Home, NotFound};
+use pages::{AttentionPage, AutoregressivePage, DetrPage, Embed, GpuPage, Home, NotFound};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -30,7 +30,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=Home/>
                 <Route path=path!("/autoregressive") view=AutoregressivePage/>
                 <Route path=path!("/attention") view=AttentionPage/>
-                <Route path=path!("/detr") view=|| view! { <ChapterPage chapter=Chapter::Detr/> }/>
+                <Route path=path!("/detr") view=DetrPage/>
                 <Route path=path!("/gpu") view=GpuPage/>
                 <Route path=path!("/embed/:widget") view=Embed/>
             </Routes>

@@ -8,13 +8,20 @@ use leptos_router::{
 };
 
 use crate::{
-    chapters::{Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_TEACHER_FORCING, KV_LIVE, KV_WHY},
+    chapters::{
+        Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_TEACHER_FORCING, DETR_MATCHING, DETR_QUERIES, DETR_SET,
+        DETR_SLOW, KV_LIVE, KV_WHY,
+    },
     live_backend::{BackendBadge, LiveBackend},
     url_state::path_with_query,
     widgets::{
         ar::{complete::ArComplete, costs::ArCosts, sample::ArSample, score::ArScore},
         asset_check::AssetCheck,
         attention::{calculator::KvCalculator, live::KvLive},
+        detr::{
+            attention::DetrAttention, detect::DetrDetect, matching::DetrMatching, queries::DetrQueries,
+            DetrModelFacts, DetrSessionScope,
+        },
         gpu_bench::GpuBench,
         gpu_selftest::GpuSelfTest,
         Widget, WidgetView,
@@ -72,24 +79,6 @@ pub fn Home() -> impl IntoView {
 }
 
 #[component]
-pub fn ChapterPage(chapter: Chapter) -> impl IntoView {
-    view! {
-        <Chrome title=chapter.title()>
-            <article data-testid=format!("chapter-{}", chapter.slug())>
-                <h1 data-testid="page-title">{chapter.title()}</h1>
-                <p class="lead">{chapter.summary()}</p>
-                <h2>"In this chapter"</h2>
-                <ul>{chapter.coming().iter().map(|line| view! { <li>{*line}</li> }).collect_view()}</ul>
-                <p class="status">
-                    "The interactive models for this chapter are still being trained; this page "
-                    "gains its widgets as they land."
-                </p>
-            </article>
-        </Chrome>
-    }
-}
-
-#[component]
 fn Prose(section: Section) -> impl IntoView {
     view! {
         <section class="prose" id=section.id>
@@ -139,6 +128,35 @@ pub fn AttentionPage() -> impl IntoView {
                 <Prose section=KV_LIVE/>
                 <KvLive/>
                 <EmbedHint widget=Widget::KvLive/>
+            </article>
+        </Chrome>
+    }
+}
+
+/// Chapter 3: DETR. The four widgets share one detection of the canvas.
+#[component]
+pub fn DetrPage() -> impl IntoView {
+    let chapter = Chapter::Detr;
+    view! {
+        <Chrome title=chapter.title()>
+            <article data-testid="chapter-detr" class="chapter">
+                <h1 data-testid="page-title">{chapter.title()}</h1>
+                <p class="lead">{chapter.summary()}</p>
+                <DetrSessionScope>
+                    <Prose section=DETR_SET/>
+                    <DetrDetect/>
+                    <EmbedHint widget=Widget::DetrDetect/>
+                    <Prose section=DETR_QUERIES/>
+                    <DetrQueries/>
+                    <EmbedHint widget=Widget::DetrQueries/>
+                    <DetrAttention/>
+                    <EmbedHint widget=Widget::DetrAttention/>
+                    <Prose section=DETR_MATCHING/>
+                    <DetrMatching/>
+                    <EmbedHint widget=Widget::DetrMatching/>
+                    <Prose section=DETR_SLOW/>
+                    <DetrModelFacts/>
+                </DetrSessionScope>
             </article>
         </Chrome>
     }

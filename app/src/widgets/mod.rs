@@ -3,6 +3,7 @@
 pub mod ar;
 pub mod asset_check;
 pub mod attention;
+pub mod detr;
 pub mod gpu_bench;
 pub mod gpu_selftest;
 
@@ -18,10 +19,14 @@ pub enum Widget {
     ArCosts,
     KvCalculator,
     KvLive,
+    DetrDetect,
+    DetrQueries,
+    DetrAttention,
+    DetrMatching,
 }
 
 impl Widget {
-    pub const ALL: [Widget; 8] = [
+    pub const ALL: [Widget; 12] = [
         Widget::GpuSelfTest,
         Widget::GpuBench,
         Widget::ArSample,
@@ -30,6 +35,10 @@ impl Widget {
         Widget::ArCosts,
         Widget::KvCalculator,
         Widget::KvLive,
+        Widget::DetrDetect,
+        Widget::DetrQueries,
+        Widget::DetrAttention,
+        Widget::DetrMatching,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -42,6 +51,10 @@ impl Widget {
             Widget::ArCosts => "ar-costs",
             Widget::KvCalculator => "kv-calculator",
             Widget::KvLive => "kv-live",
+            Widget::DetrDetect => "detr-detect",
+            Widget::DetrQueries => "detr-queries",
+            Widget::DetrAttention => "detr-attention",
+            Widget::DetrMatching => "detr-matching",
         }
     }
 
@@ -53,6 +66,7 @@ impl Widget {
                 "/autoregressive"
             }
             Widget::KvCalculator | Widget::KvLive => "/attention",
+            Widget::DetrDetect | Widget::DetrQueries | Widget::DetrAttention | Widget::DetrMatching => "/detr",
         }
     }
 
@@ -72,6 +86,10 @@ pub fn WidgetView(widget: Widget) -> impl IntoView {
         Widget::ArCosts => view! { <ar::costs::ArCosts/> }.into_any(),
         Widget::KvCalculator => view! { <attention::calculator::KvCalculator/> }.into_any(),
         Widget::KvLive => view! { <attention::live::KvLive/> }.into_any(),
+        Widget::DetrDetect => view! { <detr::detect::DetrDetect/> }.into_any(),
+        Widget::DetrQueries => view! { <detr::queries::DetrQueries/> }.into_any(),
+        Widget::DetrAttention => view! { <detr::attention::DetrAttention/> }.into_any(),
+        Widget::DetrMatching => view! { <detr::matching::DetrMatching/> }.into_any(),
     }
 }
 

@@ -1,0 +1,455 @@
+//! "Detect": the visitor's 96×96 canvas (drawn with mouse, pen, touch or
+//! keys; real test digits dropped in; a photo uploaded), and the detector's
+//! boxes, labels and scores over it, above a confidence threshold.
+
+use compute::{
+    detr::{
+        drawing::{canvas_to_code, drop_digit},
+        scenes::{CANVAS, MAX_HEIGHT, MIN_HEIGHT},
+    },
+    inputs::SplitMix64,
+};
+use leptos::{html, prelude::*, task::spawn_local};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use super::{paint_gray, query_colour, BoxMark, BoxOverlay, DetrSession, DetrStatus};
+use crate::{detr_model::test_digits, widgets::UrlNotices};
+
+const PIXELS: usize = CANVAS * CANVAS;
+
+/// Brush radii in canvas pixels: thin strokes are about as wide as a small
+/// MNIST digit's.
+const BRUSHES: [(&str, f64); 3] = [("Thin", 0.8), ("Medium", 1.5), ("Thick", 2.4)];
+
+/// Stamps a soft round brush at (x, y): full ink within `r`, fading over
+/// one pixel; erasing takes ink away the same way.
+fn stamp(pixels: &mut [f32], x: f64, y: f64, r: f64, erase: bool) {
+    let reach = (r + 1.0).ceil() as i64;
+    for py in (y as i64 - reach)..=(y as i64 + reach) {
+        for px in (x as i64 - reach)..=(x as i64 + reach) {
+            if !(0..CANVAS as i64).contains(&px) || !(0..CANVAS as i64).contains(&py) {
+                continue;
+            }
+            let d = ((px as f64 + 0.5 - x).powi(2) + (py as f64 + 0.5 - y).powi(2)).sqrt();
+            let v = (r + 0.5 - d).clamp(0.0, 1.0) as f32;
+            let p = &mut pixels[py as usize * CANVAS + px as usize];
+            *p = if erase { p.min(1.0 - v) } else { p.max(v) };
+        }
+    }
+}
+
+/// A line of stamps from a to b, half a pixel apart.
+fn stroke(pixels: &mut [f32], a: (f64, f64), b: (f64, f64), r: f64, erase: bool) {
+    let steps = (((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt() * 2.0).ceil().max(1.0) as usize;
+    for k in 0..=steps {
+        let t = k as f64 / steps as f64;
+        stamp(pixels, a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t, r, erase);
+    }
+}
+
+/// A seed that differs between clicks.
+fn fresh_seed() -> u64 {
+    (js_sys::Math::random() * 9.0e15) as u64
+}
+
+/// Grayscale from RGBA, inverted when the background is light (a photo of
+/// dark ink on paper), then stretched so the background is 0 and the
+/// strongest ink 1. Returns the pixels and whether it inverted.
+pub fn photo_to_canvas(rgba: &[u8]) -> (Vec<f32>, bool) {
+    let mut gray: Vec<f32> = rgba
+        .chunks(4)
+        .map(|p| (p[0] as f32 + p[1] as f32 + p[2] as f32) / (3.0 * 255.0))
+        .collect();
+    let mut sorted = gray.clone();
+    sorted.sort_by(f32::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let inverted = median > 0.5;
+    if inverted {
+        gray.iter_mut().for_each(|v| *v = 1.0 - *v);
+        sorted = gray.clone();
+        sorted.sort_by(f32::total_cmp);
+    }
+    let background = sorted[sorted.len() * 3 / 5];
+    let ink = sorted[sorted.len() - 1 - sorted.len() / 200];
+    let span = (ink - background).max(1e-3);
+    let out = gray
+        .iter()
+        .map(|v| {
+            let s = ((v - background) / span).clamp(0.0, 1.0);
+            if s < 0.25 {
+                0.0
+            } else {
+                s
+            }
+        })
+        .collect();
+    (out, inverted)
+}
+
+async fn read_photo(file: web_sys::File) -> Result<(Vec<f32>, bool), String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let bitmap: web_sys::ImageBitmap = JsFuture::from(
+        window
+            .create_image_bitmap_with_blob(&file)
+            .map_err(|_| "the browser cannot read this file as an image")?,
+    )
+    .await
+    .map_err(|_| format!("“{}” is not an image the browser can decode", file.name()))?
+    .dyn_into()
+    .map_err(|_| "the browser returned no image")?;
+    let document = window.document().ok_or("no document")?;
+    let canvas: web_sys::HtmlCanvasElement = document
+        .create_element("canvas")
+        .map_err(|_| "no canvas")?
+        .dyn_into()
+        .map_err(|_| "no canvas")?;
+    canvas.set_width(CANVAS as u32);
+    canvas.set_height(CANVAS as u32);
+    let ctx: web_sys::CanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into().ok())
+        .ok_or("no 2D context")?;
+    // Fit the whole photo, centred, on a background of its own corner colour.
+    let (w, h) = (bitmap.width() as f64, bitmap.height() as f64);
+    if w < 1.0 || h < 1.0 {
+        return Err("the image is empty".into());
+    }
+    let scale = CANVAS as f64 / w.max(h);
+    let (dw, dh) = (w * scale, h * scale);
+    ctx.draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, 0.0, 0.0, 1.0, 1.0)
+        .map_err(|_| "could not draw the image")?;
+    let corner = ctx
+        .get_image_data(0.0, 0.0, 1.0, 1.0)
+        .map_err(|_| "could not read the image")?
+        .data();
+    ctx.set_fill_style_str(&format!("rgb({},{},{})", corner[0], corner[1], corner[2]));
+    ctx.fill_rect(0.0, 0.0, CANVAS as f64, CANVAS as f64);
+    ctx.draw_image_with_image_bitmap_and_dw_and_dh(
+        &bitmap,
+        (CANVAS as f64 - dw) / 2.0,
+        (CANVAS as f64 - dh) / 2.0,
+        dw,
+        dh,
+    )
+    .map_err(|_| "could not draw the image")?;
+    let data = ctx
+        .get_image_data(0.0, 0.0, CANVAS as f64, CANVAS as f64)
+        .map_err(|_| "could not read the image")?
+        .data();
+    Ok(photo_to_canvas(&data))
+}
+
+#[component]
+pub fn DetrDetect() -> impl IntoView {
+    let session = DetrSession::use_or_new();
+    let state = session.state;
+    let canvas_el = NodeRef::<html::Canvas>::new();
+    let live = RwSignal::new(vec![0.0f32; PIXELS]);
+    let erase = RwSignal::new(false);
+    let brush = RwSignal::new(1usize);
+    let last = RwSignal::new(None::<(f64, f64)>);
+    let cursor = RwSignal::new(None::<(f64, f64)>);
+    let note = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(c) = session.canvas.get() {
+            live.set(c.pixels);
+        }
+    });
+    Effect::new(move |_| {
+        let v = live.get();
+        if let Some(c) = canvas_el.get() {
+            paint_gray(&c, &v, CANVAS, false);
+        }
+    });
+    let commit = move |pixels: Vec<f32>| {
+        session.update(|s| s.x = canvas_to_code(&pixels));
+    };
+    let at = move |ev: &web_sys::PointerEvent| -> Option<(f64, f64)> {
+        let c = canvas_el.get_untracked()?;
+        let rect = c.get_bounding_client_rect();
+        let fx = (ev.client_x() as f64 - rect.left()) / rect.width();
+        let fy = (ev.client_y() as f64 - rect.top()) / rect.height();
+        ((0.0..1.0).contains(&fx) && (0.0..1.0).contains(&fy)).then_some((fx * CANVAS as f64, fy * CANVAS as f64))
+    };
+    let paint_to = move |p: (f64, f64)| {
+        let r = BRUSHES[brush.get_untracked()].1;
+        let from = last.get_untracked().unwrap_or(p);
+        live.update(|x| stroke(x, from, p, r, erase.get_untracked()));
+        last.set(Some(p));
+    };
+    let end = move |ev: web_sys::PointerEvent| {
+        if last.get_untracked().is_some() {
+            last.set(None);
+            if let Some(c) = canvas_el.get_untracked() {
+                let _ = c.release_pointer_capture(ev.pointer_id());
+            }
+            commit(live.get_untracked());
+        }
+    };
+    let on_key = move |ev: web_sys::KeyboardEvent| {
+        let (x, y) = cursor.get_untracked().unwrap_or((48.0, 48.0));
+        let step = 2.0;
+        let clampc = |v: f64| v.clamp(0.5, CANVAS as f64 - 0.5);
+        let next = match ev.key().as_str() {
+            "ArrowUp" => (x, clampc(y - step)),
+            "ArrowDown" => (x, clampc(y + step)),
+            "ArrowLeft" => (clampc(x - step), y),
+            "ArrowRight" => (clampc(x + step), y),
+            " " | "Enter" => {
+                let r = BRUSHES[brush.get_untracked()].1;
+                live.update(|p| stamp(p, x, y, r, erase.get_untracked()));
+                commit(live.get_untracked());
+                (x, y)
+            }
+            _ => return,
+        };
+        ev.prevent_default();
+        cursor.set(Some(next));
+    };
+    let add_digit = move |_| {
+        spawn_local(async move {
+            match test_digits().await {
+                Ok(d) => {
+                    let mut rng = SplitMix64::new(fresh_seed());
+                    let index = (rng.next_u64() % d.labels.len() as u64) as usize;
+                    let height = MIN_HEIGHT + 6 + (rng.next_u64() % (MAX_HEIGHT - MIN_HEIGHT - 6) as u64) as usize;
+                    let mut pixels = live.get_untracked();
+                    match drop_digit(&mut pixels, &d.images[index * 784..(index + 1) * 784], height, &mut rng) {
+                        Some(_) => {
+                            note.set(format!("Added test digit #{index}, a {}.", d.labels[index]));
+                            commit(pixels);
+                        }
+                        None => note.set("There is no free space left for another digit.".into()),
+                    }
+                }
+                Err(e) => note.set(format!("Could not load the test digits: {e}")),
+            }
+        });
+    };
+    let on_upload = move |ev: web_sys::Event| {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        note.set(format!("Reading “{}”…", file.name()));
+        spawn_local(async move {
+            match read_photo(file).await {
+                Ok((pixels, inverted)) => {
+                    note.set(if inverted {
+                        "Photo loaded; its light background was inverted to white ink on black, as the detector expects.".into()
+                    } else {
+                        "Photo loaded.".into()
+                    });
+                    session.update(|s| {
+                        s.x = canvas_to_code(&pixels);
+                        s.labels.clear();
+                    });
+                }
+                Err(e) => note.set(format!("Could not use that file: {e}")),
+            }
+        });
+        input.set_value("");
+    };
+    let threshold = move || state.get().conf as f64 / 100.0;
+    let kept = Memo::new(move |_| {
+        let t = threshold();
+        session
+            .detected
+            .get()
+            .map(|d| {
+                let mut q: Vec<(usize, compute::detr::output::QueryOutput)> =
+                    d.queries().into_iter().enumerate().filter(|(_, q)| q.score >= t).collect();
+                q.sort_by(|a, b| a.1.bbox[0].total_cmp(&b.1.bbox[0]));
+                q
+            })
+            .unwrap_or_default()
+    });
+    let marks = Signal::derive(move || {
+        kept.get()
+            .into_iter()
+            .map(|(i, q)| BoxMark {
+                bbox: q.bbox,
+                colour: query_colour(i).into(),
+                text: format!("{} {:.0}%", q.label, q.score * 100.0),
+                dashed: false,
+            })
+            .collect::<Vec<_>>()
+    });
+    view! {
+        <section class="widget" data-testid="detr-detect" aria-labelledby="detr-detect-title">
+            <h2 id="detr-detect-title">"Detect"</h2>
+            <p>
+                "Write a few digits, well apart, on the black canvas, or drop in real test digits. "
+                "The detector runs on every change: each of its 10 object queries proposes one box and one class, "
+                "and the boxes whose score passes the threshold are drawn. There is no post-processing step."
+            </p>
+            <UrlNotices notices=session.notices/>
+            <DetrStatus session/>
+            <div class="detr-layout">
+                <div class="detr-canvas-wrap">
+                    <canvas
+                        node_ref=canvas_el
+                        class="pixels detr-canvas drawpad"
+                        width=CANVAS
+                        height=CANVAS
+                        tabindex="0"
+                        role="application"
+                        aria-label="Drawing canvas, 96 by 96. Draw with a mouse, pen or finger; or move with the arrow keys and press Space to ink."
+                        data-testid="detr-canvas"
+                        data-code=move || canvas_to_code(&live.get())
+                        on:pointerdown=move |ev| {
+                            ev.prevent_default();
+                            if let Some(c) = canvas_el.get_untracked() {
+                                let _ = c.set_pointer_capture(ev.pointer_id());
+                            }
+                            if let Some(p) = at(&ev) {
+                                last.set(None);
+                                paint_to(p);
+                            }
+                        }
+                        on:pointermove=move |ev| {
+                            if last.get_untracked().is_some() {
+                                if let Some(p) = at(&ev) {
+                                    paint_to(p);
+                                }
+                            }
+                        }
+                        on:pointerup=end
+                        on:pointercancel=end
+                        on:keydown=on_key
+                        on:blur=move |_| cursor.set(None)
+                    ></canvas>
+                    <BoxOverlay marks/>
+                    {move || cursor.get().map(|(x, y)| view! {
+                        <div class="detr-cursor" style=format!("left:{:.2}%;top:{:.2}%", x / 0.96, y / 0.96)></div>
+                    })}
+                </div>
+                <div class="detr-side">
+                    <form class="controls" on:submit=|ev| ev.prevent_default()>
+                        <button type="button" data-testid="detr-pen" aria-pressed=move || (!erase.get()).to_string() on:click=move |_| erase.set(false)>"Pen"</button>
+                        <button type="button" data-testid="detr-eraser" aria-pressed=move || erase.get().to_string() on:click=move |_| erase.set(true)>"Eraser"</button>
+                        <label>
+                            <span>"Brush"</span>
+                            <select data-testid="detr-brush" on:change=move |ev| {
+                                if let Ok(i) = event_target_value(&ev).parse::<usize>() {
+                                    brush.set(i.min(BRUSHES.len() - 1));
+                                }
+                            }>
+                                {BRUSHES.iter().enumerate().map(|(i, (name, _))| view! {
+                                    <option value=i.to_string() selected=move || brush.get() == i>{*name}</option>
+                                }).collect_view()}
+                            </select>
+                        </label>
+                        <button type="button" data-testid="detr-clear" on:click=move |_| {
+                            note.set(String::new());
+                            session.update(|s| {
+                                s.x = canvas_to_code(&[0.0; PIXELS]);
+                                s.labels.clear();
+                            });
+                        }>"Clear"</button>
+                        <button type="button" data-testid="detr-invert" on:click=move |_| {
+                            let pixels: Vec<f32> = live.get_untracked().iter().map(|v| 1.0 - v).collect();
+                            commit(pixels);
+                        }>"Invert"</button>
+                    </form>
+                    <form class="controls" on:submit=|ev| ev.prevent_default()>
+                        <button type="button" data-testid="detr-add-digit" on:click=add_digit>"Add a real test digit"</button>
+                        <button type="button" data-testid="detr-new-scene" on:click=move |_| {
+                            note.set(String::new());
+                            session.update(|s| {
+                                s.scene = fresh_seed() % 1_000_000;
+                                s.x.clear();
+                                s.labels.clear();
+                            });
+                        }>"New test scene"</button>
+                        <label class="upload">
+                            <span>"Upload a photo"</span>
+                            <input type="file" accept="image/*" data-testid="detr-upload" on:change=on_upload/>
+                        </label>
+                    </form>
+                    <p class="note" role="status" data-testid="detr-note">{move || note.get()}</p>
+                    <label class="slider">
+                        <span>{move || format!("Confidence threshold: {}%", state.get().conf)}</span>
+                        <input
+                            type="range" min="0" max="100" step="5"
+                            data-testid="detr-conf"
+                            prop:value=move || state.get().conf
+                            on:input=move |ev| {
+                                if let Ok(v) = event_target_value(&ev).parse::<u32>() {
+                                    session.update(|s| s.conf = v.min(100));
+                                }
+                            }
+                        />
+                    </label>
+                    <div
+                        data-testid="detr-detections"
+                        data-labels={move || kept.get().iter().map(|(_, q)| q.label.to_string()).collect::<Vec<_>>().join(",")}
+                        data-runs=move || session.runs.get()
+                    >
+                        {move || {
+                            let k = kept.get();
+                            view! {
+                                <p><strong>{format!("{} detection{}", k.len(), if k.len() == 1 { "" } else { "s" })}</strong>
+                                    {format!(" at a score of {}% or more", state.get().conf)}</p>
+                                <ul class="detections">
+                                    {k.into_iter().map(|(i, q)| {
+                                        let [x, y, w, h] = q.bbox;
+                                        view! {
+                                            <li>
+                                                <span class="swatch" style=format!("background:{}", query_colour(i))></span>
+                                                {format!("query {i}: “{}”, score {:.2}, box x {x:.0}, y {y:.0}, w {w:.0}, h {h:.0}", q.label, q.score)}
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ul>
+                            }
+                        }}
+                    </div>
+                    <p class="note" data-testid="detr-timing" data-ms=move || session.detected.get().map(|d| d.ms.to_string()).unwrap_or_default()>
+                        {move || session.detected.get().map(|d| format!(
+                            "One forward pass: {:.1} ms on {}.", d.ms, d.backend
+                        ))}
+                    </p>
+                </div>
+            </div>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn photos_of_dark_ink_on_paper_are_inverted_and_stretched() {
+        // A light-gray page with one dark stroke.
+        let mut rgba = vec![200u8; PIXELS * 4];
+        for i in 0..40 {
+            rgba[(48 * CANVAS + 20 + i) * 4..][..3].copy_from_slice(&[30, 30, 30]);
+        }
+        let (px, inverted) = photo_to_canvas(&rgba);
+        assert!(inverted);
+        assert_eq!(px[0], 0.0);
+        assert!((px[48 * CANVAS + 30] - 1.0).abs() < 1e-6);
+        // White ink on black stays as it is.
+        let mut dark = vec![0u8; PIXELS * 4];
+        dark[(10 * CANVAS + 10) * 4..][..3].copy_from_slice(&[255, 255, 255]);
+        let (px, inverted) = photo_to_canvas(&dark);
+        assert!(!inverted && px[10 * CANVAS + 10] > 0.9 && px[0] == 0.0);
+    }
+
+    #[test]
+    fn strokes_ink_and_the_eraser_removes_it() {
+        let mut p = vec![0.0f32; PIXELS];
+        stroke(&mut p, (10.0, 10.0), (30.0, 10.0), 1.5, false);
+        assert_eq!(p[10 * CANVAS + 20], 1.0);
+        assert_eq!(p[20 * CANVAS + 20], 0.0);
+        stroke(&mut p, (10.0, 10.0), (30.0, 10.0), 2.4, true);
+        assert!(p.iter().all(|&v| v == 0.0));
+    }
+}
