@@ -41,7 +41,9 @@ impl DetrRunner {
 
     pub fn backend_name(&self) -> String {
         match self {
-            DetrRunner::Gpu { exec, .. } => format!("WebGPU ({})", exec.ctx().summary().adapter_name),
+            DetrRunner::Gpu { exec, .. } => {
+                format!("WebGPU ({})", exec.ctx().summary().adapter_name)
+            }
             DetrRunner::Cpu(_) => "the CPU (WebAssembly)".into(),
         }
     }

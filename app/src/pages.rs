@@ -9,8 +9,8 @@ use leptos_router::{
 
 use crate::{
     chapters::{
-        Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_TEACHER_FORCING, DETR_MATCHING, DETR_QUERIES, DETR_SET,
-        DETR_SLOW, KV_LIVE, KV_WHY,
+        Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_TEACHER_FORCING, DETR_MATCHING,
+        DETR_QUERIES, DETR_SET, DETR_SLOW, KV_LIVE, KV_WHY,
     },
     live_backend::{BackendBadge, LiveBackend},
     url_state::path_with_query,
@@ -19,8 +19,8 @@ use crate::{
         asset_check::AssetCheck,
         attention::{calculator::KvCalculator, live::KvLive},
         detr::{
-            attention::DetrAttention, detect::DetrDetect, matching::DetrMatching, queries::DetrQueries,
-            DetrModelFacts, DetrSessionScope,
+            attention::DetrAttention, detect::DetrDetect, matching::DetrMatching,
+            queries::DetrQueries, DetrModelFacts, DetrSessionScope,
         },
         gpu_bench::GpuBench,
         gpu_selftest::GpuSelfTest,

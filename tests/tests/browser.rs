@@ -29,6 +29,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("/embed/ar-costs", "ar-costs"),
     ("/embed/kv-calculator", "kv-calculator"),
     ("/embed/kv-live", "kv-live"),
+    ("/embed/detr-detect", "detr-detect"),
+    ("/embed/detr-matching", "detr-matching"),
     ("/embed/no-such-widget", "embed-unknown"),
     ("/no/such/page", "not-found"),
 ];
@@ -591,6 +593,265 @@ impl Browser {
     }
 }
 
+/// The committed detector and the MNIST test split, loaded natively as the oracle.
+fn committed_detr() -> compute::detr::model::Detr {
+    let path = workspace()
+        .join("assets")
+        .join(compute::detr::config::WEIGHTS_PATH);
+    compute::detr::model::Detr::load(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn mnist_test() -> (Vec<u8>, Vec<u8>) {
+    let bytes = std::fs::read(workspace().join("assets/data/mnist-test.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let get = |n: &str| st.tensor(n).unwrap().data().to_vec();
+    (get("images"), get("labels"))
+}
+
+/// Test digits the end-to-end test draws, left and right: their indices
+/// in the committed test split.
+const DRAWN_DIGITS: [usize; 2] = [DRAWN_LEFT, DRAWN_RIGHT];
+const DRAWN_LEFT: usize = 0;
+const DRAWN_RIGHT: usize = 1;
+
+/// Pointer strokes that trace a 28×28 digit's ink row by row, scaled by
+/// `scale` and placed at (x, y) on the 96×96 canvas: one stroke per run.
+fn digit_strokes(image: &[u8], x: f64, y: f64, scale: f64) -> Vec<[f64; 4]> {
+    let mut strokes = Vec::new();
+    for r in 0..28 {
+        let mut c = 0;
+        while c < 28 {
+            if image[r * 28 + c] < 128 {
+                c += 1;
+                continue;
+            }
+            let start = c;
+            while c < 28 && image[r * 28 + c] >= 128 {
+                c += 1;
+            }
+            let row = y + (r as f64 + 0.5) * scale;
+            strokes.push([
+                x + (start as f64 + 0.5) * scale,
+                row,
+                x + (c as f64 - 0.5) * scale,
+                row,
+            ]);
+        }
+    }
+    strokes
+}
+
+impl Browser {
+    /// Chapter 3 on whatever backend the browser has: two digits drawn far
+    /// apart come back as two boxes with the right labels, and every number
+    /// the widgets show equals the native CPU reference on the same canvas.
+    /// Returns the timing line for the closing note.
+    fn check_detr(&self, backend: &str) -> String {
+        use compute::detr::{
+            boxes::Corners,
+            config::QUERIES,
+            drawing::{canvas_from_code, ink_regions},
+            set_loss::{set_loss, CostMatrix, Target},
+        };
+        self.session.set_window_size(1280, 1600).unwrap();
+        // The default page: a generated test scene, detected.
+        self.open("/detr");
+        self.wait("+document.querySelector('[data-testid=\"detr-detections\"]')?.dataset.runs > 0");
+        self.wait_testid("detr-facts");
+
+        // A blank canvas, a thin pen, and two real test digits drawn stroke by stroke.
+        self.click("detr-clear");
+        self.wait("location.search.includes('x=')");
+        self.session
+            .execute("const s = document.querySelector('[data-testid=\"detr-brush\"]'); s.value = '0'; s.dispatchEvent(new Event('change', { bubbles: true }));")
+            .unwrap();
+        let (images, labels) = mnist_test();
+        let mut strokes = Vec::new();
+        for (k, &index) in DRAWN_DIGITS.iter().enumerate() {
+            let image = &images[index * 784..(index + 1) * 784];
+            strokes.extend(digit_strokes(
+                image,
+                6.0 + 50.0 * k as f64,
+                20.0 + 10.0 * k as f64,
+                1.3,
+            ));
+        }
+        let want: Vec<String> = DRAWN_DIGITS
+            .iter()
+            .map(|&i| labels[i].to_string())
+            .collect();
+        self.session
+            .execute(&format!(
+                "const c = document.querySelector('[data-testid=\"detr-canvas\"]');
+                 c.scrollIntoView();
+                 const r = c.getBoundingClientRect();
+                 const at = (x, y) => ({{ clientX: r.left + x * r.width / 96, clientY: r.top + y * r.height / 96,
+                                         pointerId: 1, bubbles: true, buttons: 1 }});
+                 for (const [x0, y0, x1, y1] of {}) {{
+                   c.dispatchEvent(new PointerEvent('pointerdown', at(x0, y0)));
+                   c.dispatchEvent(new PointerEvent('pointermove', at(x1, y1)));
+                   c.dispatchEvent(new PointerEvent('pointerup', at(x1, y1)));
+                 }}",
+                serde_json::to_string(&strokes).unwrap()
+            ))
+            .unwrap();
+        let code = self.attr("detr-canvas", "data-code");
+        self.wait(&format!(
+            "new URLSearchParams(location.search).get('x') === {code:?}"
+        ));
+        let canvas = canvas_from_code(&code).unwrap();
+        assert_eq!(
+            ink_regions(&canvas).len(),
+            2,
+            "the strokes make two separate digits"
+        );
+
+        // What the page shows for this canvas equals the native CPU reference.
+        let trace = committed_detr().forward_ref(&canvas).unwrap();
+        let mut kept: Vec<_> = trace
+            .queries()
+            .into_iter()
+            .filter(|q| q.score >= 0.5)
+            .collect();
+        kept.sort_by(|a, b| a.bbox[0].total_cmp(&b.bbox[0]));
+        let native: Vec<String> = kept.iter().map(|q| q.label.to_string()).collect();
+        let expect_labels = native.join(",");
+        self.session
+            .wait_for(
+                &format!("document.querySelector('[data-testid=\"detr-detections\"]')?.dataset.labels === {expect_labels:?}"),
+                LOAD,
+            )
+            .unwrap_or_else(|e| panic!("{backend}: the page's detections differ from the native reference ({expect_labels}): {e}"));
+        assert_eq!(
+            native, want,
+            "{backend}: two digits drawn far apart, two boxes with their labels"
+        );
+        let scores: Vec<f64> = self
+            .attr("detr-detections", "data-scores")
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        for (got, q) in scores.iter().zip(&kept) {
+            assert!(
+                (got - q.score).abs() < 1e-3,
+                "{backend}: score {got} against {}",
+                q.score
+            );
+        }
+        let ms: f64 = self.attr("detr-timing", "data-ms").parse().unwrap();
+        self.session
+            .screenshot(&artifacts().join(format!("detr-detect-{backend}.png")))
+            .unwrap();
+
+        // Every query is shown, ∅ included.
+        assert_eq!(
+            self.attr("detr-query-cards", "data-count"),
+            QUERIES.to_string()
+        );
+        let empty = trace.queries().iter().filter(|q| q.is_empty()).count();
+        assert_eq!(
+            self.attr("detr-query-cards", "data-empty"),
+            empty.to_string()
+        );
+        assert!(empty >= QUERIES - 4, "{empty} queries say ∅");
+
+        // Attention: four heads per map; a picked cell shows the encoder's maps.
+        assert_eq!(self.attr("detr-cross-maps", "data-heads"), "4");
+        self.session
+            .execute("const p = document.querySelector('[data-testid=\"detr-cell-picker\"]'); p.focus(); p.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));")
+            .unwrap();
+        self.wait("new URLSearchParams(location.search).get('cell') === '1'");
+        self.wait_testid("detr-encoder-3");
+
+        // Matching: the visitor labels their digits; the cost, the assignment
+        // and the loss are compute's on the same canvas.
+        for (j, label) in want.iter().enumerate() {
+            self.session
+                .execute(&format!(
+                    "const s = document.querySelector('[data-testid=\"detr-label-{j}\"]'); s.value = '{label}'; s.dispatchEvent(new Event('change', {{ bubbles: true }}));"
+                ))
+                .unwrap();
+            self.wait(&format!("(new URLSearchParams(location.search).get('labels') || '').split(',')[{j}] === '{label}'"));
+        }
+        let targets: Vec<Target> = ink_regions(&canvas)
+            .iter()
+            .zip(&want)
+            .map(|(b, l)| Target {
+                label: l.parse().unwrap(),
+                bbox: Corners::from_xywh(*b)
+                    .scale(1.0 / 96.0, 1.0 / 96.0)
+                    .to_cxcywh(),
+            })
+            .collect();
+        let predictions: Vec<_> = trace.queries().into_iter().map(|q| q.prediction).collect();
+        let cost = CostMatrix::new(&predictions, &targets);
+        let assignment = cost.assignment();
+        let loss = set_loss(&predictions, &targets, &assignment).total();
+        let code = assignment
+            .iter()
+            .map(|(q, o)| format!("{q}:{o}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        self.wait(&format!("document.querySelector('[data-testid=\"detr-cost\"]')?.dataset.assignment === {code:?}"));
+        assert_eq!(self.attr("detr-cost", "data-objects"), "2");
+        let shown: f64 = self.attr("detr-loss", "data-total").parse().unwrap();
+        assert!(
+            (shown - loss).abs() < 1e-3 * loss.max(1.0),
+            "{backend}: loss {shown} against {loss}"
+        );
+
+        // A light photo is inverted; a file that is not an image is refused.
+        self.session
+            .execute(
+                "const c = document.createElement('canvas'); c.width = 200; c.height = 120;
+                 const g = c.getContext('2d'); g.fillStyle = '#eeeeee'; g.fillRect(0, 0, 200, 120);
+                 g.strokeStyle = '#111111'; g.lineWidth = 9; g.beginPath(); g.moveTo(60, 20); g.lineTo(60, 100); g.stroke();
+                 return new Promise(done => c.toBlob(blob => {
+                   const input = document.querySelector('[data-testid=\"detr-upload\"]');
+                   const dt = new DataTransfer(); dt.items.add(new File([blob], 'photo.png', { type: 'image/png' }));
+                   input.files = dt.files; input.dispatchEvent(new Event('change', { bubbles: true })); done(true);
+                 }, 'image/png'));",
+            )
+            .unwrap();
+        self.wait(
+            "document.querySelector('[data-testid=\"detr-note\"]')?.innerText.includes('inverted')",
+        );
+        self.session
+            .execute(
+                "const input = document.querySelector('[data-testid=\"detr-upload\"]');
+                 const dt = new DataTransfer(); dt.items.add(new File(['not an image'], 'notes.txt', { type: 'text/plain' }));
+                 input.files = dt.files; input.dispatchEvent(new Event('change', { bubbles: true }));",
+            )
+            .unwrap();
+        self.wait("document.querySelector('[data-testid=\"detr-note\"]')?.innerText.includes('Could not use that file')");
+
+        // A bad link still shows a working chapter, and says what it ignored.
+        self.open("/detr?x=banana&conf=500&query=99");
+        self.wait("+document.querySelector('[data-testid=\"detr-detections\"]')?.dataset.runs > 0");
+        let notices = self.text("url-notices");
+        assert!(
+            notices.contains("x=banana")
+                && notices.contains("conf=500")
+                && notices.contains("query=99"),
+            "{notices}"
+        );
+        // An embed carries its state.
+        self.open("/embed/detr-queries?query=3");
+        self.wait("document.querySelector('[data-testid=\"detr-query-3\"]')?.getAttribute('aria-pressed') === 'true'");
+        self.assert_fits(390, 844, "/detr", &format!("detr-phone-{backend}.png"));
+        format!("{backend}: {ms:.1} ms per forward pass (the drawn canvas)\n")
+    }
+}
+
+/// Chapter-3 timings, kept for the closing note.
+fn report_detr(line: &str) {
+    std::fs::create_dir_all(artifacts()).unwrap();
+    eprint!("{line}");
+    let path = artifacts().join("detr-timings.txt");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(path, old + line).unwrap();
+}
+
 /// Chapter-1 timings, kept for the closing note and the README.
 fn report(timings: &[(String, f64)]) {
     std::fs::create_dir_all(artifacts()).unwrap();
@@ -748,6 +1009,7 @@ fn webgpu_on_swiftshader() {
     report(&b.check_autoregressive("webgpu"));
     b.check_kv_calculator();
     report_kv(&b.check_kv_live("webgpu"));
+    report_detr(&b.check_detr("webgpu"));
     b.assert_clean_logs();
 
     b.assert_fits(390, 844, "/gpu", "gpu-phone.png");
@@ -785,6 +1047,7 @@ fn cpu_fallback_without_webgpu() {
     report(&b.check_autoregressive("cpu"));
     b.check_kv_calculator();
     report_kv(&b.check_kv_live("cpu"));
+    report_detr(&b.check_detr("cpu"));
     b.assert_clean_logs();
 }
 

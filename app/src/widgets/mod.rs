@@ -66,7 +66,10 @@ impl Widget {
                 "/autoregressive"
             }
             Widget::KvCalculator | Widget::KvLive => "/attention",
-            Widget::DetrDetect | Widget::DetrQueries | Widget::DetrAttention | Widget::DetrMatching => "/detr",
+            Widget::DetrDetect
+            | Widget::DetrQueries
+            | Widget::DetrAttention
+            | Widget::DetrMatching => "/detr",
         }
     }
 

@@ -26,6 +26,18 @@ fn run() -> Result<(), String> {
             "no native GPU adapter ({reason}); install mesa-vulkan-drivers"
         ));
     }
+    println!("bench: chapter 3, one forward pass of the detector");
+    let detection = detr_forward(&root, &backend)?;
+    std::fs::create_dir_all(root.join("target/bench")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        root.join("target/bench/detr-forward.json"),
+        serde_json::to_string_pretty(&detection).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    // `bench detr` stops here.
+    if arg.as_deref() == Some("detr") {
+        return Ok(());
+    }
     println!("bench: chapter 2, decoding steps with and without the KV cache");
     let decoding = kv_decoding(&root, &backend)?;
     std::fs::create_dir_all(root.join("target/bench")).map_err(|e| e.to_string())?;
@@ -84,6 +96,56 @@ fn run() -> Result<(), String> {
         )),
         None => Ok(()),
     }
+}
+
+/// Milliseconds per forward pass of the committed detector on one 96×96
+/// image: on the native GPU (upload, one submission, one readback of the
+/// outputs and every attention map) and on the CPU reference. Median of 21
+/// passes after 2 warm-up passes.
+fn detr_forward(root: &std::path::Path, gpu: &Backend) -> Result<serde_json::Value, String> {
+    use compute::detr::{config::WEIGHTS_PATH, gpu::DetrGpu, model::Detr};
+    let bytes = std::fs::read(root.join("assets").join(WEIGHTS_PATH)).map_err(|e| e.to_string())?;
+    let model = Detr::load(&bytes).map_err(|e| e.to_string())?;
+    let image: Vec<f32> = compute::inputs::uniform_signed(5, 96 * 96)
+        .into_iter()
+        .map(|v| v.abs())
+        .collect();
+    let median = |mut pass: Box<dyn FnMut() -> Result<(), String> + '_>| -> Result<f64, String> {
+        for _ in 0..2 {
+            pass()?;
+        }
+        let mut times = Vec::new();
+        for _ in 0..21 {
+            let t0 = std::time::Instant::now();
+            pass()?;
+            times.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times[10])
+    };
+    let mut rows = Vec::new();
+    if let Backend::Gpu(exec) = gpu {
+        let on_gpu = DetrGpu::upload(exec, &model);
+        let ms = median(Box::new(|| {
+            pollster::block_on(on_gpu.forward(exec, &image))
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }))?;
+        let adapter = exec.ctx().summary().adapter_name;
+        println!("  native GPU: {adapter:<24} {ms:>8.2} ms per forward pass");
+        rows.push(
+            serde_json::json!({"backend": format!("native GPU: {adapter}"), "ms_per_forward": ms}),
+        );
+    }
+    let ms = median(Box::new(|| {
+        model
+            .forward_ref(&image)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }))?;
+    println!("  native CPU reference            {ms:>8.2} ms per forward pass");
+    rows.push(serde_json::json!({"backend": "native CPU reference", "ms_per_forward": ms}));
+    Ok(serde_json::Value::Array(rows))
 }
 
 /// Milliseconds per decoding step of each committed chapter-2 variant, on

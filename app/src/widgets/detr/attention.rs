@@ -9,7 +9,8 @@ use compute::detr::{
 use leptos::prelude::*;
 
 use super::{
-    query_colour, query_label, queries::LayerSelect, BoxMark, BoxOverlay, DetrSession, DetrStatus, GrayImage,
+    queries::LayerSelect, query_colour, query_label, BoxMark, BoxOverlay, DetrSession, DetrStatus,
+    GrayImage,
 };
 use crate::widgets::UrlNotices;
 
@@ -38,7 +39,8 @@ fn AttentionMap(
 pub fn DetrAttention() -> impl IntoView {
     let session = DetrSession::use_or_new();
     let state = session.state;
-    let pixels = Signal::derive(move || session.detected.get().map(|d| d.pixels).unwrap_or_default());
+    let pixels =
+        Signal::derive(move || session.detected.get().map(|d| d.pixels).unwrap_or_default());
     // Cross-attention of the selected query: [head][cell], plus the mean.
     let cross = Memo::new(move |_| {
         let s = state.get();
@@ -86,7 +88,12 @@ pub fn DetrAttention() -> impl IntoView {
             .map(|c| {
                 let side = (CANVAS / FEATURE_SIDE) as f64;
                 vec![BoxMark {
-                    bbox: [(c % FEATURE_SIDE) as f64 * side, (c / FEATURE_SIDE) as f64 * side, side, side],
+                    bbox: [
+                        (c % FEATURE_SIDE) as f64 * side,
+                        (c / FEATURE_SIDE) as f64 * side,
+                        side,
+                        side,
+                    ],
                     colour: "#f59e0b".into(),
                     text: String::new(),
                     dashed: false,
@@ -96,14 +103,18 @@ pub fn DetrAttention() -> impl IntoView {
     });
     let pick_cell = move |ev: web_sys::MouseEvent| {
         use wasm_bindgen::JsCast;
-        let Some(el) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
+        let Some(el) = ev
+            .current_target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        else {
             return;
         };
         let r = el.get_bounding_client_rect();
         let fx = (ev.client_x() as f64 - r.left()) / r.width();
         let fy = (ev.client_y() as f64 - r.top()) / r.height();
         if (0.0..1.0).contains(&fx) && (0.0..1.0).contains(&fy) {
-            let cell = (fy * FEATURE_SIDE as f64) as i32 * FEATURE_SIDE as i32 + (fx * FEATURE_SIDE as f64) as i32;
+            let cell = (fy * FEATURE_SIDE as f64) as i32 * FEATURE_SIDE as i32
+                + (fx * FEATURE_SIDE as f64) as i32;
             session.update(|s| s.cell = cell);
         }
     };

@@ -41,10 +41,18 @@ fn stamp(pixels: &mut [f32], x: f64, y: f64, r: f64, erase: bool) {
 
 /// A line of stamps from a to b, half a pixel apart.
 fn stroke(pixels: &mut [f32], a: (f64, f64), b: (f64, f64), r: f64, erase: bool) {
-    let steps = (((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt() * 2.0).ceil().max(1.0) as usize;
+    let steps = (((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt() * 2.0)
+        .ceil()
+        .max(1.0) as usize;
     for k in 0..=steps {
         let t = k as f64 / steps as f64;
-        stamp(pixels, a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t, r, erase);
+        stamp(
+            pixels,
+            a.0 + (b.0 - a.0) * t,
+            a.1 + (b.1 - a.1) * t,
+            r,
+            erase,
+        );
     }
 }
 
@@ -172,7 +180,8 @@ pub fn DetrDetect() -> impl IntoView {
         let rect = c.get_bounding_client_rect();
         let fx = (ev.client_x() as f64 - rect.left()) / rect.width();
         let fy = (ev.client_y() as f64 - rect.top()) / rect.height();
-        ((0.0..1.0).contains(&fx) && (0.0..1.0).contains(&fy)).then_some((fx * CANVAS as f64, fy * CANVAS as f64))
+        ((0.0..1.0).contains(&fx) && (0.0..1.0).contains(&fy))
+            .then_some((fx * CANVAS as f64, fy * CANVAS as f64))
     };
     let paint_to = move |p: (f64, f64)| {
         let r = BRUSHES[brush.get_untracked()].1;
@@ -215,9 +224,16 @@ pub fn DetrDetect() -> impl IntoView {
                 Ok(d) => {
                     let mut rng = SplitMix64::new(fresh_seed());
                     let index = (rng.next_u64() % d.labels.len() as u64) as usize;
-                    let height = MIN_HEIGHT + 6 + (rng.next_u64() % (MAX_HEIGHT - MIN_HEIGHT - 6) as u64) as usize;
+                    let height = MIN_HEIGHT
+                        + 6
+                        + (rng.next_u64() % (MAX_HEIGHT - MIN_HEIGHT - 6) as u64) as usize;
                     let mut pixels = live.get_untracked();
-                    match drop_digit(&mut pixels, &d.images[index * 784..(index + 1) * 784], height, &mut rng) {
+                    match drop_digit(
+                        &mut pixels,
+                        &d.images[index * 784..(index + 1) * 784],
+                        height,
+                        &mut rng,
+                    ) {
                         Some(_) => {
                             note.set(format!("Added test digit #{index}, a {}.", d.labels[index]));
                             commit(pixels);
@@ -230,7 +246,10 @@ pub fn DetrDetect() -> impl IntoView {
         });
     };
     let on_upload = move |ev: web_sys::Event| {
-        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
             return;
         };
         let Some(file) = input.files().and_then(|f| f.get(0)) else {
@@ -262,8 +281,12 @@ pub fn DetrDetect() -> impl IntoView {
             .detected
             .get()
             .map(|d| {
-                let mut q: Vec<(usize, compute::detr::output::QueryOutput)> =
-                    d.queries().into_iter().enumerate().filter(|(_, q)| q.score >= t).collect();
+                let mut q: Vec<(usize, compute::detr::output::QueryOutput)> = d
+                    .queries()
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, q)| q.score >= t)
+                    .collect();
                 q.sort_by(|a, b| a.1.bbox[0].total_cmp(&b.1.bbox[0]));
                 q
             })
@@ -389,6 +412,7 @@ pub fn DetrDetect() -> impl IntoView {
                     <div
                         data-testid="detr-detections"
                         data-labels={move || kept.get().iter().map(|(_, q)| q.label.to_string()).collect::<Vec<_>>().join(",")}
+                        data-scores={move || kept.get().iter().map(|(_, q)| format!("{:.6}", q.score)).collect::<Vec<_>>().join(",")}
                         data-runs=move || session.runs.get()
                     >
                         {move || {

@@ -7,13 +7,15 @@ use compute::detr::{
     boxes::Corners,
     drawing::ink_regions,
     scenes::CANVAS,
-    set_loss::{set_loss, CostMatrix, Prediction, Target, COST_CLASS, COST_GIOU, COST_L1, NO_OBJECT_WEIGHT},
+    set_loss::{
+        set_loss, CostMatrix, Prediction, Target, COST_CLASS, COST_GIOU, COST_L1, NO_OBJECT_WEIGHT,
+    },
 };
 use leptos::prelude::*;
 
 use super::{
-    format_labels, ground_truth, parse_labels, query_colour, queries::LayerSelect, BoxMark, BoxOverlay,
-    DetrSession, DetrStatus, GrayImage,
+    format_labels, ground_truth, parse_labels, queries::LayerSelect, query_colour, BoxMark,
+    BoxOverlay, DetrSession, DetrStatus, GrayImage,
 };
 use crate::widgets::UrlNotices;
 
@@ -78,7 +80,9 @@ pub fn DetrMatching() -> impl IntoView {
             .iter()
             .map(|(l, b, _)| Target {
                 label: *l as usize,
-                bbox: Corners::from_xywh(*b).scale(1.0 / side, 1.0 / side).to_cxcywh(),
+                bbox: Corners::from_xywh(*b)
+                    .scale(1.0 / side, 1.0 / side)
+                    .to_cxcywh(),
             })
             .collect();
         let predictions: Vec<Prediction> = queries.into_iter().map(|q| q.prediction).collect();
@@ -90,7 +94,9 @@ pub fn DetrMatching() -> impl IntoView {
         let mut claimants = vec![0; m];
         if m > 0 {
             for q in 0..predictions.len() {
-                let best = (0..m).min_by(|&a, &b| total[q * m + a].total_cmp(&total[q * m + b])).unwrap_or(0);
+                let best = (0..m)
+                    .min_by(|&a, &b| total[q * m + a].total_cmp(&total[q * m + b]))
+                    .unwrap_or(0);
                 claimants[best] += 1;
             }
         }
@@ -105,7 +111,8 @@ pub fn DetrMatching() -> impl IntoView {
             claimants,
         })
     });
-    let pixels = Signal::derive(move || session.detected.get().map(|d| d.pixels).unwrap_or_default());
+    let pixels =
+        Signal::derive(move || session.detected.get().map(|d| d.pixels).unwrap_or_default());
     let marks = Signal::derive(move || {
         step.get()
             .map(|s| {
@@ -124,7 +131,11 @@ pub fn DetrMatching() -> impl IntoView {
     });
     let is_drawing = move || session.canvas.get().is_some_and(|c| c.scene.is_none());
     let set_label = move |j: usize, v: Option<u8>| {
-        let regions = session.canvas.get_untracked().map(|c| ink_regions(&c.pixels).len()).unwrap_or(0);
+        let regions = session
+            .canvas
+            .get_untracked()
+            .map(|c| ink_regions(&c.pixels).len())
+            .unwrap_or(0);
         session.update(|s| {
             let mut labels = parse_labels(&s.labels).unwrap_or_default();
             labels.resize(regions.max(j + 1), None);

@@ -202,13 +202,17 @@ impl DetrSession {
         Effect::new(move |_| {
             let (seed, code) = source.get();
             if let Some(pixels) = canvas_from_code(&code) {
-                session.canvas.set(Some(Canvas { pixels, scene: None }));
+                session.canvas.set(Some(Canvas {
+                    pixels,
+                    scene: None,
+                }));
                 return;
             }
             spawn_local(async move {
                 match test_digits().await {
                     Ok(d) => {
-                        let scene = generate_scene(&d.images, &d.labels, &mut SplitMix64::new(seed));
+                        let scene =
+                            generate_scene(&d.images, &d.labels, &mut SplitMix64::new(seed));
                         session.canvas.set(Some(Canvas {
                             pixels: scene.pixels.clone(),
                             scene: Some(scene),
@@ -229,13 +233,14 @@ impl DetrSession {
             let mine = generation.get_value();
             spawn_local(async move {
                 let backend = backend.await;
-                let runner = match detr_runner(&backend, move |l, t| session.progress.set((l, t))).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        session.error.set(Some(e.to_string()));
-                        return;
-                    }
-                };
+                let runner =
+                    match detr_runner(&backend, move |l, t| session.progress.set((l, t))).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            session.error.set(Some(e.to_string()));
+                            return;
+                        }
+                    };
                 let outcome = runner.detect(&canvas.pixels).await;
                 if generation.get_value() != mine {
                     return;
@@ -262,10 +267,18 @@ impl DetrSession {
 /// The ground truth for the matching: a generated scene's objects, or the
 /// visitor's digits (ink regions) with their labels, where a missing label
 /// is read from the detection that overlaps the region most.
-pub fn ground_truth(canvas: &Canvas, labels: &[Option<u8>], queries: &[QueryOutput]) -> Vec<(u8, [f64; 4], bool)> {
+pub fn ground_truth(
+    canvas: &Canvas,
+    labels: &[Option<u8>],
+    queries: &[QueryOutput],
+) -> Vec<(u8, [f64; 4], bool)> {
     use compute::detr::boxes::{iou, Corners};
     if let Some(scene) = &canvas.scene {
-        return scene.objects.iter().map(|o| (o.label, o.bbox, true)).collect();
+        return scene
+            .objects
+            .iter()
+            .map(|o| (o.label, o.bbox, true))
+            .collect();
     }
     ink_regions(&canvas.pixels)
         .into_iter()
@@ -302,7 +315,8 @@ pub const CLASS_NAMES: [&str; 11] = ["0", "1", "2", "3", "4", "5", "6", "7", "8"
 /// can be matched by eye.
 pub fn query_colour(q: usize) -> &'static str {
     const COLOURS: [&str; 10] = [
-        "#1d4ed8", "#b91c1c", "#047857", "#7c3aed", "#c2410c", "#0e7490", "#be185d", "#4d7c0f", "#a16207", "#475569",
+        "#1d4ed8", "#b91c1c", "#047857", "#7c3aed", "#c2410c", "#0e7490", "#be185d", "#4d7c0f",
+        "#a16207", "#475569",
     ];
     COLOURS[q % COLOURS.len()]
 }
@@ -328,14 +342,23 @@ pub fn paint_gray(canvas: &web_sys::HtmlCanvasElement, values: &[f32], side: usi
         let v = (values.get(i).copied().unwrap_or(0.0) / max).clamp(0.0, 1.0);
         let c = if heat {
             // Black through orange to yellow-white.
-            [(255.0 * (v * 1.6).min(1.0)) as u8, (255.0 * v.powf(1.5)) as u8, (200.0 * v.powi(4)) as u8, 255]
+            [
+                (255.0 * (v * 1.6).min(1.0)) as u8,
+                (255.0 * v.powf(1.5)) as u8,
+                (200.0 * v.powi(4)) as u8,
+                255,
+            ]
         } else {
             let g = (v * 255.0) as u8;
             [g, g, g, 255]
         };
         rgba.extend_from_slice(&c);
     }
-    if let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), side as u32, side as u32) {
+    if let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        Clamped(&rgba),
+        side as u32,
+        side as u32,
+    ) {
         let _ = ctx.put_image_data(&img, 0.0, 0.0);
     }
 }

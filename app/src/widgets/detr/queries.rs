@@ -6,7 +6,10 @@
 use compute::detr::config::{DECODER_LAYERS, QUERIES};
 use leptos::prelude::*;
 
-use super::{query_colour, query_label, BoxMark, BoxOverlay, DetrSession, DetrStatus, GrayImage, CLASS_NAMES, EMPTY};
+use super::{
+    query_colour, query_label, BoxMark, BoxOverlay, DetrSession, DetrStatus, GrayImage,
+    CLASS_NAMES, EMPTY,
+};
 use crate::widgets::UrlNotices;
 
 /// Decoder-layer picker shared by the queries, attention and matching widgets.
@@ -41,7 +44,8 @@ pub fn DetrQueries() -> impl IntoView {
             .map(|d| d.trace.layer_queries(layer().min(DECODER_LAYERS - 1)))
             .unwrap_or_default()
     });
-    let pixels = Signal::derive(move || session.detected.get().map(|d| d.pixels).unwrap_or_default());
+    let pixels =
+        Signal::derive(move || session.detected.get().map(|d| d.pixels).unwrap_or_default());
     view! {
         <section class="widget" data-testid="detr-queries" aria-labelledby="detr-queries-title">
             <h2 id="detr-queries-title">"The object queries"</h2>
