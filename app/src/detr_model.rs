@@ -23,8 +23,11 @@ use crate::{
 
 /// The detector on the page's backend.
 pub enum DetrRunner {
-    Gpu { exec: Rc<Executor>, model: DetrGpu },
-    Cpu(Detr),
+    Gpu {
+        exec: Rc<Executor>,
+        model: Box<DetrGpu>,
+    },
+    Cpu(Box<Detr>),
 }
 
 impl DetrRunner {
@@ -112,10 +115,10 @@ async fn load(
     })?;
     Ok(Rc::new(match backend {
         Backend::Gpu(exec) => DetrRunner::Gpu {
-            model: DetrGpu::upload(exec, &model),
+            model: Box::new(DetrGpu::upload(exec, &model)),
             exec: exec.clone(),
         },
-        Backend::Cpu(_) => DetrRunner::Cpu(model),
+        Backend::Cpu(_) => DetrRunner::Cpu(Box::new(model)),
     }))
 }
 

@@ -73,7 +73,8 @@ pub struct RawDigits {
 
 /// The train, validation and test digits as intensities, split as [`Mnist`].
 pub fn raw_digits(assets: &Path) -> Result<(RawDigits, RawDigits, RawDigits), String> {
-    let raw = |name: &str| -> Result<(Vec<u8>, Vec<u8>, Vec<u16>), String> {
+    // A file's digits, and each digit's index within its class (the split key).
+    let raw = |name: &str| -> Result<(RawDigits, Vec<u16>), String> {
         let path = assets.join("data").join(name);
         let bytes = std::fs::read(&path)
             .map_err(|e| format!("{}: {e} (run `cargo xtask data`)", path.display()))?;
@@ -88,9 +89,13 @@ pub fn raw_digits(assets: &Path) -> Result<(RawDigits, RawDigits, RawDigits), St
             .chunks(2)
             .map(|b| u16::from_le_bytes([b[0], b[1]]))
             .collect();
-        Ok((get("images")?, get("labels")?, j))
+        let digits = RawDigits {
+            images: get("images")?,
+            labels: get("labels")?,
+        };
+        Ok((digits, j))
     };
-    let (images, labels, j) = raw("mnist-train-val.safetensors")?;
+    let (all, j) = raw("mnist-train-val.safetensors")?;
     let pick = |keep: &dyn Fn(u16) -> bool| {
         let mut d = RawDigits {
             images: Vec::new(),
@@ -98,14 +103,14 @@ pub fn raw_digits(assets: &Path) -> Result<(RawDigits, RawDigits, RawDigits), St
         };
         for (i, _) in j.iter().enumerate().filter(|(_, &ji)| keep(ji)) {
             d.images
-                .extend_from_slice(&images[i * PIXELS..(i + 1) * PIXELS]);
-            d.labels.push(labels[i]);
+                .extend_from_slice(&all.images[i * PIXELS..(i + 1) * PIXELS]);
+            d.labels.push(all.labels[i]);
         }
         d
     };
     let (train, val) = (pick(&|j| j % 10 != 8), pick(&|j| j % 10 == 8));
-    let (images, labels, _) = raw("mnist-test.safetensors")?;
-    Ok((train, val, RawDigits { images, labels }))
+    let (test, _) = raw("mnist-test.safetensors")?;
+    Ok((train, val, test))
 }
 
 fn read(path: &Path) -> Result<(Split, Vec<u16>), String> {

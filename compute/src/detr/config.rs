@@ -38,6 +38,10 @@ pub const QUERIES: usize = 10;
 pub const LN_EPS: f32 = 1e-5;
 pub use super::set_loss::CLASSES;
 
+// More queries than a canvas has digits (at most 4), and at least 8.
+const _: () = assert!(QUERIES >= 8 && QUERIES > super::scenes::MAX_DIGITS);
+const _: () = assert!(FEATURE_SIDE == 12);
+
 /// The held-out evaluation: this many scenes from the MNIST test split,
 /// generated from this seed (`cargo xtask scenes` writes them as COCO).
 pub const TEST_SCENES: usize = 1000;
@@ -114,7 +118,7 @@ pub fn sine_positions() -> Vec<f32> {
     let encode = |index: usize, k: usize| {
         let p = (index as f64 + 1.0) / (side + 1e-6) * std::f64::consts::TAU;
         let angle = p / 10000f64.powf((2 * (k / 2)) as f64 / half as f64);
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             angle.sin()
         } else {
             angle.cos()
@@ -139,7 +143,6 @@ mod tests {
         // The backbone's strides take 96 to 12.
         let stride: usize = BACKBONE.iter().map(|b| b.2).product();
         assert_eq!(CANVAS / stride, FEATURE_SIDE);
-        assert_eq!(FEATURE_SIDE, 12);
         let pos = sine_positions();
         assert_eq!(pos.len(), CELLS * DIM);
         // Cell (0, 0): row channel 0 is sin(2π/12), channel 1 its cosine.
@@ -149,6 +152,5 @@ mod tests {
         // Cells in one row share the row half and differ in the column half.
         assert_eq!(pos[..DIM / 2], pos[DIM..DIM + DIM / 2]);
         assert_ne!(pos[DIM / 2..DIM], pos[DIM + DIM / 2..2 * DIM]);
-        assert!(QUERIES >= 8);
     }
 }
