@@ -738,6 +738,28 @@ impl Browser {
                 q.score
             );
         }
+        // The raw outputs too: the page's forward pass (WebGPU or wasm) is
+        // the native CPU reference's to 1e-3.
+        for (attr, want) in [
+            ("data-logits", trace.logits.last().unwrap()),
+            ("data-boxes", trace.boxes.last().unwrap()),
+        ] {
+            let got: Vec<f32> = self
+                .attr("detr-detections", attr)
+                .split(',')
+                .map(|v| v.parse().unwrap())
+                .collect();
+            assert_eq!(got.len(), want.len(), "{attr}");
+            let diff = got
+                .iter()
+                .zip(want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(
+                diff < 1e-3,
+                "{backend}: {attr} differ from the native reference by {diff}"
+            );
+        }
         let ms: f64 = self.attr("detr-timing", "data-ms").parse().unwrap();
         self.session
             .screenshot(&artifacts().join(format!("detr-detect-{backend}.png")))

@@ -56,6 +56,18 @@ fn stroke(pixels: &mut [f32], a: (f64, f64), b: (f64, f64), r: f64, erase: bool)
     }
 }
 
+/// The raw outputs, for tests that compare them with the native reference.
+fn join(values: Option<&Vec<f32>>) -> String {
+    values
+        .map(|v| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
 /// A seed that differs between clicks.
 fn fresh_seed() -> u64 {
     (js_sys::Math::random() * 9.0e15) as u64
@@ -414,6 +426,8 @@ pub fn DetrDetect() -> impl IntoView {
                         data-labels={move || kept.get().iter().map(|(_, q)| q.label.to_string()).collect::<Vec<_>>().join(",")}
                         data-scores={move || kept.get().iter().map(|(_, q)| format!("{:.6}", q.score)).collect::<Vec<_>>().join(",")}
                         data-runs=move || session.runs.get()
+                        data-logits={move || session.detected.get().map(|d| join(d.trace.logits.last())).unwrap_or_default()}
+                        data-boxes={move || session.detected.get().map(|d| join(d.trace.boxes.last())).unwrap_or_default()}
                     >
                         {move || {
                             let k = kept.get();
