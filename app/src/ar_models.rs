@@ -119,24 +119,18 @@ pub async fn metrics(kind: ArKind) -> Result<TrainedMetrics, ModelLoadError> {
 /// Test digit `index` of the committed test split (binarised at 0.5), and
 /// its label.
 pub async fn test_digit(index: usize) -> Result<(Vec<f32>, u8), ModelLoadError> {
-    const PATH: &str = "data/mnist-test.safetensors";
-    let m = manifest().await?;
-    let bytes = fetch_asset(PATH, &m, |_, _| {}).await?;
-    let bad = |detail: String| ModelLoadError::Metrics {
-        model: "MNIST test",
-        detail,
-    };
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
-    let images = st.tensor("images").map_err(|e| bad(e.to_string()))?;
-    let labels = st.tensor("labels").map_err(|e| bad(e.to_string()))?;
+    let digits = crate::mnist::test_digits().await?;
     let px = compute::models::ar::PIXELS;
-    let image = images
-        .data()
+    let image = digits
+        .images
         .get(index * px..(index + 1) * px)
-        .ok_or_else(|| bad(format!("there is no test digit {index}")))?;
+        .ok_or_else(|| ModelLoadError::Metrics {
+            model: "MNIST test",
+            detail: format!("there is no test digit {index}"),
+        })?;
     Ok((
         image.iter().map(|&p| (p >= 128) as u8 as f32).collect(),
-        labels.data().get(index).copied().unwrap_or(0),
+        digits.labels[index],
     ))
 }
 

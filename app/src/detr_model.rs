@@ -1,7 +1,6 @@
 //! Chapter 3's detector in the browser: the weights downloaded once per page
 //! (with progress), verified, parsed, and uploaded to the live backend once;
-//! the MNIST test digits that generated scenes and dropped-in digits use; and
-//! the trainer's metrics.
+//! and the trainer's metrics.
 
 use std::{cell::RefCell, rc::Rc};
 
@@ -120,44 +119,6 @@ async fn load(
         },
         Backend::Cpu(_) => DetrRunner::Cpu(Box::new(model)),
     }))
-}
-
-/// The MNIST test split at full intensity (0–255): images [n, 784], labels.
-pub struct TestDigits {
-    pub images: Vec<u8>,
-    pub labels: Vec<u8>,
-}
-
-thread_local! {
-    static DIGITS: RefCell<Option<Rc<TestDigits>>> = const { RefCell::new(None) };
-}
-
-pub async fn test_digits() -> Result<Rc<TestDigits>, ModelLoadError> {
-    if let Some(d) = DIGITS.with(|d| d.borrow().clone()) {
-        return Ok(d);
-    }
-    const PATH: &str = "data/mnist-test.safetensors";
-    let m = manifest().await?;
-    let bytes = fetch_asset(PATH, &m, |_, _| {}).await?;
-    let bad = |detail: String| ModelLoadError::Metrics {
-        model: "MNIST test",
-        detail,
-    };
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
-    let get = |name: &str| {
-        st.tensor(name)
-            .map(|t| t.data().to_vec())
-            .map_err(|e| bad(e.to_string()))
-    };
-    let digits = Rc::new(TestDigits {
-        images: get("images")?,
-        labels: get("labels")?,
-    });
-    if digits.labels.is_empty() || digits.images.len() != digits.labels.len() * 784 {
-        return Err(bad("the images and labels do not match".into()));
-    }
-    DIGITS.with(|d| *d.borrow_mut() = Some(digits.clone()));
-    Ok(digits)
 }
 
 /// What the trainer measured, from `assets/models/detr/detr.json`.

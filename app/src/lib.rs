@@ -8,6 +8,7 @@ pub mod detr_model;
 pub mod digit_models;
 pub mod format;
 pub mod live_backend;
+pub mod mnist;
 pub mod pages;
 pub mod url_state;
 pub mod widgets;

@@ -14,7 +14,7 @@ use compute::{
     models::digit_transformer::{
         patches_from_image, Config, EPS, PATCH_VALUES, POSITIONS, ROPE_THETA, START,
     },
-    weights::{Q8Matrix, Storage, Tensor as Stored},
+    weights::Tensor as Stored,
 };
 
 use crate::data::{Split, PIXELS};
@@ -207,23 +207,7 @@ impl DigitTransformer {
 
     /// The tensors as shipped: matrices in Q8_0, vectors in f32.
     pub fn export(&self) -> Result<BTreeMap<String, Stored>> {
-        self.config
-            .specs()
-            .iter()
-            .map(|spec| {
-                let data = self.w(&spec.name).flatten_all()?.to_vec1::<f32>()?;
-                let stored = match spec.storage {
-                    Storage::Q8_0 => {
-                        Stored::Q8_0(Q8Matrix::quantize(&data, spec.shape[0], spec.shape[1]))
-                    }
-                    Storage::F32 => Stored::F32 {
-                        shape: spec.shape.clone(),
-                        data,
-                    },
-                };
-                Ok((spec.name.clone(), stored))
-            })
-            .collect()
+        crate::shipped::export(&self.config.specs(), &self.vars)
     }
 
     /// The same model with the shipped values (Q8_0 dequantized).
@@ -231,17 +215,7 @@ impl DigitTransformer {
         config: Config,
         tensors: &BTreeMap<String, Stored>,
     ) -> Result<DigitTransformer> {
-        let dev = &Device::Cpu;
-        let mut vars = BTreeMap::new();
-        for spec in config.specs() {
-            let value = match tensors.get(&spec.name) {
-                Some(Stored::F32 { data, .. }) => data.clone(),
-                Some(Stored::Q8_0(m)) => m.dequantize(),
-                None => candle_core::bail!("no tensor {}", spec.name),
-            };
-            let t = Tensor::from_vec(value, spec.shape.as_slice(), dev)?;
-            vars.insert(spec.name.clone(), Var::from_tensor(&t)?);
-        }
+        let vars = crate::shipped::vars_from_export(&config.specs(), tensors)?;
         DigitTransformer::with_vars(config, vars)
     }
 }

@@ -20,7 +20,7 @@ use compute::{
         },
     },
     inputs::uniform_signed,
-    weights::{Q8Matrix, Storage, Tensor as Stored},
+    weights::Tensor as Stored,
 };
 
 /// One decoder layer's outputs: class logits [B, N, 11] and boxes [B, N, 4].
@@ -187,37 +187,12 @@ impl Detr {
 
     /// The tensors as shipped: matrices in Q8_0, the rest in f32.
     pub fn export(&self) -> Result<BTreeMap<String, Stored>> {
-        specs()
-            .iter()
-            .map(|spec| {
-                let data = self.w(&spec.name).flatten_all()?.to_vec1::<f32>()?;
-                let stored = match spec.storage {
-                    Storage::Q8_0 => {
-                        Stored::Q8_0(Q8Matrix::quantize(&data, spec.shape[0], spec.shape[1]))
-                    }
-                    Storage::F32 => Stored::F32 {
-                        shape: spec.shape.clone(),
-                        data,
-                    },
-                };
-                Ok((spec.name.clone(), stored))
-            })
-            .collect()
+        crate::shipped::export(&specs(), &self.vars)
     }
 
     /// The model with the shipped values (Q8_0 dequantized).
     pub fn from_export(tensors: &BTreeMap<String, Stored>) -> Result<Detr> {
-        let mut vars = BTreeMap::new();
-        for spec in specs() {
-            let value = match tensors.get(&spec.name) {
-                Some(Stored::F32 { data, .. }) => data.clone(),
-                Some(Stored::Q8_0(m)) => m.dequantize(),
-                None => candle_core::bail!("no tensor {}", spec.name),
-            };
-            let t = Tensor::from_vec(value, spec.shape.as_slice(), &Device::Cpu)?;
-            vars.insert(spec.name.clone(), Var::from_tensor(&t)?);
-        }
-        Detr::with_vars(vars)
+        Detr::with_vars(crate::shipped::vars_from_export(&specs(), tensors)?)
     }
 }
 

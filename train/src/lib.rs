@@ -7,3 +7,4 @@ pub mod coco;
 pub mod data;
 pub mod detr;
 pub mod fit;
+pub mod shipped;

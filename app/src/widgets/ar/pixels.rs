@@ -32,12 +32,8 @@ fn colour(p: Palette, v: f32) -> [u8; 4] {
     }
 }
 
-fn paint(
-    canvas: &web_sys::HtmlCanvasElement,
-    values: &[f32],
-    palette: Palette,
-    marker: Option<usize>,
-) {
+/// Puts `side`×`side` RGBA pixels into a canvas's top-left corner.
+pub fn put_rgba(canvas: &web_sys::HtmlCanvasElement, rgba: &[u8], side: usize) {
     let Some(ctx) = canvas
         .get_context("2d")
         .ok()
@@ -46,6 +42,21 @@ fn paint(
     else {
         return;
     };
+    if let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        Clamped(rgba),
+        side as u32,
+        side as u32,
+    ) {
+        let _ = ctx.put_image_data(&img, 0.0, 0.0);
+    }
+}
+
+fn paint(
+    canvas: &web_sys::HtmlCanvasElement,
+    values: &[f32],
+    palette: Palette,
+    marker: Option<usize>,
+) {
     let mut rgba = Vec::with_capacity(PIXELS * 4);
     for i in 0..PIXELS {
         let c = if Some(i) == marker {
@@ -55,13 +66,7 @@ fn paint(
         };
         rgba.extend_from_slice(&c);
     }
-    if let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-        Clamped(&rgba),
-        SIDE as u32,
-        SIDE as u32,
-    ) {
-        let _ = ctx.put_image_data(&img, 0.0, 0.0);
-    }
+    put_rgba(canvas, &rgba, SIDE);
 }
 
 /// A read-only grid. `marker` paints one pixel orange (the next to draw).

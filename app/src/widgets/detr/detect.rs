@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{paint_gray, query_colour, BoxMark, BoxOverlay, DetrSession, DetrStatus};
-use crate::{detr_model::test_digits, widgets::UrlNotices};
+use crate::{mnist::test_digits, widgets::UrlNotices};
 
 const PIXELS: usize = CANVAS * CANVAS;
 

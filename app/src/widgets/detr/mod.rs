@@ -24,12 +24,13 @@ use compute::{
 };
 use leptos::{html, prelude::*, task::spawn_local};
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::{Clamped, JsCast};
 
 use crate::{
-    detr_model::{detr_runner, test_digits},
+    detr_model::detr_runner,
     live_backend::LiveBackend,
+    mnist::test_digits,
     url_state::{use_widget_state, Parsed, WidgetState},
+    widgets::ar::pixels::put_rgba,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -324,14 +325,6 @@ pub fn query_colour(q: usize) -> &'static str {
 /// Paints a grayscale `side`×`side` image (0 black … 1 white ink on black,
 /// as the detector sees it) into a canvas, or a heat map when `heat`.
 pub fn paint_gray(canvas: &web_sys::HtmlCanvasElement, values: &[f32], side: usize, heat: bool) {
-    let Some(ctx) = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-    else {
-        return;
-    };
     let max = if heat {
         values.iter().cloned().fold(1e-9f32, f32::max)
     } else {
@@ -354,13 +347,7 @@ pub fn paint_gray(canvas: &web_sys::HtmlCanvasElement, values: &[f32], side: usi
         };
         rgba.extend_from_slice(&c);
     }
-    if let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-        Clamped(&rgba),
-        side as u32,
-        side as u32,
-    ) {
-        let _ = ctx.put_image_data(&img, 0.0, 0.0);
-    }
+    put_rgba(canvas, &rgba, side);
 }
 
 /// A read-only image: the canvas, or an attention map, scaled up by CSS.
