@@ -127,10 +127,9 @@ pub fn read_coco(dir: &Path) -> Result<(Vec<CocoImage>, Vec<GroundTruth>), Strin
         .images
         .iter()
         .map(|i| {
-            let file = dir.join(&i.file_name);
             Ok(CocoImage {
                 id: i.id,
-                pixels: read_png(&file)?,
+                pixels: read_png(&image_path(dir, &i.file_name)?)?,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
@@ -146,6 +145,26 @@ pub fn read_coco(dir: &Path) -> Result<(Vec<CocoImage>, Vec<GroundTruth>), Strin
     Ok((images, truths))
 }
 
+/// Where an image's `file_name` points. COCO's own folders name files
+/// relative to `images/` (`"000001.png"`); ours name them relative to the
+/// folder (`"images/000001.png"`). Look beside `annotations.json` first, then
+/// in `images/`.
+fn image_path(dir: &Path, file_name: &str) -> Result<std::path::PathBuf, String> {
+    let beside = dir.join(file_name);
+    let in_images = dir.join("images").join(file_name);
+    if beside.is_file() {
+        return Ok(beside);
+    }
+    if in_images.is_file() {
+        return Ok(in_images);
+    }
+    Err(format!(
+        "image “{file_name}” is in neither {} nor {}",
+        beside.display(),
+        in_images.display()
+    ))
+}
+
 /// Writes detections in COCO's results format.
 pub fn write_detections(path: &Path, detections: &[Detection]) -> Result<(), String> {
     let list: Vec<_> = detections
@@ -157,4 +176,59 @@ pub fn write_detections(path: &Path, detections: &[Detection]) -> Result<(), Str
         serde_json::to_string(&list).map_err(|e| e.to_string())?,
     )
     .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use compute::detr::scenes::Scene;
+
+    fn folder(name: &str, file_name: impl Fn(&str) -> String) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("glassbox-coco-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let scene = Scene {
+            pixels: vec![0.5; CANVAS * CANVAS],
+            objects: Vec::new(),
+        };
+        write_scenes(&dir, &[scene]).unwrap();
+        // Rewrite the one file name in the given convention.
+        let path = dir.join("annotations.json");
+        let text = fs::read_to_string(&path).unwrap();
+        let text = text.replace(
+            "\"images/000001.png\"",
+            &format!("\"{}\"", file_name("000001.png")),
+        );
+        fs::write(&path, text).unwrap();
+        dir
+    }
+
+    #[test]
+    fn file_names_relative_to_the_folder_are_read() {
+        let dir = folder("ours", |f| format!("images/{f}"));
+        let (images, _) = read_coco(&dir).unwrap();
+        assert_eq!(images.len(), 1);
+        assert!((images[0].pixels[0] - 128.0 / 255.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn file_names_relative_to_images_are_read() {
+        let dir = folder("coco", |f| f.to_string());
+        let (images, _) = read_coco(&dir).unwrap();
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0].id, 1);
+    }
+
+    #[test]
+    fn a_missing_image_names_both_places() {
+        let dir = folder("missing", |_| "nowhere.png".to_string());
+        let err = read_coco(&dir).err().expect("a missing image is an error");
+        assert!(
+            err.contains(&dir.join("nowhere.png").display().to_string()),
+            "{err}"
+        );
+        assert!(
+            err.contains(&dir.join("images/nowhere.png").display().to_string()),
+            "{err}"
+        );
+    }
 }
