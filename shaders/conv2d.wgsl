@@ -1,8 +1,15 @@
 // conv2d: out[b, o, y, x] = bias[o] + Σ_{i, ky, kx} w[o, i, ky, kx] · in[b, i, y·s + ky − pad, x·s + kx − pad]
 // with zero padding, and optionally PixelCNN's causal masks.
 //
+// conv2d_at: one output position `pos` (= y · w + x) of every output channel,
+// for a stride-1 "same" convolution of one image, written in place into
+// `out` [cout, h, w]. A PixelCNN chain fills its layers one position at a
+// time with it. flags: 1 relu on the input; 2 add the input at `pos`
+// (a residual; cin == cout); 4 relu on the output. One invocation per output
+// channel, summing in conv2d_f32's order.
+//
 // Bindings (group 0):
-//   0  params : uniform     (batch, cin, h, w, cout, k, stride, pad, ho, wo, mask)
+//   0  params : uniform     (batch, cin, h, w, cout, k, stride, pad, ho, wo, mask, pos, flags)
 //   1  input  : array<f32>  read   [batch, cin, h, w]
 //   2  weight : array<f32>  read   [cout, cin, k, k]
 //   3  bias   : array<f32>  read   [cout]
@@ -31,6 +38,8 @@ struct Params {
     ho: u32,
     wo: u32,
     mask: u32,
+    pos: u32,
+    flags: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -76,4 +85,42 @@ fn conv2d_f32(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
         }
     }
     out[idx] = acc;
+}
+
+@compute @workgroup_size(WG)
+fn conv2d_at(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let o = gid.x;
+    if (o >= p.cout) {
+        return;
+    }
+    let plane = p.h * p.w;
+    let oy = p.pos / p.w;
+    let ox = p.pos % p.w;
+    var acc = bias[o];
+    for (var i = 0u; i < p.cin; i++) {
+        for (var ky = 0u; ky < p.k; ky++) {
+            let iy = i32(oy + ky) - i32(p.pad);
+            if (iy < 0 || iy >= i32(p.h)) {
+                continue;
+            }
+            for (var kx = 0u; kx < p.k; kx++) {
+                let ix = i32(ox + kx) - i32(p.pad);
+                if (ix < 0 || ix >= i32(p.w) || !tap_allowed(ky, kx)) {
+                    continue;
+                }
+                var v = input[i * plane + u32(iy) * p.w + u32(ix)];
+                if ((p.flags & 1u) != 0u) {
+                    v = max(v, 0.0);
+                }
+                acc += weight[((o * p.cin + i) * p.k + ky) * p.k + kx] * v;
+            }
+        }
+    }
+    if ((p.flags & 2u) != 0u) {
+        acc = input[o * plane + p.pos] + acc;
+    }
+    if ((p.flags & 4u) != 0u) {
+        acc = max(acc, 0.0);
+    }
+    out[o * plane + p.pos] = acc;
 }

@@ -5,7 +5,7 @@ mod common;
 use common::{assert_close, gpu, run, tol_f32};
 use compute::{
     inputs::uniform_signed,
-    kernels::conv2d::{conv2d, Conv2dShape, ConvMask},
+    kernels::conv2d::{conv2d, conv2d_at, Conv2dShape, ConvAt, ConvMask},
     reference::conv2d::conv2d_ref,
 };
 
@@ -55,6 +55,73 @@ fn conv2d_matches_candle() {
             tol_f32(s.cin * s.k * s.k),
             &format!("{s:?}"),
         );
+    }
+}
+
+/// conv2d_at writes one position of every channel, as the full convolution
+/// would (with relu before, residual and relu after), and leaves the rest.
+#[test]
+fn conv2d_at_matches_candle_at_its_position() {
+    let Some(exec) = gpu() else { return };
+    let cases = [
+        (
+            shape((1, 1, 28, 8, 7, 1, 3, ConvMask::TypeA)),
+            ConvAt::default(),
+        ),
+        (
+            shape((1, 6, 11, 6, 3, 1, 1, ConvMask::TypeB)),
+            ConvAt {
+                pos: 0,
+                relu_in: true,
+                residual: true,
+                relu_out: false,
+            },
+        ),
+        (
+            shape((1, 5, 9, 3, 1, 1, 0, ConvMask::None)),
+            ConvAt {
+                pos: 0,
+                relu_in: true,
+                residual: false,
+                relu_out: true,
+            },
+        ),
+    ];
+    for (n, (s, flags)) in cases.into_iter().enumerate() {
+        let x = uniform_signed(n as u64, s.cin * s.h * s.w);
+        let w = uniform_signed(40 + n as u64, s.cout * s.cin * s.k * s.k);
+        let b = uniform_signed(80 + n as u64, s.cout);
+        let before = uniform_signed(120 + n as u64, s.cout * s.h * s.w);
+        let relu = |v: &[f32]| v.iter().map(|a| a.max(0.0)).collect::<Vec<_>>();
+        let input = if flags.relu_in { relu(&x) } else { x.clone() };
+        let full = conv2d_ref(&input, &w, &b, s).unwrap();
+        let plane = s.h * s.w;
+        for pos in [0, 1, s.w, plane / 2 + 3, plane - 1] {
+            let got = run(&exec, |rec| {
+                let e = rec.exec();
+                let (tx, tw, tb, out) =
+                    (e.upload(&x), e.upload(&w), e.upload(&b), e.upload(&before));
+                conv2d_at(rec, &tx, &tw, &tb, &out, s, ConvAt { pos, ..flags }).unwrap();
+                out
+            });
+            let mut want = before.clone();
+            for o in 0..s.cout {
+                let mut v = full[o * plane + pos];
+                if flags.residual {
+                    v += x[o * plane + pos];
+                }
+                if flags.relu_out {
+                    v = v.max(0.0);
+                }
+                want[o * plane + pos] = v;
+            }
+            assert_close(
+                &got,
+                &want,
+                tol_f32(s.cin * s.k * s.k),
+                &format!("{s:?} at {pos}"),
+            );
+        }
     }
 }
 

@@ -106,7 +106,8 @@ pub fn conv2d(
         s.batch, s.cin, s.h, s.w, s.cout, s.k, s.stride, s.pad, ho, wo,
     ]
     .map(|v| v as u32);
-    let params = [params.as_slice(), &[s.mask.code()]].concat();
+    // pos and flags belong to conv2d_at.
+    let params = [params.as_slice(), &[s.mask.code(), 0, 0]].concat();
     let bindings = [(1, input), (2, weight), (3, bias), (4, &out)];
     rec.dispatch(
         &KERNEL,
@@ -116,4 +117,65 @@ pub fn conv2d(
         groups_1d(n, KERNEL.workgroup),
     );
     Ok(out)
+}
+
+/// Where `conv2d_at` computes, and what it does around the convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConvAt {
+    /// The output position, y · w + x.
+    pub pos: usize,
+    /// relu(input) is convolved.
+    pub relu_in: bool,
+    /// out = input + conv (a residual block; cin == cout).
+    pub residual: bool,
+    /// out = relu(…).
+    pub relu_out: bool,
+}
+
+/// Position `pos` of every output channel of a stride-1, same-size
+/// convolution of one image, written into `out` ([cout, h, w]) in place;
+/// the rest of `out` is left as it is.
+pub fn conv2d_at(
+    rec: &mut Recording<'_>,
+    input: &GpuTensor,
+    weight: &GpuTensor,
+    bias: &GpuTensor,
+    out: &GpuTensor,
+    s: Conv2dShape,
+    at: ConvAt,
+) -> Result<(), ComputeError> {
+    let (pos, flags) = (at.pos, at);
+    s.check(input.len, weight.len, bias.len)?;
+    let bad = |detail: String| {
+        Err(ComputeError::Shape {
+            op: "conv2d_at",
+            detail,
+        })
+    };
+    if s.batch != 1 || s.stride != 1 || s.out_hw() != (s.h, s.w) {
+        return bad(format!(
+            "needs one image and a same-size convolution: {s:?}"
+        ));
+    }
+    if pos >= s.h * s.w || out.len != s.cout * s.h * s.w || (flags.residual && s.cin != s.cout) {
+        return bad(format!(
+            "position {pos}, output of {} words, residual {} for {s:?}",
+            out.len, flags.residual
+        ));
+    }
+    let code = flags.relu_in as u32 | (flags.residual as u32) << 1 | (flags.relu_out as u32) << 2;
+    let params = [
+        s.batch, s.cin, s.h, s.w, s.cout, s.k, s.stride, s.pad, s.h, s.w,
+    ]
+    .map(|v| v as u32);
+    let params = [params.as_slice(), &[s.mask.code(), pos as u32, code]].concat();
+    let bindings = [(1, input), (2, weight), (3, bias), (4, out)];
+    rec.dispatch(
+        &KERNEL,
+        "conv2d_at",
+        &bindings,
+        &params,
+        groups_1d(s.cout, KERNEL.workgroup),
+    );
+    Ok(())
 }

@@ -4,8 +4,11 @@
 //! only readback is of the trace, once per `advance`.
 
 use super::{
-    fvsbn::FvsbnGpu, made::MadeGpu, nade::NadeGpu, pixelcnn::PixelCnnGpu, ArKind, ArModel, Mode,
-    Trace, PIXELS, SIDE,
+    fvsbn::FvsbnGpu,
+    made::MadeGpu,
+    nade::NadeGpu,
+    pixelcnn::{GpuColumns, PixelCnnGpu},
+    ArKind, ArModel, Mode, Trace, PIXELS, SIDE,
 };
 use crate::{
     error::ComputeError,
@@ -43,53 +46,58 @@ impl ArGpu {
     }
 
     /// The running state a chain carries from pixel to pixel, computed
-    /// from its prefix: NADE's pre-activation a_i, MADE's hidden
-    /// pre-activations. FVSBN and PixelCNN read the image directly.
+    /// from its prefix.
     fn record_state(
         &self,
         rec: &mut Recording<'_>,
         image: &GpuTensor,
-    ) -> Result<Option<GpuTensor>, ComputeError> {
-        match self {
-            ArGpu::Nade(m) => m.record_state(rec, image).map(Some),
-            ArGpu::Made(m) => m.record_state(rec, image).map(Some),
-            ArGpu::Fvsbn(_) | ArGpu::PixelCnn(_) => Ok(None),
-        }
+    ) -> Result<ChainState, ComputeError> {
+        Ok(match self {
+            ArGpu::Nade(m) => ChainState::Hidden(m.record_state(rec, image)?),
+            ArGpu::Made(m) => ChainState::Hidden(m.record_state(rec, image)?),
+            ArGpu::PixelCnn(m) => ChainState::Columns(m.record_columns(rec, image)?),
+            ArGpu::Fvsbn(_) => ChainState::None,
+        })
     }
 
     /// Records pixel i's logit given `image`'s pixels before i; returns the
     /// tensor holding it and its index there. Each model computes only
-    /// what pixel i needs: one row of a matrix, or the rows in reach.
+    /// what pixel i needs: one row of a matrix, or one position per layer.
     fn record_step_logit(
         &self,
         rec: &mut Recording<'_>,
-        state: Option<&GpuTensor>,
+        state: &ChainState,
         image: &GpuTensor,
         i: usize,
     ) -> Result<(GpuTensor, usize), ComputeError> {
-        let missing = || ComputeError::Cpu("this chain has no running state".into());
-        match self {
-            ArGpu::Fvsbn(m) => Ok((m.record_step_logit(rec, image, i)?, 0)),
-            ArGpu::Nade(m) => Ok((m.record_step_logit(rec, state.ok_or_else(missing)?, i)?, 0)),
-            ArGpu::Made(m) => Ok((
-                m.record_step_logit(rec, state.ok_or_else(missing)?, image, i)?,
-                0,
-            )),
-            ArGpu::PixelCnn(m) => m.record_pixel_logit(rec, image, i),
-        }
+        Ok(match (self, state) {
+            (ArGpu::Fvsbn(m), _) => (m.record_step_logit(rec, image, i)?, 0),
+            (ArGpu::Nade(m), ChainState::Hidden(a)) => (m.record_step_logit(rec, a, i)?, 0),
+            (ArGpu::Made(m), ChainState::Hidden(pre)) => {
+                (m.record_step_logit(rec, pre, image, i)?, 0)
+            }
+            (ArGpu::PixelCnn(m), ChainState::Columns(c)) => {
+                (m.record_next_logit(rec, c, image, i)?, 0)
+            }
+            _ => {
+                return Err(ComputeError::Cpu(
+                    "this chain's state is not its model's".into(),
+                ))
+            }
+        })
     }
 
     /// Updates the running state once pixel i is in `image`.
     fn record_observe(
         &self,
         rec: &mut Recording<'_>,
-        state: Option<&GpuTensor>,
+        state: &ChainState,
         image: &GpuTensor,
         i: usize,
     ) -> Result<(), ComputeError> {
         match (self, state) {
-            (ArGpu::Nade(m), Some(a)) => m.record_observe(rec, a, image, i),
-            (ArGpu::Made(m), Some(pre)) => m.record_observe(rec, pre, image, i),
+            (ArGpu::Nade(m), ChainState::Hidden(a)) => m.record_observe(rec, a, image, i),
+            (ArGpu::Made(m), ChainState::Hidden(pre)) => m.record_observe(rec, pre, image, i),
             _ => Ok(()),
         }
     }
@@ -119,6 +127,63 @@ impl ArGpu {
     }
 }
 
+/// What a chain carries from pixel to pixel.
+enum ChainState {
+    /// FVSBN reads the image directly.
+    None,
+    /// NADE's pre-activation a_i; MADE's hidden pre-activations.
+    Hidden(GpuTensor),
+    /// PixelCNN's layer outputs at the positions decided so far.
+    Columns(GpuColumns),
+}
+
+/// Records the draw of pixel i from its logit (`z` at `at`) into `image`:
+/// σ, then the seed's Philox Bernoulli draw, all on the GPU.
+fn record_draw(
+    rec: &mut Recording<'_>,
+    z: &GpuTensor,
+    at: usize,
+    seed: u64,
+    i: usize,
+    image: &GpuTensor,
+) -> Result<(), ComputeError> {
+    let one = rec.exec().empty(1);
+    rec.copy(z, at, &one, 0, 1);
+    let p = activation(rec, &one, Activation::Sigmoid);
+    sample(
+        rec,
+        Sampler::Bernoulli,
+        &p,
+        1,
+        1,
+        seed,
+        i as u32,
+        image,
+        SampleTarget {
+            offset: i,
+            as_index: false,
+        },
+    )
+}
+
+/// A seeded PixelCNN sample the old way, recomputing each pixel's whole
+/// window of rows: the baseline the column chain is benchmarked and tested
+/// against. One submission, one readback of the image.
+pub async fn pixelcnn_sample_recomputing(
+    exec: &Executor,
+    m: &PixelCnnGpu,
+    seed: u64,
+) -> Result<Vec<f32>, ComputeError> {
+    let image = exec.zeros(PIXELS);
+    let mut rec = exec.begin();
+    for i in 0..PIXELS {
+        let (z, at) = m.record_pixel_logit(&mut rec, &image, i)?;
+        record_draw(&mut rec, &z, at, seed, i, &image)?;
+    }
+    exec.submit(rec)?;
+    exec.read(&image).await
+}
+
 /// A chain on the GPU. Its trace buffer holds [image | logits], so one
 /// readback shows both the pixels drawn so far and what they were drawn from.
 pub struct GpuChain<'m> {
@@ -127,7 +192,7 @@ pub struct GpuChain<'m> {
     image: GpuTensor,
     trace_buf: GpuTensor,
     truth: Option<GpuTensor>,
-    state: Option<GpuTensor>,
+    state: ChainState,
     trace: Trace,
 }
 
@@ -177,30 +242,14 @@ impl<'m> GpuChain<'m> {
         }
         let mut rec = exec.begin();
         for i in start..end {
-            let state = self.state.as_ref();
+            let state = &self.state;
             let (z, at) = self
                 .model
                 .record_step_logit(&mut rec, state, &self.image, i)?;
             rec.copy(&z, at, &self.trace_buf, PIXELS + i, 1);
             match (&self.mode, &self.truth) {
                 (Mode::Sample { seed }, _) => {
-                    let one = exec.empty(1);
-                    rec.copy(&z, at, &one, 0, 1);
-                    let p = activation(&mut rec, &one, Activation::Sigmoid);
-                    sample(
-                        &mut rec,
-                        Sampler::Bernoulli,
-                        &p,
-                        1,
-                        1,
-                        *seed,
-                        i as u32,
-                        &self.image,
-                        SampleTarget {
-                            offset: i,
-                            as_index: false,
-                        },
-                    )?;
+                    record_draw(&mut rec, &z, at, *seed, i, &self.image)?;
                 }
                 (Mode::Replay { .. }, Some(truth)) => rec.copy(truth, i, &self.image, i, 1),
                 (Mode::Replay { .. }, None) => unreachable!("replay chains upload their image"),

@@ -172,6 +172,12 @@ pub fn sigmoid(z: f32) -> f32 {
     1.0 / (1.0 + (-z).exp())
 }
 
+/// Pixel i of the seed's sample: 1 when the Philox draw falls below σ(z),
+/// as the GPU's bernoulli sampler decides it.
+pub fn draw_bernoulli(seed: u64, i: usize, z: f32) -> f32 {
+    (uniform01(seed, i as u32, 0) < sigmoid(z)) as u8 as f32
+}
+
 /// What a chain does at each pixel.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
@@ -217,6 +223,8 @@ pub struct CpuChain<'m> {
     trace: Trace,
     /// Running pre-activations for NADE (a_i) and MADE's hidden layer.
     hidden: Vec<f32>,
+    /// PixelCNN's layer outputs at the positions decided so far.
+    columns: Option<pixelcnn::Columns>,
 }
 
 impl<'m> CpuChain<'m> {
@@ -236,11 +244,22 @@ impl<'m> CpuChain<'m> {
             ArModel::Made(m) => m.preactivation(&trace.image),
             _ => Vec::new(),
         };
+        let columns = match model {
+            ArModel::PixelCnn(m) => {
+                let mut columns = pixelcnn::Columns::new();
+                for i in 0..start {
+                    m.logit_next(&mut columns, &trace.image, i)?;
+                }
+                Some(columns)
+            }
+            _ => None,
+        };
         Ok(CpuChain {
             model,
             mode,
             trace,
             hidden,
+            columns,
         })
     }
 
@@ -256,10 +275,13 @@ impl<'m> CpuChain<'m> {
                 ArModel::Fvsbn(m) => m.logit_at(x, i),
                 ArModel::Nade(m) => m.logit_from(&self.hidden, i),
                 ArModel::Made(m) => m.logit_from(&self.hidden, x, i),
-                ArModel::PixelCnn(m) => m.logit_at(x, i)?,
+                ArModel::PixelCnn(m) => {
+                    let columns = self.columns.as_mut().expect("PixelCNN chains keep columns");
+                    m.logit_next(columns, x, i)?
+                }
             };
             let v = match &self.mode {
-                Mode::Sample { seed } => (uniform01(*seed, i as u32, 0) < sigmoid(z)) as u8 as f32,
+                Mode::Sample { seed } => draw_bernoulli(*seed, i, z),
                 Mode::Replay { image } => image[i],
             };
             self.trace.logits[i] = z;

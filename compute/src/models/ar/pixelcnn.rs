@@ -2,9 +2,11 @@
 //! masked convolution (a pixel never sees itself), `LAYERS` residual 3×3
 //! type-B convolutions, then 1×1 convolutions down to one logit per pixel.
 //! Masked convolutions look only at rows above and pixels to the left, so
-//! one pass over the true image gives all 784 conditionals; sampling still
-//! takes 784 passes. Stacked 3×3 masks leave a blind spot: pixels up and to
-//! the right that no path reaches.
+//! one pass over the true image gives all 784 conditionals. Sampling needs
+//! 784 steps, but not 784 passes: at every layer, position p depends only on
+//! pixels before p, so a chain computes each position of each layer once,
+//! when it reaches it ([`Columns`]). Stacked 3×3 masks leave a blind spot:
+//! pixels up and to the right that no path reaches.
 //!
 //! Tensors, per layer `<name>` of [`layers`]: `<name>.w` (Q8_0 [cout, cin·k·k],
 //! the kernel's [cout, cin, k, k] order, masked taps stored as zeros) and
@@ -15,7 +17,7 @@ use crate::{
     error::ComputeError,
     executor::{Executor, GpuTensor, Recording},
     kernels::{
-        conv2d::{conv2d, Conv2dShape, ConvMask},
+        conv2d::{conv2d, conv2d_at, Conv2dShape, ConvAt, ConvMask},
         elementwise::{activation, binary, Activation, Binary},
     },
     reference::conv2d::conv2d_ref,
@@ -179,6 +181,57 @@ impl PixelCnn {
         self.logits_rows(x, SIDE)
     }
 
+    /// Pixel i's logit from `columns`, which must hold positions 0..i: this
+    /// computes position i of every layer (one column, about 33k
+    /// multiply-adds) and keeps it. Call for i = 0, 1, 2, … in order.
+    pub fn logit_next(
+        &self,
+        columns: &mut Columns,
+        x: &[f32],
+        i: usize,
+    ) -> Result<f32, ComputeError> {
+        if i != columns.filled || i >= PIXELS || x.len() != PIXELS {
+            return Err(ComputeError::Shape {
+                op: "PixelCNN column",
+                detail: format!(
+                    "position {i} asked for with {} positions cached (image of {})",
+                    columns.filled,
+                    x.len()
+                ),
+            });
+        }
+        for (n, (l, (_, w, b))) in layers().iter().zip(&self.weights).enumerate() {
+            let (below, rest) = columns.outputs.split_at_mut(n);
+            let input = below.last().map_or(x, Vec::as_slice);
+            let out = &mut rest[0];
+            let relu_in = matches!(l.role, Role::Residual | Role::Head);
+            let y = conv_at(input, relu_in, w, b, l, i);
+            for (o, v) in y.into_iter().enumerate() {
+                out[o * PIXELS + i] = match l.role {
+                    Role::Input | Role::Output => v,
+                    Role::Residual => input[o * PIXELS + i] + v,
+                    Role::Head => v.max(0.0),
+                };
+            }
+        }
+        columns.filled = i + 1;
+        Ok(columns.outputs.last().expect("PixelCNN has layers")[i])
+    }
+
+    /// A seeded sample the old way, recomputing each pixel's whole window
+    /// of rows ([`PixelCnn::logit_at`]): the reference a chain over
+    /// [`Columns`] must reproduce exactly, and the benchmark's baseline.
+    /// Returns the image and each pixel's logit.
+    pub fn sample_recomputing(&self, seed: u64) -> Result<(Vec<f32>, Vec<f32>), ComputeError> {
+        let mut x = vec![0.0; PIXELS];
+        let mut logits = vec![0.0; PIXELS];
+        for i in 0..PIXELS {
+            logits[i] = self.logit_at(&x, i)?;
+            x[i] = super::draw_bernoulli(seed, i, logits[i]);
+        }
+        Ok((x, logits))
+    }
+
     /// Pixel i's logit, computed on the rows that can reach it. Rows below
     /// are never read by a masked convolution, and rows more than
     /// `REACH_ROWS` above are out of reach.
@@ -189,12 +242,79 @@ impl PixelCnn {
     }
 }
 
+/// Every layer's output at every position ([cout, 784] per layer), filled
+/// in raster order by [`PixelCnn::logit_next`].
+#[derive(Debug, Clone)]
+pub struct Columns {
+    outputs: Vec<Vec<f32>>,
+    /// Positions computed so far: 0..filled.
+    filled: usize,
+}
+
+impl Columns {
+    pub fn new() -> Columns {
+        Columns {
+            outputs: layers()
+                .iter()
+                .map(|l| vec![0.0; l.cout * PIXELS])
+                .collect(),
+            filled: 0,
+        }
+    }
+}
+
+impl Default for Columns {
+    fn default() -> Self {
+        Columns::new()
+    }
+}
+
+/// Layer `l` at one position: every output channel, summed over input
+/// channels, then taps in raster order (the GPU's `conv2d_at` order). Taps
+/// outside the image or masked out are skipped; so are zero inputs, which
+/// add nothing.
+fn conv_at(input: &[f32], relu_in: bool, w: &[f32], b: &[f32], l: &Layer, pos: usize) -> Vec<f32> {
+    let (r, c, pad) = (pos / SIDE, pos % SIDE, l.k / 2);
+    let mut acc = b.to_vec();
+    for ci in 0..l.cin {
+        for ky in 0..l.k {
+            let Some(iy) = (r + ky).checked_sub(pad).filter(|&y| y < SIDE) else {
+                continue;
+            };
+            for kx in 0..l.k {
+                let Some(ix) = (c + kx).checked_sub(pad).filter(|&x| x < SIDE) else {
+                    continue;
+                };
+                if !l.mask.allows(l.k, ky, kx) {
+                    continue;
+                }
+                let v = input[ci * PIXELS + iy * SIDE + ix];
+                let v = if relu_in { v.max(0.0) } else { v };
+                if v == 0.0 {
+                    continue;
+                }
+                let tap = (ci * l.k + ky) * l.k + kx;
+                let stride = l.cin * l.k * l.k;
+                for (o, a) in acc.iter_mut().enumerate() {
+                    *a += w[o * stride + tap] * v;
+                }
+            }
+        }
+    }
+    acc
+}
+
 /// The first row and the row count of pixel i's window.
 pub fn window(i: usize) -> (usize, usize) {
     let r = i / SIDE;
     let r0 = r.saturating_sub(REACH_ROWS);
     debug_assert!(i < PIXELS);
     (r0, r - r0 + 1)
+}
+
+/// [`Columns`] on the GPU: each layer's output, [cout, 784].
+pub struct GpuColumns {
+    outputs: Vec<GpuTensor>,
 }
 
 pub struct PixelCnnGpu {
@@ -212,18 +332,18 @@ impl PixelCnnGpu {
         }
     }
 
-    /// Logits for `rows` full-width rows held in `x`.
-    pub fn record_logits_rows(
+    /// Every layer's output for `rows` full-width rows held in `x`.
+    fn record_layers(
         &self,
         rec: &mut Recording<'_>,
         x: &GpuTensor,
         rows: usize,
-    ) -> Result<GpuTensor, ComputeError> {
-        let mut out: Option<GpuTensor> = None;
+    ) -> Result<Vec<GpuTensor>, ComputeError> {
+        let mut outputs: Vec<GpuTensor> = Vec::with_capacity(self.layers.len());
         for (l, w, b) in &self.layers {
             let s = l.shape(rows);
-            let h = out.as_ref().unwrap_or(x);
-            out = Some(match l.role {
+            let h = outputs.last().unwrap_or(x);
+            let out = match l.role {
                 Role::Input => conv2d(rec, h, w, b, s)?,
                 Role::Residual => {
                     let r = activation(rec, h, Activation::Relu);
@@ -236,9 +356,68 @@ impl PixelCnnGpu {
                     activation(rec, &y, Activation::Relu)
                 }
                 Role::Output => conv2d(rec, h, w, b, s)?,
-            });
+            };
+            outputs.push(out);
         }
-        out.ok_or_else(|| ComputeError::Cpu("PixelCNN has no layers".into()))
+        Ok(outputs)
+    }
+
+    /// Logits for `rows` full-width rows held in `x`.
+    pub fn record_logits_rows(
+        &self,
+        rec: &mut Recording<'_>,
+        x: &GpuTensor,
+        rows: usize,
+    ) -> Result<GpuTensor, ComputeError> {
+        self.record_layers(rec, x, rows)?
+            .pop()
+            .ok_or_else(|| ComputeError::Cpu("PixelCNN has no layers".into()))
+    }
+
+    /// [`Columns`] for a chain whose `image` holds its prefix: one full
+    /// pass, exact at the prefix's positions; later positions are
+    /// recomputed by [`PixelCnnGpu::record_next_logit`] before anything
+    /// reads them.
+    pub fn record_columns(
+        &self,
+        rec: &mut Recording<'_>,
+        image: &GpuTensor,
+    ) -> Result<GpuColumns, ComputeError> {
+        Ok(GpuColumns {
+            outputs: self.record_layers(rec, image, SIDE)?,
+        })
+    }
+
+    /// Pixel i's logit: position i of every layer, computed into `columns`
+    /// (which must hold positions 0..i); returns a one-word tensor.
+    pub fn record_next_logit(
+        &self,
+        rec: &mut Recording<'_>,
+        columns: &GpuColumns,
+        image: &GpuTensor,
+        i: usize,
+    ) -> Result<GpuTensor, ComputeError> {
+        for (n, (l, w, b)) in self.layers.iter().enumerate() {
+            let input = if n == 0 {
+                image
+            } else {
+                &columns.outputs[n - 1]
+            };
+            let at = ConvAt {
+                pos: i,
+                relu_in: matches!(l.role, Role::Residual | Role::Head),
+                residual: l.role == Role::Residual,
+                relu_out: l.role == Role::Head,
+            };
+            conv2d_at(rec, input, w, b, &columns.outputs[n], l.shape(SIDE), at)?;
+        }
+        let logit = rec.exec().empty(1);
+        let logits = columns
+            .outputs
+            .last()
+            .ok_or_else(|| ComputeError::Cpu("PixelCNN has no layers".into()))?;
+        rec.copy(logits, i, &logit, 0, 1);
+        Ok(logit)
     }
 
     /// Pixel i's logit from the window of rows that reach it: returns the
