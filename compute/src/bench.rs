@@ -25,7 +25,7 @@ use crate::{
         conv2d::conv2d_ref,
         elementwise::{activation_ref, binary_ref},
         gemm::gemm_f32_ref,
-        q8::linear_q8_ref,
+        q8::{linear_q8_dequantized, linear_q8_ref},
         reduce::{layernorm_ref, softmax_ref},
         sample::sample_ref,
     },
@@ -448,7 +448,12 @@ pub async fn run_suite(
     } else {
         1
     };
-    let total = cases.len() * per_case;
+    // Q8 cases also time the old CPU path (dequantize, then candle's matmul).
+    let q8_cases = cases
+        .iter()
+        .filter(|c| matches!(c, Case::LinearQ8 { .. }))
+        .count();
+    let total = cases.len() * per_case + q8_cases;
     let mut rows = Vec::new();
     let gpu_label = match backend {
         Backend::Gpu(exec) => {
@@ -487,6 +492,27 @@ pub async fn run_suite(
         let cpu_row = row(format!("cpu: {cpu_label}"), cpu_ms, 1.0, 0.0);
         rows.push(cpu_row.clone());
         on_row(rows.len(), total, &cpu_row);
+        if let (Case::LinearQ8 { m, .. }, Some(w)) = (*case, d.q8.as_ref()) {
+            let ms = time_median(3, |reps| {
+                let d = &d;
+                async move {
+                    for _ in 0..reps {
+                        linear_q8_dequantized(&d.a, w, m)?;
+                    }
+                    Ok(())
+                }
+            })
+            .await?;
+            let err = max_abs_diff(&linear_q8_dequantized(&d.a, w, m)?, &want);
+            let before = row(
+                format!("cpu: {cpu_label}, dequantize + candle matmul (before)"),
+                ms,
+                cpu_ms / ms,
+                err,
+            );
+            rows.push(before.clone());
+            on_row(rows.len(), total, &before);
+        }
 
         if let Backend::Gpu(exec) = backend {
             let state = GpuCase::new(exec, case, &d)?;
