@@ -5,14 +5,17 @@
 use std::{cell::RefCell, collections::HashMap, rc::Rc};
 
 use compute::{
-    models::ar::{ArKind, ArModel, ArRunner},
+    models::ar::{ArKind, ArModel, ArRunner, Mode, PIXELS, SIDE},
     Backend, ComputeError,
 };
 use futures_channel::oneshot;
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::assets::{fetch_asset, manifest, FetchError};
+use crate::{
+    assets::{fetch_asset, manifest, FetchError},
+    live_backend::family_backend,
+};
 
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ModelLoadError {
@@ -32,6 +35,12 @@ thread_local! {
     /// Models being loaded, with the callers waiting for them: the page's
     /// widgets ask for the same model at once, and it loads once.
     static LOADING: RefCell<HashMap<ArKind, Vec<oneshot::Sender<()>>>> = RefCell::default();
+}
+
+/// Drops every loaded model, so the next request uploads again: after a
+/// lost GPU, whose buffers went with it.
+pub fn forget_loaded() {
+    RUNNERS.with(|r| r.borrow_mut().clear());
 }
 
 /// The model on `backend`, downloading it if this page has not yet.
@@ -90,7 +99,36 @@ async fn load(
         model: kind.title(),
         source,
     })?;
-    Ok(Rc::new(ArRunner::new(model, backend)))
+    Ok(Rc::new(on_chosen_backend(model, backend).await))
+}
+
+/// The model on the backend chosen for it (see `live_backend`): in Auto,
+/// the faster at sampling one row of 28 pixels.
+async fn on_chosen_backend(model: ArModel, detected: &Backend) -> ArRunner {
+    if !detected.on_gpu() {
+        return ArRunner::new(model, detected);
+    }
+    let title = model.kind().title();
+    let gpu = ArRunner::new(model.clone(), detected);
+    let cpu = ArRunner::new(model, &Backend::Cpu(ComputeError::CpuChosen(String::new())));
+    let row = async |runner: &ArRunner| -> Result<(), ComputeError> {
+        let zeros = vec![0.0; PIXELS];
+        let mut chain = runner.chain(&zeros, 0, Mode::Sample { seed: 0 })?;
+        chain.advance(SIDE).await.map(drop)
+    };
+    let chosen = family_backend(
+        detected,
+        title,
+        "per row of 28 pixels",
+        async || row(&cpu).await,
+        async || row(&gpu).await,
+    )
+    .await;
+    if chosen.on_gpu() {
+        gpu
+    } else {
+        cpu
+    }
 }
 
 /// What the trainer measured, from `assets/models/ar/<name>.json`.

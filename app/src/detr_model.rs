@@ -9,6 +9,7 @@ use compute::{
         config::{METRICS_PATH, WEIGHTS_PATH},
         gpu::DetrGpu,
         model::{Detr, DetrTrace},
+        scenes::CANVAS,
     },
     Backend, ComputeError, Executor,
 };
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use crate::{
     ar_models::ModelLoadError,
     assets::{fetch_asset, manifest},
+    live_backend::family_backend,
 };
 
 /// The detector on the page's backend.
@@ -60,6 +62,12 @@ pub fn now_ms() -> f64 {
 thread_local! {
     static RUNNER: RefCell<Option<Rc<DetrRunner>>> = const { RefCell::new(None) };
     static WAITING: RefCell<Option<Vec<oneshot::Sender<()>>>> = const { RefCell::new(None) };
+}
+
+/// Drops the loaded detector, so the next request uploads again (after a
+/// lost GPU).
+pub fn forget_loaded() {
+    RUNNER.with(|r| *r.borrow_mut() = None);
 }
 
 /// The detector, loading it if this page has not yet; the page's widgets
@@ -112,12 +120,27 @@ async fn load(
         model: "DETR",
         source,
     })?;
-    Ok(Rc::new(match backend {
-        Backend::Gpu(exec) => DetrRunner::Gpu {
-            model: Box::new(DetrGpu::upload(exec, &model)),
+    let Backend::Gpu(exec) = backend else {
+        return Ok(Rc::new(DetrRunner::Cpu(Box::new(model))));
+    };
+    // In Auto, the faster at one pass over a blank canvas (see live_backend).
+    let on_gpu = DetrGpu::upload(exec, &model);
+    let blank = vec![0.0; CANVAS * CANVAS];
+    let chosen = family_backend(
+        backend,
+        "DETR",
+        "per pass",
+        async || model.forward_ref(&blank).map(drop),
+        async || on_gpu.forward(exec, &blank).await.map(drop),
+    )
+    .await;
+    Ok(Rc::new(if chosen.on_gpu() {
+        DetrRunner::Gpu {
+            model: Box::new(on_gpu),
             exec: exec.clone(),
-        },
-        Backend::Cpu(_) => DetrRunner::Cpu(Box::new(model)),
+        }
+    } else {
+        DetrRunner::Cpu(Box::new(model))
     }))
 }
 

@@ -1,21 +1,216 @@
-//! The compute backend for the whole page, detected once at start-up.
+//! The compute backend for the whole page: WebGPU detected once at
+//! start-up, the visitor's choice (`backend=auto|gpu|cpu`, read once per
+//! page load), and in Auto each model family's calibration: the first time
+//! a family runs, a short pass is timed on both backends and the faster one
+//! is kept.
+//!
+//! A lost GPU (a driver reset, or `debug=lose-device`) is survived without
+//! a reload: the loaded models are dropped, a new adapter and device are
+//! requested (the CPU if none comes), and only then is the GPU epoch
+//! bumped; widgets track the epoch, so they restart on the new backend.
 
-use compute::Backend;
+use std::cell::{Cell, RefCell};
+
+use futures_channel::oneshot;
+
+use compute::{
+    backend::{BackendChoice, Calibration},
+    Backend, ComputeError,
+};
 use leptos::prelude::*;
+use web_time::Instant;
 
-/// Context newtype: the backend, resolved once WebGPU has answered.
+/// Context newtype: the detected backend, resolved once WebGPU has answered.
 #[derive(Clone, Copy)]
 pub struct LiveBackend(pub LocalResource<Backend>);
 
+thread_local! {
+    static CHOICE: Cell<BackendChoice> = const { Cell::new(BackendChoice::Auto) };
+    /// Calibrations so far, shown under the badge; a family is measured once.
+    static CALIBRATIONS: ArcRwSignal<Vec<Calibration>> = ArcRwSignal::new(Vec::new());
+    /// A notice for a `backend=` value that is not a choice.
+    static BAD_CHOICE: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The backend widgets compute on; None while (re)detecting.
+    static CURRENT: RefCell<Option<Backend>> = const { RefCell::new(None) };
+    /// Callers waiting for a detection under way.
+    static DETECTING: RefCell<Option<Vec<oneshot::Sender<()>>>> = const { RefCell::new(None) };
+    /// Bumped once a lost GPU has been replaced.
+    static EPOCH: ArcRwSignal<u32> = ArcRwSignal::new(0);
+    /// Why the GPU was lost, each time it was.
+    static LOSSES: ArcRwSignal<Vec<String>> = ArcRwSignal::new(Vec::new());
+    /// `debug=lose-device`: destroy the device after the first result.
+    static LOSE_AFTER_RESULT: Cell<bool> = const { Cell::new(false) };
+}
+
 impl LiveBackend {
     pub fn provide() {
-        provide_context(LiveBackend(LocalResource::new(Backend::detect)));
+        let query = web_sys::window()
+            .and_then(|w| w.location().search().ok())
+            .unwrap_or_default();
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(query.trim_start_matches('?')).unwrap_or_default();
+        LOSE_AFTER_RESULT.with(|l| {
+            l.set(
+                pairs
+                    .iter()
+                    .any(|(k, v)| k == "debug" && v == "lose-device"),
+            )
+        });
+        if let Some((_, v)) = pairs.iter().find(|(k, _)| k == "backend") {
+            match BackendChoice::from_slug(v) {
+                Some(c) => CHOICE.with(|choice| choice.set(c)),
+                None => BAD_CHOICE.with(|b| {
+                    *b.borrow_mut() = Some(format!(
+                        "Ignored backend={v} (auto, gpu or cpu); using auto."
+                    ))
+                }),
+            }
+        }
+        let epoch = EPOCH.with(|e| e.clone());
+        provide_context(LiveBackend(LocalResource::new(move || {
+            epoch.track();
+            backend()
+        })));
     }
 
     pub fn expect() -> Self {
         use_context::<LiveBackend>()
             .expect("LiveBackend::provide() must run in App before any page renders")
     }
+}
+
+/// The backend to compute on now: detected on first use, and again after
+/// the GPU is lost. Callers that ask at once share one detection.
+pub async fn backend() -> Backend {
+    loop {
+        if let Some(b) = CURRENT.with(|c| c.borrow().clone()) {
+            return b;
+        }
+        let wait = DETECTING.with(|d| {
+            let mut d = d.borrow_mut();
+            match d.as_mut() {
+                Some(waiters) => {
+                    let (tx, rx) = oneshot::channel();
+                    waiters.push(tx);
+                    Some(rx)
+                }
+                None => {
+                    *d = Some(Vec::new());
+                    None
+                }
+            }
+        });
+        if let Some(rx) = wait {
+            let _ = rx.await;
+            continue;
+        }
+        let detected = Backend::detect().await;
+        if let Backend::Gpu(exec) = &detected {
+            exec.ctx().on_lost(|why| {
+                // wgpu calls this from the browser's event loop: the page's thread.
+                leptos::task::spawn_local(recover(why));
+            });
+        }
+        CURRENT.with(|c| *c.borrow_mut() = Some(detected.clone()));
+        for tx in DETECTING
+            .with(|d| d.borrow_mut().take())
+            .unwrap_or_default()
+        {
+            let _ = tx.send(());
+        }
+        return detected;
+    }
+}
+
+/// After a lost device: drop what lived on it, find a new backend, then
+/// tell the widgets (the epoch) to start again on it.
+async fn recover(why: String) {
+    leptos::logging::warn!("the GPU device was lost ({why}); requesting a new one");
+    LOSSES.with(|l| l.update(|v| v.push(why)));
+    CURRENT.with(|c| *c.borrow_mut() = None);
+    crate::ar_models::forget_loaded();
+    crate::detr_model::forget_loaded();
+    backend().await;
+    EPOCH.with(|e| e.update(|n| *n += 1));
+}
+
+/// Tracks the GPU epoch: an effect that calls this re-runs once a lost GPU
+/// has been replaced.
+pub fn gpu_epoch() -> u32 {
+    EPOCH.with(|e| e.get())
+}
+
+/// Widgets call this when a result is on screen; with `debug=lose-device`
+/// the first one destroys the GPU device, to show the recovery.
+pub fn result_shown() {
+    if !LOSE_AFTER_RESULT.with(|l| l.replace(false)) {
+        return;
+    }
+    if let Some(Backend::Gpu(exec)) = CURRENT.with(|c| c.borrow().clone()) {
+        leptos::logging::warn!("debug=lose-device: destroying the GPU device");
+        exec.ctx().lose();
+    }
+}
+
+pub fn choice() -> BackendChoice {
+    CHOICE.with(Cell::get)
+}
+
+/// The calibration of `family`, once it has run.
+pub fn calibration(family: &str) -> Option<Calibration> {
+    CALIBRATIONS.with(|c| c.read().iter().find(|c| c.family == family).cloned())
+}
+
+/// The backend `family` runs on. With a GPU and the choice on Auto, the
+/// first call times `cpu_pass` once and `gpu_pass` twice (the first run
+/// compiles pipelines; a first run over 500 ms is not repeated) and keeps
+/// the faster; later calls reuse that verdict. A GPU pass that fails sends
+/// the family to the CPU, saying why.
+pub async fn family_backend(
+    detected: &Backend,
+    family: &'static str,
+    unit: &'static str,
+    mut cpu_pass: impl AsyncFnMut() -> Result<(), ComputeError>,
+    mut gpu_pass: impl AsyncFnMut() -> Result<(), ComputeError>,
+) -> Backend {
+    let Backend::Gpu(exec) = detected else {
+        return detected.clone();
+    };
+    if choice() != BackendChoice::Auto {
+        return detected.for_family(choice(), None);
+    }
+    if let Some(c) = calibration(family) {
+        return detected.for_family(BackendChoice::Auto, Some(&c));
+    }
+    let t0 = Instant::now();
+    if let Err(e) = cpu_pass().await {
+        // The CPU path is the reference; if it fails, the GPU is all there is.
+        leptos::logging::warn!("{family}: the CPU calibration pass failed: {e}");
+        return detected.clone();
+    }
+    let cpu_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let mut gpu_ms = f64::INFINITY;
+    for run in 0..2 {
+        let t0 = Instant::now();
+        if let Err(e) = gpu_pass().await {
+            return Backend::Cpu(ComputeError::CpuChosen(format!(
+                "WebGPU failed on {family}: {e}"
+            )));
+        }
+        gpu_ms = gpu_ms.min(t0.elapsed().as_secs_f64() * 1e3);
+        if run == 0 && gpu_ms > 500.0 {
+            break;
+        }
+    }
+    let measured = Calibration {
+        family,
+        unit,
+        cpu_ms,
+        gpu_ms,
+        adapter: exec.ctx().summary().adapter_name,
+    };
+    CALIBRATIONS.with(|c| c.update(|list| list.push(measured.clone())));
+    detected.for_family(BackendChoice::Auto, Some(&measured))
 }
 
 /// The header badge text: which backend is live, and why if it is the CPU.
@@ -26,23 +221,104 @@ pub fn badge_text(backend: &Backend) -> String {
     }
 }
 
+/// Reloads the page with `backend=` set (or removed, for Auto): every model
+/// then loads on the chosen backend.
+fn reload_with(choice: BackendChoice) {
+    let Some(location) = web_sys::window().map(|w| w.location()) else {
+        return;
+    };
+    let query = location.search().unwrap_or_default();
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.trim_start_matches('?')).unwrap_or_default();
+    pairs.retain(|(k, _)| k != "backend");
+    if choice != BackendChoice::Auto {
+        pairs.push(("backend".into(), choice.slug().into()));
+    }
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    let _ = location.set_search(&query);
+}
+
 #[component]
 pub fn BackendBadge() -> impl IntoView {
     let backend = LiveBackend::expect().0;
+    let calibrations = CALIBRATIONS.with(|c| c.clone());
+    let losses = LOSSES.with(|l| l.clone());
+    let bad_choice = BAD_CHOICE.with(|b| b.borrow().clone());
+    // Bytes the executor holds on the GPU, sampled once a second: flat on a
+    // page that does not leak (the soak test reads it).
+    let gpu_bytes = RwSignal::new(None::<u64>);
+    // Owned by the component: the interval stops when the badge goes.
+    StoredValue::new_local(gloo_timers::callback::Interval::new(1000, move || {
+        if let Some(Backend::Gpu(exec)) = CURRENT.with(|c| c.borrow().clone()) {
+            gpu_bytes.set(Some(exec.bytes_held()));
+        }
+    }));
     view! {
-        <Suspense fallback=|| view! { <span class="badge" data-testid="backend-badge">"Detecting GPU…"</span> }>
-            {move || Suspend::new(async move {
-                let backend = backend.await;
-                let kind = match backend {
-                    Backend::Gpu(_) => "webgpu",
-                    Backend::Cpu(_) => "cpu",
-                };
-                view! {
-                    <span class=format!("badge badge-{kind}") data-testid="backend-badge" data-backend=kind>
-                        {badge_text(&backend)}
-                    </span>
-                }
+        <span class="backend">
+            <Suspense fallback=|| view! { <span class="badge" data-testid="backend-badge">"Detecting GPU…"</span> }>
+                {move || Suspend::new(async move {
+                    let backend = backend.await;
+                    let kind = match backend {
+                        Backend::Gpu(_) => "webgpu",
+                        Backend::Cpu(_) => "cpu",
+                    };
+                    let has_gpu = backend.on_gpu();
+                    view! {
+                        <span class=format!("badge badge-{kind}") data-testid="backend-badge" data-backend=kind>
+                            {badge_text(&backend)}
+                        </span>
+                        <label class="backend-choice">
+                            <span>"Run models on"</span>
+                            <select
+                                data-testid="backend-choice"
+                                on:change=move |ev| {
+                                    if let Some(c) = BackendChoice::from_slug(&event_target_value(&ev)) {
+                                        reload_with(c);
+                                    }
+                                }
+                                prop:value=choice().slug()
+                            >
+                                <option value="auto">"Auto (the faster, measured)"</option>
+                                <option value="gpu" disabled=!has_gpu>"GPU"</option>
+                                <option value="cpu">"CPU"</option>
+                            </select>
+                        </label>
+                    }
+                })}
+            </Suspense>
+            {bad_choice.map(|notice| view! { <span class="notices" role="status">{notice}</span> })}
+            {move || gpu_bytes.get().map(|b| view! {
+                <span class="note" data-testid="gpu-bytes" data-value=b.to_string()>
+                    {format!("GPU memory held: {}", crate::format::human_bytes(b))}
+                </span>
             })}
-        </Suspense>
+            {move || {
+                let lost = losses.get();
+                (!lost.is_empty()).then(|| view! {
+                    <span class="notices" role="status" data-testid="gpu-lost" data-count=lost.len().to_string()>
+                        {format!(
+                            "The GPU was lost ({}) and the models were reloaded on a new device.",
+                            lost.last().cloned().unwrap_or_default()
+                        )}
+                    </span>
+                })
+            }}
+            <span class="backend-reasons" data-testid="backend-reasons" aria-live="polite">
+                {move || {
+                    calibrations
+                        .get()
+                        .into_iter()
+                        .map(|c| {
+                            let chosen = if c.gpu_wins() { "gpu" } else { "cpu" };
+                            view! {
+                                <span class="backend-reason" data-family=c.family data-chosen=chosen>
+                                    {format!("{} → {}", c.family, c.reason())}
+                                </span>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </span>
+        </span>
     }
 }

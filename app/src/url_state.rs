@@ -31,11 +31,19 @@ pub fn to_query<S: WidgetState>(state: &S) -> String {
     serde_urlencoded::to_string(state).unwrap_or_default()
 }
 
+/// Parameters that belong to the whole page, not to one widget (the backend
+/// choice, debugging switches): widgets neither parse them nor drop them
+/// when they write.
+pub const PAGE_PARAMS: [&str; 2] = ["backend", "debug"];
+
 pub fn parse_query<S: WidgetState>(pairs: &[(String, String)]) -> Parsed<S> {
     let mut accepted: Vec<(String, String)> =
         serde_urlencoded::from_str(&to_query(&S::default())).unwrap_or_default();
     let mut notices = Vec::new();
     for (key, value) in pairs {
+        if PAGE_PARAMS.contains(&key.as_str()) {
+            continue;
+        }
         let Some(index) = accepted.iter().position(|(k, _)| k == key) else {
             notices.push(format!("Ignored unknown parameter “{key}”."));
             continue;
@@ -63,6 +71,17 @@ pub fn path_with_query(path: &str, query: &str) -> String {
     }
 }
 
+/// The widget's query followed by the page's own parameters.
+pub fn with_page_params<S: WidgetState>(state: &S, page: &[(String, String)]) -> String {
+    let widget = to_query(state);
+    let page = serde_urlencoded::to_string(page).unwrap_or_default();
+    match (widget.is_empty(), page.is_empty()) {
+        (_, true) => widget,
+        (true, false) => page,
+        (false, false) => format!("{widget}&{page}"),
+    }
+}
+
 fn decode<S: WidgetState>(pairs: &[(String, String)]) -> Result<S, String> {
     let query = serde_urlencoded::to_string(pairs).map_err(|e| e.to_string())?;
     let state: S = serde_urlencoded::from_str(&query).map_err(|e| e.to_string())?;
@@ -86,7 +105,13 @@ pub fn use_widget_state<S: WidgetState>() -> (Memo<Parsed<S>>, impl Fn(S) + Clon
     let navigate = use_navigate();
     let pathname = use_location().pathname;
     let write = move |state: S| {
-        let url = path_with_query(&pathname.get_untracked(), &to_query(&state));
+        let page: Vec<(String, String)> = query
+            .get_untracked()
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v))
+            .filter(|(k, _)| PAGE_PARAMS.contains(&k.as_str()))
+            .collect();
+        let url = path_with_query(&pathname.get_untracked(), &with_page_params(&state, &page));
         navigate(
             &url,
             NavigateOptions {
@@ -174,6 +199,18 @@ mod tests {
             parsed.notices[0].contains("1 to 64"),
             "{:?}",
             parsed.notices
+        );
+    }
+
+    #[test]
+    fn page_parameters_are_neither_parsed_nor_dropped() {
+        let parsed = parse_query::<Demo>(&pairs("backend=cpu&size=2"));
+        assert_eq!(parsed.state, Demo { size: 2, seed: 1 });
+        assert!(parsed.notices.is_empty(), "{:?}", parsed.notices);
+        let page = vec![("backend".to_string(), "cpu".to_string())];
+        assert_eq!(
+            with_page_params(&Demo { size: 3, seed: 4 }, &page),
+            "size=3&seed=4&backend=cpu"
         );
     }
 

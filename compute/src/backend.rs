@@ -28,7 +28,109 @@ impl std::fmt::Debug for Backend {
     }
 }
 
+/// Which backend the visitor asked for: `backend=auto|gpu|cpu` in the URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    /// Each model family runs where a calibration pass was faster.
+    #[default]
+    Auto,
+    Gpu,
+    Cpu,
+}
+
+impl BackendChoice {
+    pub const ALL: [BackendChoice; 3] =
+        [BackendChoice::Auto, BackendChoice::Gpu, BackendChoice::Cpu];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Gpu => "gpu",
+            BackendChoice::Cpu => "cpu",
+        }
+    }
+
+    pub fn from_slug(s: &str) -> Option<BackendChoice> {
+        BackendChoice::ALL.into_iter().find(|c| c.slug() == s)
+    }
+}
+
+/// One model family's calibration: the same short pass timed on both
+/// backends, the GPU's after a warm-up pass that compiles its pipelines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibration {
+    /// "DETR", "PixelCNN", …
+    pub family: &'static str,
+    /// What one pass is: "per pass", "per row of 28 pixels", …
+    pub unit: &'static str,
+    pub cpu_ms: f64,
+    pub gpu_ms: f64,
+    pub adapter: String,
+}
+
+impl Calibration {
+    pub fn gpu_wins(&self) -> bool {
+        self.gpu_ms < self.cpu_ms
+    }
+
+    /// The verdict in plain words, the winner first: "CPU: 8 ms per pass,
+    /// against 1,600 ms on WebGPU (swiftshader)".
+    pub fn reason(&self) -> String {
+        let gpu = format!("WebGPU ({})", self.adapter);
+        let (winner, w, loser, l) = if self.gpu_wins() {
+            (gpu.as_str(), self.gpu_ms, "the CPU", self.cpu_ms)
+        } else {
+            ("CPU", self.cpu_ms, gpu.as_str(), self.gpu_ms)
+        };
+        format!(
+            "{winner}: {} {}, against {} on {loser}",
+            milliseconds(w),
+            self.unit,
+            milliseconds(l)
+        )
+    }
+}
+
+/// "8.2 ms", "1,600 ms": three significant figures, digits grouped.
+fn milliseconds(ms: f64) -> String {
+    if ms >= 100.0 {
+        let whole = ms.round() as u64;
+        let digits = whole.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        format!("{out} ms")
+    } else if ms >= 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
 impl Backend {
+    /// Where a model family runs, given what the visitor asked for and, in
+    /// Auto, its calibration (None: not measured, so the GPU is kept).
+    pub fn for_family(&self, choice: BackendChoice, calibration: Option<&Calibration>) -> Backend {
+        let cpu = |why: String| Backend::Cpu(ComputeError::CpuChosen(why));
+        match (self, choice) {
+            (Backend::Cpu(_), _) => self.clone(),
+            (Backend::Gpu(_), BackendChoice::Cpu) => cpu("you chose the CPU".into()),
+            (Backend::Gpu(_), BackendChoice::Gpu) => self.clone(),
+            (Backend::Gpu(_), BackendChoice::Auto) => match calibration {
+                Some(c) if !c.gpu_wins() => cpu(c.reason()),
+                _ => self.clone(),
+            },
+        }
+    }
+
+    pub fn on_gpu(&self) -> bool {
+        matches!(self, Backend::Gpu(_))
+    }
+
     /// Tries the GPU and falls back to the CPU; never fails.
     pub async fn detect() -> Self {
         match GpuContext::new().await {
@@ -53,6 +155,48 @@ impl Backend {
                 exec.read(&c).await
             }
             Backend::Cpu(_) => gemm_f32_ref(a, b, shape),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calibration(cpu_ms: f64, gpu_ms: f64) -> Calibration {
+        Calibration {
+            family: "DETR",
+            unit: "per pass",
+            cpu_ms,
+            gpu_ms,
+            adapter: "swiftshader".into(),
+        }
+    }
+
+    #[test]
+    fn the_reason_names_the_winner_first() {
+        assert_eq!(
+            calibration(8.04, 1599.6).reason(),
+            "CPU: 8.04 ms per pass, against 1,600 ms on WebGPU (swiftshader)"
+        );
+        assert_eq!(
+            calibration(12.0, 3.0).reason(),
+            "WebGPU (swiftshader): 3.00 ms per pass, against 12.0 ms on the CPU"
+        );
+    }
+
+    #[test]
+    fn choices_parse_and_the_cpu_backend_says_why() {
+        for c in BackendChoice::ALL {
+            assert_eq!(BackendChoice::from_slug(c.slug()), Some(c));
+        }
+        assert_eq!(BackendChoice::from_slug("tpu"), None);
+        let none = Backend::Cpu(ComputeError::WebGpuUnsupported);
+        assert!(!none.for_family(BackendChoice::Gpu, None).on_gpu());
+        let slow = calibration(8.0, 1600.0);
+        match none.for_family(BackendChoice::Auto, Some(&slow)) {
+            Backend::Cpu(ComputeError::WebGpuUnsupported) => {}
+            other => panic!("without a GPU the reason stays: {other:?}"),
         }
     }
 }

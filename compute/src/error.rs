@@ -6,6 +6,10 @@ pub enum ComputeError {
     /// The browser has no `navigator.gpu`, or it hands out no adapter.
     #[error("this browser offers no WebGPU adapter")]
     WebGpuUnsupported,
+    /// The page has WebGPU, but the CPU runs this model faster, or the
+    /// visitor asked for the CPU (`backend=cpu`); the text says which.
+    #[error("{0}")]
+    CpuChosen(String),
     #[error("no GPU adapter found: {0}")]
     NoAdapter(String),
     #[error("the GPU refused to create a device: {0}")]

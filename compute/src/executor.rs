@@ -42,6 +42,9 @@ pub struct GpuTensor {
     /// Number of 32-bit words in use (the buffer may be larger).
     pub len: usize,
     pool: Option<Pool>,
+    /// The executor's count of bytes held, which an unpooled buffer leaves
+    /// when dropped (a pooled one stays held by the pool).
+    held: Rc<Cell<u64>>,
 }
 
 impl GpuTensor {
@@ -52,11 +55,15 @@ impl GpuTensor {
 
 impl Drop for GpuTensor {
     fn drop(&mut self) {
-        if let Some(pool) = &self.pool {
-            pool.borrow_mut()
+        match &self.pool {
+            Some(pool) => pool
+                .borrow_mut()
                 .entry(self.buffer.size())
                 .or_default()
-                .push(self.buffer.clone());
+                .push(self.buffer.clone()),
+            None => self
+                .held
+                .set(self.held.get().saturating_sub(self.buffer.size())),
         }
     }
 }
@@ -68,6 +75,7 @@ pub struct Executor {
     pool: Pool,
     readbacks: Cell<usize>,
     buffers_created: Cell<usize>,
+    bytes_held: Rc<Cell<u64>>,
 }
 
 const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
@@ -83,6 +91,25 @@ impl Executor {
             pool: Rc::default(),
             readbacks: Cell::new(0),
             buffers_created: Cell::new(0),
+            bytes_held: Rc::default(),
+        }
+    }
+
+    /// Bytes in the storage buffers this executor holds: uploads and state
+    /// still alive, plus every pooled buffer. A page that is not leaking
+    /// keeps this flat once warm.
+    pub fn bytes_held(&self) -> u64 {
+        self.bytes_held.get()
+    }
+
+    fn tensor(&self, buffer: wgpu::Buffer, len: usize, pool: Option<Pool>) -> GpuTensor {
+        self.buffers_created.set(self.buffers_created.get() + 1);
+        self.bytes_held.set(self.bytes_held.get() + buffer.size());
+        GpuTensor {
+            buffer,
+            len,
+            pool,
+            held: self.bytes_held.clone(),
         }
     }
 
@@ -126,7 +153,6 @@ impl Executor {
     pub fn upload_bytes(&self, bytes: &[u8]) -> GpuTensor {
         let mut padded = bytes.to_vec();
         padded.resize(bytes.len().div_ceil(4).max(1) * 4, 0);
-        self.buffers_created.set(self.buffers_created.get() + 1);
         let buffer = self
             .ctx
             .device
@@ -135,46 +161,41 @@ impl Executor {
                 contents: &padded,
                 usage: STORAGE,
             });
-        GpuTensor {
-            len: padded.len() / 4,
-            buffer,
-            pool: None,
-        }
+        self.tensor(buffer, padded.len() / 4, None)
     }
 
     /// A zero-filled buffer that is never recycled (state such as a KV cache).
     pub fn zeros(&self, len: usize) -> GpuTensor {
-        self.buffers_created.set(self.buffers_created.get() + 1);
         let buffer = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("executor.zeros"),
             size: (len.max(1) * 4) as u64,
             usage: STORAGE,
             mapped_at_creation: false,
         });
-        GpuTensor {
-            len,
-            buffer,
-            pool: None,
-        }
+        self.tensor(buffer, len, None)
     }
 
     /// A recycled buffer for a kernel's output; its old contents are garbage.
     pub fn empty(&self, len: usize) -> GpuTensor {
         let size = ((len.max(1) * 4) as u64).next_power_of_two().max(256);
         let reused = self.pool.borrow_mut().get_mut(&size).and_then(Vec::pop);
-        let buffer = reused.unwrap_or_else(|| {
-            self.buffers_created.set(self.buffers_created.get() + 1);
-            self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("executor.pooled"),
-                size,
-                usage: STORAGE,
-                mapped_at_creation: false,
-            })
-        });
-        GpuTensor {
-            len,
-            buffer,
-            pool: Some(self.pool.clone()),
+        let pool = Some(self.pool.clone());
+        match reused {
+            Some(buffer) => GpuTensor {
+                buffer,
+                len,
+                pool,
+                held: self.bytes_held.clone(),
+            },
+            None => {
+                let buffer = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("executor.pooled"),
+                    size,
+                    usage: STORAGE,
+                    mapped_at_creation: false,
+                });
+                self.tensor(buffer, len, pool)
+            }
         }
     }
 

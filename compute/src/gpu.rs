@@ -28,7 +28,11 @@ pub struct GpuContext {
     adapter: wgpu::Adapter,
     adapter_name: String,
     fault: Arc<Mutex<Option<ComputeError>>>,
+    /// Called once if the device is lost, with wgpu's message.
+    lost_hook: Arc<Mutex<Option<LostHook>>>,
 }
+
+type LostHook = Box<dyn Fn(String) + Send>;
 
 impl std::fmt::Debug for GpuContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -79,11 +83,14 @@ impl GpuContext {
             );
         }));
         let on_lost = fault.clone();
+        let lost_hook: Arc<Mutex<Option<LostHook>>> = Arc::default();
+        let hook = lost_hook.clone();
         device.set_device_lost_callback(move |reason, message| {
-            record(
-                &on_lost,
-                ComputeError::DeviceLost(format!("{reason:?}: {message}")),
-            );
+            let why = format!("{reason:?}: {message}");
+            record(&on_lost, ComputeError::DeviceLost(why.clone()));
+            if let Some(hook) = hook.lock().ok().and_then(|mut h| h.take()) {
+                hook(why);
+            }
         });
         let adapter_name = adapter_name(&adapter).await;
         Ok(GpuContext {
@@ -92,7 +99,26 @@ impl GpuContext {
             adapter,
             adapter_name,
             fault,
+            lost_hook,
         })
+    }
+
+    /// Calls `hook` once when the device is lost (the driver reset, the
+    /// tab was backgrounded too long, or [`GpuContext::lose`]).
+    pub fn on_lost(&self, hook: impl Fn(String) + Send + 'static) {
+        if let Ok(mut slot) = self.lost_hook.lock() {
+            *slot = Some(Box::new(hook));
+        }
+    }
+
+    /// Destroys the device on purpose, as a driver reset would: for testing
+    /// recovery (`debug=lose-device`).
+    pub fn lose(&self) {
+        self.device.destroy();
+    }
+
+    pub fn is_lost(&self) -> bool {
+        matches!(self.check(), Err(ComputeError::DeviceLost(_)))
     }
 
     pub fn summary(&self) -> GpuSummary {

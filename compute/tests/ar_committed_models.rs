@@ -150,3 +150,87 @@ fn a_seed_draws_the_same_digit_on_gpu_and_cpu_within_the_readback_bound() {
         }
     }
 }
+
+/// PixelCNN's chains compute each layer's position once (columns); the
+/// sample must be exactly the digit that recomputing each pixel's window of
+/// rows draws, from scratch and when completing a kept prefix.
+#[test]
+fn pixelcnn_columns_draw_the_recomputing_samples_digits() {
+    let model = committed(ArKind::PixelCnn);
+    let ArModel::PixelCnn(m) = &model else {
+        unreachable!()
+    };
+    for seed in [1, 2, 3] {
+        let (want, want_logits) = m.sample_recomputing(seed).unwrap();
+        let zeros = vec![0.0; PIXELS];
+        let mut chain = CpuChain::new(&model, &zeros, 0, Mode::Sample { seed }).unwrap();
+        let got = chain.advance(PIXELS).unwrap();
+        assert_eq!(got.image, want, "seed {seed}: a different digit");
+        for (i, (a, b)) in got.logits.iter().zip(&want_logits).enumerate() {
+            assert!(
+                (a - b).abs() < 1e-4 * b.abs().max(1.0),
+                "seed {seed}, pixel {i}: logit {a} vs {b}"
+            );
+        }
+    }
+    // Completion: keep the top half of a test digit, recompute the rest.
+    let digit = &test_digits()[500];
+    let start = 14 * 28;
+    let mut want = digit.clone();
+    want[start..].fill(0.0);
+    for i in start..PIXELS {
+        let z = m.logit_at(&want, i).unwrap();
+        want[i] = compute::models::ar::draw_bernoulli(9, i, z);
+    }
+    let mut chain = CpuChain::new(&model, digit, start, Mode::Sample { seed: 9 }).unwrap();
+    assert_eq!(chain.advance(PIXELS).unwrap().image, want, "completion");
+    // The GPU's columns start from the same prefix.
+    let Some(exec) = common::gpu() else { return };
+    let on_gpu = ArGpu::upload(&exec, &model);
+    let mut gpu_chain =
+        GpuChain::new(&exec, &on_gpu, digit, start, Mode::Sample { seed: 9 }).unwrap();
+    while gpu_chain.trace().done < PIXELS {
+        pollster::block_on(gpu_chain.advance(&exec, 196)).unwrap();
+    }
+    assert_eq!(gpu_chain.trace().image, want, "GPU completion");
+}
+
+/// Asking a column chain for a pixel out of order is a typed error.
+#[test]
+fn pixelcnn_columns_must_be_filled_in_order() {
+    let ArModel::PixelCnn(m) = committed(ArKind::PixelCnn) else {
+        unreachable!()
+    };
+    let mut columns = compute::models::ar::pixelcnn::Columns::new();
+    let x = vec![0.0; PIXELS];
+    assert!(m.logit_next(&mut columns, &x, 1).is_err());
+    assert!(m.logit_next(&mut columns, &x, 0).is_ok());
+    assert!(m.logit_next(&mut columns, &x[..10], 1).is_err());
+}
+
+/// A long visit must not leak GPU memory: after a warm-up sample, the
+/// executor holds the same bytes however many more samples run.
+#[test]
+fn gpu_memory_stays_flat_over_repeated_samples() {
+    let Some(exec) = common::gpu() else { return };
+    let zeros = vec![0.0; PIXELS];
+    for kind in [ArKind::Nade, ArKind::PixelCnn] {
+        let on_gpu = ArGpu::upload(&exec, &committed(kind));
+        let sample = |seed| {
+            let mut chain =
+                GpuChain::new(&exec, &on_gpu, &zeros, 0, Mode::Sample { seed }).unwrap();
+            pollster::block_on(chain.advance(&exec, PIXELS)).unwrap();
+        };
+        sample(1);
+        let warm = exec.bytes_held();
+        for seed in 2..6 {
+            sample(seed);
+        }
+        assert_eq!(
+            exec.bytes_held(),
+            warm,
+            "{kind:?}: GPU bytes grew over 4 samples"
+        );
+        assert!(warm > 0);
+    }
+}

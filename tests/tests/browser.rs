@@ -12,7 +12,10 @@ use compute::{
     reference::gemm::gemm_f32_ref,
     selftest::SelfTestProblem,
 };
-use glassbox_tests::{requested_urls, Chromedriver, GpuMode, Session, StaticServer};
+use glassbox_tests::{
+    first_load, first_load_json, requested_urls, Chromedriver, GpuMode, Session, StaticServer,
+    FIRST_LOAD_BUDGET,
+};
 use serde_json::Value;
 
 /// Loading wasm and compiling shaders on SwiftShader is slow on two cores.
@@ -49,6 +52,10 @@ fn artifacts() -> PathBuf {
 struct Browser {
     session: Session,
     server: StaticServer,
+    /// Added to every page `open` loads. With WebGPU it is `backend=gpu`:
+    /// the checks are of the GPU paths, which Auto would mostly pass over
+    /// on SwiftShader. `open_as_is` loads a page without it.
+    page_params: &'static str,
     // Dropped last: the session needs the driver to close cleanly.
     _driver: Chromedriver,
     _profile: TempDir,
@@ -63,12 +70,25 @@ impl Browser {
         Browser {
             session,
             server,
+            page_params: match mode {
+                GpuMode::WebGpu => "backend=gpu",
+                GpuMode::NoWebGpu => "",
+            },
             _driver: driver,
             _profile: profile,
         }
     }
 
     fn open(&self, path: &str) {
+        let path = match (self.page_params, path.contains('?')) {
+            ("", _) => path.to_string(),
+            (params, true) => format!("{path}&{params}"),
+            (params, false) => format!("{path}?{params}"),
+        };
+        self.open_as_is(&path);
+    }
+
+    fn open_as_is(&self, path: &str) {
         self.session
             .goto(&format!("{}{path}", self.server.origin))
             .unwrap();
@@ -154,6 +174,14 @@ impl Browser {
 
     /// No console errors so far, and every request went to our own origin.
     fn assert_clean_logs(&self) {
+        let violations = self
+            .session
+            .execute("return document.documentElement.dataset.cspViolations || '0'")
+            .unwrap();
+        assert_eq!(
+            violations, "0",
+            "Content-Security-Policy violations on this page"
+        );
         let console = self.session.log("browser").unwrap();
         let severe: Vec<&Value> = console.iter().filter(|e| e["level"] == "SEVERE").collect();
         assert!(severe.is_empty(), "console errors: {severe:#?}");
@@ -640,6 +668,193 @@ fn digit_strokes(image: &[u8], x: f64, y: f64, scale: f64) -> Vec<[f64; 4]> {
 }
 
 impl Browser {
+    /// A lost GPU is survived without a reload: `debug=lose-device`
+    /// destroys the device after the first result; the badge says so, the
+    /// models reload on a new device, and the next sample and the next
+    /// detection equal the native reference.
+    fn check_device_loss(&self) {
+        use compute::detr::drawing::{canvas_from_code, canvas_to_code};
+        let sample = "document.querySelector('[data-testid=\"ar-sample-status\"]')";
+        self.open("/embed/ar-sample?model=nade&seed=3&speed=784&debug=lose-device");
+        self.wait_testid("gpu-lost");
+        self.wait(&format!(
+            "{sample}?.dataset.epoch === '1' && {sample}?.dataset.done === '784'"
+        ));
+        let model = committed(ArKind::Nade);
+        let mut chain =
+            CpuChain::new(&model, &vec![0.0; PIXELS], 0, Mode::Sample { seed: 3 }).unwrap();
+        assert_eq!(
+            image_from_code(&self.attr("ar-sample-status", "data-bits")).unwrap(),
+            chain.advance(PIXELS).unwrap().image,
+            "after the loss, seed 3 drew a different digit"
+        );
+        self.wait("document.querySelector('[data-testid=\"backend-badge\"]')?.dataset.backend === 'webgpu'");
+        let lost = self.text("gpu-lost");
+        assert!(lost.contains("The GPU was lost"), "{lost}");
+
+        // Two test digits on the canvas, detected before and after the loss.
+        let (images, _) = mnist_test();
+        let mut canvas = vec![0.0f32; 96 * 96];
+        for (k, (x0, y0)) in [(8usize, 12usize), (56, 50)].into_iter().enumerate() {
+            for (i, &p) in images[k * 784..(k + 1) * 784].iter().enumerate() {
+                canvas[(y0 + i / 28) * 96 + x0 + i % 28] = p as f32 / 255.0;
+            }
+        }
+        let code = canvas_to_code(&canvas);
+        let want = committed_detr()
+            .forward_ref(&canvas_from_code(&code).unwrap())
+            .unwrap();
+        self.open(&format!("/embed/detr-detect?x={code}&debug=lose-device"));
+        self.wait_testid("gpu-lost");
+        self.wait(
+            "document.querySelector('[data-testid=\"detr-detections\"]')?.dataset.epoch === '1'",
+        );
+        let got: Vec<f32> = self
+            .attr("detr-detections", "data-logits")
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let want = want.logits.last().unwrap();
+        assert_eq!(got.len(), want.len());
+        let diff = got
+            .iter()
+            .zip(want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            diff < 1e-3,
+            "after the loss, the detection differs from the reference by {diff}"
+        );
+        assert!(
+            self.text("detr-timing").contains("on WebGPU ("),
+            "the detection after the loss ran on the new device: {}",
+            self.text("detr-timing")
+        );
+    }
+
+    /// A long visit in one page on the GPU: 100 NADE samples and 100
+    /// detections. Once warm, the executor's GPU bytes stay flat and the JS
+    /// heap grows by less than 20 MB. Returns a line for the closing note.
+    fn soak(&self) -> String {
+        let gpu_bytes = || -> u64 {
+            // The badge samples the executor once a second.
+            std::thread::sleep(Duration::from_millis(1200));
+            self.attr("gpu-bytes", "data-value").parse().unwrap()
+        };
+        let heap = || -> f64 {
+            self.session
+                .execute("return performance.memory.usedJSHeapSize")
+                .unwrap()
+                .as_f64()
+                .unwrap()
+        };
+        let finished =
+            "+document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.finished";
+        let runs = "+document.querySelector('[data-testid=\"detr-detections\"]')?.dataset.runs";
+        let sample = |n: u32| {
+            for k in 1..=n {
+                if k > 1 {
+                    self.click("ar-sample-restart");
+                }
+                self.wait(&format!("{finished} >= {k}"));
+            }
+        };
+        let detect = |n: u32| {
+            let first: u32 = self.attr("detr-detections", "data-runs").parse().unwrap();
+            for k in 1..=n {
+                self.click("detr-new-scene");
+                self.wait(&format!("{runs} >= {}", first + k));
+            }
+        };
+        let go = |path: &str, id: &str| {
+            // A client-side navigation: the same page, executor and models.
+            self.session
+                .execute(&format!(
+                    "document.querySelector('nav a[href=\"{path}\"]').click()"
+                ))
+                .unwrap();
+            self.wait_testid(id);
+        };
+        self.open("/autoregressive?model=nade&speed=784");
+        self.wait_testid("ar-sample");
+        sample(1);
+        go("/detr", "detr-detect");
+        self.wait(&format!("{runs} >= 1"));
+        detect(1);
+        let (bytes0, heap0) = (gpu_bytes(), heap());
+        go("/autoregressive", "ar-sample");
+        let t0 = std::time::Instant::now();
+        sample(99);
+        let sampling = t0.elapsed().as_secs_f64();
+        go("/detr", "detr-detect");
+        self.wait(&format!("{runs} >= 1"));
+        let t0 = std::time::Instant::now();
+        detect(99);
+        let detecting = t0.elapsed().as_secs_f64();
+        let (bytes1, heap1) = (gpu_bytes(), heap());
+        assert_eq!(
+            bytes1, bytes0,
+            "GPU bytes held grew over 99 samples and 99 detections"
+        );
+        let growth = (heap1 - heap0) / 1e6;
+        assert!(growth < 20.0, "the JS heap grew by {growth:.1} MB");
+        format!(
+            "soak: 100 NADE samples ({sampling:.0} s for 99) and 100 detections ({detecting:.0} s for 99); \
+             GPU bytes held {bytes0} before and after; JS heap {:.1} MB to {:.1} MB\n",
+            heap0 / 1e6,
+            heap1 / 1e6
+        )
+    }
+
+    /// Auto times DETR on both backends and keeps the faster: on SwiftShader
+    /// the CPU, and the badge says why with both timings. `backend=gpu`
+    /// keeps the GPU and measures nothing.
+    fn check_backend_choice(&self) {
+        let reason =
+            "document.querySelector('[data-testid=\"backend-reasons\"] [data-family=\"DETR\"]')";
+        let timing = "document.querySelector('[data-testid=\"detr-timing\"]')?.textContent || ''";
+        self.open_as_is("/detr");
+        self.wait(reason);
+        let (chosen, text) = (
+            self.session
+                .execute(&format!("return {reason}.dataset.chosen"))
+                .unwrap(),
+            self.session
+                .execute(&format!("return {reason}.textContent"))
+                .unwrap(),
+        );
+        let text = text.as_str().unwrap().to_string();
+        assert_eq!(chosen, "cpu", "Auto on SwiftShader: {text}");
+        assert!(
+            text.starts_with("DETR → CPU: ")
+                && text.contains(" per pass, against ")
+                && text.contains(" on WebGPU ("),
+            "the badge's reason: {text}"
+        );
+        self.wait(&format!("({timing}).includes('on the CPU (WebAssembly)')"));
+        assert_eq!(
+            self.session
+                .execute("return document.querySelector('[data-testid=\"backend-choice\"]').value")
+                .unwrap(),
+            "auto"
+        );
+        println!("backend choice: {text}");
+
+        self.open("/detr");
+        self.wait(&format!("({timing}).includes('on WebGPU (')"));
+        assert_eq!(
+            self.session.execute(&format!("return !!{reason}")).unwrap(),
+            false,
+            "backend=gpu measures nothing"
+        );
+        assert_eq!(
+            self.session
+                .execute("return document.querySelector('[data-testid=\"backend-choice\"]').value")
+                .unwrap(),
+            "gpu"
+        );
+    }
+
     /// Chapter 3 on whatever backend the browser has: two digits drawn far
     /// apart come back as two boxes with the right labels, and every number
     /// the widgets show equals the native CPU reference on the same canvas.
@@ -1018,8 +1233,8 @@ fn webgpu_on_swiftshader() {
     let rows = b.bench_rows();
     assert_eq!(
         rows.len(),
-        22,
-        "a CPU and a WebGPU row for each of 11 cases"
+        24,
+        "a CPU and a WebGPU row for each of 11 cases, and the old CPU path for the 2 Q8 cases"
     );
     let on_gpu = rows
         .iter()
@@ -1031,12 +1246,32 @@ fn webgpu_on_swiftshader() {
     b.check_kv_calculator();
     report_kv(&b.check_kv_live("webgpu"));
     report_detr(&b.check_detr("webgpu"));
+    b.check_backend_choice();
+    b.check_device_loss();
+    report_detr(&b.soak());
     b.assert_clean_logs();
 
     b.assert_fits(390, 844, "/gpu", "gpu-phone.png");
     b.assert_fits(390, 844, "/", "home-phone.png");
     b.assert_fits(1920, 1080, "/", "home-projector.png");
     b.assert_fits(1280, 800, "/", "home-laptop.png");
+}
+
+/// What `/` downloads before it is interactive stays within the budget.
+#[test]
+fn first_load_fits_the_budget() {
+    let files = first_load(&workspace().join("dist")).unwrap();
+    let report = first_load_json(&files);
+    println!("first load: {report:#}");
+    assert!(
+        files.iter().any(|f| f.name.ends_with(".wasm")),
+        "index.html names no wasm: {report}"
+    );
+    let total = report["total_gzip_9"].as_u64().unwrap();
+    assert!(
+        total <= FIRST_LOAD_BUDGET,
+        "the first load is {total} B gzipped, over the {FIRST_LOAD_BUDGET} B budget: {report:#}"
+    );
 }
 
 #[test]
@@ -1063,8 +1298,11 @@ fn cpu_fallback_without_webgpu() {
         b.wait_testid(id);
     }
     let rows = b.bench_rows();
-    assert_eq!(rows.len(), 11, "CPU rows only");
-    assert!(rows.iter().all(|r| r["backend"] == "cpu: wasm in this tab"));
+    assert_eq!(rows.len(), 13, "CPU rows only (the Q8 cases twice)");
+    assert!(rows.iter().all(|r| r["backend"]
+        .as_str()
+        .unwrap()
+        .starts_with("cpu: wasm in this tab")));
     report(&b.check_autoregressive("cpu"));
     b.check_kv_calculator();
     report_kv(&b.check_kv_live("cpu"));

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     ar_models::{runner, ModelLoadError},
-    live_backend::LiveBackend,
+    live_backend,
     widgets::UrlNotices,
 };
 
@@ -23,7 +23,6 @@ const CHUNK: usize = 56;
 
 #[component]
 pub fn ArComplete() -> impl IntoView {
-    let backend = LiveBackend::expect().0;
     let (state, notices, write) = use_ar_state();
     let completion = RwSignal::new(vec![f32::NAN; PIXELS]);
     let done = RwSignal::new(0usize);
@@ -38,6 +37,7 @@ pub fn ArComplete() -> impl IntoView {
     });
     Effect::new(move |_| {
         let (kind, seed, start, source) = run.get();
+        live_backend::gpu_epoch();
         let gen = generation.get_value() + 1;
         generation.set_value(gen);
         run_error.set(None);
@@ -48,7 +48,7 @@ pub fn ArComplete() -> impl IntoView {
         );
         done.set(start);
         spawn_local(async move {
-            let backend = backend.await;
+            let backend = live_backend::backend().await;
             let r = match runner(kind, &backend, move |l, t| set_progress.set((l, t))).await {
                 Ok(r) => r,
                 Err(e) => return set_error.set(Some(e)),

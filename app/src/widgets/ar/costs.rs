@@ -11,7 +11,7 @@ use web_time::Instant;
 use crate::{
     ar_models::{metrics, runner},
     format::group,
-    live_backend::LiveBackend,
+    live_backend,
 };
 
 /// How the parameter count follows from the architecture.
@@ -161,14 +161,13 @@ const PUBLISHED: [(&str, &str, &str); 8] = [
 /// Times one full 784-pixel sample of each model on this device's backend.
 #[component]
 fn SampleTimer() -> impl IntoView {
-    let backend = LiveBackend::expect().0;
     let results = RwSignal::new(Vec::<(ArKind, Result<(f64, String), String>)>::new());
     let running = RwSignal::new(false);
     let run = move |_| {
         running.set(true);
         results.set(Vec::new());
         spawn_local(async move {
-            let backend = backend.await;
+            let backend = live_backend::backend().await;
             for kind in ArKind::ALL {
                 let outcome = async {
                     let r = runner(kind, &backend, |_, _| {})

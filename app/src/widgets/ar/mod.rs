@@ -151,10 +151,5 @@ pub fn LoadStatus(
 /// Resolves after one frame's worth of time, so the page can paint between
 /// sampling chunks.
 pub async fn next_frame() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 16);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    gloo_timers::future::TimeoutFuture::new(16).await;
 }

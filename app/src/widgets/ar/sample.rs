@@ -15,13 +15,12 @@ use super::{
 };
 use crate::{
     ar_models::{runner, ModelLoadError},
-    live_backend::LiveBackend,
+    live_backend,
     widgets::UrlNotices,
 };
 
 #[component]
 pub fn ArSample() -> impl IntoView {
-    let backend = LiveBackend::expect().0;
     let (state, notices, write) = use_ar_state();
     let trace = RwSignal::new(None::<Trace>);
     let playing = RwSignal::new(true);
@@ -32,6 +31,10 @@ pub fn ArSample() -> impl IntoView {
     let run_error = RwSignal::new(None::<String>);
     let elapsed_ms = RwSignal::new(0.0f64);
     let readbacks = RwSignal::new(0usize);
+    // The GPU epoch this sample started in (it restarts after a lost GPU).
+    let run_epoch = RwSignal::new(0u32);
+    // Samples finished on this page: a long visit's progress.
+    let finished = RwSignal::new(0u32);
     let speed = Memo::new(move |_| state.get().speed as usize);
     // Bumped on every restart: a running loop whose number is stale stops.
     let generation = StoredValue::new(0u64);
@@ -45,6 +48,8 @@ pub fn ArSample() -> impl IntoView {
     Effect::new(move |_| {
         let (kind, seed) = run.get();
         restarts.track();
+        // A lost GPU restarts the sample on the new device.
+        run_epoch.set(live_backend::gpu_epoch());
         let gen = generation.get_value() + 1;
         generation.set_value(gen);
         trace.set(None);
@@ -52,7 +57,7 @@ pub fn ArSample() -> impl IntoView {
         elapsed_ms.set(0.0);
         readbacks.set(0);
         spawn_local(async move {
-            let backend = backend.await;
+            let backend = live_backend::backend().await;
             let r = match runner(kind, &backend, move |l, t| set_progress.set((l, t))).await {
                 Ok(r) => r,
                 Err(e) => return set_error.set(Some(e)),
@@ -87,6 +92,8 @@ pub fn ArSample() -> impl IntoView {
                             readbacks.update(|n| *n += runner.on_gpu() as usize);
                             trace.set(Some(t.clone()));
                             if t.done == PIXELS {
+                                finished.update(|n| *n += 1);
+                                live_backend::result_shown();
                                 playing.set(false);
                                 return;
                             }
@@ -224,6 +231,8 @@ pub fn ArSample() -> impl IntoView {
                 data-bits=move || trace.with(|t| t.as_ref().filter(|t| t.done == PIXELS).map(|t| compute::models::ar::image_to_code(&t.image)).unwrap_or_default())
                 data-ms=move || elapsed_ms.get().to_string()
                 data-readbacks=move || readbacks.get().to_string()
+                data-epoch=move || run_epoch.get().to_string()
+                data-finished=move || finished.get().to_string()
             >
                 {move || {
                     let d = done();

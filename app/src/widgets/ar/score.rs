@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     ar_models::{runner, test_digit, TEST_DIGITS},
-    live_backend::LiveBackend,
+    live_backend,
     widgets::UrlNotices,
 };
 
@@ -128,12 +128,12 @@ pub fn ArScore() -> impl IntoView {
 
 #[component]
 fn ModelScore(kind: ArKind, image: Signal<Vec<f32>>) -> impl IntoView {
-    let backend = LiveBackend::expect().0;
     let progress = RwSignal::new((0u64, 0u64));
     let score = LocalResource::new(move || {
         let x = image.get();
+        live_backend::gpu_epoch();
         async move {
-            let backend = backend.await;
+            let backend = live_backend::backend().await;
             let r = runner(kind, &backend, move |l, t| progress.set((l, t)))
                 .await
                 .map_err(|e| e.to_string())?;

@@ -277,12 +277,12 @@ fn svg_data_url(target: &str) -> String {
 
 /// Renders the SVG at 2× onto a canvas (crisp on a projector) and downloads it as PNG.
 fn download_png(target: &'static str, file: &'static str) {
-    use wasm_bindgen::{closure::Closure, JsCast};
+    use wasm_bindgen::JsCast;
     let Ok(img) = web_sys::HtmlImageElement::new() else {
         return;
     };
     let loaded = img.clone();
-    let onload = Closure::once_into_js(move || {
+    let onload = gloo_events::EventListener::once(&img, "load", move |_| {
         let (w, h) = (loaded.natural_width() * 2, loaded.natural_height() * 2);
         let Some(canvas) = document()
             .create_element("canvas")
@@ -314,7 +314,8 @@ fn download_png(target: &'static str, file: &'static str) {
             }
         }
     });
-    img.set_onload(Some(onload.unchecked_ref()));
+    // The listener lives until the image loads, then removes itself.
+    onload.forget();
     img.set_src(&svg_data_url(target));
 }
 

@@ -21,7 +21,7 @@ use crate::{
     ar_models::ModelLoadError,
     digit_models::{digit_metrics, digit_model, DigitMetrics},
     format::{group, human_bytes},
-    live_backend::LiveBackend,
+    live_backend::{self, family_backend},
     url_state::use_widget_state,
     widgets::{
         ar::{
@@ -85,9 +85,29 @@ async fn time_steps(
     Ok(t0.elapsed().as_secs_f64() * 1e3 / TIMED_STEPS as f64)
 }
 
+/// The backend the digit transformers decode on (see `live_backend`): in
+/// Auto, the faster at four cached decoding steps.
+async fn decoder_backend(
+    model: &Arc<DigitTransformer>,
+    detected: &compute::Backend,
+) -> compute::Backend {
+    let steps = async |backend: &compute::Backend| -> Result<(), compute::ComputeError> {
+        let mut d = LiveDecoder::new(model, backend, MlaForm::Absorbed)?;
+        d.advance(0, 4, true).await.map(drop)
+    };
+    let cpu = compute::Backend::Cpu(compute::ComputeError::CpuChosen(String::new()));
+    family_backend(
+        detected,
+        "Digit transformers",
+        "per 4 decoding steps",
+        async || steps(&cpu).await,
+        async || steps(detected).await,
+    )
+    .await
+}
+
 #[component]
 pub fn KvLive() -> impl IntoView {
-    let backend = LiveBackend::expect().0;
     let (parsed, write) = use_widget_state::<KvState>();
     let state = Memo::new(move |_| parsed.read().state.clone());
     let notices = Signal::derive(move || parsed.read().notices.clone());
@@ -146,6 +166,8 @@ pub fn KvLive() -> impl IntoView {
         let (Some(m), f) = (model.get(), form.get()) else {
             return;
         };
+        // A lost GPU rebuilds the decoder on the new device.
+        live_backend::gpu_epoch();
         generation.update_value(|g| *g += 1);
         playing.set(false);
         trace.set(None);
@@ -156,7 +178,7 @@ pub fn KvLive() -> impl IntoView {
         latencies.set(Vec::new());
         run_error.set(None);
         spawn_local(async move {
-            let backend = backend.await;
+            let backend = decoder_backend(&m, &live_backend::backend().await).await;
             match LiveDecoder::new(&m, &backend, f) {
                 Ok(d) => {
                     decoder.set_value(Some(d));
@@ -268,7 +290,7 @@ pub fn KvLive() -> impl IntoView {
         busy.set(true);
         timing.set(None);
         spawn_local(async move {
-            let backend = backend.await;
+            let backend = decoder_backend(&m, &live_backend::backend().await).await;
             let (f, s) = (form.get_untracked(), seed.get_untracked());
             let result = async {
                 Ok::<_, String>(Timing {
@@ -291,7 +313,7 @@ pub fn KvLive() -> impl IntoView {
         busy.set(true);
         comparison.set(None);
         spawn_local(async move {
-            let backend = backend.await;
+            let backend = decoder_backend(&m, &live_backend::backend().await).await;
             let s = seed.get_untracked();
             let result = async {
                 let mut traces = Vec::new();

@@ -427,6 +427,7 @@ pub fn DetrDetect() -> impl IntoView {
                         data-labels={move || kept.get().iter().map(|(_, q)| q.label.to_string()).collect::<Vec<_>>().join(",")}
                         data-scores={move || kept.get().iter().map(|(_, q)| format!("{:.6}", q.score)).collect::<Vec<_>>().join(",")}
                         data-runs=move || session.runs.get()
+                        data-epoch={move || session.detected.get().map(|d| d.epoch.to_string()).unwrap_or_default()}
                         data-logits={move || session.detected.get().map(|d| join(d.trace.logits.last())).unwrap_or_default()}
                         data-boxes={move || session.detected.get().map(|d| join(d.trace.boxes.last())).unwrap_or_default()}
                     >
@@ -453,6 +454,12 @@ pub fn DetrDetect() -> impl IntoView {
                         {move || session.detected.get().map(|d| format!(
                             "One forward pass: {:.1} ms on {}.", d.ms, d.backend
                         ))}
+                        // Both backends side by side, once Auto has measured them.
+                        {move || {
+                            session.detected.track();
+                            crate::live_backend::calibration("DETR")
+                                .map(|c| format!(" Calibration on a blank canvas: {}.", c.reason()))
+                        }}
                     </p>
                 </div>
             </div>

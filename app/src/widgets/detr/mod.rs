@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     detr_model::detr_runner,
-    live_backend::LiveBackend,
+    live_backend,
     mnist::test_digits,
     url_state::{use_widget_state, Parsed, WidgetState},
     widgets::ar::pixels::put_rgba,
@@ -133,6 +133,8 @@ pub struct Detected {
     pub backend: String,
     /// The canvas it was computed from.
     pub pixels: Vec<f32>,
+    /// The GPU epoch it was computed in (a lost GPU starts a new one).
+    pub epoch: u32,
 }
 
 impl Detected {
@@ -224,16 +226,17 @@ impl DetrSession {
             });
         });
         // Each new canvas is detected once; a stale answer is dropped.
-        let backend = LiveBackend::expect().0;
         let generation = StoredValue::new(0u64);
         Effect::new(move |_| {
             let Some(canvas) = session.canvas.get() else {
                 return;
             };
+            // A lost GPU detects again on the new device.
+            let epoch = live_backend::gpu_epoch();
             generation.update_value(|g| *g += 1);
             let mine = generation.get_value();
             spawn_local(async move {
-                let backend = backend.await;
+                let backend = live_backend::backend().await;
                 let runner =
                     match detr_runner(&backend, move |l, t| session.progress.set((l, t))).await {
                         Ok(r) => r,
@@ -254,8 +257,10 @@ impl DetrSession {
                             ms,
                             backend: runner.backend_name(),
                             pixels: canvas.pixels,
+                            epoch,
                         }));
                         session.runs.update(|n| *n += 1);
+                        live_backend::result_shown();
                     }
                     Err(e) => session.error.set(Some(format!("The detector failed: {e}"))),
                 }
