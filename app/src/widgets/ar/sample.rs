@@ -237,8 +237,13 @@ pub fn ArSample() -> impl IntoView {
                 {move || {
                     let d = done();
                     let next = if d < PIXELS { format!(", next: row {}, column {}", d / SIDE + 1, d % SIDE + 1) } else { String::new() };
+                    let restarted = if run_epoch.get() > 0 {
+                        " Restarted after the GPU device was lost."
+                    } else {
+                        ""
+                    };
                     format!(
-                        "Pixel {d} of {PIXELS}{next}. {:.0} ms of compute, {} GPU readbacks.",
+                        "Pixel {d} of {PIXELS}{next}. {:.0} ms of compute, {} GPU readbacks.{restarted}",
                         elapsed_ms.get(),
                         readbacks.get()
                     )

@@ -452,7 +452,10 @@ pub fn DetrDetect() -> impl IntoView {
                     </div>
                     <p class="note" data-testid="detr-timing" data-ms=move || session.detected.get().map(|d| d.ms.to_string()).unwrap_or_default()>
                         {move || session.detected.get().map(|d| format!(
-                            "One forward pass: {:.1} ms on {}.", d.ms, d.backend
+                            "One forward pass: {:.1} ms on {}.{}",
+                            d.ms,
+                            d.backend,
+                            if d.epoch > 0 { " Detected again after the GPU device was lost." } else { "" }
                         ))}
                         // Both backends side by side, once Auto has measured them.
                         {move || {
