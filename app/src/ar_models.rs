@@ -8,12 +8,12 @@ use compute::{
     models::ar::{ArKind, ArModel, ArRunner, Mode, PIXELS, SIDE},
     Backend, ComputeError,
 };
-use futures_channel::oneshot;
 use serde::Deserialize;
 use thiserror::Error;
 
 use crate::{
     assets::{fetch_asset, manifest, FetchError},
+    in_flight::InFlight,
     live_backend::family_backend,
 };
 
@@ -34,7 +34,7 @@ thread_local! {
     static RUNNERS: RefCell<HashMap<ArKind, Rc<ArRunner>>> = RefCell::default();
     /// Models being loaded, with the callers waiting for them: the page's
     /// widgets ask for the same model at once, and it loads once.
-    static LOADING: RefCell<HashMap<ArKind, Vec<oneshot::Sender<()>>>> = RefCell::default();
+    static LOADING: InFlight<ArKind> = InFlight::new();
 }
 
 /// Drops every loaded model, so the next request uploads again: after a
@@ -53,21 +53,7 @@ pub async fn runner(
     if let Some(r) = RUNNERS.with(|r| r.borrow().get(&kind).cloned()) {
         return Ok(r);
     }
-    let waiting = LOADING.with(|l| {
-        let mut l = l.borrow_mut();
-        match l.get_mut(&kind) {
-            Some(waiters) => {
-                let (tx, rx) = oneshot::channel();
-                waiters.push(tx);
-                Some(rx)
-            }
-            None => {
-                l.insert(kind, Vec::new());
-                None
-            }
-        }
-    });
-    if let Some(rx) = waiting {
+    if let Some(rx) = LOADING.with(|l| l.join(kind)) {
         let _ = rx.await;
         if let Some(r) = RUNNERS.with(|r| r.borrow().get(&kind).cloned()) {
             return Ok(r);
@@ -79,12 +65,7 @@ pub async fn runner(
     if let Ok(r) = &loaded {
         RUNNERS.with(|map| map.borrow_mut().insert(kind, r.clone()));
     }
-    for tx in LOADING
-        .with(|l| l.borrow_mut().remove(&kind))
-        .unwrap_or_default()
-    {
-        let _ = tx.send(());
-    }
+    LOADING.with(|l| l.finish(&kind));
     loaded
 }
 

@@ -13,12 +13,12 @@ use compute::{
     },
     Backend, ComputeError, Executor,
 };
-use futures_channel::oneshot;
 use serde::Deserialize;
 
 use crate::{
     ar_models::ModelLoadError,
     assets::{fetch_asset, manifest},
+    in_flight::InFlight,
     live_backend::family_backend,
 };
 
@@ -61,7 +61,7 @@ pub fn now_ms() -> f64 {
 
 thread_local! {
     static RUNNER: RefCell<Option<Rc<DetrRunner>>> = const { RefCell::new(None) };
-    static WAITING: RefCell<Option<Vec<oneshot::Sender<()>>>> = const { RefCell::new(None) };
+    static LOADING: InFlight<()> = InFlight::new();
 }
 
 /// Drops the loaded detector, so the next request uploads again (after a
@@ -79,21 +79,7 @@ pub async fn detr_runner(
     if let Some(r) = RUNNER.with(|r| r.borrow().clone()) {
         return Ok(r);
     }
-    let wait = WAITING.with(|w| {
-        let mut w = w.borrow_mut();
-        match w.as_mut() {
-            Some(waiters) => {
-                let (tx, rx) = oneshot::channel();
-                waiters.push(tx);
-                Some(rx)
-            }
-            None => {
-                *w = Some(Vec::new());
-                None
-            }
-        }
-    });
-    if let Some(rx) = wait {
+    if let Some(rx) = LOADING.with(|l| l.join(())) {
         let _ = rx.await;
         if let Some(r) = RUNNER.with(|r| r.borrow().clone()) {
             return Ok(r);
@@ -104,9 +90,7 @@ pub async fn detr_runner(
     if let Ok(r) = &loaded {
         RUNNER.with(|slot| *slot.borrow_mut() = Some(r.clone()));
     }
-    for tx in WAITING.with(|w| w.borrow_mut().take()).unwrap_or_default() {
-        let _ = tx.send(());
-    }
+    LOADING.with(|l| l.finish(&()));
     loaded
 }
 

@@ -7,6 +7,7 @@ pub mod chapters;
 pub mod detr_model;
 pub mod digit_models;
 pub mod format;
+pub mod in_flight;
 pub mod live_backend;
 pub mod mnist;
 pub mod pages;

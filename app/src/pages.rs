@@ -13,7 +13,7 @@ use crate::{
         DETR_QUERIES, DETR_SET, DETR_SLOW, KV_LIVE, KV_WHY,
     },
     live_backend::{BackendBadge, LiveBackend},
-    url_state::path_with_query,
+    url_state::{path_with_query, shareable_query},
     widgets::{
         ar::{complete::ArComplete, costs::ArCosts, sample::ArSample, score::ArScore},
         asset_check::AssetCheck,
@@ -243,7 +243,10 @@ fn EmbedHint(widget: Widget) -> impl IntoView {
     let search = use_location().search;
     let snippet = move || {
         let origin = window().location().origin().unwrap_or_default();
-        let src = path_with_query(&format!("{origin}/embed/{}", widget.slug()), &search.get());
+        let src = path_with_query(
+            &format!("{origin}/embed/{}", widget.slug()),
+            &shareable_query(&search.get()),
+        );
         format!(
             r#"<iframe src="{src}" width="100%" height="520" style="border:0" title="glassbox"></iframe>"#
         )
@@ -273,7 +276,7 @@ pub fn Embed() -> impl IntoView {
                         <p class="embed-footer">
                             <BackendBadge/>
                             <a
-                                href=move || path_with_query(widget.page(), &search.get())
+                                href=move || path_with_query(widget.page(), &shareable_query(&search.get()))
                                 target="_blank"
                                 rel="noopener"
                                 data-testid="embed-open"

@@ -71,6 +71,15 @@ pub fn path_with_query(path: &str, query: &str) -> String {
     }
 }
 
+/// A query to hand on (an embed snippet, an "open in glassbox" link):
+/// everything but the debugging switches.
+pub fn shareable_query(search: &str) -> String {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(search.trim_start_matches('?')).unwrap_or_default();
+    let kept: Vec<_> = pairs.into_iter().filter(|(k, _)| k != "debug").collect();
+    serde_urlencoded::to_string(kept).unwrap_or_default()
+}
+
 /// The widget's query followed by the page's own parameters.
 pub fn with_page_params<S: WidgetState>(state: &S, page: &[(String, String)]) -> String {
     let widget = to_query(state);
@@ -212,6 +221,15 @@ mod tests {
             with_page_params(&Demo { size: 3, seed: 4 }, &page),
             "size=3&seed=4&backend=cpu"
         );
+    }
+
+    #[test]
+    fn shared_links_drop_debugging_switches() {
+        assert_eq!(
+            shareable_query("?m=2&debug=lose-device&backend=gpu"),
+            "m=2&backend=gpu"
+        );
+        assert_eq!(shareable_query(""), "");
     }
 
     #[test]

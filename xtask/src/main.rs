@@ -234,13 +234,14 @@ fn test() -> Result {
     build_app()?;
     step(
         "browser tests",
+        // --workspace, so features unify as in the unit tests above and
+        // nothing but the browser test is compiled again.
         Command::new("cargo")
             .args([
                 "test",
-                "-p",
-                "glassbox-tests",
+                "--workspace",
                 "--features",
-                "e2e",
+                "glassbox-tests/e2e",
                 "--test",
                 "browser",
                 "--",

@@ -461,7 +461,7 @@ pub fn DetrDetect() -> impl IntoView {
                         {move || {
                             session.detected.track();
                             crate::live_backend::calibration("DETR")
-                                .map(|c| format!(" Calibration on a blank canvas: {}.", c.reason()))
+                                .map(|c| format!(" Calibration on a blank canvas: {}.", crate::live_backend::reason(&c)))
                         }}
                     </p>
                 </div>

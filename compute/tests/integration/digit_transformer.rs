@@ -3,7 +3,7 @@
 //! GPU and CPU decoders draw the same digit from a seed, and skipping the
 //! cache changes the cost but not the result.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! Embedding gather and RoPE: GPU against the CPU reference.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, gpu, run};
 use compute::{

@@ -1,6 +1,6 @@
 //! gemm on the GPU (lavapipe natively) against the candle CPU reference.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, gpu, run};
 use compute::{

@@ -6,7 +6,7 @@ use compute::{
     Backend, ComputeError,
 };
 
-mod common;
+use crate::common;
 
 #[test]
 fn small_suite_runs_and_every_gpu_row_matches_the_reference() {

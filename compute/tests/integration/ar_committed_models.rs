@@ -3,7 +3,7 @@
 //! its published test NLL on the CPU; the GPU gives the same likelihoods
 //! (1e-3 relative) and, for a seed, the same sampled digit.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

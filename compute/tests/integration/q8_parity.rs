@@ -1,7 +1,7 @@
 //! Q8_0 linear layers (GEMV and tiled GEMM): GPU against candle on the
 //! dequantized weights.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, gpu, run, tol_f32};
 use compute::{

@@ -1,6 +1,6 @@
 //! softmax, layernorm and rmsnorm: GPU against the CPU reference.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, gpu, run, TOL_F32_ELEMENTWISE};
 use compute::{

@@ -3,7 +3,7 @@
 //! with counted readbacks, cached pipelines, pooled buffers, and the same
 //! pixels as the CPU.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, gpu};
 use compute::{

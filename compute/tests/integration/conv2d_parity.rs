@@ -1,6 +1,6 @@
 //! conv2d with stride, padding and PixelCNN masks: GPU against candle.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, gpu, run, tol_f32};
 use compute::{

@@ -1,6 +1,5 @@
 //! Shared by the parity tests: the GPU (or a failure saying why there is
 //! none), a one-shot runner, and the comparison with named tolerances.
-#![allow(dead_code)] // each test file uses a different subset
 
 use compute::{Executor, GpuContext, GpuTensor, Recording};
 

@@ -2,7 +2,7 @@
 //! references, and the whole forward pass on the GPU against the CPU
 //! reference to 1e-3, with untrained weights and with the shipped ones.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, gpu, run, tol_f32, TOL_F32_ELEMENTWISE};
 use compute::{

@@ -1,6 +1,6 @@
 //! KV-cache attention (MHA, GQA, MQA) and the GPU samplers against the CPU.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, gpu};
 use compute::{
