@@ -98,12 +98,7 @@ pub async fn backend() -> Backend {
             });
         }
         CURRENT.with(|c| *c.borrow_mut() = Some(detected.clone()));
-        for tx in DETECTING
-            .with(|d| d.borrow_mut().take())
-            .unwrap_or_default()
-        {
-            let _ = tx.send(());
-        }
+        DETECTING.with(|d| d.finish(&()));
         return detected;
     }
 }
