@@ -1240,7 +1240,7 @@ fn webgpu_on_swiftshader() {
     );
 
     // An embed carries its state and has no page chrome.
-    b.open("/embed/gpu-selftest?m=20&k=21&n=22&seed=3");
+    b.open_as_is("/embed/gpu-selftest?m=20&k=21&n=22&seed=3");
     b.selftest_result("20x21x22");
     assert_eq!(b.attr("embed-open", "href"), "/gpu?m=20&k=21&n=22&seed=3");
     assert_eq!(b.attr("backend-badge", "data-backend"), "webgpu");
