@@ -48,8 +48,12 @@ pub fn ArSample() -> impl IntoView {
     Effect::new(move |_| {
         let (kind, seed) = run.get();
         restarts.track();
-        // A lost GPU restarts the sample on the new device.
-        run_epoch.set(live_backend::gpu_epoch());
+        // A lost GPU restarts the sample on the new device, playing.
+        let epoch = live_backend::gpu_epoch();
+        if epoch != run_epoch.get_untracked() {
+            playing.set(true);
+        }
+        run_epoch.set(epoch);
         let gen = generation.get_value() + 1;
         generation.set_value(gen);
         trace.set(None);
