@@ -62,7 +62,7 @@ pub fn ArComplete() -> impl IntoView {
             while chain.trace().done < PIXELS {
                 match chain.advance(CHUNK).await {
                     Ok(t) => {
-                        if generation.get_value() != gen {
+                        if generation.try_get_value() != Some(gen) {
                             return;
                         }
                         let d = t.done;

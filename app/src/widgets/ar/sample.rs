@@ -75,7 +75,7 @@ pub fn ArSample() -> impl IntoView {
             };
             trace.set(Some(chain.trace().clone()));
             loop {
-                if generation.get_value() != gen {
+                if generation.try_get_value() != Some(gen) {
                     return;
                 }
                 let k = if playing.get_untracked() {
@@ -89,7 +89,7 @@ pub fn ArSample() -> impl IntoView {
                     let t0 = Instant::now();
                     match chain.advance(k).await {
                         Ok(t) => {
-                            if generation.get_value() != gen {
+                            if generation.try_get_value() != Some(gen) {
                                 return;
                             }
                             elapsed_ms.update(|ms| *ms += t0.elapsed().as_secs_f64() * 1e3);

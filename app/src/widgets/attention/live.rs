@@ -214,7 +214,7 @@ pub fn KvLive() -> impl IntoView {
         let t0 = Instant::now();
         let result = d.advance(s.live_seed, count, s.live_cache).await;
         let ms = t0.elapsed().as_secs_f64() * 1e3;
-        if generation.get_value() != gen {
+        if generation.try_get_value() != Some(gen) {
             return false;
         }
         let more = d.len() < POSITIONS;

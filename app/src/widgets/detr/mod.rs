@@ -246,7 +246,8 @@ impl DetrSession {
                         }
                     };
                 let outcome = runner.detect(&canvas.pixels).await;
-                if generation.get_value() != mine {
+                // A page navigated away from has disposed `generation`: stop.
+                if generation.try_get_value() != Some(mine) {
                     return;
                 }
                 match outcome {
