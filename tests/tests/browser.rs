@@ -94,6 +94,22 @@ impl Browser {
             .unwrap();
     }
 
+    /// The largest difference between a comma-separated list the
+    /// detections element publishes (`data-logits`, `data-boxes`) and the
+    /// native reference's values.
+    fn detections_diff(&self, attr: &str, want: &[f32]) -> f32 {
+        let got: Vec<f32> = self
+            .attr("detr-detections", attr)
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(got.len(), want.len(), "{attr}");
+        got.iter()
+            .zip(want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max)
+    }
+
     fn wait(&self, expr: &str) -> Value {
         self.session.wait_for(expr, LOAD).unwrap()
     }
@@ -709,18 +725,7 @@ impl Browser {
         self.wait(
             "document.querySelector('[data-testid=\"detr-detections\"]')?.dataset.epoch === '1'",
         );
-        let got: Vec<f32> = self
-            .attr("detr-detections", "data-logits")
-            .split(',')
-            .map(|v| v.parse().unwrap())
-            .collect();
-        let want = want.logits.last().unwrap();
-        assert_eq!(got.len(), want.len());
-        let diff = got
-            .iter()
-            .zip(want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+        let diff = self.detections_diff("data-logits", want.logits.last().unwrap());
         assert!(
             diff < 1e-3,
             "after the loss, the detection differs from the reference by {diff}"
@@ -994,17 +999,7 @@ impl Browser {
             ("data-logits", trace.logits.last().unwrap()),
             ("data-boxes", trace.boxes.last().unwrap()),
         ] {
-            let got: Vec<f32> = self
-                .attr("detr-detections", attr)
-                .split(',')
-                .map(|v| v.parse().unwrap())
-                .collect();
-            assert_eq!(got.len(), want.len(), "{attr}");
-            let diff = got
-                .iter()
-                .zip(want)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f32::max);
+            let diff = self.detections_diff(attr, want);
             assert!(
                 diff < 1e-3,
                 "{backend}: {attr} differ from the native reference by {diff}"
