@@ -108,7 +108,10 @@ async fn load(
         return Ok(Rc::new(DetrRunner::Cpu(Box::new(model))));
     };
     // In Auto, the faster at one pass over a blank canvas (see live_backend).
-    let on_gpu = DetrGpu::upload(exec, &model);
+    let on_gpu = DetrGpu::upload(exec, &model).map_err(|source| ModelLoadError::Weights {
+        model: "DETR",
+        source,
+    })?;
     let blank = vec![0.0; CANVAS * CANVAS];
     let chosen = family_backend(
         backend,

@@ -74,6 +74,7 @@ pub struct Executor {
     pipelines: RefCell<HashMap<(&'static str, &'static str), wgpu::ComputePipeline>>,
     pool: Pool,
     readbacks: Cell<usize>,
+    dispatches_submitted: Cell<usize>,
     buffers_created: Cell<usize>,
     bytes_held: Rc<Cell<u64>>,
 }
@@ -90,6 +91,7 @@ impl Executor {
             pipelines: RefCell::default(),
             pool: Rc::default(),
             readbacks: Cell::new(0),
+            dispatches_submitted: Cell::new(0),
             buffers_created: Cell::new(0),
             bytes_held: Rc::default(),
         }
@@ -120,6 +122,11 @@ impl Executor {
     /// Readbacks so far: every [`Executor::read`] is one.
     pub fn readbacks(&self) -> usize {
         self.readbacks.get()
+    }
+
+    /// Dispatches in every recording submitted so far.
+    pub fn dispatches_submitted(&self) -> usize {
+        self.dispatches_submitted.get()
     }
 
     pub fn pipelines_compiled(&self) -> usize {
@@ -213,8 +220,14 @@ impl Executor {
         }
     }
 
+    fn count(&self, recording: &Recording<'_>) {
+        self.dispatches_submitted
+            .set(self.dispatches_submitted.get() + recording.dispatches);
+    }
+
     /// Submits everything recorded, as one command buffer.
     pub fn submit(&self, recording: Recording<'_>) -> Result<(), ComputeError> {
+        self.count(&recording);
         self.ctx.queue.submit([recording.encoder.finish()]);
         self.ctx.check()
     }
@@ -222,6 +235,7 @@ impl Executor {
     /// Submits and waits until the GPU has finished: for timing, not for
     /// results (those come back through [`Executor::read`]).
     pub async fn submit_and_wait(&self, recording: Recording<'_>) -> Result<(), ComputeError> {
+        self.count(&recording);
         self.ctx.queue.submit([recording.encoder.finish()]);
         let (sender, receiver) = futures_channel::oneshot::channel();
         self.ctx.queue.on_submitted_work_done(move || {

@@ -1,158 +1,98 @@
 //! The detector's forward pass on the GPU: weights uploaded once; a pass is
-//! one submission, and its outputs and attention maps are packed into one
-//! buffer for a single readback.
+//! one submission of 48 dispatches, and its outputs and attention maps
+//! land in one packed buffer for a single readback.
+//!
+//! Each convolution is one dispatch with its ReLU, the last writing tokens
+//! (channels last). Each linear layer is one `linear_q8_fused` dispatch that also adds the
+//! positional encoding to its input (queries and keys), its bias, the
+//! residual, and runs the LayerNorm that the next sublayer reads. Attention's
+//! Q, K and V come from one GEMM over stacked weights, and every head of an
+//! attention is one dispatch that writes its map straight into the packed
+//! buffer. The CPU reference ([`Detr::forward_ref`]) runs the same ops one by
+//! one; the tests hold the two within 1e-3.
 
 use crate::{
     error::ComputeError,
     executor::{Executor, GpuTensor, Recording},
     kernels::{
-        conv2d::conv2d,
-        elementwise::{activation, binary, transpose, Activation, Binary},
-        full_attention::{full_attention, FullAttentionShape},
-        q8::{linear_q8, GpuQ8},
+        conv2d::{conv2d_relu_cout8, ConvLayout},
+        full_attention::{full_attention_views, FullAttentionShape, Operand},
+        fused_linear::{linear_q8_fused, Fused, FusedActivation, FusedLinear, GpuFusedLinear, Out},
         reduce::{layernorm, Rows},
     },
+    reference::reduce::layernorm_ref,
+    weights::Q8Matrix,
 };
 
 use super::{
     config::{
-        BACKBONE, CELLS, CLASSES, DECODER_LAYERS, DIM, ENCODER_LAYERS, HEADS, HEAD_DIM, LN_EPS,
-        QUERIES,
+        CELLS, CLASSES, DECODER_LAYERS, DIM, ENCODER_LAYERS, HEADS, HEAD_DIM, LN_EPS, QUERIES,
     },
     model::{check_image, conv_shapes, Attention, Detr, DetrTrace, Linear, Norm},
 };
 
-struct GpuLinear {
-    w: GpuQ8,
-    b: GpuTensor,
-}
-
-struct GpuNorm {
-    g: GpuTensor,
-    b: GpuTensor,
-}
-
-struct GpuAttention {
-    q: GpuLinear,
-    k: GpuLinear,
-    v: GpuLinear,
-    o: GpuLinear,
-}
-
 struct GpuEncoderLayer {
-    ln1: GpuNorm,
-    attention: GpuAttention,
-    ln2: GpuNorm,
-    ffn1: GpuLinear,
-    ffn2: GpuLinear,
+    /// Q|K|V stacked: [3·DIM, DIM].
+    qkv: GpuFusedLinear,
+    /// Output projection + residual, then ln2.
+    o: GpuFusedLinear,
+    ffn1: GpuFusedLinear,
+    /// + residual, then the next layer's ln1 (the encoder's norm after the last).
+    ffn2: GpuFusedLinear,
 }
 
 struct GpuDecoderLayer {
-    ln1: GpuNorm,
-    self_attention: GpuAttention,
-    ln2: GpuNorm,
-    cross_attention: GpuAttention,
-    ln3: GpuNorm,
-    ffn1: GpuLinear,
-    ffn2: GpuLinear,
+    /// ln1 of the targets; the first layer's targets are zero, so its ln1
+    /// output is computed once at upload.
+    ln1: (GpuTensor, GpuTensor),
+    self_qkv: GpuFusedLinear,
+    /// + residual, then ln2.
+    self_o: GpuFusedLinear,
+    cross_q: GpuFusedLinear,
+    /// K|V stacked, over the encoder's output.
+    cross_kv: GpuFusedLinear,
+    /// + residual, then ln3.
+    cross_o: GpuFusedLinear,
+    ffn1: GpuFusedLinear,
+    /// + residual, then the decoder's final norm (the heads' input).
+    ffn2: GpuFusedLinear,
 }
 
 pub struct DetrGpu {
     /// Dense f32 kernels for the convolution kernel, and biases.
     convs: Vec<(GpuTensor, GpuTensor)>,
-    proj: GpuLinear,
+    /// The 1×1 projection, then the first encoder layer's ln1.
+    proj: GpuFusedLinear,
     encoder: Vec<GpuEncoderLayer>,
-    encoder_norm: GpuNorm,
     query_pos: GpuTensor,
     decoder: Vec<GpuDecoderLayer>,
-    decoder_norm: GpuNorm,
-    class: GpuLinear,
-    box_mlp: [GpuLinear; 3],
+    /// ln1 of zero targets: the first decoder layer's input.
+    first_targets_normed: GpuTensor,
+    class: GpuFusedLinear,
+    box_mlp: [GpuFusedLinear; 3],
     pos: GpuTensor,
     zeros: GpuTensor,
 }
 
-fn up_linear(exec: &Executor, l: &Linear) -> GpuLinear {
-    GpuLinear {
-        w: GpuQ8::upload(exec, &l.w),
-        b: exec.upload(&l.b),
+fn fused(l: &Linear, norm: Option<&Norm>) -> FusedLinear {
+    FusedLinear {
+        w: l.w.clone(),
+        b: l.b.clone(),
+        norm: norm.map(|n| (n.g.clone(), n.b.clone())),
     }
 }
 
-fn up_norm(exec: &Executor, n: &Norm) -> GpuNorm {
-    GpuNorm {
-        g: exec.upload(&n.g),
-        b: exec.upload(&n.b),
+fn stacked(parts: &[&Linear]) -> FusedLinear {
+    let ws: Vec<&Q8Matrix> = parts.iter().map(|l| &l.w).collect();
+    FusedLinear {
+        w: Q8Matrix::stack_rows(&ws).expect("a layer's projections share their input width"),
+        b: parts.iter().flat_map(|l| l.b.iter().copied()).collect(),
+        norm: None,
     }
-}
-
-fn up_attention(exec: &Executor, a: &Attention) -> GpuAttention {
-    GpuAttention {
-        q: up_linear(exec, &a.q),
-        k: up_linear(exec, &a.k),
-        v: up_linear(exec, &a.v),
-        o: up_linear(exec, &a.o),
-    }
-}
-
-fn linear(
-    rec: &mut Recording<'_>,
-    x: &GpuTensor,
-    l: &GpuLinear,
-    m: usize,
-) -> Result<GpuTensor, ComputeError> {
-    let y = linear_q8(rec, x, &l.w, m)?;
-    binary(rec, &y, &l.b, Binary::Add)
-}
-
-fn norm(rec: &mut Recording<'_>, x: &GpuTensor, n: &GpuNorm) -> Result<GpuTensor, ComputeError> {
-    let shape = Rows {
-        rows: x.len / DIM,
-        cols: DIM,
-    };
-    layernorm(rec, x, &n.g, &n.b, shape, LN_EPS)
-}
-
-fn add(rec: &mut Recording<'_>, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor, ComputeError> {
-    binary(rec, a, b, Binary::Add)
-}
-
-fn attend(
-    rec: &mut Recording<'_>,
-    a: &GpuAttention,
-    [q, k, v]: [&GpuTensor; 3],
-    tq: usize,
-    tk: usize,
-) -> Result<(GpuTensor, GpuTensor), ComputeError> {
-    let shape = FullAttentionShape {
-        heads: HEADS,
-        head_dim: HEAD_DIM,
-        tq,
-        tk,
-    };
-    let (q, k, v) = (
-        linear(rec, q, &a.q, tq)?,
-        linear(rec, k, &a.k, tk)?,
-        linear(rec, v, &a.v, tk)?,
-    );
-    let (out, probs) = full_attention(rec, &q, &k, &v, shape)?;
-    Ok((linear(rec, &out, &a.o, tq)?, probs))
-}
-
-fn ffn(
-    rec: &mut Recording<'_>,
-    x: &GpuTensor,
-    ffn1: &GpuLinear,
-    ffn2: &GpuLinear,
-    m: usize,
-) -> Result<GpuTensor, ComputeError> {
-    let up = linear(rec, x, ffn1, m)?;
-    let up = activation(rec, &up, Activation::Relu);
-    linear(rec, &up, ffn2, m)
 }
 
 /// Words per pass in the packed readback, in [`DetrTrace`]'s order.
-fn sizes() -> [(usize, usize); 4] {
+pub(super) fn sizes() -> [(usize, usize); 4] {
     [
         (DECODER_LAYERS, QUERIES * CLASSES),
         (DECODER_LAYERS, QUERIES * 4),
@@ -161,145 +101,273 @@ fn sizes() -> [(usize, usize); 4] {
     ]
 }
 
+/// Where each group of [`sizes`] starts in the packed buffer.
+fn offsets() -> [usize; 4] {
+    let mut at = 0;
+    sizes().map(|(n, len)| {
+        let start = at;
+        at += n * len;
+        start
+    })
+}
+
+/// Splits a pass's packed readback into the trace.
+pub(super) fn unpack(values: &[f32]) -> DetrTrace {
+    let mut groups = sizes().map(|(n, len)| (n, len, Vec::with_capacity(n)));
+    let mut at = 0;
+    for (n, len, out) in groups.iter_mut() {
+        for _ in 0..*n {
+            out.push(values[at..at + *len].to_vec());
+            at += *len;
+        }
+    }
+    let [logits, boxes, cross, encoder] = groups.map(|g| g.2);
+    DetrTrace {
+        logits,
+        boxes,
+        cross_attention: cross,
+        encoder_attention: encoder,
+    }
+}
+
+fn shape(tq: usize, tk: usize) -> FullAttentionShape {
+    FullAttentionShape {
+        heads: HEADS,
+        head_dim: HEAD_DIM,
+        tq,
+        tk,
+    }
+}
+
+/// Q, K and V inside one [t, 3·DIM] projection.
+fn qkv_views(qkv: &GpuTensor) -> [Operand<'_>; 3] {
+    [0, DIM, 2 * DIM].map(|offset| Operand {
+        t: qkv,
+        stride: 3 * DIM,
+        offset,
+    })
+}
+
+/// The residual add and the fused LayerNorm.
+fn ln(residual: Option<&GpuTensor>) -> Fused<'_> {
+    Fused {
+        residual,
+        eps: LN_EPS,
+        ..Fused::default()
+    }
+}
+
+fn new(outputs: Option<GpuTensor>) -> GpuTensor {
+    outputs.expect("Out::New makes a tensor")
+}
+
 impl DetrGpu {
-    pub fn upload(exec: &Executor, m: &Detr) -> DetrGpu {
-        let layer = |l: &super::model::EncoderLayer| GpuEncoderLayer {
-            ln1: up_norm(exec, &l.ln1),
-            attention: up_attention(exec, &l.attention),
-            ln2: up_norm(exec, &l.ln2),
-            ffn1: up_linear(exec, &l.ffn1),
-            ffn2: up_linear(exec, &l.ffn2),
+    pub fn upload(exec: &Executor, m: &Detr) -> Result<DetrGpu, ComputeError> {
+        let up = |l: FusedLinear| GpuFusedLinear::upload(exec, &l);
+        let qkv = |a: &Attention| stacked(&[&a.q, &a.k, &a.v]);
+        let mut encoder = Vec::new();
+        for (i, l) in m.encoder.iter().enumerate() {
+            let next_norm = m.encoder.get(i + 1).map_or(&m.encoder_norm, |n| &n.ln1);
+            encoder.push(GpuEncoderLayer {
+                qkv: up(qkv(&l.attention))?,
+                o: up(fused(&l.attention.o, Some(&l.ln2)))?,
+                ffn1: up(fused(&l.ffn1, None))?,
+                ffn2: up(fused(&l.ffn2, Some(next_norm)))?,
+            });
+        }
+        let mut decoder = Vec::new();
+        for l in &m.decoder {
+            let (s, c) = (&l.self_attention, &l.cross_attention);
+            decoder.push(GpuDecoderLayer {
+                ln1: (exec.upload(&l.ln1.g), exec.upload(&l.ln1.b)),
+                self_qkv: up(qkv(s))?,
+                self_o: up(fused(&s.o, Some(&l.ln2)))?,
+                cross_q: up(fused(&c.q, None))?,
+                cross_kv: up(stacked(&[&c.k, &c.v]))?,
+                cross_o: up(fused(&c.o, Some(&l.ln3)))?,
+                ffn1: up(fused(&l.ffn1, None))?,
+                ffn2: up(fused(&l.ffn2, Some(&m.decoder_norm)))?,
+            });
+        }
+        let first_ln1 = &m.decoder[0].ln1;
+        let zeros = vec![0f32; QUERIES * DIM];
+        let rows = Rows {
+            rows: QUERIES,
+            cols: DIM,
         };
-        DetrGpu {
+        Ok(DetrGpu {
             convs: m
                 .convs
                 .iter()
                 .map(|(l, dense)| (exec.upload(dense), exec.upload(&l.b)))
                 .collect(),
-            proj: up_linear(exec, &m.proj),
-            encoder: m.encoder.iter().map(layer).collect(),
-            encoder_norm: up_norm(exec, &m.encoder_norm),
+            proj: up(fused(&m.proj, Some(&m.encoder[0].ln1)))?,
+            encoder,
             query_pos: exec.upload(&m.query_pos),
-            decoder: m
-                .decoder
-                .iter()
-                .map(|l| GpuDecoderLayer {
-                    ln1: up_norm(exec, &l.ln1),
-                    self_attention: up_attention(exec, &l.self_attention),
-                    ln2: up_norm(exec, &l.ln2),
-                    cross_attention: up_attention(exec, &l.cross_attention),
-                    ln3: up_norm(exec, &l.ln3),
-                    ffn1: up_linear(exec, &l.ffn1),
-                    ffn2: up_linear(exec, &l.ffn2),
-                })
-                .collect(),
-            decoder_norm: up_norm(exec, &m.decoder_norm),
-            class: up_linear(exec, &m.class),
+            decoder,
+            first_targets_normed: exec.upload(&layernorm_ref(
+                &zeros,
+                &first_ln1.g,
+                &first_ln1.b,
+                rows,
+                LN_EPS,
+            )),
+            class: up(fused(&m.class, None))?,
             box_mlp: [
-                up_linear(exec, &m.box_mlp[0]),
-                up_linear(exec, &m.box_mlp[1]),
-                up_linear(exec, &m.box_mlp[2]),
+                up(fused(&m.box_mlp[0], None))?,
+                up(fused(&m.box_mlp[1], None))?,
+                up(fused(&m.box_mlp[2], None))?,
             ],
             pos: exec.upload(&m.pos),
-            zeros: exec.zeros(QUERIES * DIM),
-        }
+            zeros: exec.upload(&zeros),
+        })
     }
 
-    /// Records one forward pass; returns the packed outputs (see [`sizes`]).
+    /// Records one forward pass into `packed` (see [`sizes`]).
     fn record(
         &self,
         rec: &mut Recording<'_>,
         image: &GpuTensor,
-    ) -> Result<GpuTensor, ComputeError> {
+        packed: &GpuTensor,
+    ) -> Result<(), ComputeError> {
+        let [logits_at, boxes_at, cross_at, encoder_at] = offsets();
+        let relu = Fused {
+            activation: FusedActivation::Relu,
+            ..Fused::default()
+        };
+
+        // Backbone, then the 1×1 projection and the first ln1.
+        // The last convolution writes channels last: one token per cell.
         let mut x: Option<GpuTensor> = None;
-        for ((w, b), shape) in self.convs.iter().zip(conv_shapes()) {
+        let layers = self.convs.len();
+        for (n, ((w, b), shape)) in self.convs.iter().zip(conv_shapes()).enumerate() {
             let input = x.as_ref().unwrap_or(image);
-            let y = conv2d(rec, input, w, b, shape)?;
-            x = Some(activation(rec, &y, Activation::Relu));
+            let layout = if n + 1 == layers {
+                ConvLayout::ChannelsLast
+            } else {
+                ConvLayout::ChannelsFirst
+            };
+            x = Some(conv2d_relu_cout8(rec, input, w, b, shape, layout)?);
         }
-        let x = x.expect("the backbone has layers");
-        let tokens = transpose(rec, &x, BACKBONE[3].1, CELLS)?;
-        let mut memory = linear(rec, &tokens, &self.proj, CELLS)?;
-        let mut outputs: Vec<Vec<GpuTensor>> = (0..4).map(|_| Vec::new()).collect();
-        for l in &self.encoder {
-            let h = norm(rec, &memory, &l.ln1)?;
-            let qk = add(rec, &h, &self.pos)?;
-            let (a, probs) = attend(rec, &l.attention, [&qk, &qk, &h], CELLS, CELLS)?;
-            outputs[3].push(probs);
-            memory = add(rec, &memory, &a)?;
-            let h = norm(rec, &memory, &l.ln2)?;
-            let f = ffn(rec, &h, &l.ffn1, &l.ffn2, CELLS)?;
-            memory = add(rec, &memory, &f)?;
+        let tokens = x.expect("the backbone has layers");
+        let out = linear_q8_fused(rec, &tokens, &self.proj, CELLS, ln(None))?;
+        let (mut memory, mut h) = (new(out.y), new(out.normed));
+
+        for (i, l) in self.encoder.iter().enumerate() {
+            let with_pos = Fused {
+                add: Some((&self.pos, 2 * DIM)),
+                ..Fused::default()
+            };
+            let qkv = new(linear_q8_fused(rec, &h, &l.qkv, CELLS, with_pos)?.y);
+            let probs_at = encoder_at + i * HEADS * CELLS * CELLS;
+            let a =
+                full_attention_views(rec, qkv_views(&qkv), shape(CELLS, CELLS), packed, probs_at)?;
+            let out = linear_q8_fused(rec, &a, &l.o, CELLS, ln(Some(&memory)))?;
+            let (mid, h2) = (new(out.y), new(out.normed));
+            let up = new(linear_q8_fused(rec, &h2, &l.ffn1, CELLS, relu)?.y);
+            let out = linear_q8_fused(rec, &up, &l.ffn2, CELLS, ln(Some(&mid)))?;
+            (memory, h) = (new(out.y), new(out.normed));
         }
-        let memory = norm(rec, &memory, &self.encoder_norm)?;
-        let keys = add(rec, &memory, &self.pos)?;
-        // The targets start at zero (DETR's `tgt`).
-        let mut state: Option<GpuTensor> = None;
-        for l in &self.decoder {
-            let tgt = state.as_ref().unwrap_or(&self.zeros);
-            let h = norm(rec, tgt, &l.ln1)?;
-            let q = add(rec, &h, &self.query_pos)?;
-            let (a, _) = attend(rec, &l.self_attention, [&q, &q, &h], QUERIES, QUERIES)?;
-            let mut tgt = add(rec, tgt, &a)?;
-            let h = norm(rec, &tgt, &l.ln2)?;
-            let q = add(rec, &h, &self.query_pos)?;
-            let (a, probs) = attend(
+        // After the last layer, h is the encoder's normed output.
+        let encoded = h;
+
+        // Decoder; every layer's normed targets go to one [layers·N, DIM]
+        // buffer, so the heads run once for all layers.
+        let normed_targets = rec.exec().empty(DECODER_LAYERS * QUERIES * DIM);
+        let self_probs = rec.exec().empty(HEADS * QUERIES * QUERIES);
+        let mut targets: Option<GpuTensor> = None;
+        for (i, l) in self.decoder.iter().enumerate() {
+            let tgt = targets.as_ref().unwrap_or(&self.zeros);
+            let h_owned = match &targets {
+                None => None,
+                Some(t) => {
+                    let rows = Rows {
+                        rows: QUERIES,
+                        cols: DIM,
+                    };
+                    Some(layernorm(rec, t, &l.ln1.0, &l.ln1.1, rows, LN_EPS)?)
+                }
+            };
+            let h = h_owned.as_ref().unwrap_or(&self.first_targets_normed);
+            let with_query_pos = |features| Fused {
+                add: Some((&self.query_pos, features)),
+                ..Fused::default()
+            };
+            let qkv =
+                new(linear_q8_fused(rec, h, &l.self_qkv, QUERIES, with_query_pos(2 * DIM))?.y);
+            let a = full_attention_views(
                 rec,
-                &l.cross_attention,
-                [&q, &keys, &memory],
-                QUERIES,
-                CELLS,
+                qkv_views(&qkv),
+                shape(QUERIES, QUERIES),
+                &self_probs,
+                0,
             )?;
-            outputs[2].push(probs);
-            tgt = add(rec, &tgt, &a)?;
-            let h = norm(rec, &tgt, &l.ln3)?;
-            let f = ffn(rec, &h, &l.ffn1, &l.ffn2, QUERIES)?;
-            tgt = add(rec, &tgt, &f)?;
-            let out = norm(rec, &tgt, &self.decoder_norm)?;
-            outputs[0].push(linear(rec, &out, &self.class, QUERIES)?);
-            let [b1, b2, b3] = &self.box_mlp;
-            let hidden = linear(rec, &out, b1, QUERIES)?;
-            let hidden = activation(rec, &hidden, Activation::Relu);
-            let hidden = linear(rec, &hidden, b2, QUERIES)?;
-            let hidden = activation(rec, &hidden, Activation::Relu);
-            let boxes = linear(rec, &hidden, b3, QUERIES)?;
-            outputs[1].push(activation(rec, &boxes, Activation::Sigmoid));
-            state = Some(tgt);
+            let out = linear_q8_fused(rec, &a, &l.self_o, QUERIES, ln(Some(tgt)))?;
+            let (tgt, h) = (new(out.y), new(out.normed));
+
+            let q = new(linear_q8_fused(rec, &h, &l.cross_q, QUERIES, with_query_pos(DIM))?.y);
+            let keys_with_pos = Fused {
+                add: Some((&self.pos, DIM)),
+                ..Fused::default()
+            };
+            let kv = new(linear_q8_fused(rec, &encoded, &l.cross_kv, CELLS, keys_with_pos)?.y);
+            let views = [
+                Operand {
+                    t: &q,
+                    stride: DIM,
+                    offset: 0,
+                },
+                Operand {
+                    t: &kv,
+                    stride: 2 * DIM,
+                    offset: 0,
+                },
+                Operand {
+                    t: &kv,
+                    stride: 2 * DIM,
+                    offset: DIM,
+                },
+            ];
+            let probs_at = cross_at + i * HEADS * QUERIES * CELLS;
+            let a = full_attention_views(rec, views, shape(QUERIES, CELLS), packed, probs_at)?;
+            let out = linear_q8_fused(rec, &a, &l.cross_o, QUERIES, ln(Some(&tgt)))?;
+            let (tgt, h) = (new(out.y), new(out.normed));
+
+            let up = new(linear_q8_fused(rec, &h, &l.ffn1, QUERIES, relu)?.y);
+            let to_heads = Fused {
+                normed: Out::At(&normed_targets, i * QUERIES * DIM),
+                ..ln(Some(&tgt))
+            };
+            targets = linear_q8_fused(rec, &up, &l.ffn2, QUERIES, to_heads)?.y;
         }
-        let total: usize = sizes().iter().map(|(n, len)| n * len).sum();
-        let packed = rec.exec().empty(total);
-        let mut offset = 0;
-        for (group, (_, len)) in outputs.iter().zip(sizes()) {
-            for t in group {
-                rec.copy(t, 0, &packed, offset, len);
-                offset += len;
-            }
-        }
-        Ok(packed)
+
+        // Heads over every decoder layer at once, written into the readback.
+        let rows = DECODER_LAYERS * QUERIES;
+        let into = |at| Fused {
+            y: Out::At(packed, at),
+            ..Fused::default()
+        };
+        linear_q8_fused(rec, &normed_targets, &self.class, rows, into(logits_at))?;
+        let [b1, b2, b3] = &self.box_mlp;
+        let hidden = new(linear_q8_fused(rec, &normed_targets, b1, rows, relu)?.y);
+        let hidden = new(linear_q8_fused(rec, &hidden, b2, rows, relu)?.y);
+        let boxes = Fused {
+            activation: FusedActivation::Sigmoid,
+            ..into(boxes_at)
+        };
+        linear_q8_fused(rec, &hidden, b3, rows, boxes)?;
+        Ok(())
     }
 
     /// One forward pass of a 96×96 image: one submission, one readback.
     pub async fn forward(&self, exec: &Executor, image: &[f32]) -> Result<DetrTrace, ComputeError> {
         check_image(image)?;
         let input = exec.upload(image);
+        let total: usize = sizes().iter().map(|(n, len)| n * len).sum();
+        let packed = exec.empty(total);
         let mut rec = exec.begin();
-        let packed = self.record(&mut rec, &input)?;
+        self.record(&mut rec, &input, &packed)?;
         exec.submit(rec)?;
-        let values = exec.read(&packed).await?;
-        let mut groups = sizes().map(|(n, len)| (n, len, Vec::with_capacity(n)));
-        let mut at = 0;
-        for (n, len, out) in groups.iter_mut() {
-            for _ in 0..*n {
-                out.push(values[at..at + *len].to_vec());
-                at += *len;
-            }
-        }
-        let [logits, boxes, cross, encoder] = groups.map(|g| g.2);
-        Ok(DetrTrace {
-            logits,
-            boxes,
-            cross_attention: cross,
-            encoder_attention: encoder,
-        })
+        Ok(unpack(&exec.read(&packed).await?))
     }
 }

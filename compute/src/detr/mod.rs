@@ -5,6 +5,7 @@ pub mod coco_eval;
 pub mod config;
 pub mod drawing;
 pub mod gpu;
+pub mod gpu_unfused;
 pub mod matching;
 pub mod model;
 pub mod output;

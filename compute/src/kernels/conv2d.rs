@@ -119,6 +119,64 @@ pub fn conv2d(
     Ok(out)
 }
 
+/// The output layout of [`conv2d_cout8`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvLayout {
+    /// [batch, cout, ho, wo], as [`conv2d`] writes.
+    ChannelsFirst,
+    /// [batch, ho, wo, cout]: one token per pixel, for a transformer.
+    ChannelsLast,
+}
+
+/// relu(conv2d(input)) for unmasked convolutions with a multiple of 8 output
+/// channels, 4 pixels × 8 channels per invocation; the same sums as
+/// [`conv2d`] in the same order.
+pub fn conv2d_relu_cout8(
+    rec: &mut Recording<'_>,
+    input: &GpuTensor,
+    weight: &GpuTensor,
+    bias: &GpuTensor,
+    s: Conv2dShape,
+    layout: ConvLayout,
+) -> Result<GpuTensor, ComputeError> {
+    s.check(input.len, weight.len, bias.len)?;
+    if s.mask != ConvMask::None || !s.cout.is_multiple_of(8) {
+        return Err(ComputeError::Shape {
+            op: "conv2d_cout8",
+            detail: format!("needs no mask and a multiple of 8 output channels: {s:?}"),
+        });
+    }
+    let (ho, wo) = s.out_hw();
+    let pixels = s.batch * ho * wo;
+    let out = rec.exec().empty(pixels * s.cout);
+    let params = [
+        s.batch, s.cin, s.h, s.w, s.cout, s.k, s.stride, s.pad, ho, wo,
+    ]
+    .map(|v| v as u32);
+    let flags = 4 | if layout == ConvLayout::ChannelsLast {
+        8
+    } else {
+        0
+    };
+    let params = [params.as_slice(), &[0, 0, flags]].concat();
+    // Four neighbouring pixels of a row per invocation.
+    let quads = s.batch * ho * wo.div_ceil(4);
+    let groups = [
+        (quads as u32).div_ceil(KERNEL.workgroup),
+        (s.cout / 8) as u32,
+        1,
+    ];
+    if groups[0] > 65535 {
+        return Err(ComputeError::Shape {
+            op: "conv2d_cout8",
+            detail: format!("{pixels} output pixels need too many workgroups"),
+        });
+    }
+    let bindings = [(1, input), (2, weight), (3, bias), (4, &out)];
+    rec.dispatch(&KERNEL, "conv2d_cout8", &bindings, &params, groups);
+    Ok(out)
+}
+
 /// Where `conv2d_at` computes, and what it does around the convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ConvAt {

@@ -6,6 +6,7 @@ pub mod conv2d;
 pub mod elementwise;
 pub mod embedding;
 pub mod full_attention;
+pub mod fused_linear;
 pub mod gemm;
 pub mod mla;
 pub mod q8;

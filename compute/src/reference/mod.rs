@@ -7,6 +7,7 @@ pub mod conv2d;
 pub mod elementwise;
 pub mod embedding;
 pub mod full_attention;
+pub mod fused_linear;
 pub mod gemm;
 pub mod q8;
 pub mod reduce;

@@ -64,6 +64,27 @@ impl Q8Matrix {
         out
     }
 
+    /// The matrices' rows one after another (one GEMM for several layers
+    /// that read the same input, such as attention's Q, K and V).
+    pub fn stack_rows(parts: &[&Q8Matrix]) -> Option<Q8Matrix> {
+        let cols = parts.first()?.cols;
+        if parts.iter().any(|m| m.cols != cols) {
+            return None;
+        }
+        Some(Q8Matrix {
+            rows: parts.iter().map(|m| m.rows).sum(),
+            cols,
+            quants: parts
+                .iter()
+                .flat_map(|m| m.quants.iter().copied())
+                .collect(),
+            scales: parts
+                .iter()
+                .flat_map(|m| m.scales.iter().copied())
+                .collect(),
+        })
+    }
+
     /// Bytes the GPU reads for one pass over the matrix: quants plus scales.
     pub fn bytes(&self) -> usize {
         self.quants.len() + 4 * self.scales.len()
@@ -89,6 +110,18 @@ mod tests {
         }
         // Padding is zero.
         assert!(q.quants[70..96].iter().all(|&x| x == 0));
+    }
+
+    #[test]
+    fn stacked_rows_dequantize_to_the_parts_one_after_another() {
+        let a = Q8Matrix::quantize(&uniform_signed(1, 2 * 40), 2, 40);
+        let b = Q8Matrix::quantize(&uniform_signed(2, 3 * 40), 3, 40);
+        let s = Q8Matrix::stack_rows(&[&a, &b]).unwrap();
+        assert_eq!((s.rows, s.cols), (5, 40));
+        assert_eq!(s.dequantize(), [a.dequantize(), b.dequantize()].concat());
+        let narrow = Q8Matrix::quantize(&uniform_signed(3, 8), 1, 8);
+        assert!(Q8Matrix::stack_rows(&[&a, &narrow]).is_none());
+        assert!(Q8Matrix::stack_rows(&[]).is_none());
     }
 
     #[test]

@@ -5,8 +5,11 @@ use crate::common;
 use common::{assert_close, gpu, run, tol_f32};
 use compute::{
     inputs::uniform_signed,
-    kernels::conv2d::{conv2d, conv2d_at, Conv2dShape, ConvAt, ConvMask},
-    reference::conv2d::conv2d_ref,
+    kernels::{
+        conv2d::{conv2d, conv2d_at, conv2d_relu_cout8, Conv2dShape, ConvAt, ConvLayout, ConvMask},
+        elementwise::Activation,
+    },
+    reference::{conv2d::conv2d_ref, elementwise::activation_ref},
 };
 
 /// (batch, cin, side, cout, k, stride, pad, mask) as a shape.
@@ -23,6 +26,65 @@ fn shape((batch, cin, hw, cout, k, stride, pad, mask): Spec) -> Conv2dShape {
         stride,
         pad,
         mask,
+    }
+}
+
+#[test]
+fn conv2d_relu_cout8_matches_candle_in_both_layouts() {
+    let Some(exec) = gpu() else { return };
+    let cases = [
+        shape((1, 1, 96, 16, 3, 2, 1, ConvMask::None)), // DETR's backbone
+        shape((1, 64, 12, 64, 3, 1, 1, ConvMask::None)),
+        shape((2, 3, 13, 8, 3, 2, 1, ConvMask::None)), // odd width: a partial quad
+        shape((1, 2, 10, 16, 5, 1, 0, ConvMask::None)),
+    ];
+    for (i, s) in cases.into_iter().enumerate() {
+        let x = uniform_signed(i as u64, s.batch * s.cin * s.h * s.w);
+        let w = uniform_signed(50 + i as u64, s.cout * s.cin * s.k * s.k);
+        let b = uniform_signed(90 + i as u64, s.cout);
+        let want = activation_ref(&conv2d_ref(&x, &w, &b, s).unwrap(), Activation::Relu).unwrap();
+        let (ho, wo) = s.out_hw();
+        let plane = ho * wo;
+        for layout in [ConvLayout::ChannelsFirst, ConvLayout::ChannelsLast] {
+            let got = run(&exec, |rec| {
+                let (tx, tw, tb) = (
+                    rec.exec().upload(&x),
+                    rec.exec().upload(&w),
+                    rec.exec().upload(&b),
+                );
+                conv2d_relu_cout8(rec, &tx, &tw, &tb, s, layout).unwrap()
+            });
+            let got = match layout {
+                ConvLayout::ChannelsFirst => got,
+                // Back to [batch, cout, ho, wo] to compare.
+                ConvLayout::ChannelsLast => (0..got.len())
+                    .map(|n| {
+                        let (b, o, px) = (n / (s.cout * plane), n / plane % s.cout, n % plane);
+                        got[(b * plane + px) * s.cout + o]
+                    })
+                    .collect(),
+            };
+            assert_close(
+                &got,
+                &want,
+                tol_f32(s.cin * s.k * s.k),
+                &format!("{s:?} {layout:?}"),
+            );
+        }
+    }
+    // Masks and channel counts it does not handle are typed errors.
+    let bad = [
+        shape((1, 1, 8, 12, 3, 1, 1, ConvMask::None)),
+        shape((1, 1, 8, 8, 3, 1, 1, ConvMask::TypeB)),
+    ];
+    for s in bad {
+        let (x, w, b) = (
+            exec.zeros(s.batch * s.cin * s.h * s.w),
+            exec.zeros(s.cout * s.cin * s.k * s.k),
+            exec.zeros(s.cout),
+        );
+        let mut rec = exec.begin();
+        assert!(conv2d_relu_cout8(&mut rec, &x, &w, &b, s, ConvLayout::ChannelsFirst).is_err());
     }
 }
 

@@ -9,17 +9,160 @@ use compute::{
     detr::{
         config::{TEST_SCENES_SEED, WEIGHTS_PATH},
         gpu::DetrGpu,
+        gpu_unfused::DetrGpuUnfused,
         model::Detr,
         scenes::{generate_scene, CANVAS},
     },
     inputs::{uniform_signed, SplitMix64},
     kernels::{
         elementwise::transpose,
-        full_attention::{full_attention, FullAttentionShape},
+        full_attention::{full_attention, full_attention_views, FullAttentionShape, Operand},
+        fused_linear::{linear_q8_fused, Fused, FusedActivation, FusedLinear, GpuFusedLinear, Out},
     },
     models::digit_transformer::SIDE,
-    reference::full_attention::full_attention_ref,
+    reference::{full_attention::full_attention_ref, fused_linear::linear_q8_fused_ref},
+    weights::Q8Matrix,
 };
+
+fn fused_layer(seed: u64, rows: usize, cols: usize, norm: bool) -> FusedLinear {
+    FusedLinear {
+        w: Q8Matrix::quantize(&uniform_signed(seed, rows * cols), rows, cols),
+        b: uniform_signed(seed + 1, rows),
+        norm: norm.then(|| {
+            let g = uniform_signed(seed + 2, rows)
+                .iter()
+                .map(|v| 1.0 + v)
+                .collect();
+            (g, uniform_signed(seed + 3, rows))
+        }),
+    }
+}
+
+#[test]
+fn fused_linear_matches_the_ops_it_replaces() {
+    let Some(exec) = gpu() else { return };
+    // (rows, cols, m, positional add on the first 64 features, residual,
+    // activation, LayerNorm): widths that are not multiples of the tiles,
+    // Q, K and V stacked, and the LayerNorm epilogue.
+    let cases = [
+        (130, 70, 20, true, true, FusedActivation::Relu, false),
+        (192, 64, 144, true, false, FusedActivation::None, false),
+        (4, 64, 30, false, false, FusedActivation::Sigmoid, false),
+        (64, 128, 37, false, true, FusedActivation::None, true),
+    ];
+    for (k, &(rows, cols, m, with_add, with_residual, act, norm)) in cases.iter().enumerate() {
+        let what = format!("case {k}: [{m}, {cols}] · [{rows}, {cols}]ᵀ");
+        let layer = fused_layer(10 * k as u64, rows, cols, norm);
+        let x = uniform_signed(1, m * cols);
+        let add = uniform_signed(2, m * cols);
+        let residual = uniform_signed(3, m * rows);
+        let eps = 1e-5;
+        let (want_y, want_normed) = linear_q8_fused_ref(
+            &x,
+            &layer,
+            m,
+            with_add.then_some((add.as_slice(), 64)),
+            with_residual.then_some(residual.as_slice()),
+            act,
+            eps,
+        )
+        .unwrap();
+        let gpu_layer = GpuFusedLinear::upload(&exec, &layer).unwrap();
+        let (gx, gadd, gres) = (exec.upload(&x), exec.upload(&add), exec.upload(&residual));
+        // The LayerNorm's output goes into a larger buffer at an offset, as
+        // DETR writes its heads' input.
+        let packed = exec.zeros(m * rows + 7);
+        let mut rec = exec.begin();
+        let out = linear_q8_fused(
+            &mut rec,
+            &gx,
+            &gpu_layer,
+            m,
+            Fused {
+                add: with_add.then_some((&gadd, 64)),
+                residual: with_residual.then_some(&gres),
+                activation: act,
+                normed: if norm { Out::At(&packed, 7) } else { Out::New },
+                eps,
+                ..Fused::default()
+            },
+        )
+        .unwrap();
+        exec.submit(rec).unwrap();
+        let y = pollster::block_on(exec.read(out.y.as_ref().unwrap())).unwrap();
+        assert_close(&y, &want_y, 1e-4, &format!("{what}: y"));
+        if let Some(want) = want_normed {
+            assert!(out.normed.is_none());
+            let got = pollster::block_on(exec.read(&packed)).unwrap();
+            assert!(
+                got[..7].iter().all(|&v| v == 0.0),
+                "{what}: wrote before the offset"
+            );
+            assert_close(&got[7..], &want, 1e-3, &format!("{what}: LayerNorm"));
+        }
+    }
+    // Shapes that do not fit are typed errors.
+    assert!(GpuFusedLinear::upload(&exec, &fused_layer(1, 32, 64, true)).is_err());
+    let layer = GpuFusedLinear::upload(&exec, &fused_layer(1, 64, 64, false)).unwrap();
+    let (x, small) = (exec.zeros(2 * 64), exec.zeros(10));
+    let mut rec = exec.begin();
+    let bad_add = Fused {
+        add: Some((&x, 32)),
+        ..Fused::default()
+    };
+    assert!(linear_q8_fused(&mut rec, &x, &layer, 2, bad_add).is_err());
+    let too_small = Fused {
+        y: Out::At(&small, 0),
+        ..Fused::default()
+    };
+    assert!(linear_q8_fused(&mut rec, &x, &layer, 2, too_small).is_err());
+    assert!(linear_q8_fused(&mut rec, &x, &layer, 3, Fused::default()).is_err());
+}
+
+#[test]
+fn attention_reads_q_k_v_from_one_projection() {
+    let Some(exec) = gpu() else { return };
+    let (tq, width) = (12, 64);
+    let shape = FullAttentionShape {
+        heads: 4,
+        head_dim: 16,
+        tq,
+        tk: tq,
+    };
+    let qkv = uniform_signed(9, tq * 3 * width);
+    let part = |p: usize| -> Vec<f32> {
+        qkv.chunks(3 * width)
+            .flat_map(|row| row[p * width..(p + 1) * width].to_vec())
+            .collect()
+    };
+    let (want_out, want_probs) = full_attention_ref(&part(0), &part(1), &part(2), shape).unwrap();
+    let g = exec.upload(&qkv);
+    let probs = exec.zeros(5 + want_probs.len());
+    let views = [0, 1, 2].map(|p| Operand {
+        t: &g,
+        stride: 3 * width,
+        offset: p * width,
+    });
+    let out = run(&exec, |rec| {
+        full_attention_views(rec, views, shape, &probs, 5).unwrap()
+    });
+    assert_close(&out, &want_out, tol_f32(tq), "attention output");
+    let got = pollster::block_on(exec.read(&probs)).unwrap();
+    assert_close(
+        &got[5..],
+        &want_probs,
+        TOL_F32_ELEMENTWISE,
+        "attention weights",
+    );
+    // A view that runs past its buffer is a typed error.
+    let mut rec = exec.begin();
+    let past = Operand {
+        offset: 2 * width + 4,
+        ..views[2]
+    };
+    assert!(full_attention_views(&mut rec, [views[0], views[1], past], shape, &probs, 5).is_err());
+    assert!(full_attention_views(&mut rec, views, shape, &probs, 6 + want_probs.len()).is_err());
+}
 
 #[test]
 fn full_attention_and_transpose_match_their_references() {
@@ -51,16 +194,22 @@ fn full_attention_and_transpose_match_their_references() {
             "attention weights",
         );
     }
-    // Too many keys is a typed error, not a crash.
-    let big = FullAttentionShape {
+    // Heads wider than the kernel holds, or operands of the wrong size, are
+    // typed errors, not crashes.
+    let wide = FullAttentionShape {
         heads: 1,
-        head_dim: 1,
+        head_dim: 40,
         tq: 1,
-        tk: 1000,
+        tk: 2,
     };
-    let (a, b) = (exec.upload(&[0.0]), exec.upload(&vec![0.0; 1000]));
+    let (a, b) = (exec.upload(&[0.0; 40]), exec.upload(&[0.0; 80]));
     let mut rec = exec.begin();
-    assert!(full_attention(&mut rec, &a, &b, &b, big).is_err());
+    assert!(full_attention(&mut rec, &a, &b, &b, wide).is_err());
+    let short = FullAttentionShape {
+        head_dim: 20,
+        ..wide
+    };
+    assert!(full_attention(&mut rec, &a, &b, &b, short).is_err());
     let m: Vec<f32> = (0..12).map(|i| i as f32).collect();
     let gm = exec.upload(&m);
     let t = run(&exec, |rec| transpose(rec, &gm, 3, 4).unwrap());
@@ -92,17 +241,28 @@ fn gpu_forward_matches_the_cpu_reference() {
         ("untrained", Detr::random(5)),
         ("shipped", Detr::load(&shipped).unwrap()),
     ] {
-        let gpu_model = DetrGpu::upload(&exec, &model);
+        let gpu_model = DetrGpu::upload(&exec, &model).unwrap();
+        let unfused = DetrGpuUnfused::upload(&exec, &model);
         for seed in [TEST_SCENES_SEED, 7] {
             let image = scene_image(seed);
             let want = model.forward_ref(&image).unwrap();
-            let before = exec.readbacks();
+            let (readbacks, dispatches) = (exec.readbacks(), exec.dispatches_submitted());
             let got = pollster::block_on(gpu_model.forward(&exec, &image)).unwrap();
-            assert_eq!(exec.readbacks(), before + 1, "one readback per pass");
+            assert_eq!(exec.readbacks(), readbacks + 1, "one readback per pass");
+            // The fused pass: a GEMM with its bias, residual and LayerNorm is
+            // one dispatch (the unfused pass takes about 180).
+            let per_pass = exec.dispatches_submitted() - dispatches;
+            assert!(per_pass <= 60, "{per_pass} dispatches in one pass");
             let diff = got.max_abs_diff(&want);
             assert!(
                 diff < 1e-3,
                 "{name} weights, scene {seed}: GPU and CPU differ by {diff}"
+            );
+            let baseline = pollster::block_on(unfused.forward(&exec, &image)).unwrap();
+            let diff = baseline.max_abs_diff(&want);
+            assert!(
+                diff < 1e-3,
+                "{name} weights, scene {seed}: the unfused GPU pass and CPU differ by {diff}"
             );
             let (a, b) = (got.queries(), want.queries());
             assert!(a

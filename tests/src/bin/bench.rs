@@ -112,10 +112,13 @@ fn run() -> Result<(), String> {
 
 /// Milliseconds per forward pass of the committed detector on one 96×96
 /// image: on the native GPU (upload, one submission, one readback of the
-/// outputs and every attention map) and on the CPU reference. Median of 21
+/// outputs and every attention map), fused and one dispatch per op as
+/// before, and on the CPU reference. Median of 21
 /// passes after 2 warm-up passes.
 fn detr_forward(root: &std::path::Path, gpu: &Backend) -> Result<serde_json::Value, String> {
-    use compute::detr::{config::WEIGHTS_PATH, gpu::DetrGpu, model::Detr};
+    use compute::detr::{
+        config::WEIGHTS_PATH, gpu::DetrGpu, gpu_unfused::DetrGpuUnfused, model::Detr,
+    };
     let bytes = std::fs::read(root.join("assets").join(WEIGHTS_PATH)).map_err(|e| e.to_string())?;
     let model = Detr::load(&bytes).map_err(|e| e.to_string())?;
     let image: Vec<f32> = compute::inputs::uniform_signed(5, 96 * 96)
@@ -137,17 +140,35 @@ fn detr_forward(root: &std::path::Path, gpu: &Backend) -> Result<serde_json::Val
     };
     let mut rows = Vec::new();
     if let Backend::Gpu(exec) = gpu {
-        let on_gpu = DetrGpu::upload(exec, &model);
-        let ms = median(Box::new(|| {
+        let adapter = exec.ctx().summary().adapter_name;
+        let on_gpu = DetrGpu::upload(exec, &model).map_err(|e| e.to_string())?;
+        let unfused = DetrGpuUnfused::upload(exec, &model);
+        let fused_ms = median(Box::new(|| {
             pollster::block_on(on_gpu.forward(exec, &image))
                 .map(drop)
                 .map_err(|e| e.to_string())
         }))?;
-        let adapter = exec.ctx().summary().adapter_name;
-        println!("  native GPU: {adapter:<24} {ms:>8.2} ms per forward pass");
-        rows.push(
-            serde_json::json!({"backend": format!("native GPU: {adapter}"), "ms_per_forward": ms}),
+        let unfused_ms = median(Box::new(|| {
+            pollster::block_on(unfused.forward(exec, &image))
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }))?;
+        println!("  native GPU: {adapter:<24} {fused_ms:>8.2} ms per forward pass (fused)");
+        println!(
+            "  native GPU: {adapter:<24} {unfused_ms:>8.2} ms per forward pass \
+             (one dispatch per op, before): {:.1}x",
+            unfused_ms / fused_ms
         );
+        rows.push(serde_json::json!({
+            "backend": format!("native GPU: {adapter}"),
+            "method": "fused (one dispatch per linear layer with its bias, residual and LayerNorm)",
+            "ms_per_forward": fused_ms,
+        }));
+        rows.push(serde_json::json!({
+            "backend": format!("native GPU: {adapter}"),
+            "method": "one dispatch per op (before)",
+            "ms_per_forward": unfused_ms,
+        }));
     }
     let ms = median(Box::new(|| {
         model
