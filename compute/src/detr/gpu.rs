@@ -82,13 +82,17 @@ fn fused(l: &Linear, norm: Option<&Norm>) -> FusedLinear {
     }
 }
 
-fn stacked(parts: &[&Linear]) -> FusedLinear {
+fn stacked(parts: &[&Linear]) -> Result<FusedLinear, ComputeError> {
     let ws: Vec<&Q8Matrix> = parts.iter().map(|l| &l.w).collect();
-    FusedLinear {
-        w: Q8Matrix::stack_rows(&ws).expect("a layer's projections share their input width"),
+    let w = Q8Matrix::stack_rows(&ws).ok_or_else(|| ComputeError::Shape {
+        op: "detr projections",
+        detail: "Q, K and V must share their input width".into(),
+    })?;
+    Ok(FusedLinear {
+        w,
         b: parts.iter().flat_map(|l| l.b.iter().copied()).collect(),
         norm: None,
-    }
+    })
 }
 
 /// Words per pass in the packed readback, in [`DetrTrace`]'s order.
@@ -169,7 +173,7 @@ impl DetrGpu {
         for (i, l) in m.encoder.iter().enumerate() {
             let next_norm = m.encoder.get(i + 1).map_or(&m.encoder_norm, |n| &n.ln1);
             encoder.push(GpuEncoderLayer {
-                qkv: up(qkv(&l.attention))?,
+                qkv: up(qkv(&l.attention)?)?,
                 o: up(fused(&l.attention.o, Some(&l.ln2)))?,
                 ffn1: up(fused(&l.ffn1, None))?,
                 ffn2: up(fused(&l.ffn2, Some(next_norm)))?,
@@ -180,10 +184,10 @@ impl DetrGpu {
             let (s, c) = (&l.self_attention, &l.cross_attention);
             decoder.push(GpuDecoderLayer {
                 ln1: (exec.upload(&l.ln1.g), exec.upload(&l.ln1.b)),
-                self_qkv: up(qkv(s))?,
+                self_qkv: up(qkv(s)?)?,
                 self_o: up(fused(&s.o, Some(&l.ln2)))?,
                 cross_q: up(fused(&c.q, None))?,
-                cross_kv: up(stacked(&[&c.k, &c.v]))?,
+                cross_kv: up(stacked(&[&c.k, &c.v])?)?,
                 cross_o: up(fused(&c.o, Some(&l.ln3)))?,
                 ffn1: up(fused(&l.ffn1, None))?,
                 ffn2: up(fused(&l.ffn2, Some(&m.decoder_norm)))?,
