@@ -88,6 +88,8 @@ mod simd_block {
     /// A block's 32 quants as eight f32x4: q[0..4], q[4..8], …, q[28..32].
     pub type Widened = [v128; 8];
 
+    // Written out in full, with no closures: the web build is optimised
+    // for size, and must not leave any of this to the inliner.
     #[inline(always)]
     pub fn widen(q: &[i8]) -> Widened {
         assert!(q.len() >= BLOCK);
@@ -99,42 +101,53 @@ mod simd_block {
                 v128_load(q.as_ptr().add(16) as *const v128),
             )
         };
-        let halves = [
-            i16x8_extend_low_i8x16(q0),
-            i16x8_extend_high_i8x16(q0),
-            i16x8_extend_low_i8x16(q1),
-            i16x8_extend_high_i8x16(q1),
-        ];
-        std::array::from_fn(|k| {
-            let h = halves[k / 2];
-            f32x4_convert_i32x4(if k % 2 == 0 {
-                i32x4_extend_low_i16x8(h)
-            } else {
-                i32x4_extend_high_i16x8(h)
-            })
-        })
+        let (a0, a1) = (i16x8_extend_low_i8x16(q0), i16x8_extend_high_i8x16(q0));
+        let (a2, a3) = (i16x8_extend_low_i8x16(q1), i16x8_extend_high_i8x16(q1));
+        [
+            f32x4_convert_i32x4(i32x4_extend_low_i16x8(a0)),
+            f32x4_convert_i32x4(i32x4_extend_high_i16x8(a0)),
+            f32x4_convert_i32x4(i32x4_extend_low_i16x8(a1)),
+            f32x4_convert_i32x4(i32x4_extend_high_i16x8(a1)),
+            f32x4_convert_i32x4(i32x4_extend_low_i16x8(a2)),
+            f32x4_convert_i32x4(i32x4_extend_high_i16x8(a2)),
+            f32x4_convert_i32x4(i32x4_extend_low_i16x8(a3)),
+            f32x4_convert_i32x4(i32x4_extend_high_i16x8(a3)),
+        ]
     }
 
     #[inline(always)]
     pub fn block_dot(q: &Widened, x: &[f32]) -> f32 {
         assert!(x.len() >= BLOCK);
+        let p = x.as_ptr() as *const v128;
         // SAFETY: the assert above keeps the eight 16-byte loads inside `x`.
-        let xs: [v128; 8] =
-            std::array::from_fn(|k| unsafe { v128_load(x.as_ptr().add(4 * k) as *const v128) });
-        // Lanes 0–3 take chunks 0, 2, 4, 6 (elements k, k+8, k+16, k+24);
-        // lanes 4–7 chunks 1, 3, 5, 7, each in that order.
-        // From +0.0, as the portable lanes start (so a block of -0.0
-        // products sums to +0.0 on both).
-        let (mut lo, mut hi) = (f32x4_splat(0.0), f32x4_splat(0.0));
-        for c in 0..4 {
-            lo = f32x4_add(lo, f32x4_mul(q[2 * c], xs[2 * c]));
-            hi = f32x4_add(hi, f32x4_mul(q[2 * c + 1], xs[2 * c + 1]));
-        }
-        let sum4 = |v: v128| {
-            (f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v))
-                + (f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v))
+        let (x0, x1, x2, x3, x4, x5, x6, x7) = unsafe {
+            (
+                v128_load(p),
+                v128_load(p.add(1)),
+                v128_load(p.add(2)),
+                v128_load(p.add(3)),
+                v128_load(p.add(4)),
+                v128_load(p.add(5)),
+                v128_load(p.add(6)),
+                v128_load(p.add(7)),
+            )
         };
-        sum4(lo) + sum4(hi)
+        // Lanes 0–3 take chunks 0, 2, 4, 6 (elements k, k+8, k+16, k+24),
+        // lanes 4–7 chunks 1, 3, 5, 7, each in that order and from +0.0 as
+        // the portable lanes start (so -0.0 products sum to +0.0 on both).
+        let zero = f32x4_splat(0.0);
+        let lo = f32x4_add(zero, f32x4_mul(q[0], x0));
+        let lo = f32x4_add(lo, f32x4_mul(q[2], x2));
+        let lo = f32x4_add(lo, f32x4_mul(q[4], x4));
+        let lo = f32x4_add(lo, f32x4_mul(q[6], x6));
+        let hi = f32x4_add(zero, f32x4_mul(q[1], x1));
+        let hi = f32x4_add(hi, f32x4_mul(q[3], x3));
+        let hi = f32x4_add(hi, f32x4_mul(q[5], x5));
+        let hi = f32x4_add(hi, f32x4_mul(q[7], x7));
+        ((f32x4_extract_lane::<0>(lo) + f32x4_extract_lane::<1>(lo))
+            + (f32x4_extract_lane::<2>(lo) + f32x4_extract_lane::<3>(lo)))
+            + ((f32x4_extract_lane::<0>(hi) + f32x4_extract_lane::<1>(hi))
+                + (f32x4_extract_lane::<2>(hi) + f32x4_extract_lane::<3>(hi)))
     }
 }
 
