@@ -17,7 +17,9 @@ use crate::{
     kernels::{
         conv2d::{conv2d_relu_cout8, ConvLayout},
         full_attention::{full_attention_views, FullAttentionShape, Operand},
-        fused_linear::{linear_q8_fused, Fused, FusedActivation, FusedLinear, GpuFusedLinear, Out},
+        fused_linear::{
+            linear_q8_fused, Fused, FusedActivation, FusedLinear, FusedNorm, GpuFusedLinear, Out,
+        },
         reduce::{layernorm, Rows},
     },
     reference::reduce::layernorm_ref,
@@ -78,7 +80,11 @@ fn fused(l: &Linear, norm: Option<&Norm>) -> FusedLinear {
     FusedLinear {
         w: l.w.clone(),
         b: l.b.clone(),
-        norm: norm.map(|n| (n.g.clone(), n.b.clone())),
+        norm: norm.map(|n| FusedNorm {
+            gamma: n.g.clone(),
+            beta: n.b.clone(),
+            eps: LN_EPS,
+        }),
     }
 }
 
@@ -156,7 +162,6 @@ fn qkv_views(qkv: &GpuTensor) -> [Operand<'_>; 3] {
 fn ln(residual: Option<&GpuTensor>) -> Fused<'_> {
     Fused {
         residual,
-        eps: LN_EPS,
         ..Fused::default()
     }
 }

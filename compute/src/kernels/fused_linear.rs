@@ -38,16 +38,25 @@ pub enum FusedActivation {
 pub struct GpuFusedLinear {
     pub w: GpuQ8,
     vectors: GpuTensor,
-    has_norm: bool,
+    /// The fused LayerNorm's epsilon, if the layer has one.
+    norm_eps: Option<f32>,
+}
+
+/// The LayerNorm that reads a fused layer's output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FusedNorm {
+    pub gamma: Vec<f32>,
+    pub beta: Vec<f32>,
+    pub eps: f32,
 }
 
 /// What the fused layer needs on the CPU: its weights, bias, and optionally
-/// the LayerNorm's gamma and beta.
+/// the LayerNorm after it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FusedLinear {
     pub w: Q8Matrix,
     pub b: Vec<f32>,
-    pub norm: Option<(Vec<f32>, Vec<f32>)>,
+    pub norm: Option<FusedNorm>,
 }
 
 impl FusedLinear {
@@ -61,13 +70,16 @@ impl FusedLinear {
         if self.b.len() != self.w.rows {
             return bad(format!("{} biases for {} rows", self.b.len(), self.w.rows));
         }
-        if let Some((g, b)) = &self.norm {
-            if self.w.rows != NORM_WIDTH || g.len() != NORM_WIDTH || b.len() != NORM_WIDTH {
+        if let Some(n) = &self.norm {
+            if self.w.rows != NORM_WIDTH
+                || n.gamma.len() != NORM_WIDTH
+                || n.beta.len() != NORM_WIDTH
+            {
                 return bad(format!(
                     "a fused LayerNorm needs {NORM_WIDTH} features, not {} (gamma {}, beta {})",
                     self.w.rows,
-                    g.len(),
-                    b.len()
+                    n.gamma.len(),
+                    n.beta.len()
                 ));
             }
         }
@@ -79,14 +91,14 @@ impl GpuFusedLinear {
     pub fn upload(exec: &Executor, l: &FusedLinear) -> Result<GpuFusedLinear, ComputeError> {
         l.check()?;
         let mut vectors = l.b.clone();
-        if let Some((g, b)) = &l.norm {
-            vectors.extend_from_slice(g);
-            vectors.extend_from_slice(b);
+        if let Some(n) = &l.norm {
+            vectors.extend_from_slice(&n.gamma);
+            vectors.extend_from_slice(&n.beta);
         }
         Ok(GpuFusedLinear {
             w: GpuQ8::upload(exec, &l.w),
             vectors: exec.upload(&vectors),
-            has_norm: l.norm.is_some(),
+            norm_eps: l.norm.as_ref().map(|n| n.eps),
         })
     }
 }
@@ -112,7 +124,6 @@ pub struct Fused<'a> {
     pub y: Out<'a>,
     /// The fused LayerNorm's output, if the layer has one.
     pub normed: Out<'a>,
-    pub eps: f32,
 }
 
 /// The new tensors among the outputs.
@@ -173,24 +184,21 @@ pub fn linear_q8_fused(
             f.residual.map_or(0, |r| r.len)
         ));
     }
-    if matches!(f.normed, Out::At(..)) && !l.has_norm {
+    if matches!(f.normed, Out::At(..)) && l.norm_eps.is_none() {
         return bad("a LayerNorm output for a layer without one".into());
     }
     let (y_new, y_offset) = target(rec, f.y, m * rows)?;
-    let (normed_new, n_offset) = if l.has_norm {
+    let (normed_new, n_offset) = if l.norm_eps.is_some() {
         target(rec, f.normed, m * rows)?
     } else {
         (None, 0)
     };
-    let groups = if l.has_norm {
-        [1, m.div_ceil(ROWS_PER_GROUP) as u32, 1]
-    } else {
-        [
-            rows.div_ceil(NORM_WIDTH) as u32,
-            m.div_ceil(ROWS_PER_GROUP) as u32,
-            1,
-        ]
-    };
+    // With a LayerNorm, rows is NORM_WIDTH: one group across.
+    let groups = [
+        rows.div_ceil(NORM_WIDTH) as u32,
+        m.div_ceil(ROWS_PER_GROUP) as u32,
+        1,
+    ];
     if groups[1] > 65535 {
         return bad(format!("{m} rows need too many workgroups"));
     }
@@ -208,7 +216,7 @@ pub fn linear_q8_fused(
         flags,
         y_offset as u32,
         n_offset as u32,
-        f.eps.to_bits(),
+        l.norm_eps.unwrap_or(0.0).to_bits(),
     ];
     let y = match (&y_new, f.y) {
         (Some(t), _) | (None, Out::At(t, _)) => t,
@@ -224,7 +232,7 @@ pub fn linear_q8_fused(
         (6, f.residual.unwrap_or(x)),
         (7, y),
     ];
-    let entry = if l.has_norm {
+    let entry = if l.norm_eps.is_some() {
         let normed = match (&normed_new, f.normed) {
             (Some(t), _) | (None, Out::At(t, _)) => t,
             (None, Out::New) => unreachable!("target makes a tensor for Out::New"),

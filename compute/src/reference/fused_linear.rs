@@ -22,7 +22,6 @@ pub fn linear_q8_fused_ref(
     add: Option<(&[f32], usize)>,
     residual: Option<&[f32]>,
     act: FusedActivation,
-    eps: f32,
 ) -> Result<(Vec<f32>, Option<Vec<f32>>), ComputeError> {
     l.check()?;
     let rows = l.w.rows;
@@ -49,16 +48,16 @@ pub fn linear_q8_fused_ref(
         FusedActivation::Relu => activation_ref(&y, Activation::Relu)?,
         FusedActivation::Sigmoid => activation_ref(&y, Activation::Sigmoid)?,
     };
-    let normed = l.norm.as_ref().map(|(g, b)| {
+    let normed = l.norm.as_ref().map(|n| {
         layernorm_ref(
             &y,
-            g,
-            b,
+            &n.gamma,
+            &n.beta,
             Rows {
                 rows: m,
                 cols: rows,
             },
-            eps,
+            n.eps,
         )
     });
     Ok((y, normed))

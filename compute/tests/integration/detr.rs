@@ -17,7 +17,9 @@ use compute::{
     kernels::{
         elementwise::transpose,
         full_attention::{full_attention, full_attention_views, FullAttentionShape, Operand},
-        fused_linear::{linear_q8_fused, Fused, FusedActivation, FusedLinear, GpuFusedLinear, Out},
+        fused_linear::{
+            linear_q8_fused, Fused, FusedActivation, FusedLinear, FusedNorm, GpuFusedLinear, Out,
+        },
     },
     models::digit_transformer::SIDE,
     reference::{full_attention::full_attention_ref, fused_linear::linear_q8_fused_ref},
@@ -28,12 +30,13 @@ fn fused_layer(seed: u64, rows: usize, cols: usize, norm: bool) -> FusedLinear {
     FusedLinear {
         w: Q8Matrix::quantize(&uniform_signed(seed, rows * cols), rows, cols),
         b: uniform_signed(seed + 1, rows),
-        norm: norm.then(|| {
-            let g = uniform_signed(seed + 2, rows)
+        norm: norm.then(|| FusedNorm {
+            gamma: uniform_signed(seed + 2, rows)
                 .iter()
                 .map(|v| 1.0 + v)
-                .collect();
-            (g, uniform_signed(seed + 3, rows))
+                .collect(),
+            beta: uniform_signed(seed + 3, rows),
+            eps: 1e-5,
         }),
     }
 }
@@ -56,7 +59,6 @@ fn fused_linear_matches_the_ops_it_replaces() {
         let x = uniform_signed(1, m * cols);
         let add = uniform_signed(2, m * cols);
         let residual = uniform_signed(3, m * rows);
-        let eps = 1e-5;
         let (want_y, want_normed) = linear_q8_fused_ref(
             &x,
             &layer,
@@ -64,7 +66,6 @@ fn fused_linear_matches_the_ops_it_replaces() {
             with_add.then_some((add.as_slice(), 64)),
             with_residual.then_some(residual.as_slice()),
             act,
-            eps,
         )
         .unwrap();
         let gpu_layer = GpuFusedLinear::upload(&exec, &layer).unwrap();
@@ -83,7 +84,6 @@ fn fused_linear_matches_the_ops_it_replaces() {
                 residual: with_residual.then_some(&gres),
                 activation: act,
                 normed: if norm { Out::At(&packed, 7) } else { Out::New },
-                eps,
                 ..Fused::default()
             },
         )
