@@ -11,6 +11,7 @@ pub mod in_flight;
 pub mod live_backend;
 pub mod mnist;
 pub mod pages;
+pub mod theme;
 pub mod url_state;
 pub mod widgets;
 
@@ -26,6 +27,7 @@ use pages::{AttentionPage, AutoregressivePage, DetrPage, Embed, GpuPage, Home, N
 #[component]
 pub fn App() -> impl IntoView {
     LiveBackend::provide();
+    theme::init();
     view! {
         <Router>
             <Routes fallback=NotFound>

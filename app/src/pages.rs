@@ -13,6 +13,7 @@ use crate::{
         DETR_QUERIES, DETR_SET, DETR_SLOW, KV_LIVE, KV_WHY,
     },
     live_backend::{BackendBadge, LiveBackend},
+    theme::ThemeToggle,
     url_state::{path_with_query, shareable_query},
     widgets::{
         ar::{complete::ArComplete, costs::ArCosts, sample::ArSample, score::ArScore},
@@ -44,6 +45,7 @@ pub fn Chrome(title: &'static str, children: Children) -> impl IntoView {
                 <A href="/gpu">"Your GPU"</A>
             </nav>
             <BackendBadge/>
+            <ThemeToggle/>
         </header>
         <main id="main" tabindex="-1">{children()}</main>
         <footer class="site-footer">

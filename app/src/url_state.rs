@@ -31,10 +31,14 @@ pub fn to_query<S: WidgetState>(state: &S) -> String {
     serde_urlencoded::to_string(state).unwrap_or_default()
 }
 
-/// Parameters that belong to the whole page, not to one widget (the backend
-/// choice, debugging switches): widgets neither parse them nor drop them
-/// when they write.
-pub const PAGE_PARAMS: [&str; 2] = ["backend", "debug"];
+/// Parameters that belong to the whole page, not to one widget: widgets
+/// neither parse them nor drop them when they write. The backend choice,
+/// debugging switches, the theme, an embed's `hide=` and trusted host
+/// `origin=`, the language (reserved for the translation work), and
+/// presentation mode's `present=` and `step=`.
+pub const PAGE_PARAMS: [&str; 8] = [
+    "backend", "debug", "theme", "hide", "origin", "lang", "present", "step",
+];
 
 pub fn parse_query<S: WidgetState>(pairs: &[(String, String)]) -> Parsed<S> {
     let mut accepted: Vec<(String, String)> =
@@ -71,12 +75,20 @@ pub fn path_with_query(path: &str, query: &str) -> String {
     }
 }
 
+/// Parameters that describe how one page is being viewed, not what it
+/// shows: a link handed on (an embed snippet, an "open in glassbox" link)
+/// drops them.
+const VIEW_PARAMS: [&str; 5] = ["debug", "present", "step", "hide", "origin"];
+
 /// A query to hand on (an embed snippet, an "open in glassbox" link):
-/// everything but the debugging switches.
+/// everything but the debugging switches and how this page is viewed.
 pub fn shareable_query(search: &str) -> String {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(search.trim_start_matches('?')).unwrap_or_default();
-    let kept: Vec<_> = pairs.into_iter().filter(|(k, _)| k != "debug").collect();
+    let kept: Vec<_> = pairs
+        .into_iter()
+        .filter(|(k, _)| !VIEW_PARAMS.contains(&k.as_str()))
+        .collect();
     serde_urlencoded::to_string(kept).unwrap_or_default()
 }
 
@@ -230,6 +242,10 @@ mod tests {
             "m=2&backend=gpu"
         );
         assert_eq!(shareable_query(""), "");
+        assert_eq!(
+            shareable_query("?present=1&step=3&seed=2&hide=text&origin=https%3A%2F%2Fa.b"),
+            "seed=2"
+        );
     }
 
     #[test]

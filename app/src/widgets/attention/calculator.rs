@@ -369,6 +369,13 @@ fn CacheChart(config: Memo<KvConfig>) -> impl IntoView {
         Variant::Mqa => "#047857",
         Variant::Mla => "#7c3aed",
     };
+    // The dark theme's colours for the same series (style.css).
+    let series_class = |v: Variant| match v {
+        Variant::Mha => "series-mha",
+        Variant::Gqa => "series-gqa",
+        Variant::Mqa => "series-mqa",
+        Variant::Mla => "series-mla",
+    };
     view! {
         <figure class="chart">
             {move || {
@@ -378,19 +385,19 @@ fn CacheChart(config: Memo<KvConfig>) -> impl IntoView {
                 view! {
                     <svg id="kv-chart" xmlns="http://www.w3.org/2000/svg" viewBox=format!("0 0 {W} {H}") role="img"
                         aria-label="KV cache size against context length for MHA, GQA, MQA and MLA" data-testid="kv-chart">
-                        <rect width=W height=H fill="white"/>
-                        <line x1=L y1=H - B x2=W - 10.0 y2=H - B stroke="#444"/>
-                        <line x1=L y1=10 x2=L y2=H - B stroke="#444"/>
-                        <text x=L y=H - 12.0 font-size="12" fill="#222">"0"</text>
-                        <text x=W - 10.0 y=H - 12.0 font-size="12" text-anchor="end" fill="#222">{format!("{} tokens", group(max_ctx))}</text>
-                        <text x=L - 6.0 y=16 font-size="12" text-anchor="end" fill="#222">{human_bytes(ymax)}</text>
-                        <text x=L - 6.0 y=H - B font-size="12" text-anchor="end" fill="#222">"0"</text>
+                        <rect width=W height=H fill="white" class="chart-bg"/>
+                        <line x1=L y1=H - B x2=W - 10.0 y2=H - B stroke="#444" class="chart-axis"/>
+                        <line x1=L y1=10 x2=L y2=H - B stroke="#444" class="chart-axis"/>
+                        <text x=L y=H - 12.0 font-size="12" fill="#222" class="chart-text">"0"</text>
+                        <text x=W - 10.0 y=H - 12.0 font-size="12" text-anchor="end" fill="#222" class="chart-text">{format!("{} tokens", group(max_ctx))}</text>
+                        <text x=L - 6.0 y=16 font-size="12" text-anchor="end" fill="#222" class="chart-text">{human_bytes(ymax)}</text>
+                        <text x=L - 6.0 y=H - B font-size="12" text-anchor="end" fill="#222" class="chart-text">"0"</text>
                         {lines.into_iter().enumerate().map(|(k, (v, pts))| {
                             let d = pts.iter().enumerate().map(|(i, &(t, b))| format!("{}{:.1},{:.1}", if i == 0 { "M" } else { " L" }, x(t), y(b))).collect::<String>();
                             let last = pts.last().map_or(0, |p| p.1);
                             view! {
-                                <path d=d fill="none" stroke=colour(v) stroke-width="2.5"/>
-                                <text x=L + 10.0 y=24.0 + 16.0 * k as f64 font-size="13" fill=colour(v)>
+                                <path d=d fill="none" stroke=colour(v) stroke-width="2.5" class=series_class(v)/>
+                                <text x=L + 10.0 y=24.0 + 16.0 * k as f64 font-size="13" fill=colour(v) class=series_class(v)>
                                     {format!("{}: {}", v.label(), human_bytes(last))}
                                 </text>
                             }
@@ -424,14 +431,14 @@ fn PresetBars() -> impl IntoView {
         <figure class="chart">
             <svg id="kv-presets" xmlns="http://www.w3.org/2000/svg" viewBox=format!("0 0 640 {h}") role="img"
                 aria-label="Bytes per token of each preset model in bf16" data-testid="kv-presets-chart">
-                <rect width="640" height=h fill="white"/>
+                <rect width="640" height=h fill="white" class="chart-bg"/>
                 {rows.into_iter().enumerate().map(|(i, (name, attn, b))| {
                     let y = 10.0 + row_h * i as f64;
                     let w = 300.0 * b as f64 / max;
                     view! {
-                        <text x="150" y=y + 15.0 font-size="12" text-anchor="end" fill="#222">{format!("{name} ({attn})")}</text>
-                        <rect x="158" y=y + 3.0 width=w.max(1.0) height=row_h - 6.0 fill="#1d4ed8"/>
-                        <text x=164.0 + w y=y + 15.0 font-size="12" fill="#222">{human_bytes(b)}</text>
+                        <text x="150" y=y + 15.0 font-size="12" text-anchor="end" fill="#222" class="chart-text">{format!("{name} ({attn})")}</text>
+                        <rect x="158" y=y + 3.0 width=w.max(1.0) height=row_h - 6.0 fill="#1d4ed8" class="series-gqa"/>
+                        <text x=164.0 + w y=y + 15.0 font-size="12" fill="#222" class="chart-text">{human_bytes(b)}</text>
                     }
                 }).collect_view()}
             </svg>

@@ -644,13 +644,13 @@ fn LatencyChart(latencies: RwSignal<Vec<(usize, f64, bool)>>) -> impl IntoView {
     view! {
         <figure class="chart" data-testid="kv-live-latency" data-points=move || latencies.with(Vec::len)>
             <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label="Milliseconds per decoding step against position">
-                <line x1=LEFT y1=H - BOTTOM x2=W - 8.0 y2=H - BOTTOM stroke="#6b7280"/>
-                <line x1=LEFT y1=8.0 x2=LEFT y2=H - BOTTOM stroke="#6b7280"/>
-                <text x=LEFT - 6.0 y=12.0 text-anchor="end" font-size="11">{move || format!("{:.0}", top())}</text>
-                <text x=LEFT - 6.0 y=H - BOTTOM text-anchor="end" font-size="11">"0"</text>
-                <text x=4.0 y=(H - BOTTOM) / 2.0 font-size="11">"ms"</text>
-                <text x=LEFT y=H - 8.0 font-size="11">"position 0"</text>
-                <text x=W - 8.0 y=H - 8.0 text-anchor="end" font-size="11">"195"</text>
+                <line x1=LEFT y1=H - BOTTOM x2=W - 8.0 y2=H - BOTTOM stroke="#6b7280" class="chart-axis"/>
+                <line x1=LEFT y1=8.0 x2=LEFT y2=H - BOTTOM stroke="#6b7280" class="chart-axis"/>
+                <text x=LEFT - 6.0 y=12.0 text-anchor="end" font-size="11" class="chart-text">{move || format!("{:.0}", top())}</text>
+                <text x=LEFT - 6.0 y=H - BOTTOM text-anchor="end" font-size="11" class="chart-text">"0"</text>
+                <text x=4.0 y=(H - BOTTOM) / 2.0 font-size="11" class="chart-text">"ms"</text>
+                <text x=LEFT y=H - 8.0 font-size="11" class="chart-text">"position 0"</text>
+                <text x=W - 8.0 y=H - 8.0 text-anchor="end" font-size="11" class="chart-text">"195"</text>
                 {move || {
                     let t = top();
                     latencies.get().into_iter().map(|(pos, ms, cached)| view! {
