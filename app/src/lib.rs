@@ -4,6 +4,7 @@
 pub mod ar_models;
 pub mod assets;
 pub mod chapters;
+pub mod decks;
 pub mod detr_model;
 pub mod digit_models;
 pub mod format;
@@ -11,6 +12,7 @@ pub mod in_flight;
 pub mod live_backend;
 pub mod mnist;
 pub mod pages;
+pub mod present;
 pub mod theme;
 pub mod url_state;
 pub mod widgets;

@@ -13,6 +13,7 @@ use crate::{
         DETR_QUERIES, DETR_SET, DETR_SLOW, KV_LIVE, KV_WHY,
     },
     live_backend::{BackendBadge, LiveBackend},
+    present::{presenting, Presentation},
     theme::ThemeToggle,
     url_state::{path_with_query, shareable_query},
     widgets::{
@@ -80,6 +81,17 @@ pub fn Home() -> impl IntoView {
     }
 }
 
+/// Opens the chapter as a deck for a lecture.
+#[component]
+fn PresentLink() -> impl IntoView {
+    view! {
+        <p class="present-link">
+            <a href="?present=1" data-testid="present-link">"Present this chapter"</a>
+            " (full screen, large type, arrow keys)"
+        </p>
+    }
+}
+
 #[component]
 fn Prose(section: Section) -> impl IntoView {
     view! {
@@ -94,24 +106,32 @@ fn Prose(section: Section) -> impl IntoView {
 #[component]
 pub fn AutoregressivePage() -> impl IntoView {
     let chapter = Chapter::Autoregressive;
-    view! {
-        <Chrome title=chapter.title()>
-            <article data-testid="chapter-autoregressive" class="chapter">
-                <h1 data-testid="page-title">{chapter.title()}</h1>
-                <p class="lead">{chapter.summary()}</p>
-                <Prose section=AR_CHAIN_RULE/>
-                <ArScore/>
-                <EmbedHint widget=Widget::ArScore/>
-                <Prose section=AR_MODELS/>
-                <ArSample/>
-                <EmbedHint widget=Widget::ArSample/>
-                <Prose section=AR_TEACHER_FORCING/>
-                <ArComplete/>
-                <EmbedHint widget=Widget::ArComplete/>
-                <ArCosts/>
-                <EmbedHint widget=Widget::ArCosts/>
-            </article>
-        </Chrome>
+    let presenting = presenting();
+    move || {
+        if presenting.get() {
+            return view! { <Presentation chapter/> }.into_any();
+        }
+        view! {
+            <Chrome title=chapter.title()>
+                <article data-testid="chapter-autoregressive" class="chapter">
+                    <h1 data-testid="page-title">{chapter.title()}</h1>
+                    <PresentLink/>
+                    <p class="lead">{chapter.summary()}</p>
+                    <Prose section=AR_CHAIN_RULE/>
+                    <ArScore/>
+                    <EmbedHint widget=Widget::ArScore/>
+                    <Prose section=AR_MODELS/>
+                    <ArSample/>
+                    <EmbedHint widget=Widget::ArSample/>
+                    <Prose section=AR_TEACHER_FORCING/>
+                    <ArComplete/>
+                    <EmbedHint widget=Widget::ArComplete/>
+                    <ArCosts/>
+                    <EmbedHint widget=Widget::ArCosts/>
+                </article>
+            </Chrome>
+        }
+        .into_any()
     }
 }
 
@@ -119,19 +139,27 @@ pub fn AutoregressivePage() -> impl IntoView {
 #[component]
 pub fn AttentionPage() -> impl IntoView {
     let chapter = Chapter::Attention;
-    view! {
-        <Chrome title=chapter.title()>
-            <article data-testid="chapter-attention" class="chapter">
-                <h1 data-testid="page-title">{chapter.title()}</h1>
-                <p class="lead">{chapter.summary()}</p>
-                <Prose section=KV_WHY/>
-                <KvCalculator/>
-                <EmbedHint widget=Widget::KvCalculator/>
-                <Prose section=KV_LIVE/>
-                <KvLive/>
-                <EmbedHint widget=Widget::KvLive/>
-            </article>
-        </Chrome>
+    let presenting = presenting();
+    move || {
+        if presenting.get() {
+            return view! { <Presentation chapter/> }.into_any();
+        }
+        view! {
+            <Chrome title=chapter.title()>
+                <article data-testid="chapter-attention" class="chapter">
+                    <h1 data-testid="page-title">{chapter.title()}</h1>
+                    <PresentLink/>
+                    <p class="lead">{chapter.summary()}</p>
+                    <Prose section=KV_WHY/>
+                    <KvCalculator/>
+                    <EmbedHint widget=Widget::KvCalculator/>
+                    <Prose section=KV_LIVE/>
+                    <KvLive/>
+                    <EmbedHint widget=Widget::KvLive/>
+                </article>
+            </Chrome>
+        }
+        .into_any()
     }
 }
 
@@ -139,28 +167,36 @@ pub fn AttentionPage() -> impl IntoView {
 #[component]
 pub fn DetrPage() -> impl IntoView {
     let chapter = Chapter::Detr;
-    view! {
-        <Chrome title=chapter.title()>
-            <article data-testid="chapter-detr" class="chapter">
-                <h1 data-testid="page-title">{chapter.title()}</h1>
-                <p class="lead">{chapter.summary()}</p>
-                <DetrSessionScope>
-                    <Prose section=DETR_SET/>
-                    <DetrDetect/>
-                    <EmbedHint widget=Widget::DetrDetect/>
-                    <Prose section=DETR_QUERIES/>
-                    <DetrQueries/>
-                    <EmbedHint widget=Widget::DetrQueries/>
-                    <DetrAttention/>
-                    <EmbedHint widget=Widget::DetrAttention/>
-                    <Prose section=DETR_MATCHING/>
-                    <DetrMatching/>
-                    <EmbedHint widget=Widget::DetrMatching/>
-                    <Prose section=DETR_SLOW/>
-                    <DetrModelFacts/>
-                </DetrSessionScope>
-            </article>
-        </Chrome>
+    let presenting = presenting();
+    move || {
+        if presenting.get() {
+            return view! { <Presentation chapter/> }.into_any();
+        }
+        view! {
+            <Chrome title=chapter.title()>
+                <article data-testid="chapter-detr" class="chapter">
+                    <h1 data-testid="page-title">{chapter.title()}</h1>
+                    <PresentLink/>
+                    <p class="lead">{chapter.summary()}</p>
+                    <DetrSessionScope>
+                        <Prose section=DETR_SET/>
+                        <DetrDetect/>
+                        <EmbedHint widget=Widget::DetrDetect/>
+                        <Prose section=DETR_QUERIES/>
+                        <DetrQueries/>
+                        <EmbedHint widget=Widget::DetrQueries/>
+                        <DetrAttention/>
+                        <EmbedHint widget=Widget::DetrAttention/>
+                        <Prose section=DETR_MATCHING/>
+                        <DetrMatching/>
+                        <EmbedHint widget=Widget::DetrMatching/>
+                        <Prose section=DETR_SLOW/>
+                        <DetrModelFacts/>
+                    </DetrSessionScope>
+                </article>
+            </Chrome>
+        }
+        .into_any()
     }
 }
 

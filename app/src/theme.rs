@@ -71,8 +71,7 @@ pub fn init() {
     let from_url = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .and_then(|search| {
-            serde_urlencoded::from_str::<Vec<(String, String)>>(search.trim_start_matches('?'))
-                .ok()
+            serde_urlencoded::from_str::<Vec<(String, String)>>(search.trim_start_matches('?')).ok()
         })
         .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "theme"))
         .map(|(_, v)| v);

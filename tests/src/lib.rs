@@ -124,6 +124,18 @@ fn unwrap_value(response: std::result::Result<ureq::Response, ureq::Error>) -> R
     }
 }
 
+/// WebDriver's codes for the keys that are not characters.
+pub mod keys {
+    pub const ESCAPE: &str = "\u{E00C}";
+    pub const PAGE_UP: &str = "\u{E00E}";
+    pub const PAGE_DOWN: &str = "\u{E00F}";
+    pub const END: &str = "\u{E010}";
+    pub const HOME: &str = "\u{E011}";
+    pub const LEFT: &str = "\u{E012}";
+    pub const RIGHT: &str = "\u{E014}";
+    pub const SPACE: &str = " ";
+}
+
 /// One browser session. Closed (and the browser quit) on drop.
 pub struct Session {
     base: String,
@@ -170,6 +182,31 @@ impl Session {
     pub fn log(&self, kind: &str) -> Result<Vec<Value>> {
         let value = post(&format!("{}/se/log", self.base), &json!({ "type": kind }))?;
         Ok(value.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Presses and releases each key in turn, as a person would: the
+    /// events go to whatever has focus, with no click first. Keys are
+    /// characters or WebDriver's codes ([`keys`]).
+    pub fn press(&self, keys: &[&str]) -> Result<()> {
+        let actions: Vec<Value> = keys
+            .iter()
+            .flat_map(|k| {
+                [
+                    json!({"type": "keyDown", "value": k}),
+                    json!({"type": "keyUp", "value": k}),
+                ]
+            })
+            .collect();
+        post(
+            &format!("{}/actions", self.base),
+            &json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        )
+        .map(drop)
+    }
+
+    /// The browser's Back button.
+    pub fn back(&self) -> Result<()> {
+        post(&format!("{}/back", self.base), &json!({})).map(drop)
     }
 
     pub fn set_window_size(&self, width: u32, height: u32) -> Result<()> {

@@ -1359,3 +1359,302 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// WCAG 2 contrast of every piece of visible text on the page, from the
+/// computed styles: the text colour (times the opacity of it and its
+/// ancestors) composited over the nearest backgrounds, against those
+/// backgrounds. SVG text laid over a canvas is checked against the
+/// canvas's background. Returns the texts below AA (4.5:1, or 3:1 for
+/// large text: 24 px, or 18.66 px bold), with the colours it saw.
+const CONTRAST_FAILURES: &str = r#"
+const parse = (c) => {
+  const m = c && c.match(/rgba?\(([^)]+)\)/);
+  if (!m) return null;
+  const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
+  return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+};
+const over = (top, bottom) => {
+  const a = top[3];
+  return [0, 1, 2].map((i) => top[i] * a + bottom[i] * (1 - a)).concat([1]);
+};
+const lum = (c) => {
+  const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+};
+const backdrop = (el) => {
+  const layers = [];
+  for (let e = el; e; e = e.parentElement) {
+    const svg = e instanceof SVGSVGElement ? e : null;
+    const canvas = svg && svg.previousElementSibling instanceof HTMLCanvasElement ? svg.previousElementSibling : null;
+    const c = parse(getComputedStyle(canvas || e).backgroundColor);
+    if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+  }
+  let bg = [255, 255, 255, 1];
+  for (let i = layers.length - 1; i >= 0; i--) bg = over(layers[i], bg);
+  return bg;
+};
+const opacity = (el) => {
+  let o = 1;
+  for (let e = el; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity);
+  return o;
+};
+const failures = [];
+for (const el of document.querySelectorAll('body *')) {
+  const text = Array.from(el.childNodes).filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+  if (!text || el.closest('script, style, noscript, option, [aria-hidden="true"]')) continue;
+  if (el.disabled || el.closest('button:disabled')) continue; // WCAG exempts inactive controls
+  const style = getComputedStyle(el);
+  const rects = el.getClientRects();
+  if (!rects.length || style.visibility !== 'visible' || rects[0].width === 0) continue;
+  const inSvg = el instanceof SVGElement;
+  const fg = parse(inSvg ? style.fill : style.color);
+  if (!fg) continue;
+  const alpha = opacity(el);
+  if (alpha === 0) continue;
+  const bg = backdrop(inSvg ? el.ownerSVGElement || el : el);
+  const shown = over([fg[0], fg[1], fg[2], fg[3] * alpha], bg);
+  const [hi, lo] = [lum(shown), lum(bg)].sort((a, b) => b - a);
+  const ratio = (hi + 0.05) / (lo + 0.05);
+  const px = parseFloat(style.fontSize);
+  const large = px >= 24 || (px >= 18.66 && Number(style.fontWeight) >= 700);
+  if (ratio < (large ? 3 : 4.5) - 0.005) {
+    failures.push(`${el.tagName.toLowerCase()}.${el.getAttribute('class') || ''} "${text.slice(0, 40)}": ${ratio.toFixed(2)} (${style.color} / ${inSvg ? style.fill : ''} on rgb(${bg.slice(0, 3).map(Math.round)}))`);
+  }
+}
+return failures;
+"#;
+
+impl Browser {
+    /// The page's texts below AA, in whatever theme it shows.
+    fn contrast_failures(&self) -> Vec<String> {
+        let value = self.session.execute(CONTRAST_FAILURES).unwrap();
+        serde_json::from_value(value).unwrap()
+    }
+
+    /// The contrast check catches what it should: grey on grey fails, and
+    /// so does dark text dimmed by its parent's opacity.
+    fn assert_contrast_check_can_fail(&self) {
+        self.session
+            .execute(
+                "const probe = document.createElement('div');
+                 probe.id = 'contrast-probe';
+                 probe.innerHTML = '<p style=\"color:#777;background:#888\">grey on grey</p>'
+                   + '<div style=\"opacity:0.3\"><p style=\"color:#000;background:#fff\">faded</p></div>'
+                   + '<p style=\"color:#000;background:#fff;font-size:30px\">large and fine</p>';
+                 document.body.appendChild(probe);",
+            )
+            .unwrap();
+        let failures = self.contrast_failures();
+        self.session
+            .execute("document.getElementById('contrast-probe').remove()")
+            .unwrap();
+        let probe: Vec<&String> = failures
+            .iter()
+            .filter(|f| {
+                f.contains("grey on grey") || f.contains("faded") || f.contains("large and fine")
+            })
+            .collect();
+        assert_eq!(probe.len(), 2, "{failures:#?}");
+        assert!(
+            !probe.iter().any(|f| f.contains("large and fine")),
+            "{probe:?}"
+        );
+    }
+
+    fn present_step(&self) -> (u64, u64) {
+        let v = self.wait(
+            "(() => { const p = document.querySelector('[data-testid=\"present\"]'); \
+             return p && [Number(p.dataset.step), Number(p.dataset.steps)]; })()",
+        );
+        (v[0].as_u64().unwrap(), v[1].as_u64().unwrap())
+    }
+
+    fn wait_present_step(&self, step: u64) {
+        self.wait(&format!(
+            "document.querySelector('[data-testid=\"present\"]')?.dataset.step === '{step}' \
+             && (new URLSearchParams(location.search).get('step') || '1') === '{step}'"
+        ));
+    }
+
+    /// The current step is drawn inside the stage, and nothing scrolls.
+    fn assert_step_fits(&self, what: &str) {
+        let v = self
+            .session
+            .execute(
+                "const stage = document.querySelector('.present-stage').getBoundingClientRect();
+                 const slide = document.querySelector('[data-testid=\"present-slide\"]').getBoundingClientRect();
+                 const root = document.documentElement;
+                 return [slide.bottom - stage.bottom, slide.right - stage.right, stage.left - slide.left,
+                         root.scrollHeight - root.clientHeight, root.scrollWidth - root.clientWidth];",
+            )
+            .unwrap();
+        let over: Vec<f64> = serde_json::from_value(v).unwrap();
+        assert!(
+            over.iter().all(|&o| o <= 1.0),
+            "{what} does not fit: overflows (bottom, right, left, page height, page width) by {over:?} px"
+        );
+    }
+}
+
+/// Presentation mode: keys step and the URL follows, Back steps back, keys
+/// in a text field stay there, and every step of every deck fits 1280×720
+/// (and the DETR deck 1920×1080) without scrolling.
+#[test]
+fn presentation_mode() {
+    use glassbox_tests::keys::{END, ESCAPE, HOME, LEFT, PAGE_DOWN, PAGE_UP, RIGHT, SPACE};
+    let b = Browser::start(GpuMode::NoWebGpu);
+    b.session.set_window_size(1280, 720).unwrap();
+
+    b.open("/autoregressive");
+    b.wait_testid("present-link");
+    b.open("/autoregressive?present=1");
+    let (step, steps) = b.present_step();
+    assert_eq!(step, 1);
+    assert!(steps >= 8, "{steps} steps");
+    let has_nav = b
+        .session
+        .execute("return !!document.querySelector('.site-header')")
+        .unwrap();
+    assert_eq!(has_nav, Value::Bool(false), "the site navigation shows");
+    for (keys, want) in [
+        (&[RIGHT][..], 2),
+        (&[SPACE], 3),
+        (&[PAGE_DOWN], 4),
+        (&[LEFT], 3),
+        (&[PAGE_UP], 2),
+        (&[END], steps),
+        (&[HOME], 1),
+        (&[RIGHT, RIGHT], 3),
+    ] {
+        b.session.press(keys).unwrap();
+        b.wait_present_step(want);
+    }
+    assert_eq!(b.text("present-counter"), format!("3 / {steps}"));
+    b.session.back().unwrap();
+    b.wait_present_step(2);
+    b.click("present-next");
+    b.wait_present_step(3);
+    b.click("present-prev");
+    b.wait_present_step(2);
+
+    // F goes full screen and back (a key press is the user gesture it needs).
+    b.session.press(&["f"]).unwrap();
+    b.wait("!!document.fullscreenElement");
+    b.session.press(&["f"]).unwrap();
+    b.wait("!document.fullscreenElement");
+    b.wait_testid("present-fullscreen");
+
+    // ? opens the help, Esc closes it, T switches the theme.
+    b.session.press(&["?"]).unwrap();
+    b.wait_testid("present-help");
+    b.session.press(&[ESCAPE]).unwrap();
+    b.wait("!document.querySelector('[data-testid=\"present-help\"]')");
+    let before = b.attr("theme-toggle", "data-value");
+    b.session.press(&["t"]).unwrap();
+    b.wait(&format!(
+        "document.querySelector('[data-testid=\"theme-toggle\"]').dataset.value !== '{before}'"
+    ));
+
+    // A focused text field keeps its keys.
+    b.open("/attention?present=1&step=3");
+    b.wait("document.querySelector('[data-testid=\"present-slide\"] input')");
+    b.session
+        .execute("document.querySelector('[data-testid=\"present-slide\"] input').focus()")
+        .unwrap();
+    b.session.press(&[RIGHT, LEFT, "f"]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(b.present_step().0, 3, "keys in a text field moved the deck");
+    b.session.execute("document.activeElement.blur()").unwrap();
+
+    // Esc leaves presentation mode for the chapter page.
+    b.session.press(&[ESCAPE]).unwrap();
+    b.wait_testid("chapter-attention");
+    b.wait("!location.search.includes('present')");
+
+    // Every step of every deck fits, stepped through by key; the scale
+    // each step needed is printed for the record.
+    for chapter in ["autoregressive", "attention", "detr"] {
+        b.open(&format!("/{chapter}?present=1"));
+        let (_, steps) = b.present_step();
+        let mut scales = Vec::new();
+        for step in 1..=steps {
+            b.wait_present_step(step);
+            b.wait("document.querySelector('[data-testid=\"present-text\"], [data-testid=\"present-widget\"] .widget')");
+            std::thread::sleep(Duration::from_millis(700));
+            b.assert_step_fits(&format!("{chapter} step {step} at 1280×720"));
+            scales.push(b.attr("present-slide", "data-scale"));
+            b.session.press(&[RIGHT]).unwrap();
+        }
+        println!(
+            "presentation {chapter} at 1280×720, scale per step: {}",
+            scales.join(" ")
+        );
+    }
+    b.session.set_window_size(1920, 1080).unwrap();
+    b.open("/detr?present=1");
+    let (_, steps) = b.present_step();
+    for step in 1..=steps {
+        b.wait_present_step(step);
+        std::thread::sleep(Duration::from_millis(500));
+        b.assert_step_fits(&format!("detr step {step} at 1920×1080"));
+        b.session.press(&[RIGHT]).unwrap();
+    }
+    b.session
+        .screenshot(&artifacts().join("present-detr-1080p.png"))
+        .unwrap();
+    b.assert_clean_logs();
+}
+
+/// Every route, in the dark theme and then the light one, keeps all its
+/// text at WCAG AA contrast.
+#[test]
+fn dark_theme_contrast() {
+    let b = Browser::start(GpuMode::NoWebGpu);
+    b.open("/");
+    b.wait_testid("home-cards");
+    b.assert_contrast_check_can_fail();
+    for (path, id) in ROUTES {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        b.open(&format!("{path}{sep}theme=dark"));
+        b.wait_testid(id);
+        assert_eq!(
+            b.session
+                .execute("return document.documentElement.dataset.theme")
+                .unwrap(),
+            "dark"
+        );
+        std::thread::sleep(Duration::from_millis(1500));
+        let dark = b.contrast_failures();
+        assert!(dark.is_empty(), "{path}, dark: {dark:#?}");
+        b.session
+            .execute("document.documentElement.dataset.theme = 'light'")
+            .unwrap();
+        let light = b.contrast_failures();
+        assert!(light.is_empty(), "{path}, light: {light:#?}");
+    }
+    b.open("/detr?theme=dark");
+    b.wait_testid("detr-detections");
+    b.session.set_window_size(1280, 1400).unwrap();
+    b.session
+        .screenshot(&artifacts().join("detr-dark.png"))
+        .unwrap();
+
+    // The toggle's choice is remembered; theme= in the URL wins over it.
+    b.open("/");
+    b.wait_testid("theme-toggle");
+    b.session
+        .execute("localStorage.removeItem('glassbox-theme')")
+        .unwrap();
+    b.open("/");
+    let auto = b.attr("theme-toggle", "data-value");
+    assert_eq!(auto, "auto");
+    b.click("theme-toggle");
+    b.wait("document.documentElement.dataset.theme === 'light'");
+    b.click("theme-toggle");
+    b.wait("document.documentElement.dataset.theme === 'dark'");
+    b.open("/gpu");
+    b.wait("document.documentElement.dataset.theme === 'dark'");
+    b.open("/gpu?theme=light");
+    b.wait("document.documentElement.dataset.theme === 'light'");
+    b.assert_clean_logs();
+}

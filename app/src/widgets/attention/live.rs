@@ -153,7 +153,7 @@ pub fn KvLive() -> impl IntoView {
         model.set(None);
         spawn_local(async move {
             match digit_model(v, move |l, t| set_progress.set((l, t))).await {
-                Ok(m) if variant.get_untracked() == v => {
+                Ok(m) if variant.try_get_untracked() == Some(v) => {
                     set_load_error.set(None);
                     model.set(Some(m));
                 }
@@ -180,9 +180,11 @@ pub fn KvLive() -> impl IntoView {
         spawn_local(async move {
             let backend = decoder_backend(&m, &live_backend::backend().await).await;
             match LiveDecoder::new(&m, &backend, f) {
+                // Unless the widget has gone in the meantime.
                 Ok(d) => {
-                    decoder.set_value(Some(d));
-                    refresh();
+                    if decoder.try_set_value(Some(d)).is_none() {
+                        refresh();
+                    }
                 }
                 Err(e) => run_error.set(Some(e.to_string())),
             }
@@ -253,7 +255,8 @@ pub fn KvLive() -> impl IntoView {
         playing.set(true);
         busy.set(true);
         spawn_local(async move {
-            while playing.get_untracked() && advance(1).await {
+            // A widget unmounted mid-play (a presentation's next step) ends the loop.
+            while playing.try_get_untracked() == Some(true) && advance(1).await {
                 next_frame().await;
             }
             playing.set(false);
@@ -291,7 +294,9 @@ pub fn KvLive() -> impl IntoView {
         timing.set(None);
         spawn_local(async move {
             let backend = decoder_backend(&m, &live_backend::backend().await).await;
-            let (f, s) = (form.get_untracked(), seed.get_untracked());
+            let (Some(f), Some(s)) = (form.try_get_untracked(), seed.try_get_untracked()) else {
+                return;
+            };
             let result = async {
                 Ok::<_, String>(Timing {
                     cached_ms: time_steps(&m, &backend, f, s, true).await?,
@@ -314,7 +319,9 @@ pub fn KvLive() -> impl IntoView {
         comparison.set(None);
         spawn_local(async move {
             let backend = decoder_backend(&m, &live_backend::backend().await).await;
-            let s = seed.get_untracked();
+            let Some(s) = seed.try_get_untracked() else {
+                return;
+            };
             let result = async {
                 let mut traces = Vec::new();
                 for f in [MlaForm::Naive, MlaForm::Absorbed] {

@@ -240,7 +240,9 @@ pub fn DetrDetect() -> impl IntoView {
                     let height = MIN_HEIGHT
                         + 6
                         + (rng.next_u64() % (MAX_HEIGHT - MIN_HEIGHT - 6) as u64) as usize;
-                    let mut pixels = live.get_untracked();
+                    let Some(mut pixels) = live.try_get_untracked() else {
+                        return;
+                    };
                     match drop_digit(
                         &mut pixels,
                         &d.images[index * 784..(index + 1) * 784],
