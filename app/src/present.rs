@@ -8,7 +8,7 @@
 //! replaces that step's entry. Each step is scaled to fit the screen, so no
 //! step ever scrolls.
 
-use leptos::{html, prelude::*};
+use leptos::{context::Provider, html, prelude::*};
 use leptos_router::{
     hooks::{use_navigate, use_query_map},
     NavigateOptions,
@@ -22,6 +22,10 @@ use crate::{
     url_state::{path_with_query, PAGE_PARAMS},
     widgets::WidgetView,
 };
+
+/// Context for the widgets of a step: which step (0-based) they are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresentedStep(pub usize);
 
 /// Whether the URL asks for presentation mode.
 pub fn presenting() -> Memo<bool> {
@@ -199,11 +203,14 @@ pub fn Presentation(chapter: Chapter) -> impl IntoView {
             }
         }
     };
-    let listener = gloo_events::EventListener::new(&window(), "keydown", move |event| {
-        if let Some(event) = event.dyn_ref::<web_sys::KeyboardEvent>() {
-            on_key(event);
-        }
-    });
+    // Not passive: the keys' default actions (Space scrolls) are prevented.
+    let options = gloo_events::EventListenerOptions::enable_prevent_default();
+    let listener =
+        gloo_events::EventListener::new_with_options(&window(), "keydown", options, move |event| {
+            if let Some(event) = event.dyn_ref::<web_sys::KeyboardEvent>() {
+                on_key(event);
+            }
+        });
     // Dropping the listener removes it, when the presentation unmounts.
     let listener = StoredValue::new_local(Some(listener));
     on_cleanup(move || listener.update_value(|l| *l = None));
@@ -232,7 +239,13 @@ pub fn Presentation(chapter: Chapter) -> impl IntoView {
                     data-scale=move || format!("{:.3}", scale.get())
                     style:transform=move || format!("scale({:.4})", scale.get())
                 >
-                    {move || render_step(steps[index.get()])}
+                    {move || {
+                        let at = index.get();
+                        // Each step in its own owner: a widget's context (DETR's
+                        // session) must not outlive its step and be found, disposed,
+                        // by the next step's widget.
+                        view! { <Provider value=PresentedStep(at)>{render_step(steps[at])}</Provider> }
+                    }}
                 </div>
             </div>
             <nav class="present-bar" aria-label="Presentation controls">

@@ -1583,6 +1583,15 @@ fn presentation_mode() {
             std::thread::sleep(Duration::from_millis(700));
             b.assert_step_fits(&format!("{chapter} step {step} at 1280×720"));
             scales.push(b.attr("present-slide", "data-scale"));
+            for e in b.session.log("browser").unwrap() {
+                if e["level"] == "SEVERE" {
+                    println!(
+                        "DEBUG {chapter} step {step}: {}",
+                        &e["message"].as_str().unwrap_or("")
+                            [..200.min(e["message"].as_str().unwrap_or("").len())]
+                    );
+                }
+            }
             b.session.press(&[RIGHT]).unwrap();
         }
         println!(
