@@ -10,6 +10,7 @@ pub mod format;
 pub mod in_flight;
 pub mod live_backend;
 pub mod mnist;
+pub mod offline;
 pub mod pages;
 pub mod theme;
 pub mod url_state;

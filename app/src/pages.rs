@@ -13,6 +13,7 @@ use crate::{
         DETR_QUERIES, DETR_SET, DETR_SLOW, KV_LIVE, KV_WHY,
     },
     live_backend::{BackendBadge, LiveBackend},
+    offline::OfflineSave,
     theme::ThemeToggle,
     url_state::{path_with_query, shareable_query},
     widgets::{
@@ -76,6 +77,7 @@ pub fn Home() -> impl IntoView {
                     })
                     .collect_view()}
             </div>
+            <OfflineSave/>
         </Chrome>
     }
 }
