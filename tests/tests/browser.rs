@@ -1416,10 +1416,19 @@ fn offline_after_one_visit() {
         closed
     });
     assert!(refused, "the server at {address} still accepts connections");
+    // Each page below comes from the service worker's shell.
+    let served_by_worker = |b: &Browser| {
+        let controlled = b
+            .session
+            .execute("return navigator.serviceWorker.controller !== null")
+            .unwrap();
+        assert_eq!(controlled, true, "the page is not the service worker's");
+    };
 
     // Chapter 1: a full sample, the native CPU chain's digit.
     b.open("/autoregressive?model=fvsbn&seed=3&speed=784");
     b.wait("document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done === '784'");
+    served_by_worker(&b);
     let model = committed(ArKind::Fvsbn);
     let zeros = vec![0.0; PIXELS];
     let mut chain = CpuChain::new(&model, &zeros, 0, Mode::Sample { seed: 3 }).unwrap();
@@ -1435,6 +1444,7 @@ fn offline_after_one_visit() {
     b.wait("document.querySelector('[data-testid=\"kv-live-step\"]')?.disabled === false");
     b.step_live(1);
     b.wait_attr("kv-live-bytes-used", "data-tokens", "1", LOAD);
+    served_by_worker(&b);
     let mla = Config::new(Variant::Mla);
     let bytes = std::fs::read(workspace().join("assets").join(mla.weights_path())).unwrap();
     let model = std::sync::Arc::new(DigitTransformer::load(mla, &bytes).unwrap());
@@ -1454,10 +1464,15 @@ fn offline_after_one_visit() {
         !b.attr("detr-detections", "data-labels").is_empty(),
         "offline, the default scene shows no detections"
     );
+    served_by_worker(&b);
 
     // A later visit says at once that everything is stored.
     b.open("/");
     b.wait_attr("offline-status", "data-value", "ready", LOAD);
+    b.session.set_window_size(1280, 1000).unwrap();
+    b.session
+        .screenshot(&artifacts().join("offline-home.png"))
+        .unwrap();
 }
 
 /// A fresh browser profile, removed afterwards.
