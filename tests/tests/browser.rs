@@ -1405,6 +1405,38 @@ fn offline_after_one_visit() {
     std::fs::create_dir_all(artifacts()).unwrap();
     std::fs::write(artifacts().join("offline.txt"), &line).unwrap();
 
+    // A bad cached copy is refetched, never used: with FVSBN's stored copy
+    // spoilt, chapter 1 still draws the native chain's digit, and a good
+    // copy is stored again.
+    let fvsbn = manifest.entry(&ArKind::Fvsbn.weights_path()).unwrap();
+    let key = format!("/offline-assets/sha256/{}", fvsbn.sha256);
+    b.session
+        .execute(&format!(
+            "caches.open('glassbox-assets-v1')
+               .then(c => c.put({key:?}, new Response(new Uint8Array(16))))
+               .then(() => {{ window.spoilt = true; }});"
+        ))
+        .unwrap();
+    b.wait("window.spoilt === true");
+    b.open("/autoregressive?model=fvsbn&seed=3&speed=784");
+    b.wait("document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done === '784'");
+    let model = committed(ArKind::Fvsbn);
+    let zeros = vec![0.0; PIXELS];
+    let mut chain = CpuChain::new(&model, &zeros, 0, Mode::Sample { seed: 3 }).unwrap();
+    let want = chain.advance(PIXELS).unwrap().image.clone();
+    assert_eq!(
+        image_from_code(&b.attr("ar-sample-status", "data-bits")).unwrap(),
+        want,
+        "with a spoilt cached copy, FVSBN drew a different digit"
+    );
+    b.session
+        .execute(&format!(
+            "caches.open('glassbox-assets-v1').then(c => c.match({key:?}))
+               .then(r => r.arrayBuffer()).then(b => {{ window.restored = b.byteLength; }});"
+        ))
+        .unwrap();
+    b.wait(&format!("window.restored === {}", fvsbn.bytes));
+
     // Offline: the server stops, and its port refuses connections.
     b.server.stop();
     let address = b.server.origin.trim_start_matches("http://").to_string();
@@ -1429,12 +1461,9 @@ fn offline_after_one_visit() {
     b.open("/autoregressive?model=fvsbn&seed=3&speed=784");
     b.wait("document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done === '784'");
     served_by_worker(&b);
-    let model = committed(ArKind::Fvsbn);
-    let zeros = vec![0.0; PIXELS];
-    let mut chain = CpuChain::new(&model, &zeros, 0, Mode::Sample { seed: 3 }).unwrap();
     assert_eq!(
         image_from_code(&b.attr("ar-sample-status", "data-bits")).unwrap(),
-        chain.advance(PIXELS).unwrap().image.clone(),
+        want,
         "offline, FVSBN drew a different digit"
     );
 
