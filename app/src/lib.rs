@@ -11,6 +11,7 @@ pub mod format;
 pub mod in_flight;
 pub mod live_backend;
 pub mod mnist;
+pub mod offline;
 pub mod pages;
 pub mod present;
 pub mod theme;

@@ -14,6 +14,7 @@ use crate::{
     },
     live_backend::{BackendBadge, LiveBackend},
     present::{presenting, Presentation},
+    offline::OfflineSave,
     theme::ThemeToggle,
     url_state::{path_with_query, shareable_query},
     widgets::{
@@ -77,6 +78,7 @@ pub fn Home() -> impl IntoView {
                     })
                     .collect_view()}
             </div>
+            <OfflineSave/>
         </Chrome>
     }
 }

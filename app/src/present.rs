@@ -18,6 +18,7 @@ use wasm_bindgen::{closure::Closure, JsCast};
 use crate::{
     chapters::Chapter,
     decks::{deck, Step},
+    offline::OfflineSave,
     theme::{choice, choose, ThemeToggle},
     url_state::{path_with_query, PAGE_PARAMS},
     widgets::WidgetView,
@@ -286,7 +287,7 @@ pub fn Presentation(chapter: Chapter) -> impl IntoView {
                     data-testid="present-help-button"
                     aria-expanded=move || help.get().to_string()
                     on:click=move |_| help.update(|h| *h = !*h)
-                >"Keys (?)"</button>
+                >"Keys and offline (?)"</button>
                 <a
                     class="present-leave"
                     data-testid="present-leave"
@@ -303,6 +304,8 @@ pub fn Presentation(chapter: Chapter) -> impl IntoView {
                             .collect_view()}
                     </dl>
                     <p>"Keys typed into a text field stay in the field."</p>
+                    <h2>"Before the lecture"</h2>
+                    <OfflineSave/>
                     <button type="button" on:click=move |_| help.set(false)>"Close"</button>
                 </div>
             </Show>

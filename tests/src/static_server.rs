@@ -12,7 +12,9 @@ use std::{
 /// Serves a trunk `dist/` folder on 127.0.0.1 with the SPA fallback trunk
 /// itself uses: any path that is not a file gets `index.html`.
 pub struct StaticServer {
-    server: Arc<tiny_http::Server>,
+    /// `None` once stopped.
+    server: Option<Arc<tiny_http::Server>>,
+    serving: Option<thread::JoinHandle<()>>,
     pub origin: String,
 }
 
@@ -38,22 +40,38 @@ impl StaticServer {
         let (serving, root) = (server.clone(), root.to_path_buf());
         // One thread per request: a response that stalls (a renderer that
         // stops reading a cancelled download) must not hold up the next page.
-        thread::spawn(move || {
+        let serving = thread::spawn(move || {
             for request in serving.incoming_requests() {
                 let root = root.clone();
                 thread::spawn(move || serve_file(&root, request));
             }
         });
         Ok(StaticServer {
-            server,
+            server: Some(server),
+            serving: Some(serving),
             origin: format!("http://127.0.0.1:{port}"),
         })
+    }
+
+    /// Stops serving and closes the listening socket, so new connections
+    /// are refused (the browser tests' "offline"). Connections the browser
+    /// keeps alive stay open but are never answered again.
+    pub fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.unblock();
+            // The serving thread holds the other reference; once it has
+            // left its loop, dropping ours closes the socket.
+            if let Some(serving) = self.serving.take() {
+                let _ = serving.join();
+            }
+            drop(server);
+        }
     }
 }
 
 impl Drop for StaticServer {
     fn drop(&mut self) {
-        self.server.unblock();
+        self.stop();
     }
 }
 
@@ -90,6 +108,7 @@ fn content_type(file: &Path) -> tiny_http::Header {
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
         Some("json") => "application/json",
+        Some("webmanifest") => "application/manifest+json",
         _ => "application/octet-stream",
     };
     tiny_http::Header::from_bytes("Content-Type", mime).expect("static header")

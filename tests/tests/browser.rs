@@ -1341,6 +1341,169 @@ fn cpu_fallback_without_webgpu() {
     b.assert_clean_logs();
 }
 
+/// Offline after one visit: "Make this available offline" stores the app
+/// shell and every file the chapters use; then, with the server stopped,
+/// each chapter loads from the browser's caches and its model runs.
+#[test]
+fn offline_after_one_visit() {
+    use compute::{
+        kv_cache::Variant,
+        models::digit_transformer::{
+            sample_patch, Config, CpuDecoder, DigitTransformer, MlaForm, START,
+        },
+        weights::manifest::Manifest,
+    };
+    // Only what the app reads ships, and the worker knows this build.
+    let dist = workspace().join("dist");
+    assert!(
+        !dist
+            .join("assets/data/mnist-train-val.safetensors")
+            .exists(),
+        "the training digits are in dist/"
+    );
+    let worker = std::fs::read_to_string(dist.join("sw.js")).unwrap();
+    assert!(
+        worker.contains("const BUILD = { id: \"") && worker.contains("_bg.wasm\""),
+        "dist/sw.js has no precache list: build with `cargo xtask build`"
+    );
+    let manifest = Manifest::parse(
+        &std::fs::read_to_string(workspace().join("assets/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let used: u64 = manifest
+        .assets
+        .iter()
+        .filter(|a| !a.training_only)
+        .map(|a| a.bytes)
+        .sum();
+
+    let mut b = Browser::start(GpuMode::NoWebGpu);
+    b.open("/");
+    b.wait_attr("offline-status", "data-value", "none", LOAD);
+    let started = std::time::Instant::now();
+    b.click("offline-save");
+    let outcome = b
+        .session
+        .wait_for(
+            "['ready', 'error'].includes(document.querySelector('[data-testid=\"offline-status\"]')?.dataset.value) \
+             && document.querySelector('[data-testid=\"offline-status\"]').dataset.value",
+            Duration::from_secs(120),
+        )
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(outcome, "ready", "{}", b.text("offline-status"));
+    let stored: u64 = b.attr("offline-status", "data-bytes").parse().unwrap();
+    assert_eq!(stored, used, "bytes stored against the manifest's files");
+    let line = format!(
+        "offline: {stored} bytes of models and data stored; the site uses {} bytes of browser storage; \
+         \"Make this available offline\" took {} ms (the page's clock; {} ms from the click to `ready`)\n",
+        b.attr("offline-status", "data-usage"),
+        b.attr("offline-status", "data-ms"),
+        took.as_millis()
+    );
+    println!("{line}");
+    std::fs::create_dir_all(artifacts()).unwrap();
+    std::fs::write(artifacts().join("offline.txt"), &line).unwrap();
+
+    // A bad cached copy is refetched, never used: with FVSBN's stored copy
+    // spoilt, chapter 1 still draws the native chain's digit, and a good
+    // copy is stored again.
+    let fvsbn = manifest.entry(&ArKind::Fvsbn.weights_path()).unwrap();
+    let key = format!("/offline-assets/sha256/{}", fvsbn.sha256);
+    b.session
+        .execute(&format!(
+            "caches.open('glassbox-assets-v1')
+               .then(c => c.put({key:?}, new Response(new Uint8Array(16))))
+               .then(() => {{ window.spoilt = true; }});"
+        ))
+        .unwrap();
+    b.wait("window.spoilt === true");
+    b.open("/autoregressive?model=fvsbn&seed=3&speed=784");
+    b.wait("document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done === '784'");
+    let model = committed(ArKind::Fvsbn);
+    let zeros = vec![0.0; PIXELS];
+    let mut chain = CpuChain::new(&model, &zeros, 0, Mode::Sample { seed: 3 }).unwrap();
+    let want = chain.advance(PIXELS).unwrap().image.clone();
+    assert_eq!(
+        image_from_code(&b.attr("ar-sample-status", "data-bits")).unwrap(),
+        want,
+        "with a spoilt cached copy, FVSBN drew a different digit"
+    );
+    b.session
+        .execute(&format!(
+            "caches.open('glassbox-assets-v1').then(c => c.match({key:?}))
+               .then(r => r.arrayBuffer()).then(b => {{ window.restored = b.byteLength; }});"
+        ))
+        .unwrap();
+    b.wait(&format!("window.restored === {}", fvsbn.bytes));
+
+    // Offline: the server stops, and its port refuses connections.
+    b.server.stop();
+    let address = b.server.origin.trim_start_matches("http://").to_string();
+    let refused = (0..50).any(|_| {
+        let closed = std::net::TcpStream::connect(&address).is_err();
+        if !closed {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        closed
+    });
+    assert!(refused, "the server at {address} still accepts connections");
+    // Each page below comes from the service worker's shell.
+    let served_by_worker = |b: &Browser| {
+        let controlled = b
+            .session
+            .execute("return navigator.serviceWorker.controller !== null")
+            .unwrap();
+        assert_eq!(controlled, true, "the page is not the service worker's");
+    };
+
+    // Chapter 1: a full sample, the native CPU chain's digit.
+    b.open("/autoregressive?model=fvsbn&seed=3&speed=784");
+    b.wait("document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done === '784'");
+    served_by_worker(&b);
+    assert_eq!(
+        image_from_code(&b.attr("ar-sample-status", "data-bits")).unwrap(),
+        want,
+        "offline, FVSBN drew a different digit"
+    );
+
+    // Chapter 2: a KV decoding step, the native decoder's first patch.
+    b.open("/attention?live=mla&live_seed=2");
+    // The step button is enabled once the model has loaded.
+    b.wait("document.querySelector('[data-testid=\"kv-live-step\"]')?.disabled === false");
+    b.step_live(1);
+    b.wait_attr("kv-live-bytes-used", "data-tokens", "1", LOAD);
+    served_by_worker(&b);
+    let mla = Config::new(Variant::Mla);
+    let bytes = std::fs::read(workspace().join("assets").join(mla.weights_path())).unwrap();
+    let model = std::sync::Arc::new(DigitTransformer::load(mla, &bytes).unwrap());
+    let mut decoder = CpuDecoder::new(model, MlaForm::Absorbed).unwrap();
+    let first = sample_patch(&decoder.step(START).unwrap().logits, 2, 0);
+    assert_eq!(
+        b.attr("kv-live-patches", "data-patches"),
+        format!("{first:x}")
+    );
+
+    // Chapter 3: a route with a query, reloaded, detects.
+    b.open("/detr?conf=60");
+    b.wait("+document.querySelector('[data-testid=\"detr-detections\"]')?.dataset.runs > 0");
+    b.session.execute("location.reload()").unwrap();
+    b.wait("+document.querySelector('[data-testid=\"detr-detections\"]')?.dataset.runs > 0");
+    assert!(
+        !b.attr("detr-detections", "data-labels").is_empty(),
+        "offline, the default scene shows no detections"
+    );
+    served_by_worker(&b);
+
+    // A later visit says at once that everything is stored.
+    b.open("/");
+    b.wait_attr("offline-status", "data-value", "ready", LOAD);
+    b.session.set_window_size(1280, 1000).unwrap();
+    b.session
+        .screenshot(&artifacts().join("offline-home.png"))
+        .unwrap();
+}
+
 /// A fresh browser profile, removed afterwards.
 struct TempDir(PathBuf);
 

@@ -109,7 +109,126 @@ fn build_app() -> Result {
             .args(["build", "--release"])
             .env("PATH", path),
     )?;
-    write_csp(&root().join("dist/index.html"))
+    let dist = root().join("dist");
+    drop_training_only(&dist)?;
+    write_csp(&dist.join("index.html"))?;
+    write_service_worker(&dist)
+}
+
+/// trunk copies all of `assets/`; the files the manifest marks
+/// `training_only` (the training digits) are for the trainer, not visitors.
+fn drop_training_only(dist: &Path) -> Result {
+    let path = dist.join("assets/manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let manifest: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let entries = manifest["assets"]
+        .as_array()
+        .ok_or_else(|| format!("{}: no \"assets\" list", path.display()))?;
+    let mut dropped = 0u64;
+    for entry in entries {
+        if entry["training_only"].as_bool() != Some(true) {
+            continue;
+        }
+        let relative = entry["path"]
+            .as_str()
+            .ok_or_else(|| format!("{}: an entry without a path", path.display()))?;
+        let file = dist.join("assets").join(relative);
+        if file.is_file() {
+            dropped += std::fs::metadata(&file).map_err(|e| e.to_string())?.len();
+            std::fs::remove_file(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        }
+    }
+    println!("xtask: left {dropped} bytes of training-only files out of dist/");
+    Ok(())
+}
+
+/// The line of `app/sw.js` that the build replaces with its id and list.
+const SW_BUILD_PLACEHOLDER: &str = "const BUILD = null;";
+
+/// Writes the build's id and precache list into `dist/sw.js`: the page, the
+/// files it names (hashed JS, wasm, CSS, icon), the web app manifest's
+/// icons, and `assets/manifest.json`. The id hashes all of them, so any
+/// change makes a new worker that replaces the old cache as a whole.
+fn write_service_worker(dist: &Path) -> Result {
+    use sha2::Digest;
+    let read = |name: &str| {
+        let path = dist.join(name);
+        std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let index = String::from_utf8_lossy(&read("index.html")?).into_owned();
+    let webmanifest = String::from_utf8_lossy(&read("manifest.webmanifest")?).into_owned();
+    let precache = shell_files(&index, &webmanifest, |p| dist.join(p).is_file())?;
+    let mut hasher = sha2::Sha256::new();
+    for path in &precache {
+        let bytes = read(path.trim_start_matches('/'))?;
+        hasher.update(path.as_bytes());
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    let id: String = hasher.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let source = String::from_utf8_lossy(&read("sw.js")?).into_owned();
+    std::fs::write(dist.join("sw.js"), with_build(&source, &id, &precache)?)
+        .map_err(|e| format!("dist/sw.js: {e}"))?;
+    println!(
+        "xtask: dist/sw.js precaches {} files as build {id}",
+        precache.len()
+    );
+    Ok(())
+}
+
+/// The app shell's URL paths: `/index.html`, `/assets/manifest.json`, and
+/// every absolute local path in the page (attributes and trunk's loader) or
+/// the web app manifest that `exists` as a file of `dist/`. Sorted, without
+/// duplicates.
+fn shell_files(
+    index: &str,
+    webmanifest: &str,
+    exists: impl Fn(&str) -> bool,
+) -> Result<Vec<String>> {
+    let mut files = vec![
+        "/index.html".to_string(),
+        "/assets/manifest.json".to_string(),
+    ];
+    for text in [index, webmanifest] {
+        // Every word between quotes, spaces or brackets is a candidate; only
+        // names of files in dist/ are kept.
+        let separators = ['"', '\'', '(', ')', ',', ';', '=', '<', '>'];
+        for word in text.split(separators).flat_map(str::split_whitespace) {
+            let local = word.starts_with('/') && !word.starts_with("//");
+            if local && !word.contains(['?', '#']) && exists(&word[1..]) {
+                files.push(word.to_string());
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    for kind in [".js", ".wasm", ".css"] {
+        if !files.iter().any(|f| f.ends_with(kind)) {
+            return Err(format!("index.html names no {kind} file to precache"));
+        }
+    }
+    Ok(files)
+}
+
+/// `sw.js` with its placeholder line replaced by the build's id and list.
+fn with_build(source: &str, id: &str, precache: &[String]) -> Result<String> {
+    if source.matches(SW_BUILD_PLACEHOLDER).count() != 1 {
+        return Err(format!(
+            "sw.js must hold the line `{SW_BUILD_PLACEHOLDER}` exactly once"
+        ));
+    }
+    let list: Vec<String> = precache.iter().map(|p| json_string(p)).collect();
+    Ok(source.replace(
+        SW_BUILD_PLACEHOLDER,
+        &format!(
+            "const BUILD = {{ id: \"{id}\", precache: [{}] }};",
+            list.join(", ")
+        ),
+    ))
 }
 
 /// The folder holding binaryen's `wasm-opt`, installed from npm into a
@@ -664,4 +783,66 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What trunk writes, in short: attributes in double quotes, the loader
+    /// in single quotes, and a CSP full of quoted words.
+    const INDEX: &str = r#"<head>
+<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self' 'sha256-x'">
+<link rel="manifest" href="/manifest.webmanifest" />
+<link rel="icon" href="/favicon-1a2b.svg"/>
+<link rel="stylesheet" href="/style-3c4d.css" integrity="sha384-abc"/>
+<link rel="modulepreload" href="/glassbox-app-5e6f.js" crossorigin="anonymous">
+<script type="module">
+import init from '/glassbox-app-5e6f.js';
+await init({ module_or_path: '/glassbox-app-5e6f_bg.wasm' });
+</script>
+<a href="/detr?x=1">a route</a><a href="/">home</a></head>"#;
+    const WEBMANIFEST: &str = r#"{"start_url": "/", "icons": [{"src": "/icons/icon-192.png"}, {"src": "/icons/icon-512.png"}]}"#;
+
+    fn in_dist(path: &str) -> bool {
+        path.contains('.')
+    }
+
+    #[test]
+    fn the_shell_is_the_page_its_hashed_files_and_the_icons() {
+        assert_eq!(
+            shell_files(INDEX, WEBMANIFEST, in_dist).unwrap(),
+            [
+                "/assets/manifest.json",
+                "/favicon-1a2b.svg",
+                "/glassbox-app-5e6f.js",
+                "/glassbox-app-5e6f_bg.wasm",
+                "/icons/icon-192.png",
+                "/icons/icon-512.png",
+                "/index.html",
+                "/manifest.webmanifest",
+                "/style-3c4d.css",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_page_without_its_wasm_is_refused() {
+        let without = INDEX.replace("_bg.wasm", "_bg.gone");
+        let exists = |p: &str| in_dist(p) && !p.ends_with(".gone");
+        let err = shell_files(&without, WEBMANIFEST, exists).unwrap_err();
+        assert!(err.contains(".wasm"), "{err}");
+    }
+
+    #[test]
+    fn the_build_line_replaces_the_placeholder_once() {
+        let source = "// head\nconst BUILD = null;\nif (BUILD) {}\n";
+        let built = with_build(source, "00ff", &["/index.html".into(), "/a.js".into()]).unwrap();
+        assert_eq!(
+            built,
+            "// head\nconst BUILD = { id: \"00ff\", precache: [\"/index.html\", \"/a.js\"] };\nif (BUILD) {}\n"
+        );
+        assert!(with_build("const BUILD = {};", "00ff", &[]).is_err());
+        assert!(with_build(&built, "00ff", &[]).is_err(), "built twice");
+    }
 }
