@@ -302,7 +302,7 @@ mod tests {
             };
             let state = parse_query::<KvState>(&pairs(query)).state;
             let preset = presets.iter().find(|p| p.name == state.preset).unwrap();
-            assert_eq!(state.config(), preset.config().unwrap(), "{query}");
+            assert_eq!(state.with_preset(preset).unwrap(), state, "{query}");
             checked += 1;
         }
         assert!(checked >= 3);

@@ -13,8 +13,8 @@ use crate::{
         DETR_QUERIES, DETR_SET, DETR_SLOW, KV_LIVE, KV_WHY,
     },
     live_backend::{BackendBadge, LiveBackend},
-    present::{presenting, Presentation},
     offline::OfflineSave,
+    present::{presenting, Presentation},
     theme::ThemeToggle,
     url_state::{path_with_query, shareable_query},
     widgets::{

@@ -1710,6 +1710,7 @@ fn presentation_mode() {
     // ? opens the help, Esc closes it, T switches the theme.
     b.session.press(&["?"]).unwrap();
     b.wait_testid("present-help");
+    b.wait_testid("offline-save");
     b.session.press(&[ESCAPE]).unwrap();
     b.wait("!document.querySelector('[data-testid=\"present-help\"]')");
     let before = b.attr("theme-toggle", "data-value");

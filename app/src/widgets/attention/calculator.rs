@@ -86,22 +86,8 @@ pub fn KvCalculator() -> impl IntoView {
                         on:change=move |ev| {
                             let name = event_target_value(&ev);
                             let Some(p) = all_presets.with_value(|ps| ps.iter().find(|p| p.name == name).cloned()) else { return };
-                            let Ok(c) = p.config() else { return };
-                            let cur = state.get_untracked();
-                            write_preset(KvState {
-                                variant: c.variant,
-                                layers: c.layers,
-                                heads: c.heads,
-                                kv_heads: c.kv_heads,
-                                head_dim: c.head_dim,
-                                kv_lora_rank: if c.variant == Variant::Mla { c.kv_lora_rank } else { cur.kv_lora_rank },
-                                rope_dim: if c.variant == Variant::Mla { c.rope_dim } else { cur.rope_dim },
-                                context: c.context,
-                                window: c.window,
-                                window_layers: c.window_layers,
-                                preset: p.name.clone(),
-                                ..cur
-                            });
+                            let Ok(next) = state.get_untracked().with_preset(&p) else { return };
+                            write_preset(next);
                         }
                     >
                         <option value="" selected=move || state.get().preset.is_empty()>"Custom"</option>

@@ -75,6 +75,32 @@ impl Default for KvState {
 pub const MAX_COUNT: u64 = 1 << 24;
 
 impl KvState {
+    /// This state with a published model's shape, as choosing the preset in
+    /// the calculator gives: MLA's d_c and d_h^R are kept for the other
+    /// variants, which do not use them.
+    pub fn with_preset(&self, p: &compute::kv_cache::Preset) -> Result<KvState, String> {
+        let c = p.config()?;
+        let mla = c.variant == Variant::Mla;
+        Ok(KvState {
+            variant: c.variant,
+            layers: c.layers,
+            heads: c.heads,
+            kv_heads: c.kv_heads,
+            head_dim: c.head_dim,
+            kv_lora_rank: if mla {
+                c.kv_lora_rank
+            } else {
+                self.kv_lora_rank
+            },
+            rope_dim: if mla { c.rope_dim } else { self.rope_dim },
+            context: c.context,
+            window: c.window,
+            window_layers: c.window_layers,
+            preset: p.name.clone(),
+            ..self.clone()
+        })
+    }
+
     pub fn config(&self) -> KvConfig {
         KvConfig {
             variant: self.variant,
