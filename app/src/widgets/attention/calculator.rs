@@ -444,6 +444,7 @@ fn DeepSeekTables() -> impl IntoView {
     let t9 = deepseek_table9();
     let k = |c: &KvConfig| format!("{:.1}K", c.elems_per_token() as f64 / 1000.0);
     view! {
+        <div class="deepseek-tables">
         <h3>"Cross-check: DeepSeek-V2, Tables 1 and 9"</h3>
         <div class="table-scroll">
             <table data-testid="kv-deepseek-table1">
@@ -476,6 +477,7 @@ fn DeepSeekTables() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+        </div>
         </div>
     }
 }
