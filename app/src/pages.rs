@@ -104,15 +104,23 @@ fn Prose(section: Section) -> impl IntoView {
     }
 }
 
+/// A chapter's page, or its deck when the URL asks for presentation mode.
+fn page_or_deck(chapter: Chapter, page: impl Fn() -> AnyView + Send + 'static) -> impl IntoView {
+    let presenting = presenting();
+    move || {
+        if presenting.get() {
+            view! { <Presentation chapter/> }.into_any()
+        } else {
+            page()
+        }
+    }
+}
+
 /// Chapter 1: text and the four widgets, all sharing the URL's `ArState`.
 #[component]
 pub fn AutoregressivePage() -> impl IntoView {
     let chapter = Chapter::Autoregressive;
-    let presenting = presenting();
-    move || {
-        if presenting.get() {
-            return view! { <Presentation chapter/> }.into_any();
-        }
+    page_or_deck(chapter, move || {
         view! {
             <Chrome title=chapter.title()>
                 <article data-testid="chapter-autoregressive" class="chapter">
@@ -134,18 +142,14 @@ pub fn AutoregressivePage() -> impl IntoView {
             </Chrome>
         }
         .into_any()
-    }
+    })
 }
 
 /// Chapter 2: the KV cache.
 #[component]
 pub fn AttentionPage() -> impl IntoView {
     let chapter = Chapter::Attention;
-    let presenting = presenting();
-    move || {
-        if presenting.get() {
-            return view! { <Presentation chapter/> }.into_any();
-        }
+    page_or_deck(chapter, move || {
         view! {
             <Chrome title=chapter.title()>
                 <article data-testid="chapter-attention" class="chapter">
@@ -162,18 +166,14 @@ pub fn AttentionPage() -> impl IntoView {
             </Chrome>
         }
         .into_any()
-    }
+    })
 }
 
 /// Chapter 3: DETR. The four widgets share one detection of the canvas.
 #[component]
 pub fn DetrPage() -> impl IntoView {
     let chapter = Chapter::Detr;
-    let presenting = presenting();
-    move || {
-        if presenting.get() {
-            return view! { <Presentation chapter/> }.into_any();
-        }
+    page_or_deck(chapter, move || {
         view! {
             <Chrome title=chapter.title()>
                 <article data-testid="chapter-detr" class="chapter">
@@ -199,7 +199,7 @@ pub fn DetrPage() -> impl IntoView {
             </Chrome>
         }
         .into_any()
-    }
+    })
 }
 
 #[component]
