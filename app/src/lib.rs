@@ -7,6 +7,8 @@ pub mod chapters;
 pub mod decks;
 pub mod detr_model;
 pub mod digit_models;
+pub mod embed_bridge;
+pub mod embed_protocol;
 pub mod format;
 pub mod in_flight;
 pub mod live_backend;

@@ -12,6 +12,8 @@ use crate::{
         Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_TEACHER_FORCING, DETR_MATCHING,
         DETR_QUERIES, DETR_SET, DETR_SLOW, KV_LIVE, KV_WHY,
     },
+    embed_bridge::use_embed_bridge,
+    embed_protocol::hidden_parts,
     live_backend::{BackendBadge, LiveBackend},
     offline::OfflineSave,
     present::{presenting, Presentation},
@@ -277,25 +279,37 @@ fn GpuInfo() -> impl IntoView {
     }
 }
 
-/// The iframe snippet for a widget, with the current settings.
+/// The embed snippets for a widget, with the current settings: a plain
+/// iframe, and one that `/embed.js` keeps as tall as its content.
 #[component]
 fn EmbedHint(widget: Widget) -> impl IntoView {
     let search = use_location().search;
-    let snippet = move || {
-        let origin = window().location().origin().unwrap_or_default();
+    let origin = move || window().location().origin().unwrap_or_default();
+    let iframe = move |extra: &str| {
         let src = path_with_query(
-            &format!("{origin}/embed/{}", widget.slug()),
+            &format!("{}/embed/{}", origin(), widget.slug()),
             &shareable_query(&search.get()),
         );
+        let title = format!("glassbox: {}", widget.title());
         format!(
-            r#"<iframe src="{src}" width="100%" height="520" style="border:0" title="glassbox"></iframe>"#
+            r#"<iframe src="{src}"{extra} width="100%" height="520" style="border:0" title="{title}" allow="fullscreen" loading="lazy"></iframe>"#
+        )
+    };
+    let plain = move || iframe("");
+    let with_script = move || {
+        format!(
+            "{}\n<script src=\"{}/embed.js\" async></script>",
+            iframe(" data-glassbox"),
+            origin()
         )
     };
     view! {
         <details class="embed-hint">
             <summary>"Embed this widget"</summary>
             <p>"Paste this into any page; it keeps the settings you see now."</p>
-            <pre><code data-testid="embed-snippet">{snippet}</code></pre>
+            <pre><code data-testid="embed-snippet">{plain}</code></pre>
+            <p>"Or let the widget set its own height, growing and shrinking with its content:"</p>
+            <pre><code data-testid="embed-snippet-script">{with_script}</code></pre>
         </details>
     }
 }
@@ -310,8 +324,15 @@ pub fn Embed() -> impl IntoView {
         match Widget::from_slug(&slug) {
             Some(widget) => {
                 document().set_title(&format!("{slug} · glassbox"));
+                let root = NodeRef::<leptos::html::Div>::new();
+                use_embed_bridge(widget, root);
                 view! {
-                    <div class="embed" data-testid="embed">
+                    <div
+                        class="embed"
+                        data-testid="embed"
+                        data-hide=move || hidden_parts(&search.get())
+                        node_ref=root
+                    >
                         <WidgetView widget/>
                         <p class="embed-footer">
                             <BackendBadge/>
@@ -324,6 +345,7 @@ pub fn Embed() -> impl IntoView {
                                 "Open in glassbox ↗"
                             </a>
                         </p>
+                        <EmbedHint widget/>
                     </div>
                 }
                 .into_any()

@@ -177,6 +177,24 @@ impl Session {
         }
     }
 
+    /// Moves WebDriver into the iframe `css` selects in the current
+    /// document: scripts then run inside it, whatever its origin.
+    pub fn switch_to_frame(&self, css: &str) -> Result<()> {
+        let found = post(
+            &format!("{}/element", self.base),
+            &json!({ "using": "css selector", "value": css }),
+        )
+        .map_err(|e| format!("finding {css}: {e}"))?;
+        post(&format!("{}/frame", self.base), &json!({ "id": found }))
+            .map(drop)
+            .map_err(|e| format!("switching to {css}: {e}"))
+    }
+
+    /// Back out of the current iframe to the document that holds it.
+    pub fn switch_to_parent_frame(&self) -> Result<()> {
+        post(&format!("{}/frame/parent", self.base), &json!({})).map(drop)
+    }
+
     /// Entries of the browser's "browser" (console) or "performance" log
     /// since the last call.
     pub fn log(&self, kind: &str) -> Result<Vec<Value>> {

@@ -16,7 +16,7 @@ use glassbox_tests::{
     first_load, first_load_json, requested_urls, Chromedriver, GpuMode, Session, StaticServer,
     FIRST_LOAD_BUDGET,
 };
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Loading wasm and compiling shaders on SwiftShader is slow on two cores.
 const LOAD: Duration = Duration::from_secs(60);
@@ -1502,6 +1502,202 @@ fn offline_after_one_visit() {
     b.session
         .screenshot(&artifacts().join("offline-home.png"))
         .unwrap();
+}
+
+/// The embed protocol, glassbox/1, across origins: `docs/embed-example.html`,
+/// served from a second origin, embeds three widgets with `origin=` set to
+/// its own origin and `/embed.js` keeping their heights.
+#[test]
+fn embed_protocol_across_origins() {
+    let b = Browser::start(GpuMode::NoWebGpu);
+    let s = &b.session;
+
+    // hide=text,controls leaves the result and drops prose and controls.
+    b.open("/embed/gpu-selftest?hide=text,controls");
+    b.wait_testid("gpu-selftest-status");
+    let display = s
+        .execute(
+            "const d = (sel) => getComputedStyle(document.querySelector(sel)).display;
+             return [d('.widget > p'), d('.controls'), d('.embed-hint'), d('[data-testid=\"gpu-selftest-result\"]')];",
+        )
+        .unwrap();
+    assert_eq!(display, json!(["none", "none", "none", "grid"]));
+
+    let host_dir = TempDir::new("embed-host");
+    std::fs::copy(
+        workspace().join("docs/embed-example.html"),
+        host_dir.0.join("index.html"),
+    )
+    .unwrap();
+    let host = StaticServer::start(&host_dir.0).unwrap();
+    assert_ne!(host.origin, b.server.origin);
+    s.goto(&format!("{}/?glassbox={}", host.origin, b.server.origin))
+        .unwrap();
+
+    // `ready` from each, with its widget and its query (page parameters
+    // such as origin= and hide= left out).
+    let messages = |filter: &str| format!("(window.glassboxMessages || []).filter(m => {filter})");
+    // Waits in the host page; a timeout lists what the widgets said.
+    let wait_host = |expr: &str| -> Value {
+        s.wait_for(expr, LOAD).unwrap_or_else(|e| {
+            let said = s
+                .execute("return (window.glassboxMessages || []).map(m => m.frame + ' ' + JSON.stringify(m.data)).join('\\n')")
+                .unwrap_or_default();
+            panic!("{e}\nmessages from the widgets:\n{}", said.as_str().unwrap_or_default())
+        })
+    };
+    let ready = wait_host(&format!(
+        "{0}.length === 3 && {0}.map(m => [m.frame, m.data.widget, m.data.query]).sort()",
+        messages("m.data.type === 'ready'")
+    ));
+    assert_eq!(
+        ready,
+        json!([
+            ["gb-costs", "ar-costs", ""],
+            ["gb-kv", "kv-calculator", ""],
+            ["gb-selftest", "gpu-selftest", "m=33&k=65&n=17&seed=9"]
+        ])
+    );
+    let src = wait_host(&format!(
+        "{0}.length && {0}[0].data.src",
+        messages("m.frame === 'gb-selftest' && m.data.context === 'iframe.resize'")
+    ));
+    assert!(
+        src.as_str()
+            .unwrap()
+            .starts_with(&format!("{}/embed/gpu-selftest?m=33&", b.server.origin)),
+        "iframe.resize src: {src}"
+    );
+
+    // Each iframe is exactly as tall as its content (no inner scrolling),
+    // after the content grows and after it shrinks.
+    let fits = "Math.abs(innerHeight - Math.ceil(document.querySelector('.embed').getBoundingClientRect().height)) <= 1";
+    let toggle = |open: bool| {
+        s.execute(&format!(
+            "document.querySelector('details.embed-hint').open = {open}"
+        ))
+        .unwrap();
+    };
+    // Chrome pauses rendering (and so ResizeObservers and animation
+    // frames) in cross-origin frames out of view; a visitor scrolls to
+    // them, and the test does too.
+    let scroll_to = |frame: &str| {
+        s.execute(&format!(
+            "document.getElementById('{frame}').scrollIntoView()"
+        ))
+        .unwrap();
+    };
+    for frame in ["gb-selftest", "gb-kv", "gb-costs"] {
+        scroll_to(frame);
+        s.switch_to_frame(&format!("#{frame}")).unwrap();
+        let closed = b.wait(&format!("({fits}) && innerHeight"));
+        toggle(true);
+        let opened = b.wait(&format!(
+            "({fits}) && innerHeight > {closed} + 40 && innerHeight"
+        ));
+        toggle(false);
+        b.wait(&format!("({fits}) && innerHeight < {opened}"));
+        s.switch_to_parent_frame().unwrap();
+    }
+
+    // setState: validated as a URL would be (a notice), then applied; the
+    // widget reruns, reports its new state, and getState returns it.
+    let send = |command: &str| {
+        s.execute(&format!("glassboxSend('gb-selftest', {command})"))
+            .unwrap();
+    };
+    scroll_to("gb-selftest");
+    let state_from_selftest = messages("m.frame === 'gb-selftest' && m.data.type === 'state'");
+    send("{type: 'setState', query: 'm=9999&k=20&n=7&seed=3'}");
+    wait_host(&format!(
+        "{state_from_selftest}.some(m => m.data.query === 'm=9999&k=20&n=7&seed=3')"
+    ));
+    s.switch_to_frame("#gb-selftest").unwrap();
+    b.wait("document.querySelector('[data-testid=\"url-notices\"]')?.innerText.includes('m=9999')");
+    s.switch_to_parent_frame().unwrap();
+    send("{type: 'setState', query: 'm=12&k=20&n=7&seed=3'}");
+    wait_host(&format!(
+        "{state_from_selftest}.some(m => m.data.query === 'm=12&k=20&n=7&seed=3')"
+    ));
+    s.switch_to_frame("#gb-selftest").unwrap();
+    b.wait(
+        "document.querySelector('[data-testid=\"gpu-selftest-result\"][data-shape=\"12x20x7\"]')",
+    );
+    assert!(
+        s.execute("return location.search")
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .contains("origin="),
+        "setState dropped the page's origin="
+    );
+    s.switch_to_parent_frame().unwrap();
+    let result = |id: &str| {
+        send(&format!("{{type: 'getState', id: '{id}'}}"));
+        wait_host(&format!(
+            "{0}.length && {0}[0].data.query",
+            messages(&format!("m.data.type === 'result' && m.data.id === '{id}'"))
+        ))
+    };
+    assert_eq!(result("q1"), "m=12&k=20&n=7&seed=3");
+
+    // Ignored without a throw: a setState from a window other than the
+    // parent (a sibling frame of the host's own origin, and the widget's
+    // own window), and malformed or unknown messages from the parent.
+    let states_before = s
+        .execute(&format!("return {state_from_selftest}.length"))
+        .unwrap();
+    s.execute(
+        "const f = document.createElement('iframe');
+         f.id = 'foreign';
+         f.srcdoc = '<script>parent.document.getElementById(\"gb-selftest\").contentWindow.postMessage('
+           + '{ns: \"glassbox\", v: 1, type: \"setState\", query: \"m=2&k=2&n=2&seed=2\"}, \"*\");'
+           + 'document.title = \"sent\";<' + '/script>';
+         document.body.appendChild(f);",
+    )
+    .unwrap();
+    b.wait("document.getElementById('foreign').contentDocument?.title === 'sent'");
+    s.switch_to_frame("#gb-selftest").unwrap();
+    s.execute(
+        "postMessage({ns: 'glassbox', v: 1, type: 'setState', query: 'm=3&k=3&n=3&seed=3'}, '*')",
+    )
+    .unwrap();
+    s.switch_to_parent_frame().unwrap();
+    s.execute(
+        "const w = document.getElementById('gb-selftest').contentWindow;
+         const cyclic = {ns: 'glassbox', v: 1, type: 'setState', query: 'm=4'}; cyclic.self = cyclic;
+         for (const m of ['hello', null, 42, [1], cyclic,
+                          {ns: 'glassbox', v: 1, type: 'getState', id: 10n},
+                          {ns: 'glassbox', v: 1, type: 'setState'},
+                          {ns: 'glassbox', v: 2, type: 'setState', query: 'm=5'},
+                          {ns: 'glassbox', v: 1, type: 'launch'},
+                          {ns: 'glassbox', v: 1, type: 'setTheme', theme: 'purple'}]) {
+           w.postMessage(m, '*');
+         }",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(result("q2"), "m=12&k=20&n=7&seed=3");
+    assert_eq!(
+        s.execute(&format!("return {state_from_selftest}.length"))
+            .unwrap(),
+        states_before,
+        "a state change from an ignored message"
+    );
+
+    // setTheme changes the widget's background, both ways.
+    scroll_to("gb-kv");
+    let background = "getComputedStyle(document.documentElement).backgroundColor";
+    for (theme, colour) in [("dark", "rgb(17, 19, 24)"), ("light", "rgb(255, 255, 255)")] {
+        s.execute(&format!(
+            "glassboxSend('gb-kv', {{type: 'setTheme', theme: '{theme}'}})"
+        ))
+        .unwrap();
+        s.switch_to_frame("#gb-kv").unwrap();
+        b.wait(&format!("{background} === '{colour}'"));
+        s.switch_to_parent_frame().unwrap();
+    }
+    b.assert_clean_logs();
 }
 
 /// A fresh browser profile, removed afterwards.

@@ -58,6 +58,25 @@ impl Widget {
         }
     }
 
+    /// What the widget shows, in words: an embed's iframe `title`, which
+    /// screen readers announce.
+    pub fn title(self) -> &'static str {
+        match self {
+            Widget::GpuSelfTest => "GPU self-test: a tiled matrix multiply",
+            Widget::GpuBench => "Benchmark of glassbox's kernels on this device",
+            Widget::ArSample => "Sample a digit, pixel by pixel",
+            Widget::ArScore => "Score a drawn digit under four autoregressive models",
+            Widget::ArComplete => "Complete a digit from its top rows",
+            Widget::ArCosts => "Autoregressive models: parameters and cost",
+            Widget::KvCalculator => "KV-cache calculator",
+            Widget::KvLive => "A KV cache, live",
+            Widget::DetrDetect => "DETR: detect digits",
+            Widget::DetrQueries => "DETR: the object queries",
+            Widget::DetrAttention => "DETR: where the queries look",
+            Widget::DetrMatching => "DETR: Hungarian matching, one training step",
+        }
+    }
+
     /// The full page the widget belongs to, for the "open in glassbox" link.
     pub fn page(self) -> &'static str {
         match self {
