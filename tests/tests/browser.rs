@@ -2027,3 +2027,129 @@ fn dark_theme_contrast() {
     b.wait("document.documentElement.dataset.theme === 'light'");
     b.assert_clean_logs();
 }
+
+/// Every page a visitor can open: each route (and each chapter in
+/// presentation mode) and each widget's embed, with the test id that says
+/// it has mounted.
+fn every_page() -> Vec<(String, String)> {
+    let mut pages: Vec<(String, String)> = ROUTES
+        .iter()
+        .filter(|(path, _)| !path.starts_with("/embed/"))
+        .map(|(path, id)| (path.to_string(), id.to_string()))
+        .collect();
+    for chapter in ["autoregressive", "attention", "detr"] {
+        pages.push((format!("/{chapter}?present=1"), "present".into()));
+    }
+    // Widget::ALL's slugs (the tests do not link the app crate).
+    for widget in [
+        "gpu-selftest",
+        "gpu-bench",
+        "ar-sample",
+        "ar-score",
+        "ar-complete",
+        "ar-costs",
+        "kv-calculator",
+        "kv-live",
+        "detr-detect",
+        "detr-queries",
+        "detr-attention",
+        "detr-matching",
+    ] {
+        pages.push((format!("/embed/{widget}"), "embed".into()));
+    }
+    pages.push(("/embed/no-such-widget".into(), "embed-unknown".into()));
+    pages
+}
+
+/// axe-core's browser build, which `cargo xtask test` installs from npm.
+fn axe_core_script() -> String {
+    let path = std::env::var_os("GLASSBOX_AXE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap())
+                .join(".cache/glassbox/axe-core-4.14.1/node_modules/axe-core/axe.min.js")
+        });
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is missing at {} ({e}): `cargo xtask test` installs it",
+            path.display()
+        )
+    })
+}
+
+/// Runs axe-core on the current page under the WCAG 2.1 A and AA rules and
+/// returns its violations as (rule, impact, nodes, first targets).
+const AXE_RUN: &str = "return axe.run(document, {
+    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+    resultTypes: ['violations'],
+  }).then(r => r.violations.map(v => [v.id, v.impact, v.nodes.length,
+      v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')]));";
+
+/// axe-core finds no serious or critical WCAG 2.1 A/AA violation on any
+/// page, in either theme. Every rule it reports, at any impact, is written
+/// to target/e2e/axe.txt.
+#[test]
+fn accessibility_axe() {
+    let b = Browser::start(GpuMode::NoWebGpu);
+    let axe = axe_core_script();
+    // The check itself works: a button with no name is a critical violation.
+    b.open("/");
+    b.wait_testid("home-cards");
+    b.session.execute(&axe).unwrap();
+    b.session
+        .execute("const x = document.createElement('button'); x.id = 'axe-probe'; document.body.appendChild(x);")
+        .unwrap();
+    let probe = b.session.execute(AXE_RUN).unwrap();
+    assert!(
+        probe
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v[0] == "button-name" && v[1] == "critical"),
+        "axe missed a nameless button: {probe}"
+    );
+
+    let mut counts: std::collections::BTreeMap<(String, String), u64> = Default::default();
+    let mut serious = Vec::new();
+    for (path, id) in every_page() {
+        for theme in ["light", "dark"] {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            b.open(&format!("{path}{sep}theme={theme}"));
+            b.wait_testid(&id);
+            // Let models load and results render before checking them.
+            b.wait("!document.querySelector('.loading')");
+            std::thread::sleep(Duration::from_millis(700));
+            b.session.execute(&axe).unwrap();
+            let found = b.session.execute(AXE_RUN).unwrap();
+            for v in found.as_array().unwrap() {
+                let (rule, impact) = (v[0].as_str().unwrap(), v[1].as_str().unwrap_or("none"));
+                *counts.entry((rule.into(), impact.into())).or_default() += v[2].as_u64().unwrap();
+                if matches!(impact, "serious" | "critical") {
+                    serious.push(format!(
+                        "{path} ({theme}): {rule} ({impact}) on {} node(s): {}",
+                        v[2], v[3]
+                    ));
+                }
+            }
+        }
+    }
+    let summary: String = counts
+        .iter()
+        .map(|((rule, impact), n)| format!("{rule} ({impact}): {n} nodes\n"))
+        .collect();
+    println!(
+        "axe, WCAG 2.1 A/AA, {} pages × 2 themes:\n{summary}",
+        every_page().len()
+    );
+    std::fs::create_dir_all(artifacts()).unwrap();
+    std::fs::write(
+        artifacts().join("axe.txt"),
+        format!("{summary}\n{}\n", serious.join("\n")),
+    )
+    .unwrap();
+    assert!(
+        serious.is_empty(),
+        "axe: serious or critical violations:\n{}",
+        serious.join("\n")
+    );
+}

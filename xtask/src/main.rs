@@ -24,6 +24,8 @@ const APT_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "mesa-vulkan-dri
 /// wasm-opt, from the npm registry (Debian's binaryen is too old for the
 /// features rustc emits); trunk finds it on PATH.
 const BINARYEN: &str = "binaryen@132.0.0";
+/// The accessibility checker the browser tests inject into every page.
+const AXE_CORE: &str = "axe-core@4.14.1";
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -234,28 +236,45 @@ fn with_build(source: &str, id: &str, precache: &[String]) -> Result<String> {
 /// The folder holding binaryen's `wasm-opt`, installed from npm into a
 /// cache folder the first time.
 fn ensure_wasm_opt() -> Result<PathBuf> {
+    let prefix = npm_package(BINARYEN, |prefix| {
+        let version = BINARYEN.rsplit('@').next().unwrap_or_default();
+        let major = version.split('.').next().unwrap_or_default();
+        output(
+            &prefix.join("node_modules/.bin/wasm-opt").to_string_lossy(),
+            &["--version"],
+        )
+        .is_some_and(|v| v.contains(&format!("version {major}")))
+    })?;
+    Ok(prefix.join("node_modules/.bin"))
+}
+
+/// axe-core's browser build, `axe.min.js`, from the npm registry.
+fn ensure_axe_core() -> Result<PathBuf> {
+    let script = |prefix: &Path| prefix.join("node_modules/axe-core/axe.min.js");
+    let prefix = npm_package(AXE_CORE, |prefix| script(prefix).is_file())?;
+    Ok(script(&prefix))
+}
+
+/// Installs the npm package `spec` (name@version) into its own folder in
+/// ~/.cache/glassbox, unless `installed` says it is there already.
+fn npm_package(spec: &str, installed: impl Fn(&Path) -> bool) -> Result<PathBuf> {
     let home = env::var_os("HOME").ok_or("HOME is not set")?;
     let prefix = PathBuf::from(home)
         .join(".cache/glassbox")
-        .join(BINARYEN.replace('@', "-"));
-    let bin = prefix.join("node_modules/.bin");
-    let version = BINARYEN.rsplit('@').next().unwrap_or_default();
-    let major = version.split('.').next().unwrap_or_default();
-    let installed = output(&bin.join("wasm-opt").to_string_lossy(), &["--version"])
-        .is_some_and(|v| v.contains(&format!("version {major}")));
-    if !installed {
+        .join(spec.replace('@', "-"));
+    if !installed(&prefix) {
         if output("npm", &["--version"]).is_none() {
             return Err(format!(
-                "npm is missing: it installs {BINARYEN} (wasm-opt); run `apt-get install npm`"
+                "npm is missing: it installs {spec}; run `apt-get install npm`"
             ));
         }
         std::fs::create_dir_all(&prefix).map_err(|e| e.to_string())?;
         run(Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--prefix"])
             .arg(&prefix)
-            .arg(BINARYEN))?;
+            .arg(spec))?;
     }
-    Ok(bin)
+    Ok(prefix)
 }
 
 /// What the page may load: everything from its own origin only, wasm
@@ -315,6 +334,7 @@ fn test() -> Result {
     ensure_web_tools()?;
     ensure_apt_packages()?;
     let gpu_env = gpu_test_env()?;
+    let axe = ensure_axe_core()?;
 
     step(
         "format",
@@ -368,7 +388,8 @@ fn test() -> Result {
                 "--",
                 "--test-threads=1",
             ])
-            .envs(gpu_env),
+            .envs(gpu_env)
+            .env("GLASSBOX_AXE_JS", axe),
     )?;
     println!(
         "xtask: all tests passed in {:.0} s",
