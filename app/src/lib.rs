@@ -13,6 +13,7 @@ pub mod format;
 pub mod in_flight;
 pub mod live_backend;
 pub mod mnist;
+pub mod motion;
 pub mod offline;
 pub mod pages;
 pub mod present;

@@ -126,13 +126,18 @@ fn unwrap_value(response: std::result::Result<ureq::Response, ureq::Error>) -> R
 
 /// WebDriver's codes for the keys that are not characters.
 pub mod keys {
+    pub const TAB: &str = "\u{E004}";
+    pub const SHIFT: &str = "\u{E008}";
     pub const ESCAPE: &str = "\u{E00C}";
     pub const PAGE_UP: &str = "\u{E00E}";
     pub const PAGE_DOWN: &str = "\u{E00F}";
     pub const END: &str = "\u{E010}";
     pub const HOME: &str = "\u{E011}";
     pub const LEFT: &str = "\u{E012}";
+    pub const UP: &str = "\u{E013}";
     pub const RIGHT: &str = "\u{E014}";
+    pub const DOWN: &str = "\u{E015}";
+    pub const DELETE: &str = "\u{E017}";
     pub const SPACE: &str = " ";
 }
 
@@ -220,6 +225,30 @@ impl Session {
             &json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
         )
         .map(drop)
+    }
+
+    /// Presses each key in turn while `modifier` (e.g. [`keys::SHIFT`]) is
+    /// held down.
+    pub fn press_holding(&self, modifier: &str, keys: &[&str]) -> Result<()> {
+        let mut actions = vec![json!({"type": "keyDown", "value": modifier})];
+        for k in keys {
+            actions.push(json!({"type": "keyDown", "value": k}));
+            actions.push(json!({"type": "keyUp", "value": k}));
+        }
+        actions.push(json!({"type": "keyUp", "value": modifier}));
+        post(
+            &format!("{}/actions", self.base),
+            &json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        )
+        .map(drop)
+    }
+
+    /// A Chrome DevTools Protocol command, through chromedriver.
+    pub fn cdp(&self, cmd: &str, params: Value) -> Result<Value> {
+        post(
+            &format!("{}/goog/cdp/execute", self.base),
+            &json!({"cmd": cmd, "params": params}),
+        )
     }
 
     /// The browser's Back button.

@@ -2153,3 +2153,132 @@ fn accessibility_axe() {
         serious.join("\n")
     );
 }
+
+/// The drawing pads from the keyboard alone: Tab reaches chapter 1's pad,
+/// arrows and Space (and Shift + arrow) draw a "1", Delete erases, Escape
+/// leaves, and a live region says what changed. Every model's −log p of
+/// the keyed bitmap equals the native reference. DETR's canvas draws by
+/// the same keys. With reduced motion, samples wait for Play.
+#[test]
+fn keyboard_drawing_and_reduced_motion() {
+    use glassbox_tests::keys::{DELETE, DOWN, ESCAPE, LEFT, RIGHT, SHIFT, SPACE, TAB, UP};
+    let b = Browser::start(GpuMode::NoWebGpu);
+    let s = &b.session;
+    s.set_window_size(1280, 1000).unwrap();
+    b.open("/autoregressive");
+    b.wait_testid("ar-drawpad");
+    for kind in ArKind::ALL {
+        b.wait_testid(&format!("ar-score-nll-{}", kind.slug()));
+    }
+    let pad_focused = "document.activeElement?.dataset.testid === 'ar-drawpad'";
+    let mut tabs = 0;
+    while s.execute(&format!("return {pad_focused}")).unwrap() != json!(true) {
+        assert!(tabs < 80, "80 presses of Tab never reached the drawing pad");
+        s.press(&[TAB]).unwrap();
+        tabs += 1;
+    }
+    b.wait_testid("ar-drawpad-cursor");
+
+    // The cursor starts at row 15, column 15 (1-based). Up 8 to row 7:
+    // ink; Shift + Down 13 times draws the stem to row 20; then a flag
+    // up-left of the top, and a stray pixel that Delete takes back.
+    s.press(&[UP, UP, UP, UP, UP, UP, UP, UP, SPACE]).unwrap();
+    s.press_holding(SHIFT, &[DOWN; 13]).unwrap();
+    s.press(&[UP; 12]).unwrap();
+    s.press(&[LEFT, SPACE, RIGHT, RIGHT, RIGHT, SPACE, DELETE])
+        .unwrap();
+    let status = b.text("ar-drawpad-status");
+    assert_eq!(status, "Row 8, column 17: erased. 15 of 784 pixels inked.");
+    let mut want = vec![0.0f32; PIXELS];
+    for row in 6..=19 {
+        want[row * 28 + 14] = 1.0;
+    }
+    want[7 * 28 + 13] = 1.0;
+    let code = compute::models::ar::image_to_code(&want);
+    b.wait(&format!(
+        "document.querySelector('[data-testid=\"ar-drawpad\"]').dataset.bits === '{code}'"
+    ));
+    let label = b.attr("ar-drawpad", "aria-label");
+    assert!(label.contains("15 of 784 pixels inked"), "{label}");
+    for kind in ArKind::ALL {
+        let id = format!("ar-score-nll-{}", kind.slug());
+        b.wait(&format!(
+            "document.querySelector('[data-testid=\"{id}\"][data-bits=\"{code}\"]')"
+        ));
+        let shown: f64 = b.attr(&id, "data-nats").parse().unwrap();
+        let reference = committed(kind).nll_ref(&want).unwrap() as f64;
+        assert!(
+            (shown - reference).abs() < 1e-3 * reference,
+            "{kind:?}: the page shows {shown} nats for the keyed 1, the CPU reference {reference}"
+        );
+        let map = b.attr(&format!("ar-score-map-{}", kind.slug()), "aria-label");
+        assert!(map.contains(&format!("{shown:.2} nats")), "{map}");
+    }
+    s.press(&[ESCAPE]).unwrap();
+    b.wait(&format!("!({pad_focused})"));
+    assert_eq!(
+        s.execute("return document.querySelectorAll('[data-testid=\"ar-drawpad-cursor\"]').length")
+            .unwrap(),
+        0,
+        "the cursor stays after Escape"
+    );
+
+    // DETR's canvas: the same keys, in steps of 2 canvas pixels.
+    b.open("/embed/detr-detect");
+    b.wait("+document.querySelector('[data-testid=\"detr-detections\"]')?.dataset.runs > 0");
+    // The canvas says what the detector found, as the boxes show it.
+    let labels = b.attr("detr-detections", "data-labels");
+    let scores = b.attr("detr-detections", "data-scores");
+    let found: Vec<String> = labels
+        .split(',')
+        .zip(scores.split(','))
+        .filter(|(l, _)| !l.is_empty())
+        .map(|(l, p)| format!("{l} at {:.0}%", p.parse::<f64>().unwrap() * 100.0))
+        .collect();
+    assert!(!found.is_empty(), "the default scene shows no detections");
+    let label = b.attr("detr-canvas", "aria-label");
+    let plural = if found.len() == 1 { "" } else { "s" };
+    assert!(
+        label.contains(&format!(
+            "{} detection{plural}: {}",
+            found.len(),
+            found.join(", ")
+        )),
+        "{label} against {found:?}"
+    );
+    let inked = |label: &str| -> usize {
+        let at = label.find(" of 9216 pixels inked").expect(label);
+        label[..at].rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let before = inked(&label);
+    s.execute("document.querySelector('[data-testid=\"detr-canvas\"]').focus()")
+        .unwrap();
+    s.press(&[UP; 10]).unwrap();
+    s.press_holding(SHIFT, &[DOWN; 16]).unwrap();
+    let status = b.text("detr-canvas-status");
+    assert!(status.starts_with("Row 61, column 49: inked."), "{status}");
+    b.wait("new URLSearchParams(location.search).get('x')");
+    b.wait(&format!(
+        "!document.querySelector('[data-testid=\"detr-canvas\"]').getAttribute('aria-label').includes(' {before} of 9216')"
+    ));
+    assert!(inked(&b.attr("detr-canvas", "aria-label")) > before);
+
+    // Reduced motion: the sample waits for Play, then plays.
+    s.cdp(
+        "Emulation.setEmulatedMedia",
+        json!({"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]}),
+    )
+    .unwrap();
+    b.open("/embed/ar-sample?model=fvsbn&seed=3&speed=784");
+    b.wait("document.querySelector('[data-testid=\"ar-sample-status\"]') && !document.querySelector('.loading')");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        b.attr("ar-sample-status", "data-done"),
+        "0",
+        "a sample played by itself"
+    );
+    assert_eq!(b.attr("ar-sample-play", "aria-pressed"), "false");
+    b.click("ar-sample-play");
+    b.wait("document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done === '784'");
+    b.assert_clean_logs();
+}

@@ -6,6 +6,7 @@ pub mod attention;
 pub mod detr;
 pub mod gpu_bench;
 pub mod gpu_selftest;
+pub mod pad_keys;
 
 use leptos::prelude::*;
 

@@ -135,11 +135,25 @@ pub fn ArComplete() -> impl IntoView {
             {move || run_error.get().map(|e| view! { <p class="error" role="alert">{format!("Completion stopped: {e}")}</p> })}
             <div class="grids">
                 <figure>
-                    <PixelCanvas values=kept palette=Palette::Ink label="The rows kept from your drawing".into() testid="ar-complete-kept".into()/>
+                    <PixelCanvas
+                        values=kept
+                        palette=Palette::Ink
+                        label=Signal::derive(move || format!("The top {} rows kept from your drawing", state.get().rows))
+                        testid="ar-complete-kept".to_string()
+                    />
                     <figcaption>"Kept rows"</figcaption>
                 </figure>
                 <figure>
-                    <PixelCanvas values=Signal::from(completion) palette=Palette::Ink label="The model's completion".into() testid="ar-complete-result".into()/>
+                    <PixelCanvas
+                        values=Signal::from(completion)
+                        palette=Palette::Ink
+                        label=Signal::derive(move || format!(
+                            "The model's completion, seed {}, {} of {PIXELS} pixels drawn",
+                            state.get().seed,
+                            done.get()
+                        ))
+                        testid="ar-complete-result".to_string()
+                    />
                     <figcaption
                         data-testid="ar-complete-status"
                         data-done=move || done.get().to_string()

@@ -5,6 +5,8 @@ use compute::models::ar::{PIXELS, SIDE};
 use leptos::{html, prelude::*};
 use wasm_bindgen::{Clamped, JsCast};
 
+use crate::widgets::pad_keys::{moved, pad_key, summary, PadKey};
+
 /// How values map to colours.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Palette {
@@ -75,7 +77,9 @@ pub fn PixelCanvas(
     #[prop(into)] values: Signal<Vec<f32>>,
     palette: Palette,
     #[prop(into, optional)] marker: Signal<Option<usize>>,
-    label: String,
+    /// What the grid shows now, for screen readers (`role="img"`).
+    #[prop(into)]
+    label: Signal<String>,
     testid: String,
 ) -> impl IntoView {
     let canvas = NodeRef::<html::Canvas>::new();
@@ -93,15 +97,17 @@ pub fn PixelCanvas(
             width=SIDE
             height=SIDE
             role="img"
-            aria-label=label
+            aria-label=move || label.get()
             data-testid=testid
         ></canvas>
     }
 }
 
 /// A drawable grid: pointer (mouse, pen, touch) paints or erases a 2×2
-/// brush; arrow keys move a cursor and Space toggles its pixel. `commit`
-/// receives the image when a stroke ends.
+/// brush. By keyboard (`pad_keys`), arrows move a visible cursor, Shift +
+/// arrow draws as it moves, Space inks, Delete erases and Escape leaves;
+/// a live region says what changed. `commit` receives the image when a
+/// stroke or a key's change ends.
 #[component]
 pub fn DrawPad(
     #[prop(into)] image: Signal<Vec<f32>>,
@@ -111,14 +117,16 @@ pub fn DrawPad(
     let canvas = NodeRef::<html::Canvas>::new();
     let live = RwSignal::new(image.get_untracked());
     let drawing = RwSignal::new(false);
-    let cursor = RwSignal::new(None::<usize>);
+    let cursor = RwSignal::new(None::<(usize, usize)>);
+    let said = RwSignal::new(String::new());
     Effect::new(move |_| live.set(image.get()));
     Effect::new(move |_| {
         let v = live.get();
         if let Some(c) = canvas.get() {
-            paint(&c, &v, Palette::Ink, cursor.get());
+            paint(&c, &v, Palette::Ink, None);
         }
     });
+    let inked = move || live.with(|x| x.iter().filter(|&&v| v > 0.5).count());
     let pixel_at = move |ev: &web_sys::PointerEvent| -> Option<(usize, usize)> {
         let c = canvas.get_untracked()?;
         let rect = c.get_bounding_client_rect();
@@ -151,51 +159,83 @@ pub fn DrawPad(
     };
     let end_cancel = end.clone();
     let on_key = move |ev: web_sys::KeyboardEvent| {
-        let at = cursor.get_untracked().unwrap_or(14 * SIDE + 14);
-        let (r, c) = (at / SIDE, at % SIDE);
-        let next = match ev.key().as_str() {
-            "ArrowUp" => Some(r.saturating_sub(1) * SIDE + c),
-            "ArrowDown" => Some((r + 1).min(SIDE - 1) * SIDE + c),
-            "ArrowLeft" => Some(r * SIDE + c.saturating_sub(1)),
-            "ArrowRight" => Some(r * SIDE + (c + 1).min(SIDE - 1)),
-            " " | "Enter" => {
-                live.update(|x| x[at] = 1.0 - x[at]);
-                commit(live.get_untracked());
-                Some(at)
-            }
-            _ => return,
+        let Some(action) = pad_key(&ev.key(), ev.shift_key()) else {
+            return;
         };
         ev.prevent_default();
-        cursor.set(next);
+        let at = cursor.get_untracked().unwrap_or((SIDE / 2, SIDE / 2));
+        let (at, ink) = match action {
+            PadKey::Move { rows, cols, paint } => {
+                (moved(at, rows, cols, SIDE), paint.then_some(1.0))
+            }
+            PadKey::Paint => (at, Some(1.0)),
+            PadKey::Erase => (at, Some(0.0)),
+            PadKey::Leave => {
+                if let Some(c) = canvas.get_untracked() {
+                    let _ = c.blur();
+                }
+                return;
+            }
+        };
+        cursor.set(Some(at));
+        if let Some(v) = ink {
+            live.update(|x| x[at.0 * SIDE + at.1] = v);
+            commit(live.get_untracked());
+        }
+        said.set(summary(at, Some(action), inked(), PIXELS));
     };
     view! {
-        <canvas
-            node_ref=canvas
-            class="pixels drawpad"
-            width=SIDE
-            height=SIDE
-            tabindex="0"
-            role="application"
-            aria-label="Drawing grid, 28 by 28. Draw with a mouse, pen or finger; or move with the arrow keys and press Space to toggle a pixel."
-            data-testid="ar-drawpad"
-            data-bits=move || compute::models::ar::image_to_code(&live.get())
-            on:pointerdown=move |ev| {
-                ev.prevent_default();
-                drawing.set(true);
-                if let Some(c) = canvas.get_untracked() {
-                    let _ = c.set_pointer_capture(ev.pointer_id());
-                }
-                stroke(&ev);
-            }
-            on:pointermove=move |ev| {
-                if drawing.get_untracked() {
+        <div class="pad-wrap">
+            <canvas
+                node_ref=canvas
+                class="pixels drawpad"
+                width=SIDE
+                height=SIDE
+                tabindex="0"
+                role="application"
+                aria-label=move || format!(
+                    "Drawing grid, 28 by 28, {} of {PIXELS} pixels inked. Draw with a mouse, pen or finger; \
+                     or move with the arrow keys, Space to ink, Delete to erase, Shift and an arrow to draw a line, Escape to leave.",
+                    inked()
+                )
+                data-testid="ar-drawpad"
+                data-bits=move || compute::models::ar::image_to_code(&live.get())
+                on:pointerdown=move |ev| {
+                    ev.prevent_default();
+                    drawing.set(true);
+                    if let Some(c) = canvas.get_untracked() {
+                        let _ = c.set_pointer_capture(ev.pointer_id());
+                    }
                     stroke(&ev);
                 }
-            }
-            on:pointerup=end
-            on:pointercancel=end_cancel
-            on:keydown=on_key
-            on:blur=move |_| cursor.set(None)
-        ></canvas>
+                on:pointermove=move |ev| {
+                    if drawing.get_untracked() {
+                        stroke(&ev);
+                    }
+                }
+                on:pointerup=end
+                on:pointercancel=end_cancel
+                on:keydown=on_key
+                on:focus=move |_| {
+                    let at = cursor.get_untracked().unwrap_or((SIDE / 2, SIDE / 2));
+                    cursor.set(Some(at));
+                }
+                on:blur=move |_| cursor.set(None)
+            ></canvas>
+            {move || cursor.get().map(|(r, c)| view! {
+                <div
+                    class="pad-cursor"
+                    data-testid="ar-drawpad-cursor"
+                    style=format!(
+                        "left:{:.3}%;top:{:.3}%;width:{:.3}%;height:{:.3}%",
+                        c as f64 * 100.0 / SIDE as f64,
+                        r as f64 * 100.0 / SIDE as f64,
+                        100.0 / SIDE as f64,
+                        100.0 / SIDE as f64
+                    )
+                ></div>
+            })}
+            <p class="pad-status" aria-live="polite" data-testid="ar-drawpad-status">{move || said.get()}</p>
+        </div>
     }
 }

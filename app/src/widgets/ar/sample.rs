@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     ar_models::{runner, ModelLoadError},
-    live_backend,
+    live_backend, motion,
     widgets::UrlNotices,
 };
 
@@ -23,7 +23,8 @@ use crate::{
 pub fn ArSample() -> impl IntoView {
     let (state, notices, write) = use_ar_state();
     let trace = RwSignal::new(None::<Trace>);
-    let playing = RwSignal::new(true);
+    // Samples play on arrival, unless the visitor asked for reduced motion.
+    let playing = RwSignal::new(!motion::reduced());
     let pending_steps = RwSignal::new(0usize);
     let restarts = RwSignal::new(0u32);
     let (progress, set_progress) = signal((0u64, 0u64));
@@ -50,7 +51,7 @@ pub fn ArSample() -> impl IntoView {
         restarts.track();
         // A lost GPU restarts the sample on the new device, playing.
         let epoch = live_backend::gpu_epoch();
-        if epoch != run_epoch.get_untracked() {
+        if epoch != run_epoch.get_untracked() && !motion::reduced() {
             playing.set(true);
         }
         run_epoch.set(epoch);
@@ -219,11 +220,26 @@ pub fn ArSample() -> impl IntoView {
             {move || run_error.get().map(|e| view! { <p class="error" role="alert">{format!("Sampling stopped: {e}")}</p> })}
             <div class="grids">
                 <figure>
-                    <PixelCanvas values=image palette=Palette::Ink marker label="The sample so far".into() testid="ar-sample-image".into()/>
+                    <PixelCanvas
+                        values=image
+                        palette=Palette::Ink
+                        marker
+                        label=Signal::derive(move || format!("Sampled digit, {} of {PIXELS} pixels drawn", done()))
+                        testid="ar-sample-image".to_string()
+                    />
                     <figcaption>"The sample"</figcaption>
                 </figure>
                 <figure>
-                    <PixelCanvas values=probs palette=Palette::Probability marker label="Probability each pixel was drawn with".into() testid="ar-sample-probs".into()/>
+                    <PixelCanvas
+                        values=probs
+                        palette=Palette::Probability
+                        marker
+                        label=Signal::derive(move || format!(
+                            "Probability each pixel was drawn with, darker blue for likelier ink; {} of {PIXELS} pixels so far",
+                            done()
+                        ))
+                        testid="ar-sample-probs".to_string()
+                    />
                     <figcaption>"p(xᵢ = 1 | x<ᵢ) when drawn"</figcaption>
                 </figure>
             </div>

@@ -166,7 +166,10 @@ fn ModelScore(kind: ArKind, image: Signal<Vec<f32>>) -> impl IntoView {
                                 <PixelCanvas
                                     values=Signal::stored(s.per_pixel)
                                     palette=Palette::Surprise { max: 4.0 }
-                                    label=format!("{}: −log p of each pixel", kind.title())
+                                    label=format!(
+                                        "{}: −log p of each pixel, redder for more surprising; {nats:.2} nats in all",
+                                        kind.title()
+                                    )
                                     testid=format!("ar-score-map-{}", kind.slug())
                                 />
                                 <p class="nll" data-testid=format!("ar-score-nll-{}", kind.slug()) data-nats=nats.to_string() data-bits=s.code>

@@ -14,7 +14,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{paint_gray, query_colour, BoxMark, BoxOverlay, DetrSession, DetrStatus};
-use crate::{mnist::test_digits, widgets::UrlNotices};
+use crate::{
+    mnist::test_digits,
+    widgets::{
+        pad_keys::{pad_key, summary, PadKey},
+        UrlNotices,
+    },
+};
 
 const PIXELS: usize = CANVAS * CANVAS;
 
@@ -211,25 +217,49 @@ pub fn DetrDetect() -> impl IntoView {
             commit(live.get_untracked());
         }
     };
+    // Keys (pad_keys): a step is 2 canvas pixels, about a stroke's width.
+    let said = RwSignal::new(String::new());
+    let inked = move || live.with(|p| p.iter().filter(|&&v| v > 0.5).count());
     let on_key = move |ev: web_sys::KeyboardEvent| {
+        let Some(action) = pad_key(&ev.key(), ev.shift_key()) else {
+            return;
+        };
+        ev.prevent_default();
         let (x, y) = cursor.get_untracked().unwrap_or((48.0, 48.0));
         let step = 2.0;
         let clampc = |v: f64| v.clamp(0.5, CANVAS as f64 - 0.5);
-        let next = match ev.key().as_str() {
-            "ArrowUp" => (x, clampc(y - step)),
-            "ArrowDown" => (x, clampc(y + step)),
-            "ArrowLeft" => (clampc(x - step), y),
-            "ArrowRight" => (clampc(x + step), y),
-            " " | "Enter" => {
-                let r = BRUSHES[brush.get_untracked()].1;
-                live.update(|p| stamp(p, x, y, r, erase.get_untracked()));
+        let r = BRUSHES[brush.get_untracked()].1;
+        let next = match action {
+            PadKey::Move { rows, cols, paint } => {
+                let to = (
+                    clampc(x + cols as f64 * step),
+                    clampc(y + rows as f64 * step),
+                );
+                if paint {
+                    live.update(|p| stroke(p, (x, y), to, r, false));
+                    commit(live.get_untracked());
+                }
+                to
+            }
+            PadKey::Paint | PadKey::Erase => {
+                live.update(|p| stamp(p, x, y, r, action == PadKey::Erase));
                 commit(live.get_untracked());
                 (x, y)
             }
-            _ => return,
+            PadKey::Leave => {
+                if let Some(c) = canvas_el.get_untracked() {
+                    let _ = c.blur();
+                }
+                return;
+            }
         };
-        ev.prevent_default();
         cursor.set(Some(next));
+        said.set(summary(
+            (next.1 as usize, next.0 as usize),
+            Some(action),
+            inked(),
+            PIXELS,
+        ));
     };
     let add_digit = move |_| {
         spawn_local(async move {
@@ -337,7 +367,27 @@ pub fn DetrDetect() -> impl IntoView {
                         height=CANVAS
                         tabindex="0"
                         role="application"
-                        aria-label="Drawing canvas, 96 by 96. Draw with a mouse, pen or finger; or move with the arrow keys and press Space to ink."
+                        aria-label=move || {
+                            let found = kept.get();
+                            let what = match found.len() {
+                                0 => "no detections".to_string(),
+                                n => format!(
+                                    "{n} detection{}: {}",
+                                    if n == 1 { "" } else { "s" },
+                                    found
+                                        .iter()
+                                        .map(|(_, q)| format!("{} at {:.0}%", q.label, q.score * 100.0))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
+                            };
+                            format!(
+                                "Drawing canvas, 96 by 96, {} of {PIXELS} pixels inked, {what}. \
+                                 Draw with a mouse, pen or finger; or move with the arrow keys, Space to ink, \
+                                 Delete to erase, Shift and an arrow to draw a line, Escape to leave.",
+                                inked()
+                            )
+                        }
                         data-testid="detr-canvas"
                         data-code=move || canvas_to_code(&live.get())
                         on:pointerdown=move |ev| {
@@ -360,12 +410,14 @@ pub fn DetrDetect() -> impl IntoView {
                         on:pointerup=end
                         on:pointercancel=end
                         on:keydown=on_key
+                        on:focus=move |_| cursor.set(Some(cursor.get_untracked().unwrap_or((48.0, 48.0))))
                         on:blur=move |_| cursor.set(None)
                     ></canvas>
                     <BoxOverlay marks/>
                     {move || cursor.get().map(|(x, y)| view! {
                         <div class="detr-cursor" style=format!("left:{:.2}%;top:{:.2}%", x / 0.96, y / 0.96)></div>
                     })}
+                    <p class="pad-status" aria-live="polite" data-testid="detr-canvas-status">{move || said.get()}</p>
                 </div>
                 <div class="detr-side">
                     <form class="controls" on:submit=|ev| ev.prevent_default()>
