@@ -30,7 +30,7 @@ impl Chapter {
     pub fn summary(self) -> &'static str {
         match self {
             Chapter::Autoregressive => {
-                "The chain rule over pixels: p(x) = Π p(xᵢ | x<ᵢ). FVSBN, NADE, MADE and PixelCNN \
+                "The chain rule over pixels: $p(x) = \\prod_i p(x_i \\mid x_{<i})$. FVSBN, NADE, MADE and PixelCNN \
                  give the exact likelihood of a digit you draw, and sample new digits pixel by pixel."
             }
             Chapter::Attention => {
@@ -53,15 +53,30 @@ pub struct Section {
     pub paragraphs: &'static [&'static str],
 }
 
+/// Every section of teaching text, in chapter order.
+pub const ALL_SECTIONS: [Section; 9] = [
+    AR_CHAIN_RULE,
+    AR_MODELS,
+    AR_TEACHER_FORCING,
+    KV_WHY,
+    KV_LIVE,
+    DETR_SET,
+    DETR_QUERIES,
+    DETR_MATCHING,
+    DETR_SLOW,
+];
+
 pub const AR_CHAIN_RULE: Section = Section {
     id: "chain-rule",
     heading: "The chain rule over pixels",
     paragraphs: &[
         "Any distribution over a 28×28 binary image can be written exactly as a product of 784 conditionals, \
-         one pixel at a time in reading order: p(x) = p(x₁) · p(x₂ | x₁) · … · p(x₇₈₄ | x₁, …, x₇₈₃). \
-         Nothing is approximated here; the modelling choice is how to parameterise each p(xᵢ = 1 | x<ᵢ).",
+         one pixel at a time in reading order: \
+         $p(x) = p(x_1)\\, p(x_2 \\mid x_1) \\cdots p(x_{784} \\mid x_1, \\ldots, x_{783})$. \
+         Nothing is approximated here; the modelling choice is how to parameterise each $p(x_i = 1 \\mid x_{<i})$.",
         "Because every factor is a Bernoulli probability, the likelihood of any image is exact and cheap to \
-         score: −log p(x) = Σᵢ −log p(xᵢ | x<ᵢ), in nats. Divide by 784 · ln 2 for bits per pixel (bits/dim).",
+         score: $-\\log p(x) = \\sum_i -\\log p(x_i \\mid x_{<i})$, in nats. \
+         Divide by $784 \\ln 2$ for bits per pixel (bits/dim).",
     ],
 };
 
@@ -70,17 +85,19 @@ pub const AR_MODELS: Section = Section {
     heading: "Four ways to parameterise the conditionals",
     paragraphs: &[
         "FVSBN gives every pixel its own logistic regression on all the pixels before it: \
-         p(xᵢ = 1 | x<ᵢ) = σ(bᵢ + Σⱼ₌₁ⁱ⁻¹ αᵢⱼ xⱼ). That is n(n−1)/2 + n = 307,720 weights for n = 784, \
+         $p(x_i = 1 \\mid x_{<i}) = \\sigma\\left(b_i + \\sum_{j=1}^{i-1} \\alpha_{ij} x_j\\right)$. \
+         That is $n(n-1)/2 + n$ = 307,720 weights for $n = 784$, \
          and no sharing between pixels.",
-        "NADE shares one hidden layer among all conditionals: hᵢ = σ(c + W[:, <i] x<ᵢ) and \
-         p(xᵢ = 1 | x<ᵢ) = σ(bᵢ + Vᵢ · hᵢ). The pre-activation obeys aᵢ₊₁ = aᵢ + W[:, i] xᵢ, so all 784 \
-         conditionals cost O(nd) rather than O(n²d), with 2nd + n + d parameters.",
+        "NADE shares one hidden layer among all conditionals: $h_i = \\sigma(c + W_{:,<i}\\, x_{<i})$ and \
+         $p(x_i = 1 \\mid x_{<i}) = \\sigma(b_i + V_i \\cdot h_i)$. \
+         The pre-activation obeys $a_{i+1} = a_i + W_{:,i}\\, x_i$, so all 784 \
+         conditionals cost $O(nd)$ rather than $O(n^2 d)$, with $2nd + n + d$ parameters.",
         "MADE starts from an ordinary autoencoder and deletes connections. Each hidden unit k gets a degree \
-         m(k) between 1 and n − 1; input j may feed unit k only if m(k) ≥ j, and unit k may feed output i only \
-         if i > m(k). Any path from input j to output i then has j ≤ m(k) < i, so output i sees only x<ᵢ, and \
+         $m(k)$ between 1 and $n - 1$; input $j$ may feed unit $k$ only if $m(k) \\ge j$, and unit $k$ may feed output $i$ only \
+         if $i > m(k)$. Any path from input $j$ to output $i$ then has $j \\le m(k) < i$, so output $i$ sees only $x_{<i}$, and \
          one forward pass gives all 784 conditionals. Ours adds a direct, strictly lower-triangular input-to-output \
          matrix, because in raster order the pixel just left of i reaches output i through only the few hidden \
-         units whose degree is exactly i − 1.",
+         units whose degree is exactly $i - 1$.",
         "PixelCNN replaces the dense layers with masked convolutions. The first 7×7 layer is type A: a pixel \
          sees the rows above and the pixels to its left, never itself. Later 3×3 layers are type B: they may \
          also use the pixel's own features, which by then summarise only what came before it. Weights are shared \
@@ -95,7 +112,7 @@ pub const AR_TEACHER_FORCING: Section = Section {
     paragraphs: &[
         "Scoring an image feeds the model the true pixels: every conditional is evaluated on the real prefix, \
          so FVSBN, MADE and PixelCNN compute all 784 of them in one parallel pass. This is teacher forcing, and \
-         it is also how the models were trained: maximise Σᵢ log p(xᵢ | x<ᵢ) over the training digits.",
+         it is also how the models were trained: maximise $\\sum_i \\log p(x_i \\mid x_{<i})$ over the training digits.",
         "Sampling cannot be parallel. Pixel i's conditional needs pixel i − 1's value, which does not exist until \
          it has been drawn. So a sample is 784 sequential steps, each a full evaluation of the model. On your GPU \
          the whole loop is recorded into command buffers and read back only to show progress.",
@@ -109,16 +126,16 @@ pub const KV_WHY: Section = Section {
     heading: "Why the KV cache sets the limits",
     paragraphs: &[
         "A decoder generates one token at a time, and each new token attends to every earlier one. \
-         Recomputing the earlier tokens' keys and values at every step would cost O(t²) over a sequence, so \
+         Recomputing the earlier tokens' keys and values at every step would cost $O(t^2)$ over a sequence, so \
          servers keep them: the KV cache. It grows by a fixed number of bytes per token, in every layer, and \
          it is usually what limits the batch size and the context a GPU can serve.",
         "The attention variants differ only in what each token leaves behind. Multi-head attention (MHA) keeps \
-         a key and a value for every head: 2·n_h·d_h elements per layer. Grouped-query attention (GQA) shares \
-         each key/value head among a group of query heads: 2·n_g·d_h. Multi-query attention (MQA) shares one \
-         across all heads: 2·d_h. DeepSeek-V2's multi-head latent attention (MLA) caches a compressed latent c \
-         of d_c values and one small RoPE key of d_h^R values, and rebuilds every head's keys and values from \
-         them: d_c + d_h^R.",
-        "A sliding window caps a layer's cache at the last w tokens. Mistral 7B windows every layer; Gemma 2 \
+         a key and a value for every head: $2 n_h d_h$ elements per layer. Grouped-query attention (GQA) shares \
+         each key/value head among a group of query heads: $2 n_g d_h$. Multi-query attention (MQA) shares one \
+         across all heads: $2 d_h$. DeepSeek-V2's multi-head latent attention (MLA) caches a compressed latent $c$ \
+         of $d_c$ values and one small RoPE key of $d_h^R$ values, and rebuilds every head's keys and values from \
+         them: $d_c + d_h^R$.",
+        "A sliding window caps a layer's cache at the last $w$ tokens. Mistral 7B windows every layer; Gemma 2 \
          alternates windowed (local) and full (global) layers, so only half its cache stops growing.",
     ],
 };
@@ -134,8 +151,8 @@ pub const KV_LIVE: Section = Section {
          except attention: MHA with 4 key/value heads, GQA with 2, MQA with 1, and MLA with a 32-value latent \
          and an 8-value RoPE key.",
         "MLA can be run two ways that compute the same function. The naive form rebuilds every cached token's \
-         keys and values from its latent at each step. The absorbed form multiplies the query by W_uk and folds \
-         W_uv into the output projection once, when the weights load, so attention runs directly over the cached \
+         keys and values from its latent at each step. The absorbed form multiplies the query by $W_{uk}$ and folds \
+         $W_{uv}$ into the output projection once, when the weights load, so attention runs directly over the cached \
          latents and keys and values are never formed. That is why MLA's small cache costs no extra compute at \
          decode time.",
     ],
@@ -174,10 +191,11 @@ pub const DETR_MATCHING: Section = Section {
     heading: "Hungarian matching and the set loss",
     paragraphs: &[
         "A set has no order, so the loss cannot compare prediction i with object i. DETR first finds the one-to-one \
-         assignment of objects to queries with the least total cost, −p(class) + 5 · L1(boxes) − 2 · GIoU(boxes) \
-         (the weights of the paper's code), using the Hungarian method in O(n³). Then the loss is cross-entropy \
+         assignment of objects to queries with the least total cost, \
+         $-p(\\text{class}) + 5\\, L_1(\\text{boxes}) - 2\\, \\mathrm{GIoU}(\\text{boxes})$ \
+         (the weights of the paper's code), using the Hungarian method in $O(n^3)$. Then the loss is cross-entropy \
          for every query (matched ones toward their digit, the rest toward ∅, down-weighted by 0.1 because ∅ is so \
-         common), plus 5 · L1 and 2 · (1 − GIoU) for the matched boxes. The same loss is applied after every \
+         common), plus $5\\, L_1$ and $2\\,(1 - \\mathrm{GIoU})$ for the matched boxes. The same loss is applied after every \
          decoder layer (auxiliary losses), which is why every layer's guesses can be read.",
         "Because only one query is rewarded per object and every other query is pushed toward ∅, predicting the \
          same digit twice is penalised during training. That is what removes the need for NMS.",

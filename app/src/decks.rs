@@ -37,7 +37,7 @@ const AUTOREGRESSIVE: &[Step] = &[
         heading: "The chain rule over pixels",
         body: "Any 28×28 binary image has an exact probability: a product of 784 conditionals, \
                one pixel at a time in reading order. The models differ only in how they compute \
-               p(xᵢ = 1 | x<ᵢ).",
+               $p(x_i = 1 \\mid x_{<i})$.",
     },
     Step::Widget {
         widget: Widget::ArScore,
@@ -98,9 +98,9 @@ const ATTENTION: &[Step] = &[
     },
     Step::Text {
         heading: "What each variant keeps per token and layer",
-        body: "MHA: a key and a value for every head, 2·n_h·d_h. GQA: one pair per group of \
-               heads, 2·n_g·d_h. MQA: one pair in all, 2·d_h. MLA: one compressed latent and a \
-               small RoPE key, d_c + d_h^R.",
+        body: "MHA: a key and a value for every head, $2 n_h d_h$. GQA: one pair per group of \
+               heads, $2 n_g d_h$. MQA: one pair in all, $2 d_h$. MLA: one compressed latent and a \
+               small RoPE key, $d_c + d_h^R$.",
     },
     Step::Widget {
         widget: Widget::KvCalculator,
@@ -222,6 +222,18 @@ pub fn deck(chapter: Chapter) -> &'static [Step] {
         Chapter::Attention => ATTENTION,
         Chapter::Detr => DETR,
     }
+}
+
+/// Every text of every deck (headings, bodies, captions), for checks that
+/// cover all content.
+pub fn all_text() -> impl Iterator<Item = &'static str> {
+    Chapter::ALL
+        .into_iter()
+        .flat_map(|c| deck(c).iter())
+        .flat_map(|step| match *step {
+            Step::Text { heading, body } => [heading, body],
+            Step::Widget { caption, .. } => [caption, ""],
+        })
 }
 
 #[cfg(test)]

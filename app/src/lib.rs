@@ -12,6 +12,7 @@ pub mod embed_protocol;
 pub mod format;
 pub mod in_flight;
 pub mod live_backend;
+pub mod math;
 pub mod mnist;
 pub mod motion;
 pub mod offline;

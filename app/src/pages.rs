@@ -15,6 +15,7 @@ use crate::{
     embed_bridge::use_embed_bridge,
     embed_protocol::hidden_parts,
     live_backend::{BackendBadge, LiveBackend},
+    math::Prose,
     offline::OfflineSave,
     present::{presenting, Presentation},
     theme::ThemeToggle,
@@ -74,7 +75,7 @@ pub fn Home() -> impl IntoView {
                         view! {
                             <a class="card" href=format!("/{}", c.slug()) data-testid=format!("card-{}", c.slug())>
                                 <h2>{c.title()}</h2>
-                                <p>{c.summary()}</p>
+                                <p><Prose text=c.summary()/></p>
                             </a>
                         }
                     })
@@ -97,11 +98,11 @@ fn PresentLink() -> impl IntoView {
 }
 
 #[component]
-fn Prose(section: Section) -> impl IntoView {
+fn SectionProse(section: Section) -> impl IntoView {
     view! {
         <section class="prose" id=section.id>
             <h2>{section.heading}</h2>
-            {section.paragraphs.iter().map(|p| view! { <p>{*p}</p> }).collect_view()}
+            {section.paragraphs.iter().map(|&p| view! { <p><Prose text=p/></p> }).collect_view()}
         </section>
     }
 }
@@ -128,14 +129,14 @@ pub fn AutoregressivePage() -> impl IntoView {
                 <article data-testid="chapter-autoregressive" class="chapter">
                     <h1 data-testid="page-title">{chapter.title()}</h1>
                     <PresentLink/>
-                    <p class="lead">{chapter.summary()}</p>
-                    <Prose section=AR_CHAIN_RULE/>
+                    <p class="lead"><Prose text=chapter.summary()/></p>
+                    <SectionProse section=AR_CHAIN_RULE/>
                     <ArScore/>
                     <EmbedHint widget=Widget::ArScore/>
-                    <Prose section=AR_MODELS/>
+                    <SectionProse section=AR_MODELS/>
                     <ArSample/>
                     <EmbedHint widget=Widget::ArSample/>
-                    <Prose section=AR_TEACHER_FORCING/>
+                    <SectionProse section=AR_TEACHER_FORCING/>
                     <ArComplete/>
                     <EmbedHint widget=Widget::ArComplete/>
                     <ArCosts/>
@@ -157,11 +158,11 @@ pub fn AttentionPage() -> impl IntoView {
                 <article data-testid="chapter-attention" class="chapter">
                     <h1 data-testid="page-title">{chapter.title()}</h1>
                     <PresentLink/>
-                    <p class="lead">{chapter.summary()}</p>
-                    <Prose section=KV_WHY/>
+                    <p class="lead"><Prose text=chapter.summary()/></p>
+                    <SectionProse section=KV_WHY/>
                     <KvCalculator/>
                     <EmbedHint widget=Widget::KvCalculator/>
-                    <Prose section=KV_LIVE/>
+                    <SectionProse section=KV_LIVE/>
                     <KvLive/>
                     <EmbedHint widget=Widget::KvLive/>
                 </article>
@@ -181,20 +182,20 @@ pub fn DetrPage() -> impl IntoView {
                 <article data-testid="chapter-detr" class="chapter">
                     <h1 data-testid="page-title">{chapter.title()}</h1>
                     <PresentLink/>
-                    <p class="lead">{chapter.summary()}</p>
+                    <p class="lead"><Prose text=chapter.summary()/></p>
                     <DetrSessionScope>
-                        <Prose section=DETR_SET/>
+                        <SectionProse section=DETR_SET/>
                         <DetrDetect/>
                         <EmbedHint widget=Widget::DetrDetect/>
-                        <Prose section=DETR_QUERIES/>
+                        <SectionProse section=DETR_QUERIES/>
                         <DetrQueries/>
                         <EmbedHint widget=Widget::DetrQueries/>
                         <DetrAttention/>
                         <EmbedHint widget=Widget::DetrAttention/>
-                        <Prose section=DETR_MATCHING/>
+                        <SectionProse section=DETR_MATCHING/>
                         <DetrMatching/>
                         <EmbedHint widget=Widget::DetrMatching/>
-                        <Prose section=DETR_SLOW/>
+                        <SectionProse section=DETR_SLOW/>
                         <DetrModelFacts/>
                     </DetrSessionScope>
                 </article>

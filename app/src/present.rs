@@ -18,6 +18,7 @@ use wasm_bindgen::{closure::Closure, JsCast};
 use crate::{
     chapters::Chapter,
     decks::{deck, Step},
+    math::Prose,
     offline::OfflineSave,
     theme::{choice, choose, ThemeToggle},
     url_state::{path_with_query, PAGE_PARAMS},
@@ -318,7 +319,7 @@ fn render_step(step: Step) -> AnyView {
         Step::Text { heading, body } => view! {
             <section class="present-text" data-testid="present-text">
                 <h1>{heading}</h1>
-                <p>{body}</p>
+                <p><Prose text=body/></p>
             </section>
         }
         .into_any(),
@@ -326,7 +327,7 @@ fn render_step(step: Step) -> AnyView {
             widget, caption, ..
         } => view! {
             <section class="present-widget" data-testid="present-widget" data-widget=widget.slug()>
-                <p class="present-caption">{caption}</p>
+                <p class="present-caption"><Prose text=caption/></p>
                 <WidgetView widget/>
             </section>
         }

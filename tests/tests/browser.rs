@@ -2109,6 +2109,31 @@ fn accessibility_axe() {
         "axe missed a nameless button: {probe}"
     );
 
+    // Formulas are typeset MathML, each with words for screen readers that
+    // do not read MathML.
+    b.open("/autoregressive");
+    b.wait_testid("chapter-autoregressive");
+    let formulas = b
+        .session
+        .execute(
+            "const f = [...document.querySelectorAll('.formula')];
+             return [f.length,
+                     f.filter(x => x.querySelector('[aria-hidden=true] > math') && x.querySelector('.sr-only').textContent.trim()).length,
+                     [...document.querySelectorAll('.prose math')].filter(m => m.getBoundingClientRect().width > 0).length];",
+        )
+        .unwrap();
+    let formulas: Vec<u64> = serde_json::from_value(formulas).unwrap();
+    assert!(
+        formulas[0] >= 20,
+        "chapter 1 shows {} formulas",
+        formulas[0]
+    );
+    assert_eq!(
+        formulas[1], formulas[0],
+        "a formula without MathML or words"
+    );
+    assert!(formulas[2] >= 15, "only {} formulas are drawn", formulas[2]);
+
     let mut counts: std::collections::BTreeMap<(String, String), u64> = Default::default();
     let mut serious = Vec::new();
     for (path, id) in every_page() {

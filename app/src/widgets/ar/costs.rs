@@ -12,16 +12,17 @@ use crate::{
     ar_models::{metrics, runner},
     format::group,
     live_backend,
+    math::Prose,
 };
 
 /// How the parameter count follows from the architecture.
 fn formula(kind: ArKind) -> String {
     let n = PIXELS;
     match kind {
-        ArKind::Fvsbn => format!("n(n−1)/2 + n, n = {n}"),
-        ArKind::Nade => format!("2nd + n + d = O(nd), d = {}", nade::HIDDEN),
+        ArKind::Fvsbn => format!("$n(n-1)/2 + n$, n = {n}"),
+        ArKind::Nade => format!("$2nd + n + d = O(nd)$, d = {}", nade::HIDDEN),
         ArKind::Made => format!(
-            "masked W₁, W₂ (d = {}) + biases + n(n−1)/2 direct",
+            "masked $W_1, W_2$ (d = {}) + biases + $n(n-1)/2$ direct",
             made::HIDDEN
         ),
         ArKind::PixelCnn => format!(
@@ -35,9 +36,9 @@ fn formula(kind: ArKind) -> String {
 /// Multiply-adds for one full sample, in the model's own best order.
 fn sample_cost(kind: ArKind) -> String {
     match kind {
-        ArKind::Fvsbn => "Σᵢ i = n(n−1)/2 ≈ 0.3 M: one dot product per pixel".into(),
-        ArKind::Nade => "2nd ≈ 0.8 M with aᵢ₊₁ = aᵢ + W[:, i]·xᵢ".into(),
-        ArKind::Made => "one network pass per pixel: n × (2nd + n²/2) ≈ 0.6 G (0.5 M with running pre-activations)".into(),
+        ArKind::Fvsbn => "$\\sum_i i = n(n-1)/2$ ≈ 0.3 M: one dot product per pixel".into(),
+        ArKind::Nade => "$2nd$ ≈ 0.8 M with $a_{i+1} = a_i + W_{:,i}\\, x_i$".into(),
+        ArKind::Made => "one network pass per pixel: $n (2nd + n^2/2)$ ≈ 0.6 G (0.5 M with running pre-activations)".into(),
         ArKind::PixelCnn => "one network pass per pixel; only the 10 rows in reach matter: ≈ 10 M per pixel, 8 G per sample".into(),
     }
 }
@@ -83,8 +84,8 @@ pub fn ArCosts() -> impl IntoView {
                                             <tr data-testid=format!("ar-costs-{}", kind.slug()) data-nll=m.test_nll_nats.to_string()>
                                                 <th scope="row">{kind.title()}</th>
                                                 <td>{group(m.params)}</td>
-                                                <td>{formula(kind)}</td>
-                                                <td>{sample_cost(kind)}</td>
+                                                <td><Prose text=formula(kind)/></td>
+                                                <td><Prose text=sample_cost(kind)/></td>
                                                 <td>{format!("{:.2}", m.test_nll_nats)}</td>
                                                 <td>{format!("{:.4}", m.test_nll_nats / (PIXELS as f64 * LN_2))}</td>
                                                 <td>{format!("{} kB", m.weights_bytes / 1000)}</td>

@@ -15,7 +15,9 @@ use super::{
 };
 use crate::{
     ar_models::{runner, ModelLoadError},
-    live_backend, motion,
+    live_backend,
+    math::Prose,
+    motion,
     widgets::UrlNotices,
 };
 
@@ -142,8 +144,8 @@ pub fn ArSample() -> impl IntoView {
         <section class="widget" data-testid="ar-sample" aria-labelledby="ar-sample-title">
             <h2 id="ar-sample-title">"Sample a digit, pixel by pixel"</h2>
             <p>
-                "Each pixel is drawn from p(xᵢ = 1 | x<ᵢ) given every pixel before it in reading order. "
-                "The orange square is the next pixel; the right-hand grid shows the probability each pixel was drawn with."
+                <Prose text="Each pixel is drawn from $p(x_i = 1 \\mid x_{<i})$ given every pixel before it in reading order. \
+                    The orange square is the next pixel; the right-hand grid shows the probability each pixel was drawn with."/>
             </p>
             <UrlNotices notices=notices/>
             <form class="controls" on:submit=|ev| ev.prevent_default()>
@@ -240,7 +242,7 @@ pub fn ArSample() -> impl IntoView {
                         ))
                         testid="ar-sample-probs".to_string()
                     />
-                    <figcaption>"p(xᵢ = 1 | x<ᵢ) when drawn"</figcaption>
+                    <figcaption><Prose text="$p(x_i = 1 \\mid x_{<i})$ when drawn"/></figcaption>
                 </figure>
             </div>
             <p

@@ -13,6 +13,7 @@ use super::{
 use crate::{
     ar_models::{runner, test_digit, TEST_DIGITS},
     live_backend,
+    math::Prose,
     widgets::UrlNotices,
 };
 
@@ -66,8 +67,9 @@ pub fn ArScore() -> impl IntoView {
         <section class="widget" data-testid="ar-score" aria-labelledby="ar-score-title">
             <h2 id="ar-score-title">"Score your drawing"</h2>
             <p>
-                "Draw a digit. Each model multiplies its 784 conditionals into the exact probability "
-                "of your drawing: log p(x) = Σᵢ log p(xᵢ | x<ᵢ). Fewer nats means the model finds it more digit-like."
+                <Prose text="Draw a digit. Each model multiplies its 784 conditionals into the exact probability \
+                    of your drawing: $\\log p(x) = \\sum_i \\log p(x_i \\mid x_{<i})$. \
+                    Fewer nats means the model finds it more digit-like."/>
             </p>
             <UrlNotices notices=notices/>
             <div class="score-layout">

@@ -14,6 +14,7 @@ use super::{KvState, MAX_COUNT};
 use crate::{
     assets::{fetch_asset, manifest},
     format::{group, human_bytes},
+    math::Prose,
     url_state::use_widget_state,
     widgets::UrlNotices,
 };
@@ -43,7 +44,7 @@ pub fn KvCalculator() -> impl IntoView {
             let write = write.clone();
             view! {
                 <label>
-                    <span>{label}</span>
+                    <span><Prose text=label/></span>
                     <input
                         type="number"
                         min="0"
@@ -119,11 +120,11 @@ pub fn KvCalculator() -> impl IntoView {
                     </select>
                 </label>
                 {number("layers", "Layers", |s| s.layers, |s, v| s.layers = v)}
-                {number("heads", "Query heads n_h", |s| s.heads, |s, v| s.heads = v)}
-                {number("kv-heads", "KV heads n_g (GQA)", |s| s.kv_heads, |s, v| s.kv_heads = v)}
-                {number("head-dim", "Head dim d_h", |s| s.head_dim, |s, v| s.head_dim = v)}
-                {number("kv-lora-rank", "MLA d_c", |s| s.kv_lora_rank, |s, v| s.kv_lora_rank = v)}
-                {number("rope-dim", "MLA d_h^R", |s| s.rope_dim, |s, v| s.rope_dim = v)}
+                {number("heads", "Query heads $n_h$", |s| s.heads, |s, v| s.heads = v)}
+                {number("kv-heads", "KV heads $n_g$ (GQA)", |s| s.kv_heads, |s, v| s.kv_heads = v)}
+                {number("head-dim", "Head dim $d_h$", |s| s.head_dim, |s, v| s.head_dim = v)}
+                {number("kv-lora-rank", "MLA $d_c$", |s| s.kv_lora_rank, |s, v| s.kv_lora_rank = v)}
+                {number("rope-dim", "MLA $d_h^R$", |s| s.rope_dim, |s, v| s.rope_dim = v)}
                 <label>
                     <span>"Cache dtype"</span>
                     <select
@@ -207,12 +208,12 @@ fn KvOutputs(state: Memo<KvState>, config: Memo<KvConfig>) -> impl IntoView {
                 {move || {
                     let c = config.get();
                     let formula = match c.variant {
-                        Variant::Mha => format!("2 · n_h · d_h = 2 · {} · {}", c.heads, c.head_dim),
-                        Variant::Gqa => format!("2 · n_g · d_h = 2 · {} · {}", c.kv_heads, c.head_dim),
-                        Variant::Mqa => format!("2 · d_h = 2 · {}", c.head_dim),
-                        Variant::Mla => format!("d_c + d_h^R = {} + {}", c.kv_lora_rank, c.rope_dim),
+                        Variant::Mha => format!("$2 n_h d_h$ = 2 · {} · {}", c.heads, c.head_dim),
+                        Variant::Gqa => format!("$2 n_g d_h$ = 2 · {} · {}", c.kv_heads, c.head_dim),
+                        Variant::Mqa => format!("$2 d_h$ = 2 · {}", c.head_dim),
+                        Variant::Mla => format!("$d_c + d_h^R$ = {} + {}", c.kv_lora_rank, c.rope_dim),
                     };
-                    format!("{} ({formula})", group(c.elems_per_token_layer()))
+                    view! { <Prose text=format!("{} ({formula})", group(c.elems_per_token_layer()))/> }
                 }}
             </dd>
             <dt>"Bytes per token (all layers)"</dt>
@@ -448,21 +449,21 @@ fn DeepSeekTables() -> impl IntoView {
         <h3>"Cross-check: DeepSeek-V2, Tables 1 and 9"</h3>
         <div class="table-scroll">
             <table data-testid="kv-deepseek-table1">
-                <caption>"Table 1: KV elements per token, with d_c = 4·d_h and d_h^R = d_h/2 (here d_h = 128, l = 60, n_h = 128, n_g = 8)"</caption>
-                <thead><tr><th scope="col">"Variant"</th><th scope="col">"Formula"</th><th scope="col">"Elements"</th><th scope="col">"In d_h·l"</th></tr></thead>
+                <caption><Prose text="Table 1: KV elements per token, with $d_c = 4 d_h$ and $d_h^R = d_h/2$ (here $d_h = 128$, $l = 60$, $n_h = 128$, $n_g = 8$)"/></caption>
+                <thead><tr><th scope="col">"Variant"</th><th scope="col">"Formula"</th><th scope="col">"Elements"</th><th scope="col"><Prose text="In $d_h l$"/></th></tr></thead>
                 <tbody>
                     {t1.into_iter().map(|(v, e)| {
                         let formula = match v {
-                            Variant::Mha => "2·n_h·d_h·l",
-                            Variant::Gqa => "2·n_g·d_h·l",
-                            Variant::Mqa => "2·d_h·l",
-                            Variant::Mla => "(d_c + d_h^R)·l ≈ 9/2·d_h·l",
+                            Variant::Mha => "$2 n_h d_h l$",
+                            Variant::Gqa => "$2 n_g d_h l$",
+                            Variant::Mqa => "$2 d_h l$",
+                            Variant::Mla => "$(d_c + d_h^R)\\, l \\approx 9/2\\, d_h l$",
                         };
-                        view! { <tr><th scope="row">{v.label()}</th><td>{formula}</td><td>{group(e)}</td><td>{format!("{}", e as f64 / unit)}</td></tr> }
+                        view! { <tr><th scope="row">{v.label()}</th><td><Prose text=formula/></td><td>{group(e)}</td><td>{format!("{}", e as f64 / unit)}</td></tr> }
                     }).collect_view()}
                 </tbody>
             </table>
-            <p class="note">"MLA's 4.5·d_h·l equals GQA with 2.25 groups (2 · 2.25 = 4.5)."</p>
+            <p class="note"><Prose text="MLA's $4.5\\, d_h l$ equals GQA with 2.25 groups (2 · 2.25 = 4.5)."/></p>
             <table data-testid="kv-deepseek-table9">
                 <caption>"Table 9: KV elements per token of the ablation models (paper: 110.6K vs 15.6K and 860.2K vs 34.6K)"</caption>
                 <thead><tr><th scope="col">"Model"</th><th scope="col">"MHA"</th><th scope="col">"MLA"</th><th scope="col">"Shapes"</th></tr></thead>

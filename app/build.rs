@@ -1,0 +1,122 @@
+//! Typesets the teaching text's formulas at build time. Every `$…$` span in
+//! the content files is LaTeX; math-core turns it into MathML, and a short
+//! spoken form is made for screen readers that do not read MathML. The
+//! table lands in `$OUT_DIR/formulas.rs`, which `math.rs` includes. A
+//! formula math-core cannot typeset stops the build.
+
+use std::{collections::BTreeMap, env, fs, path::Path};
+
+use math_core::{LatexToMathML, MathCoreConfig, MathDisplay};
+
+/// The files whose text may hold `$…$` formulas.
+const CONTENT: [&str; 6] = [
+    "src/chapters.rs",
+    "src/decks.rs",
+    "src/widgets/ar/costs.rs",
+    "src/widgets/ar/sample.rs",
+    "src/widgets/ar/score.rs",
+    "src/widgets/attention/calculator.rs",
+];
+
+fn main() {
+    let converter = LatexToMathML::new(MathCoreConfig::default()).expect("math-core's config");
+    let mut formulas = BTreeMap::new();
+    for file in CONTENT {
+        println!("cargo:rerun-if-changed={file}");
+        let source = fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for (n, line) in source.lines().enumerate() {
+            let spans: Vec<&str> = line.split('$').collect();
+            if spans.len().is_multiple_of(2) {
+                panic!(
+                    "{file}:{}: a `$` without its pair (a formula stays on one line)",
+                    n + 1
+                );
+            }
+            for latex in spans.iter().skip(1).step_by(2) {
+                // The files are Rust (or JSON) source: `\\` is one backslash.
+                let latex = latex.replace("\\\\", "\\");
+                let typeset = converter
+                    .convert_with_local_state(&latex, MathDisplay::Inline)
+                    .unwrap_or_else(|e| panic!("{file}:{}: `{latex}`: {e}", n + 1));
+                if typeset.warnings.has_any() {
+                    panic!("{file}:{}: `{latex}`: math-core warns about it", n + 1);
+                }
+                formulas.insert(latex.clone(), (typeset.mathml, spoken(&latex)));
+            }
+        }
+    }
+    let mut out = String::from(
+        "/// (LaTeX, MathML, spoken form), sorted by LaTeX; written by build.rs.\n\
+         pub static FORMULAS: &[(&str, &str, &str)] = &[\n",
+    );
+    for (latex, (mathml, speech)) in &formulas {
+        out.push_str(&format!("    ({latex:?}, {mathml:?}, {speech:?}),\n"));
+    }
+    out.push_str("];\n");
+    let path = Path::new(&env::var("OUT_DIR").unwrap()).join("formulas.rs");
+    fs::write(path, out).unwrap();
+}
+
+/// A formula in words, for screen readers where MathML is not read:
+/// `p(x_i \mid x_{<i})` becomes "p(x sub i given x sub less than i)".
+fn spoken(latex: &str) -> String {
+    let words: &[(&str, &str)] = &[
+        ("\\prod", " the product over "),
+        ("\\sum", " the sum over "),
+        ("\\mid", " given "),
+        ("\\cdots", " and so on "),
+        ("\\cdot", " times "),
+        ("\\times", " by "),
+        ("\\log", " log "),
+        ("\\ln", " ln "),
+        ("\\sigma", " sigma "),
+        ("\\alpha", " alpha "),
+        ("\\varnothing", " no object "),
+        ("\\emptyset", " no object "),
+        ("\\ldots", " and so on "),
+        ("\\dots", " and so on "),
+        ("\\le", " at most "),
+        ("\\approx", " approximately "),
+        ("\\ge", " at least "),
+        ("\\quad", ", "),
+        ("\\,", " "),
+        ("\\left", ""),
+        ("\\right", ""),
+        ("\\mathrm", ""),
+        ("\\text", ""),
+        ("\\operatorname", ""),
+        ("\\mathcal", ""),
+        ("-", " minus "),
+        ("−", " minus "),
+        ("+", " plus "),
+        ("=", " equals "),
+        ("<", " less than "),
+        (">", " greater than "),
+        ("^", " superscript "),
+        ("_", " sub "),
+        ("{", " "),
+        ("}", " "),
+    ];
+    let mut text = String::new();
+    let mut rest = latex;
+    'scan: while let Some(c) = rest.chars().next() {
+        for (pattern, said) in words {
+            if let Some(after) = rest.strip_prefix(pattern) {
+                // A command's name ends where its letters do (\le, not \left).
+                let is_command = pattern.starts_with('\\')
+                    && pattern[1..].chars().all(|c| c.is_ascii_alphabetic());
+                if is_command && after.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                    continue;
+                }
+                text.push_str(said);
+                rest = after;
+                continue 'scan;
+            }
+        }
+        text.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    // "the sum over sub i" reads better as "the sum over i".
+    let text = text.replace("over  sub ", "over ");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

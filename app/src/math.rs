@@ -1,0 +1,111 @@
+//! Formulas in the teaching text: written once as LaTeX between `$`s,
+//! typeset to MathML at build time (`build.rs`, with math-core). The page
+//! shows the MathML; screen readers that do not read MathML get the spoken
+//! form instead. No math font ships: Chrome, Firefox and Safari draw MathML
+//! with the system's own math font.
+
+use leptos::prelude::*;
+
+include!(concat!(env!("OUT_DIR"), "/formulas.rs"));
+
+/// A run of teaching text: plain words, or a formula's LaTeX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Text(&'a str),
+    Math(&'a str),
+}
+
+/// Splits text on its `$` delimiters.
+pub fn pieces(text: &str) -> impl Iterator<Item = Piece<'_>> {
+    text.split('$')
+        .enumerate()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(i, s)| {
+            if i % 2 == 1 {
+                Piece::Math(s)
+            } else {
+                Piece::Text(s)
+            }
+        })
+}
+
+/// The typeset MathML and the spoken form of a formula.
+pub fn formula(latex: &str) -> Option<(&'static str, &'static str)> {
+    FORMULAS
+        .binary_search_by(|(l, _, _)| (*l).cmp(latex))
+        .ok()
+        .map(|i| (FORMULAS[i].1, FORMULAS[i].2))
+}
+
+/// Text with its formulas typeset, inline in the surrounding element.
+#[component]
+pub fn Prose(#[prop(into)] text: String) -> impl IntoView {
+    pieces(&text)
+        .map(|piece| match piece {
+            Piece::Text(words) => words.to_string().into_any(),
+            Piece::Math(latex) => match formula(latex) {
+                Some((mathml, spoken)) => view! {
+                    <span class="formula">
+                        <span class="sr-only">{spoken}</span>
+                        <span aria-hidden="true" inner_html=mathml></span>
+                    </span>
+                }
+                .into_any(),
+                // build.rs typesets every formula in the content files; one
+                // from elsewhere shows as its source.
+                None => view! { <code>{latex.to_string()}</code> }.into_any(),
+            },
+        })
+        .collect_view()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{chapters, decks};
+
+    #[test]
+    fn text_splits_into_words_and_formulas() {
+        let got: Vec<Piece> = pieces("score $-\\log p(x)$ in nats").collect();
+        assert_eq!(
+            got,
+            [
+                Piece::Text("score "),
+                Piece::Math("-\\log p(x)"),
+                Piece::Text(" in nats")
+            ]
+        );
+    }
+
+    /// Every formula in the chapters and decks is typeset, with words.
+    #[test]
+    fn every_formula_is_typeset() {
+        let mut texts: Vec<&str> = chapters::Chapter::ALL.iter().map(|c| c.summary()).collect();
+        for section in chapters::ALL_SECTIONS {
+            texts.extend(section.paragraphs);
+        }
+        texts.extend(decks::all_text());
+        let mut seen = 0;
+        for text in texts {
+            for piece in pieces(text) {
+                if let Piece::Math(latex) = piece {
+                    let (mathml, spoken) =
+                        formula(latex).unwrap_or_else(|| panic!("`{latex}` is not typeset"));
+                    assert!(mathml.starts_with("<math") && mathml.ends_with("</math>"));
+                    assert!(
+                        !spoken.is_empty() && !spoken.contains('\\'),
+                        "{latex}: {spoken}"
+                    );
+                    seen += 1;
+                }
+            }
+        }
+        assert!(seen >= 10, "only {seen} formulas in the teaching text");
+    }
+
+    #[test]
+    fn the_spoken_form_reads_the_formula() {
+        let (_, spoken) = formula("p(x_i = 1 \\mid x_{<i})").unwrap();
+        assert_eq!(spoken, "p(x sub i equals 1 given x sub less than i )");
+    }
+}
