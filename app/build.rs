@@ -1,12 +1,25 @@
-//! Typesets the teaching text's formulas at build time. Every `$…$` span in
-//! the content files is LaTeX; math-core turns it into MathML, and a short
-//! spoken form is made for screen readers that do not read MathML. The
-//! table lands in `$OUT_DIR/formulas.rs`, which `math.rs` includes. A
-//! formula math-core cannot typeset stops the build.
+//! Two things the app's source needs at build time:
+//! - the translations: `locales/<lang>/<namespace>.json` become the typed
+//!   `i18n` module (`$OUT_DIR/i18n/mod.rs`), through leptos_i18n's parser
+//!   and code generator. A key missing from either language stops the build.
+//! - the formulas: every `$…$` span in the content files is LaTeX; math-core
+//!   turns it into MathML, and a short spoken form is made for screen
+//!   readers that do not read MathML. The table lands in
+//!   `$OUT_DIR/formulas.rs`, which `math.rs` includes. A formula math-core
+//!   cannot typeset stops the build.
 
 use std::{collections::BTreeMap, env, fs, path::Path};
 
+use leptos_i18n_parser::parse_locales::{
+    options::{Config, ParseOptions},
+    parse_locales,
+};
 use math_core::{LatexToMathML, MathCoreConfig, MathDisplay};
+
+/// The languages, English first (the default), and the translation files
+/// of each: `locales/<lang>/<namespace>.json`.
+const LANGUAGES: [&str; 2] = ["en", "zh"];
+const NAMESPACES: [&str; 2] = ["common", "chapters"];
 
 /// The files whose text may hold `$…$` formulas.
 const CONTENT: [&str; 6] = [
@@ -19,9 +32,50 @@ const CONTENT: [&str; 6] = [
 ];
 
 fn main() {
+    translations();
+    formulas();
+}
+
+fn translations() {
+    let config = Config::new(LANGUAGES[0])
+        .and_then(|c| c.add_locales(&LANGUAGES[1..]))
+        .and_then(|c| c.add_namespaces(NAMESPACES))
+        .map(|c| c.parse_options(ParseOptions::new().interpolate_display(true)))
+        .unwrap_or_else(|e| panic!("translations' config: {e}"));
+    let parsed = parse_locales(None, config).unwrap_or_else(|e| panic!("translations: {e}"));
+    for file in parsed.tracked_files.iter().flatten() {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    // leptos_i18n only warns about a key one language lacks (and shows the
+    // default's text); here every key must exist in both.
+    let (errors, warnings) = parsed.diag.borrow();
+    let problems: Vec<String> = errors
+        .iter()
+        .map(|e| e.to_string())
+        .chain(warnings.iter().map(|w| w.to_string()))
+        .collect();
+    if !problems.is_empty() {
+        panic!("translations:\n{}", problems.join("\n"));
+    }
+    drop((errors, warnings));
+    let lints: proc_macro2::TokenStream = "#![allow(clippy::all, missing_docs)]".parse().unwrap();
+    let code = leptos_i18n_codegen::gen_code(&parsed, None, false, Some(&lints), false)
+        .unwrap_or_else(|e| panic!("translations' code: {e}"));
+    let dir = Path::new(&env::var("OUT_DIR").unwrap()).join("i18n");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("mod.rs"), code.to_string()).unwrap();
+}
+
+fn formulas() {
     let converter = LatexToMathML::new(MathCoreConfig::default()).expect("math-core's config");
     let mut formulas = BTreeMap::new();
-    for file in CONTENT {
+    let locale_files = LANGUAGES.iter().flat_map(|l| {
+        NAMESPACES
+            .iter()
+            .map(move |n| format!("locales/{l}/{n}.json"))
+    });
+    for file in CONTENT.iter().map(|f| f.to_string()).chain(locale_files) {
+        let file = file.as_str();
         println!("cargo:rerun-if-changed={file}");
         let source = fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
         for (n, line) in source.lines().enumerate() {

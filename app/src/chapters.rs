@@ -1,6 +1,8 @@
 //! The chapters: their routes and the teaching text that introduces them.
 //! Content only; the models and widgets live in their own modules.
 
+use crate::i18n::{td_string, Locale};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chapter {
     Autoregressive,
@@ -19,28 +21,21 @@ impl Chapter {
         }
     }
 
-    pub fn title(self) -> &'static str {
+    /// The chapter's title, from `locales/<lang>/chapters.json`.
+    pub fn title(self, locale: Locale) -> &'static str {
         match self {
-            Chapter::Autoregressive => "Autoregressive models on MNIST",
-            Chapter::Attention => "Attention variants and the KV cache",
-            Chapter::Detr => "DETR: detection as set prediction",
+            Chapter::Autoregressive => td_string!(locale, chapters.ar_title),
+            Chapter::Attention => td_string!(locale, chapters.kv_title),
+            Chapter::Detr => td_string!(locale, chapters.detr_title),
         }
     }
 
-    pub fn summary(self) -> &'static str {
+    /// One paragraph on what the chapter teaches, with its formulas.
+    pub fn summary(self, locale: Locale) -> &'static str {
         match self {
-            Chapter::Autoregressive => {
-                "The chain rule over pixels: $p(x) = \\prod_i p(x_i \\mid x_{<i})$. FVSBN, NADE, MADE and PixelCNN \
-                 give the exact likelihood of a digit you draw, and sample new digits pixel by pixel."
-            }
-            Chapter::Attention => {
-                "MHA, MQA, GQA and DeepSeek's MLA differ in how many keys and values each token \
-                 leaves behind. Calculate the KV cache of real models, then watch one grow in GPU memory."
-            }
-            Chapter::Detr => {
-                "Object queries, Hungarian matching and set prediction: a small DETR that finds \
-                 handwritten digits, with every query's attention and match laid open."
-            }
+            Chapter::Autoregressive => td_string!(locale, chapters.ar_summary),
+            Chapter::Attention => td_string!(locale, chapters.kv_summary),
+            Chapter::Detr => td_string!(locale, chapters.detr_summary),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod embed_bridge;
 pub mod embed_protocol;
 pub mod format;
 pub mod in_flight;
+pub mod lang;
 pub mod live_backend;
 pub mod math;
 pub mod mnist;
@@ -21,6 +22,10 @@ pub mod present;
 pub mod theme;
 pub mod url_state;
 pub mod widgets;
+
+// The typed translations build.rs generates from locales/: `i18n::Locale`,
+// `use_i18n`, and the `t!` family of macros.
+include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -36,7 +41,10 @@ pub fn App() -> impl IntoView {
     LiveBackend::provide();
     theme::init();
     view! {
+        // lang.rs sets <html lang> itself (zh-Hans rather than zh).
+        <i18n::I18nContextProvider set_lang_attr_on_html=false>
         <Router>
+            <lang::LangSync/>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=Home/>
                 <Route path=path!("/autoregressive") view=AutoregressivePage/>
@@ -46,5 +54,6 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/embed/:widget") view=Embed/>
             </Routes>
         </Router>
+        </i18n::I18nContextProvider>
     }
 }

@@ -62,7 +62,7 @@ pub fn Prose(#[prop(into)] text: String) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{chapters, decks};
+    use crate::{chapters, decks, i18n::Locale};
 
     #[test]
     fn text_splits_into_words_and_formulas() {
@@ -80,7 +80,10 @@ mod tests {
     /// Every formula in the chapters and decks is typeset, with words.
     #[test]
     fn every_formula_is_typeset() {
-        let mut texts: Vec<&str> = chapters::Chapter::ALL.iter().map(|c| c.summary()).collect();
+        let mut texts: Vec<&str> = chapters::Chapter::ALL
+            .iter()
+            .flat_map(|c| [c.summary(Locale::en), c.summary(Locale::zh)])
+            .collect();
         for section in chapters::ALL_SECTIONS {
             texts.extend(section.paragraphs);
         }

@@ -14,6 +14,8 @@ use crate::{
     },
     embed_bridge::use_embed_bridge,
     embed_protocol::hidden_parts,
+    i18n::{t, t_string, use_i18n},
+    lang::LangSwitch,
     live_backend::{BackendBadge, LiveBackend},
     math::Prose,
     offline::OfflineSave,
@@ -34,48 +36,64 @@ use crate::{
     },
 };
 
-/// Header, navigation and footer around a page; also sets the tab title.
+/// Header, navigation and footer around a page; also sets the tab title,
+/// in the page's language.
 #[component]
-pub fn Chrome(title: &'static str, children: Children) -> impl IntoView {
-    document().set_title(&format!("{title} · glassbox"));
+pub fn Chrome(#[prop(into)] title: Signal<String>, children: Children) -> impl IntoView {
+    let i18n = use_i18n();
+    Effect::new(move |_| document().set_title(&format!("{} · glassbox", title.get())));
     view! {
-        <a class="skip-link" href="#main">"Skip to content"</a>
+        <a class="skip-link" href="#main">{t!(i18n, common.skip)}</a>
         <header class="site-header">
             <a class="brand" href="/">"glassbox"</a>
-            <nav aria-label="Chapters">
+            <nav aria-label=move || t_string!(i18n, common.nav_label)>
                 {Chapter::ALL
                     .into_iter()
-                    .map(|c| view! { <A href=format!("/{}", c.slug())>{c.title()}</A> })
+                    .map(|c| view! { <A href=format!("/{}", c.slug())>{move || c.title(i18n.get_locale())}</A> })
                     .collect_view()}
-                <A href="/gpu">"Your GPU"</A>
+                <A href="/gpu">{t!(i18n, common.your_gpu)}</A>
             </nav>
             <BackendBadge/>
             <ThemeToggle/>
+            <LangSwitch/>
         </header>
         <main id="main" tabindex="-1">{children()}</main>
-        <footer class="site-footer">
-            "glassbox runs small models on your own GPU. Nothing you draw or type leaves this page."
-        </footer>
+        <footer class="site-footer">{t!(i18n, common.footer)}</footer>
+    }
+}
+
+/// A chapter's title in the page's language, for `Chrome`.
+fn chapter_title(chapter: Chapter) -> Signal<String> {
+    let i18n = use_i18n();
+    Signal::derive(move || chapter.title(i18n.get_locale()).to_string())
+}
+
+/// A chapter's title and summary, the top of its page.
+#[component]
+fn ChapterHead(chapter: Chapter) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <h1 data-testid="page-title">{move || chapter.title(i18n.get_locale())}</h1>
+        <PresentLink/>
+        <p class="lead">{move || view! { <Prose text=chapter.summary(i18n.get_locale())/> }}</p>
     }
 }
 
 #[component]
 pub fn Home() -> impl IntoView {
+    let i18n = use_i18n();
     view! {
-        <Chrome title="See inside ML models">
-            <h1 data-testid="page-title">"See inside modern ML models"</h1>
-            <p class="lead">
-                "Small models, trained by us, run on your own GPU. Every number is computed "
-                "in front of you or cited with its source."
-            </p>
+        <Chrome title=Signal::derive(move || t_string!(i18n, common.home_title).to_string())>
+            <h1 data-testid="page-title">{t!(i18n, common.home_heading)}</h1>
+            <p class="lead">{t!(i18n, common.home_lead)}</p>
             <div class="cards" data-testid="home-cards">
                 {Chapter::ALL
                     .into_iter()
                     .map(|c| {
                         view! {
                             <a class="card" href=format!("/{}", c.slug()) data-testid=format!("card-{}", c.slug())>
-                                <h2>{c.title()}</h2>
-                                <p><Prose text=c.summary()/></p>
+                                <h2>{move || c.title(i18n.get_locale())}</h2>
+                                <p>{move || view! { <Prose text=c.summary(i18n.get_locale())/> }}</p>
                             </a>
                         }
                     })
@@ -125,11 +143,9 @@ pub fn AutoregressivePage() -> impl IntoView {
     let chapter = Chapter::Autoregressive;
     page_or_deck(chapter, move || {
         view! {
-            <Chrome title=chapter.title()>
+            <Chrome title=chapter_title(chapter)>
                 <article data-testid="chapter-autoregressive" class="chapter">
-                    <h1 data-testid="page-title">{chapter.title()}</h1>
-                    <PresentLink/>
-                    <p class="lead"><Prose text=chapter.summary()/></p>
+                    <ChapterHead chapter/>
                     <SectionProse section=AR_CHAIN_RULE/>
                     <ArScore/>
                     <EmbedHint widget=Widget::ArScore/>
@@ -154,11 +170,9 @@ pub fn AttentionPage() -> impl IntoView {
     let chapter = Chapter::Attention;
     page_or_deck(chapter, move || {
         view! {
-            <Chrome title=chapter.title()>
+            <Chrome title=chapter_title(chapter)>
                 <article data-testid="chapter-attention" class="chapter">
-                    <h1 data-testid="page-title">{chapter.title()}</h1>
-                    <PresentLink/>
-                    <p class="lead"><Prose text=chapter.summary()/></p>
+                    <ChapterHead chapter/>
                     <SectionProse section=KV_WHY/>
                     <KvCalculator/>
                     <EmbedHint widget=Widget::KvCalculator/>
@@ -178,11 +192,9 @@ pub fn DetrPage() -> impl IntoView {
     let chapter = Chapter::Detr;
     page_or_deck(chapter, move || {
         view! {
-            <Chrome title=chapter.title()>
+            <Chrome title=chapter_title(chapter)>
                 <article data-testid="chapter-detr" class="chapter">
-                    <h1 data-testid="page-title">{chapter.title()}</h1>
-                    <PresentLink/>
-                    <p class="lead"><Prose text=chapter.summary()/></p>
+                    <ChapterHead chapter/>
                     <DetrSessionScope>
                         <SectionProse section=DETR_SET/>
                         <DetrDetect/>
@@ -208,7 +220,7 @@ pub fn DetrPage() -> impl IntoView {
 #[component]
 pub fn GpuPage() -> impl IntoView {
     view! {
-        <Chrome title="Your GPU">
+        <Chrome title="Your GPU".to_string()>
             <article data-testid="gpu-page">
                 <h1 data-testid="page-title">"Your GPU"</h1>
                 <GpuInfo/>
@@ -367,7 +379,7 @@ pub fn Embed() -> impl IntoView {
 pub fn NotFound() -> impl IntoView {
     let path = use_location().pathname;
     view! {
-        <Chrome title="Not found">
+        <Chrome title="Not found".to_string()>
             <article data-testid="not-found">
                 <h1 data-testid="page-title">"No such page"</h1>
                 <p>"There is nothing at " <code>{move || path.get()}</code> "."</p>

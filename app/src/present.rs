@@ -18,6 +18,7 @@ use wasm_bindgen::{closure::Closure, JsCast};
 use crate::{
     chapters::Chapter,
     decks::{deck, Step},
+    i18n::use_i18n,
     math::Prose,
     offline::OfflineSave,
     theme::{choice, choose, ThemeToggle},
@@ -173,7 +174,13 @@ pub fn Presentation(chapter: Chapter) -> impl IntoView {
             NavigateOptions::default(),
         );
     };
-    document().set_title(&format!("{} · presenting · glassbox", chapter.title()));
+    let i18n = use_i18n();
+    Effect::new(move |_| {
+        document().set_title(&format!(
+            "{} · presenting · glassbox",
+            chapter.title(i18n.get_locale())
+        ))
+    });
 
     // Keys on the whole window, so they work without a click first.
     let on_key = {
@@ -274,7 +281,7 @@ pub fn Presentation(chapter: Chapter) -> impl IntoView {
                     disabled=move || index.get() + 1 == len
                     on:click=next
                 >"→"</button>
-                <span class="present-title">{chapter.title()}</span>
+                <span class="present-title">{move || chapter.title(i18n.get_locale())}</span>
                 <button
                     type="button"
                     class="secondary"

@@ -2307,3 +2307,55 @@ fn keyboard_drawing_and_reduced_motion() {
     b.wait("document.querySelector('[data-testid=\"ar-sample-status\"]')?.dataset.done === '784'");
     b.assert_clean_logs();
 }
+
+/// The page's language: `lang=` in the URL, the header's switcher (which
+/// is remembered, and rewrites a `lang=` in the URL), and `<html lang>`,
+/// on pages, in presentation mode and in embeds.
+#[test]
+fn language_choice() {
+    let b = Browser::start(GpuMode::NoWebGpu);
+    let html_lang = "document.documentElement.lang";
+    let title = |b: &Browser| b.text("page-title");
+    b.open("/?lang=zh");
+    b.wait(&format!("{html_lang} === 'zh-Hans'"));
+    b.wait("document.querySelector('[data-testid=\"page-title\"]')?.innerText === '看清现代机器学习模型的内部'");
+    assert_eq!(
+        b.session
+            .execute(
+                "return [...document.querySelectorAll('nav a')].map(a => a.innerText).slice(0, 3)"
+            )
+            .unwrap(),
+        json!([
+            "MNIST 上的自回归模型",
+            "注意力的变体与 KV 缓存",
+            "DETR：把检测当作集合预测"
+        ])
+    );
+    b.wait("document.title === '看清机器学习模型的内部 · glassbox'");
+
+    // The switcher names the other language, in that language.
+    assert_eq!(b.text("lang-switch"), "English");
+    b.click("lang-switch");
+    b.wait(&format!("{html_lang} === 'en'"));
+    b.wait("new URLSearchParams(location.search).get('lang') === 'en'");
+    assert_eq!(title(&b), "See inside modern ML models");
+    assert_eq!(b.text("lang-switch"), "中文");
+
+    // Remembered: a page without lang= keeps the choice; lang= wins over it.
+    b.click("lang-switch");
+    b.wait(&format!("{html_lang} === 'zh-Hans'"));
+    b.open("/attention");
+    b.wait("document.querySelector('[data-testid=\"page-title\"]')?.innerText === '注意力的变体与 KV 缓存'");
+    b.open("/attention?lang=en");
+    b.wait("document.querySelector('[data-testid=\"page-title\"]')?.innerText === 'Attention variants and the KV cache'");
+    b.wait(&format!("{html_lang} === 'en'"));
+
+    // Presentation mode and embeds take lang= too.
+    b.open("/detr?present=1&lang=zh");
+    b.wait("document.querySelector('.present-title')?.innerText === 'DETR：把检测当作集合预测'");
+    b.wait(&format!("{html_lang} === 'zh-Hans'"));
+    b.open("/embed/kv-calculator?lang=en");
+    b.wait_testid("kv-calculator");
+    b.wait(&format!("{html_lang} === 'en'"));
+    b.assert_clean_logs();
+}
