@@ -19,12 +19,10 @@ use math_core::{LatexToMathML, MathCoreConfig, MathDisplay};
 /// The languages, English first (the default), and the translation files
 /// of each: `locales/<lang>/<namespace>.json`.
 const LANGUAGES: [&str; 2] = ["en", "zh"];
-const NAMESPACES: [&str; 2] = ["common", "chapters"];
+const NAMESPACES: [&str; 4] = ["common", "chapters", "teach", "decks"];
 
-/// The files whose text may hold `$…$` formulas.
-const CONTENT: [&str; 6] = [
-    "src/chapters.rs",
-    "src/decks.rs",
+/// The files whose text may hold `$…$` formulas, besides the translations.
+const CONTENT: [&str; 4] = [
     "src/widgets/ar/costs.rs",
     "src/widgets/ar/sample.rs",
     "src/widgets/ar/score.rs",

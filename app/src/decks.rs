@@ -5,20 +5,31 @@
 //! written as the URL query it would have on the chapter page (parameters
 //! left out keep their defaults).
 
-use crate::{chapters::Chapter, widgets::Widget};
+use crate::{
+    chapters::Chapter,
+    i18n::{td_string, Locale},
+    widgets::Widget,
+};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A text in the page's language, from `locales/<lang>/decks.json`.
+pub type Text = fn(Locale) -> &'static str;
+
+/// The deck text under `key` in `decks.json`.
+macro_rules! tr {
+    ($key:ident) => {
+        |locale: Locale| td_string!(locale, decks.$key)
+    };
+}
+
+#[derive(Debug, Clone, Copy)]
 pub enum Step {
     /// A heading and at most about 40 words.
-    Text {
-        heading: &'static str,
-        body: &'static str,
-    },
+    Text { heading: Text, body: Text },
     /// One widget in a preset state, with a line saying what to look at.
     Widget {
         widget: Widget,
         query: &'static str,
-        caption: &'static str,
+        caption: Text,
     },
 }
 
@@ -34,184 +45,148 @@ pub const TEST_SEVEN: (usize, &str) = (699, test_seven!());
 
 const AUTOREGRESSIVE: &[Step] = &[
     Step::Text {
-        heading: "The chain rule over pixels",
-        body: "Any 28×28 binary image has an exact probability: a product of 784 conditionals, \
-               one pixel at a time in reading order. The models differ only in how they compute \
-               $p(x_i = 1 \\mid x_{<i})$.",
+        heading: tr!(ar_1_heading),
+        body: tr!(ar_1_body),
     },
     Step::Widget {
         widget: Widget::ArScore,
         query: concat!("x=", test_seven!()),
-        caption:
-            "Test digit #699, a 7: its exact likelihood under all four models, and where each \
-                  model was surprised. Draw on it to see the numbers move.",
+        caption: tr!(ar_2_caption),
     },
     Step::Text {
-        heading: "Four ways to parameterise the conditionals",
-        body: "FVSBN: a logistic regression per pixel, 307,720 weights. NADE: one shared hidden \
-               layer, updated in O(d) per pixel. MADE: an autoencoder with masked connections. \
-               PixelCNN: masked convolutions, weights shared across positions.",
+        heading: tr!(ar_3_heading),
+        body: tr!(ar_3_body),
     },
     Step::Widget {
         widget: Widget::ArSample,
         query: "model=nade&seed=3&speed=16",
-        caption: "NADE draws a digit with seed 3, one pixel at a time. Press Sample.",
+        caption: tr!(ar_4_caption),
     },
     Step::Widget {
         widget: Widget::ArSample,
         query: "model=pixelcnn&seed=3&speed=16",
-        caption: "PixelCNN with the same seed: the same random numbers, a different model, a \
-                  different digit.",
+        caption: tr!(ar_5_caption),
     },
     Step::Text {
-        heading: "Teacher forcing versus sampling",
-        body: "Scoring feeds the true pixels, so every conditional comes from one parallel pass. \
-               Sampling cannot be parallel: pixel i needs the value just drawn for pixel i − 1, \
-               so a sample is 784 sequential steps.",
+        heading: tr!(ar_6_heading),
+        body: tr!(ar_6_body),
     },
     Step::Widget {
         widget: Widget::ArComplete,
         query: concat!("rows=14&x=", test_seven!()),
-        caption:
-            "Keep the top 14 rows of the 7 and let each model finish it. A raster-order model \
-                  can only complete what comes after.",
+        caption: tr!(ar_7_caption),
     },
     Step::Widget {
         widget: Widget::ArCosts,
         query: "",
-        caption: "What each model costs: parameters, and the time to score and to sample, \
-                  measured on this device.",
+        caption: tr!(ar_8_caption),
     },
     Step::Text {
-        heading: "What to remember",
-        body: "Autoregressive models give exact likelihoods, so they can be compared in bits per \
-               pixel. The price is sampling: one step per pixel, in order.",
+        heading: tr!(ar_9_heading),
+        body: tr!(ar_9_body),
     },
 ];
 
 const ATTENTION: &[Step] = &[
     Step::Text {
-        heading: "Why the KV cache sets the limits",
-        body: "Each new token attends to every earlier one, so servers keep every earlier token's \
-               keys and values, in every layer. That cache grows by fixed bytes per token and \
-               usually limits context and batch size.",
+        heading: tr!(kv_1_heading),
+        body: tr!(kv_1_body),
     },
     Step::Text {
-        heading: "What each variant keeps per token and layer",
-        body: "MHA: a key and a value for every head, $2 n_h d_h$. GQA: one pair per group of \
-               heads, $2 n_g d_h$. MQA: one pair in all, $2 d_h$. MLA: one compressed latent and a \
-               small RoPE key, $d_c + d_h^R$.",
+        heading: tr!(kv_2_heading),
+        body: tr!(kv_2_body),
     },
     Step::Widget {
         widget: Widget::KvCalculator,
         query: "preset=Llama-2-7B&variant=mha&layers=32&heads=32&kv_heads=32&head_dim=128&context=4096",
-        caption: "Llama 2 7B, multi-head attention: every head keeps its own keys and values.",
+        caption: tr!(kv_3_caption),
     },
     Step::Widget {
         widget: Widget::KvCalculator,
         query: "preset=Llama-3.1-8B&variant=gqa&layers=32&heads=32&kv_heads=8&head_dim=128&context=131072",
-        caption: "Llama 3.1 8B: grouped-query attention, 8 key/value heads for 32 query heads.",
+        caption: tr!(kv_4_caption),
     },
     Step::Widget {
         widget: Widget::KvCalculator,
         query: "preset=DeepSeek-V2&variant=mla&layers=60&heads=128&kv_heads=128&head_dim=128&kv_lora_rank=512&rope_dim=64&context=131072",
-        caption: "DeepSeek-V2: 128 heads, yet per token only a 512-value latent and a 64-value \
-                  RoPE key per layer.",
+        caption: tr!(kv_5_caption),
     },
     Step::Text {
-        heading: "Sliding windows",
-        body: "A window caps a layer's cache at the last w tokens. Mistral 7B windows every layer; \
-               Gemma 2 alternates local and global layers, so only half of its cache stops \
-               growing.",
+        heading: tr!(kv_6_heading),
+        body: tr!(kv_6_body),
     },
     Step::Widget {
         widget: Widget::KvCalculator,
         query: "preset=Gemma-2-9B&variant=gqa&layers=42&heads=16&kv_heads=8&head_dim=256&context=8192&window=4096&window_layers=alternate",
-        caption: "Gemma 2 9B: windowed and global layers alternate.",
+        caption: tr!(kv_7_caption),
     },
     Step::Text {
-        heading: "Four attentions, one task",
-        body: "Four small transformers, trained here on MNIST as 196 patch tokens, share \
-               everything but attention: MHA with 4 key/value heads, GQA with 2, MQA with 1, \
-               and MLA with a 32-value latent.",
+        heading: tr!(kv_8_heading),
+        body: tr!(kv_8_body),
     },
     Step::Widget {
         widget: Widget::KvLive,
         query: "live=mha&live_seed=1&live_cache=true",
-        caption: "MHA decoding live: its cache grows by every head's keys and values at each step.",
+        caption: tr!(kv_9_caption),
     },
     Step::Widget {
         widget: Widget::KvLive,
         query: "live=mla&live_seed=1&live_cache=true&live_form=absorbed",
-        caption: "MLA on the same task, absorbed form: a far smaller cache, attention run \
-                  directly over the latents.",
+        caption: tr!(kv_10_caption),
     },
     Step::Widget {
         widget: Widget::KvLive,
         query: "live=gqa&live_seed=1&live_cache=false",
-        caption: "Without the cache every step recomputes the whole prefix: watch the per-step \
-                  time climb.",
+        caption: tr!(kv_11_caption),
     },
 ];
 
 const DETR: &[Step] = &[
     Step::Text {
-        heading: "Detection as set prediction",
-        body: "Classic detectors propose thousands of boxes and prune duplicates with \
-               non-maximum suppression. DETR predicts a fixed set of N answers, each a class and \
-               a box, where the class ∅ means “nothing here”.",
+        heading: tr!(detr_1_heading),
+        body: tr!(detr_1_body),
     },
     Step::Widget {
         widget: Widget::DetrDetect,
         query: "scene=1",
-        caption: "A generated test scene. Draw your own digits, drop in real ones, or upload a \
-                  photo.",
+        caption: tr!(detr_2_caption),
     },
     Step::Text {
-        heading: "Object queries",
-        body: "Ten learned vectors, the same for every image. Each decoder layer lets them attend \
-               to each other, to divide the work, and to the image, to find something to claim. \
-               Most answer ∅.",
+        heading: tr!(detr_3_heading),
+        body: tr!(detr_3_body),
     },
     Step::Widget {
         widget: Widget::DetrQueries,
         query: "scene=1",
-        caption: "All ten queries after the last decoder layer: each one's 11-way distribution \
-                  and its box. ∅ queries are dimmed.",
+        caption: tr!(detr_4_caption),
     },
     Step::Widget {
         widget: Widget::DetrQueries,
         query: "scene=1&layer=0",
-        caption: "The same queries after the first decoder layer: rougher guesses, later refined.",
+        caption: tr!(detr_5_caption),
     },
     Step::Widget {
         widget: Widget::DetrAttention,
         query: "scene=1&query=0&cell=66",
-        caption: "Where a query looks, per head, and how one encoder cell attends to the rest of \
-                  the canvas.",
+        caption: tr!(detr_6_caption),
     },
     Step::Text {
-        heading: "Hungarian matching",
-        body:
-            "A set has no order. DETR finds the one-to-one assignment of objects to queries with \
-               the least total cost, then trains matched queries toward their digit and every \
-               other query toward ∅.",
+        heading: tr!(detr_7_heading),
+        body: tr!(detr_7_body),
     },
     Step::Widget {
         widget: Widget::DetrMatching,
         query: "scene=1",
-        caption: "The cost matrix, its parts, and the assignment. Without one-to-one matching, \
-                  several queries would claim the same digit.",
+        caption: tr!(detr_8_caption),
     },
     Step::Widget {
         widget: Widget::DetrDetect,
         query: "scene=7&conf=30",
-        caption: "Another scene, with the confidence threshold lowered to 30%.",
+        caption: tr!(detr_9_caption),
     },
     Step::Text {
-        heading: "Why DETR trains slowly",
-        body: "Early on every query attends everywhere and its match changes from step to step. \
-               DETR-R50 needed 500 epochs on COCO for 42.0 AP (Carion et al., 2020).",
+        heading: tr!(detr_10_heading),
+        body: tr!(detr_10_body),
     },
 ];
 
@@ -224,15 +199,15 @@ pub fn deck(chapter: Chapter) -> &'static [Step] {
     }
 }
 
-/// Every text of every deck (headings, bodies, captions), for checks that
-/// cover all content.
-pub fn all_text() -> impl Iterator<Item = &'static str> {
+/// Every text of every deck (headings, bodies, captions) in `locale`, for
+/// checks that cover all content.
+pub fn all_text(locale: Locale) -> impl Iterator<Item = &'static str> {
     Chapter::ALL
         .into_iter()
         .flat_map(|c| deck(c).iter())
-        .flat_map(|step| match *step {
-            Step::Text { heading, body } => [heading, body],
-            Step::Widget { caption, .. } => [caption, ""],
+        .flat_map(move |step| match *step {
+            Step::Text { heading, body } => [heading(locale), body(locale)],
+            Step::Widget { caption, .. } => [caption(locale), ""],
         })
 }
 
@@ -271,12 +246,20 @@ mod tests {
         }
     }
 
+    /// Projected text stays short: at most 45 English words, and at most
+    /// 100 characters of Chinese.
     #[test]
     fn text_steps_are_short() {
         for step in Chapter::ALL.into_iter().flat_map(deck) {
             if let Step::Text { heading, body } = step {
-                let words = body.split_whitespace().count();
-                assert!(words <= 45, "“{heading}” has {words} words");
+                let words = body(Locale::en).split_whitespace().count();
+                assert!(words <= 45, "“{}” has {words} words", heading(Locale::en));
+                let chars = body(Locale::zh).chars().count();
+                assert!(
+                    chars <= 100,
+                    "“{}” has {chars} characters",
+                    heading(Locale::zh)
+                );
             }
         }
     }

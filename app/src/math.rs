@@ -84,10 +84,13 @@ mod tests {
             .iter()
             .flat_map(|c| [c.summary(Locale::en), c.summary(Locale::zh)])
             .collect();
-        for section in chapters::ALL_SECTIONS {
-            texts.extend(section.paragraphs);
+        for locale in [Locale::en, Locale::zh] {
+            for section in chapters::ALL_SECTIONS {
+                texts.push((section.heading)(locale));
+                texts.extend(section.paragraphs(locale));
+            }
+            texts.extend(decks::all_text(locale));
         }
-        texts.extend(decks::all_text());
         let mut seen = 0;
         for text in texts {
             for piece in pieces(text) {

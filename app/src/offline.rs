@@ -14,6 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::{
     assets::{self, js_detail, manifest, offline_cache, offline_key, store_offline},
     format::{group, human_bytes},
+    i18n::{t, use_i18n},
 };
 
 /// Served unhashed at the root, so its scope is the whole app.
@@ -296,6 +297,7 @@ async fn save(status: RwSignal<OfflineStatus>) -> Result<Saved, String> {
 /// "Make this available offline": on the home page and in presentation mode.
 #[component]
 pub fn OfflineSave() -> impl IntoView {
+    let i18n = use_i18n();
     let status = RwSignal::new(OfflineStatus::None("Not saved for offline use yet.".into()));
     // A later visit says at once that everything is stored.
     spawn_local(async move {
@@ -335,13 +337,10 @@ pub fn OfflineSave() -> impl IntoView {
     };
     view! {
         <section class="widget offline-save" data-testid="offline">
-            <h2>"Offline use"</h2>
-            <p>
-                "Store the app and every model and data file the chapters use in this browser, "
-                "so the chapters keep working with no network: in a lecture hall with poor Wi-Fi, say."
-            </p>
+            <h2>{t!(i18n, common.offline_heading)}</h2>
+            <p>{t!(i18n, common.offline_intro)}</p>
             <button type="button" data-testid="offline-save" on:click=on_save disabled=saving>
-                "Make this available offline"
+                {t!(i18n, common.offline_save)}
             </button>
             {move || match status.get() {
                 OfflineStatus::Saving { loaded, total } => {

@@ -107,20 +107,27 @@ pub fn Home() -> impl IntoView {
 /// Opens the chapter as a deck for a lecture.
 #[component]
 fn PresentLink() -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <p class="present-link">
-            <a href="?present=1" data-testid="present-link">"Present this chapter"</a>
-            " (full screen, large type, arrow keys)"
+            <a href="?present=1" data-testid="present-link">{t!(i18n, common.present_link)}</a>
+            {t!(i18n, common.present_link_note)}
         </p>
     }
 }
 
 #[component]
 fn SectionProse(section: Section) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <section class="prose" id=section.id>
-            <h2>{section.heading}</h2>
-            {section.paragraphs.iter().map(|&p| view! { <p><Prose text=p/></p> }).collect_view()}
+            <h2>{move || (section.heading)(i18n.get_locale())}</h2>
+            {move || {
+                section
+                    .paragraphs(i18n.get_locale())
+                    .map(|p| view! { <p><Prose text=p/></p> })
+                    .collect_view()
+            }}
         </section>
     }
 }

@@ -18,7 +18,7 @@ use wasm_bindgen::{closure::Closure, JsCast};
 use crate::{
     chapters::Chapter,
     decks::{deck, Step},
-    i18n::use_i18n,
+    i18n::{t, t_string, td_string, use_i18n, Locale},
     math::Prose,
     offline::OfflineSave,
     theme::{choice, choose, ThemeToggle},
@@ -92,17 +92,22 @@ pub fn key_action(key: &str) -> Option<KeyAction> {
     })
 }
 
-/// The keys, for the help overlay.
-const KEYS: [(&str, &str); 8] = [
-    ("→  Space  Page Down", "next step"),
-    ("←  Page Up", "previous step"),
-    ("Home", "first step"),
-    ("End", "last step"),
-    ("F", "full screen on or off"),
-    ("T", "theme: light, dark, auto"),
-    ("?", "this help"),
-    ("Esc", "close this help, or leave presentation mode"),
-];
+/// The keys, for the help overlay: the keys' names and what they do.
+fn keys_help(locale: Locale) -> [(&'static str, &'static str); 8] {
+    [
+        (
+            "→  Space  Page Down",
+            td_string!(locale, common.present_key_next),
+        ),
+        ("←  Page Up", td_string!(locale, common.present_key_prev)),
+        ("Home", td_string!(locale, common.present_key_first)),
+        ("End", td_string!(locale, common.present_key_last)),
+        ("F", td_string!(locale, common.present_key_full)),
+        ("T", td_string!(locale, common.present_key_theme)),
+        ("?", td_string!(locale, common.present_key_help)),
+        ("Esc", td_string!(locale, common.present_key_esc)),
+    ]
+}
 
 /// Keys typed into a field belong to the field; Space on a button presses it.
 fn belongs_to_target(event: &web_sys::KeyboardEvent) -> bool {
@@ -257,11 +262,11 @@ pub fn Presentation(chapter: Chapter) -> impl IntoView {
                     }}
                 </div>
             </div>
-            <nav class="present-bar" aria-label="Presentation controls">
+            <nav class="present-bar" aria-label=move || t_string!(i18n, common.present_controls)>
                 <button
                     type="button"
                     data-testid="present-prev"
-                    aria-label="Previous step"
+                    aria-label=move || t_string!(i18n, common.present_prev)
                     disabled=move || index.get() == 0
                     on:click=prev
                 >"←"</button>
@@ -272,12 +277,12 @@ pub fn Presentation(chapter: Chapter) -> impl IntoView {
                     class="present-progress"
                     max=len
                     value=move || index.get() + 1
-                    aria-label="Progress through the deck"
+                    aria-label=move || t_string!(i18n, common.present_progress)
                 ></progress>
                 <button
                     type="button"
                     data-testid="present-next"
-                    aria-label="Next step"
+                    aria-label=move || t_string!(i18n, common.present_next)
                     disabled=move || index.get() + 1 == len
                     on:click=next
                 >"→"</button>
@@ -287,7 +292,7 @@ pub fn Presentation(chapter: Chapter) -> impl IntoView {
                     class="secondary"
                     data-testid="present-fullscreen"
                     on:click=|_| toggle_full_screen()
-                >"Full screen (F)"</button>
+                >{t!(i18n, common.present_fullscreen)}</button>
                 <ThemeToggle/>
                 <button
                     type="button"
@@ -295,26 +300,26 @@ pub fn Presentation(chapter: Chapter) -> impl IntoView {
                     data-testid="present-help-button"
                     aria-expanded=move || help.get().to_string()
                     on:click=move |_| help.update(|h| *h = !*h)
-                >"Keys and offline (?)"</button>
+                >{t!(i18n, common.present_help_button)}</button>
                 <a
                     class="present-leave"
                     data-testid="present-leave"
                     href=format!("/{}", chapter.slug())
-                >"Leave (Esc)"</a>
+                >{t!(i18n, common.present_leave)}</a>
             </nav>
             <Show when=move || help.get()>
-                <div class="present-help" role="dialog" aria-label="Presentation keys" data-testid="present-help">
-                    <h2>"Keys"</h2>
+                <div class="present-help" role="dialog" aria-label=move || t_string!(i18n, common.present_help_label) data-testid="present-help">
+                    <h2>{t!(i18n, common.present_keys)}</h2>
                     <dl>
-                        {KEYS
-                            .iter()
-                            .map(|(keys, what)| view! { <dt><kbd>{*keys}</kbd></dt><dd>{*what}</dd> })
+                        {move || keys_help(i18n.get_locale())
+                            .into_iter()
+                            .map(|(keys, what)| view! { <dt><kbd>{keys}</kbd></dt><dd>{what}</dd> })
                             .collect_view()}
                     </dl>
-                    <p>"Keys typed into a text field stay in the field."</p>
-                    <h2>"Before the lecture"</h2>
+                    <p>{t!(i18n, common.present_fields)}</p>
+                    <h2>{t!(i18n, common.present_before)}</h2>
                     <OfflineSave/>
-                    <button type="button" on:click=move |_| help.set(false)>"Close"</button>
+                    <button type="button" on:click=move |_| help.set(false)>{t!(i18n, common.close)}</button>
                 </div>
             </Show>
         </div>
@@ -322,11 +327,12 @@ pub fn Presentation(chapter: Chapter) -> impl IntoView {
 }
 
 fn render_step(step: Step) -> AnyView {
+    let i18n = use_i18n();
     match step {
         Step::Text { heading, body } => view! {
             <section class="present-text" data-testid="present-text">
-                <h1>{heading}</h1>
-                <p><Prose text=body/></p>
+                <h1>{move || heading(i18n.get_locale())}</h1>
+                <p>{move || view! { <Prose text=body(i18n.get_locale())/> }}</p>
             </section>
         }
         .into_any(),
@@ -334,7 +340,7 @@ fn render_step(step: Step) -> AnyView {
             widget, caption, ..
         } => view! {
             <section class="present-widget" data-testid="present-widget" data-widget=widget.slug()>
-                <p class="present-caption"><Prose text=caption/></p>
+                <p class="present-caption">{move || view! { <Prose text=caption(i18n.get_locale())/> }}</p>
                 <WidgetView widget/>
             </section>
         }
@@ -410,15 +416,15 @@ mod tests {
         let widget = Step::Widget {
             widget: Widget::ArSample,
             query: "model=nade&seed=3",
-            caption: "",
+            caption: |_| "",
         };
         assert_eq!(
             step_query(&kept, 3, &widget),
             "backend=cpu&theme=dark&present=1&step=4&model=nade&seed=3"
         );
         let text = Step::Text {
-            heading: "",
-            body: "",
+            heading: |_| "",
+            body: |_| "",
         };
         assert_eq!(
             step_query(&kept, 0, &text),

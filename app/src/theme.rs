@@ -10,6 +10,8 @@ use std::cell::Cell;
 use leptos::prelude::*;
 use wasm_bindgen::{closure::Closure, JsCast};
 
+use crate::i18n::{t_string, use_i18n};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Theme {
     Light,
@@ -38,14 +40,6 @@ impl Theme {
             Theme::Light => Theme::Dark,
             Theme::Dark => Theme::Auto,
             Theme::Auto => Theme::Light,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Theme::Light => "Light",
-            Theme::Dark => "Dark",
-            Theme::Auto => "Auto",
         }
     }
 }
@@ -154,14 +148,22 @@ fn watch_system() {
 /// The header's button: cycles light → dark → auto, and says which is on.
 #[component]
 pub fn ThemeToggle() -> impl IntoView {
-    let label = move || format!("Theme: {}", choice().label());
+    let i18n = use_i18n();
+    let label = move || {
+        let choice = match choice() {
+            Theme::Light => t_string!(i18n, common.theme_light),
+            Theme::Dark => t_string!(i18n, common.theme_dark),
+            Theme::Auto => t_string!(i18n, common.theme_auto),
+        };
+        t_string!(i18n, common.theme_label, choice)
+    };
     view! {
         <button
             type="button"
             class="theme-toggle"
             data-testid="theme-toggle"
             data-value=move || choice().slug()
-            title="Switch between light, dark and automatic (your system's) theme"
+            title=move || t_string!(i18n, common.theme_title)
             on:click=move |_| choose(choice().next())
         >
             {label}

@@ -2086,7 +2086,7 @@ const AXE_RUN: &str = "return axe.run(document, {
       v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')]));";
 
 /// axe-core finds no serious or critical WCAG 2.1 A/AA violation on any
-/// page, in either theme. Every rule it reports, at any impact, is written
+/// page, in either language and either theme. Every rule it reports, at any impact, is written
 /// to target/e2e/axe.txt.
 #[test]
 fn accessibility_axe() {
@@ -2137,9 +2137,14 @@ fn accessibility_axe() {
     let mut counts: std::collections::BTreeMap<(String, String), u64> = Default::default();
     let mut serious = Vec::new();
     for (path, id) in every_page() {
-        for theme in ["light", "dark"] {
+        for (lang, theme) in [
+            ("en", "light"),
+            ("en", "dark"),
+            ("zh", "light"),
+            ("zh", "dark"),
+        ] {
             let sep = if path.contains('?') { '&' } else { '?' };
-            b.open(&format!("{path}{sep}theme={theme}"));
+            b.open(&format!("{path}{sep}theme={theme}&lang={lang}"));
             b.wait_testid(&id);
             // Let models load and results render before checking them.
             b.wait("!document.querySelector('.loading')");
@@ -2350,9 +2355,56 @@ fn language_choice() {
     b.wait("document.querySelector('[data-testid=\"page-title\"]')?.innerText === 'Attention variants and the KV cache'");
     b.wait(&format!("{html_lang} === 'en'"));
 
+    // The teaching text, with its formulas, and the decks come from the
+    // Chinese translation files.
+    let zh = |namespace: &str| -> Value {
+        let path = workspace().join(format!("app/locales/zh/{namespace}.json"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let teach = zh("teach");
+    b.open("/autoregressive?lang=zh");
+    b.wait_testid("chapter-autoregressive");
+    let headings = b
+        .session
+        .execute("return [...document.querySelectorAll('.prose h2')].map(h => h.innerText)")
+        .unwrap();
+    assert_eq!(
+        headings,
+        json!([
+            teach["chain_rule_heading"],
+            teach["models_heading"],
+            teach["teacher_forcing_heading"]
+        ])
+    );
+    let first = b
+        .session
+        .execute("return document.querySelector('.prose p').textContent")
+        .unwrap();
+    let body = teach["chain_rule_body"].as_str().unwrap();
+    let opening: String = body.chars().take_while(|&c| c != '$').collect();
+    assert!(
+        first.as_str().unwrap().starts_with(&opening),
+        "{first} against {opening}"
+    );
+    assert!(
+        b.session
+            .execute("return document.querySelectorAll('.prose .formula math').length")
+            .unwrap()
+            .as_u64()
+            .unwrap()
+            >= 20
+    );
+
     // Presentation mode and embeds take lang= too.
     b.open("/detr?present=1&lang=zh");
     b.wait("document.querySelector('.present-title')?.innerText === 'DETR：把检测当作集合预测'");
+    let decks = zh("decks");
+    assert_eq!(
+        b.session
+            .execute("return document.querySelector('[data-testid=\"present-text\"] h1').innerText")
+            .unwrap(),
+        decks["detr_1_heading"]
+    );
     b.wait(&format!("{html_lang} === 'zh-Hans'"));
     b.open("/embed/kv-calculator?lang=en");
     b.wait_testid("kv-calculator");
