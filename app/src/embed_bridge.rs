@@ -7,10 +7,7 @@
 use std::{cell::Cell, rc::Rc};
 
 use leptos::{html, prelude::*};
-use leptos_router::{
-    hooks::{use_location, use_navigate},
-    NavigateOptions,
-};
+use leptos_router::hooks::{use_location, use_navigate};
 use serde_json::Value;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{MessageEvent, ResizeObserver, Window};
@@ -18,7 +15,7 @@ use web_sys::{MessageEvent, ResizeObserver, Window};
 use crate::{
     embed_protocol::{self as protocol, Command, HostTrust},
     theme,
-    url_state::path_with_query,
+    url_state::{in_place, path_with_query},
     widgets::Widget,
 };
 
@@ -119,14 +116,7 @@ pub fn use_embed_bridge(widget: Widget, root: NodeRef<html::Div>) {
                     let url = path_with_query(&path, &protocol::set_state_search(&current, &query));
                     // Replace, as widgets do: an iframe's history entries
                     // would otherwise fill the host page's Back button.
-                    navigate(
-                        &url,
-                        NavigateOptions {
-                            replace: true,
-                            scroll: false,
-                            ..Default::default()
-                        },
-                    );
+                    navigate(&url, in_place());
                 }
                 Command::GetState { id } => {
                     if let Some(current) = search.try_get_untracked() {

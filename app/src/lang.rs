@@ -5,14 +5,11 @@
 //! the browser picks Simplified Chinese glyphs and screen readers a voice.
 
 use leptos::prelude::*;
-use leptos_router::{
-    hooks::{use_location, use_navigate, use_query_map},
-    NavigateOptions,
-};
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
 use crate::{
     i18n::{t, use_i18n, Locale},
-    url_state::path_with_query,
+    url_state::{in_place, path_with_query},
 };
 
 const STORAGE_KEY: &str = "glassbox-lang";
@@ -104,11 +101,7 @@ pub fn LangSwitch() -> impl IntoView {
             let search = serde_urlencoded::to_string(query).unwrap_or_default();
             navigate(
                 &path_with_query(&location.pathname.get_untracked(), &search),
-                NavigateOptions {
-                    replace: true,
-                    scroll: false,
-                    ..Default::default()
-                },
+                in_place(),
             );
         }
     };

@@ -133,16 +133,20 @@ pub fn use_widget_state<S: WidgetState>() -> (Memo<Parsed<S>>, impl Fn(S) + Clon
             .filter(|(k, _)| PAGE_PARAMS.contains(&k.as_str()))
             .collect();
         let url = path_with_query(&pathname.get_untracked(), &with_page_params(&state, &page));
-        navigate(
-            &url,
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..Default::default()
-            },
-        );
+        navigate(&url, in_place());
     };
     (parsed, write)
+}
+
+/// Navigation that replaces the current history entry and keeps the scroll:
+/// how a widget's state reaches the URL (a history entry per slider move, or
+/// per embed command, would fill the Back button).
+pub fn in_place() -> NavigateOptions {
+    NavigateOptions {
+        replace: true,
+        scroll: false,
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]

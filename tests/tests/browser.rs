@@ -243,6 +243,23 @@ fn committed(kind: ArKind) -> ArModel {
 }
 
 impl Browser {
+    /// Each model's −log p on the page, once it has scored the bitmap
+    /// `code`, equals the native reference's for `drawing`.
+    fn assert_scores_match(&self, code: &str, drawing: &[f32], what: &str) {
+        for kind in ArKind::ALL {
+            let id = format!("ar-score-nll-{}", kind.slug());
+            self.wait(&format!(
+                "document.querySelector('[data-testid=\"{id}\"][data-bits=\"{code}\"]')"
+            ));
+            let shown: f64 = self.attr(&id, "data-nats").parse().unwrap();
+            let want = committed(kind).nll_ref(drawing).unwrap() as f64;
+            assert!(
+                (shown - want).abs() < 1e-3 * want,
+                "{kind:?} on {what}: the page shows {shown} nats, the CPU reference {want}"
+            );
+        }
+    }
+
     fn click(&self, id: &str) {
         self.wait_testid(id);
         self.session
@@ -287,18 +304,7 @@ impl Browser {
         let drawing = image_from_code(&code).expect("the drawpad publishes its bitmap");
         let ink = drawing.iter().sum::<f32>();
         assert!((40.0..120.0).contains(&ink), "the strokes set {ink} pixels");
-        for kind in ArKind::ALL {
-            let id = format!("ar-score-nll-{}", kind.slug());
-            self.wait(&format!(
-                "document.querySelector('[data-testid=\"{id}\"][data-bits=\"{code}\"]')"
-            ));
-            let shown: f64 = self.attr(&id, "data-nats").parse().unwrap();
-            let want = committed(kind).nll_ref(&drawing).unwrap() as f64;
-            assert!(
-                (shown - want).abs() < 1e-3 * want,
-                "{kind:?} on {backend}: the page shows {shown} nats, the CPU reference {want}"
-            );
-        }
+        self.assert_scores_match(&code, &drawing, backend);
         self.session
             .screenshot(&artifacts().join(format!("ar-score-{backend}.png")))
             .unwrap();
@@ -2230,17 +2236,10 @@ fn keyboard_drawing_and_reduced_motion() {
     ));
     let label = b.attr("ar-drawpad", "aria-label");
     assert!(label.contains("15 of 784 pixels inked"), "{label}");
+    b.assert_scores_match(&code, &want, "the keyed 1");
     for kind in ArKind::ALL {
         let id = format!("ar-score-nll-{}", kind.slug());
-        b.wait(&format!(
-            "document.querySelector('[data-testid=\"{id}\"][data-bits=\"{code}\"]')"
-        ));
         let shown: f64 = b.attr(&id, "data-nats").parse().unwrap();
-        let reference = committed(kind).nll_ref(&want).unwrap() as f64;
-        assert!(
-            (shown - reference).abs() < 1e-3 * reference,
-            "{kind:?}: the page shows {shown} nats for the keyed 1, the CPU reference {reference}"
-        );
         let map = b.attr(&format!("ar-score-map-{}", kind.slug()), "aria-label");
         assert!(map.contains(&format!("{shown:.2} nats")), "{map}");
     }
