@@ -19,7 +19,9 @@ use math_core::{LatexToMathML, MathCoreConfig, MathDisplay};
 /// The languages, English first (the default), and the translation files
 /// of each: `locales/<lang>/<namespace>.json`.
 const LANGUAGES: [&str; 2] = ["en", "zh"];
-const NAMESPACES: [&str; 4] = ["common", "chapters", "teach", "decks"];
+const NAMESPACES: [&str; 8] = [
+    "common", "chapters", "teach", "decks", "shell", "ar", "kv", "detr",
+];
 
 /// The files whose text may hold `$…$` formulas, besides the translations.
 const CONTENT: [&str; 4] = [

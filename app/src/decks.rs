@@ -225,7 +225,7 @@ mod tests {
         serde_urlencoded::from_str(query).unwrap()
     }
 
-    fn notices<S: WidgetState>(query: &str) -> Vec<String> {
+    fn notices<S: WidgetState>(query: &str) -> Vec<crate::url_state::Notice> {
         parse_query::<S>(&pairs(query)).notices
     }
 

@@ -120,6 +120,35 @@ pub fn LangSwitch() -> impl IntoView {
     }
 }
 
+/// A translation with `{name}` placeholders, filled in. Plain keys with
+/// placeholders, rather than leptos_i18n's `{{ name }}` interpolation,
+/// because each interpolated key generates its own builder types (kilobytes
+/// of wasm apiece, against the first-load budget). A unit test checks that
+/// both languages name the same placeholders.
+pub fn fill(template: &str, vars: &[(&str, &dyn std::fmt::Display)]) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after
+            .find('}')
+            .and_then(|close| vars.iter().find(|(name, _)| *name == &after[..close]).map(|v| (close, v.1)));
+        match value {
+            Some((close, value)) => {
+                out.push_str(&value.to_string());
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn t_string_label(locale: Locale) -> &'static str {
     crate::i18n::td_string!(locale, common.switch_language_label)
 }
@@ -137,6 +166,49 @@ mod tests {
         for locale in [Locale::en, Locale::zh] {
             assert_eq!(parse(slug(locale)), Some(locale));
         }
+    }
+
+    #[test]
+    fn fill_names() {
+        let n = 3;
+        assert_eq!(fill("{n} of {total}", &[("n", &n), ("total", &"7")]), "3 of 7");
+        assert_eq!(fill("第 {n} 个", &[("n", &n)]), "第 3 个");
+        assert_eq!(fill("{missing} {", &[("n", &n)]), "{missing} {");
+    }
+
+    /// Every key names the same `{placeholders}` in both languages, so
+    /// [`fill`] never leaves one unfilled in Chinese that English fills.
+    #[test]
+    fn both_languages_have_the_same_placeholders() {
+        fn placeholders(text: &str) -> Vec<String> {
+            let mut names: Vec<String> = text
+                .split('{')
+                .skip(1)
+                .filter_map(|s| s.split_once('}').map(|(name, _)| name.to_string()))
+                .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .collect();
+            names.sort();
+            names
+        }
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/locales");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(format!("{dir}/en")).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            let read = |lang: &str| -> serde_json::Value {
+                serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{lang}/{name}")).unwrap()).unwrap()
+            };
+            let (en, zh) = (read("en"), read("zh"));
+            for (key, text) in en.as_object().unwrap() {
+                let other = zh[key].as_str().unwrap_or_default();
+                assert_eq!(
+                    placeholders(text.as_str().unwrap()),
+                    placeholders(other),
+                    "{name} {key}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 100);
     }
 
     /// Both languages have the same keys, file by file (build.rs also stops

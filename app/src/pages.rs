@@ -304,13 +304,14 @@ fn GpuInfo() -> impl IntoView {
 #[component]
 fn EmbedHint(widget: Widget) -> impl IntoView {
     let search = use_location().search;
+    let i18n = use_i18n();
     let origin = move || window().location().origin().unwrap_or_default();
     let iframe = move |extra: &str| {
         let src = path_with_query(
             &format!("{}/embed/{}", origin(), widget.slug()),
             &shareable_query(&search.get()),
         );
-        let title = format!("glassbox: {}", widget.title());
+        let title = format!("glassbox: {}", widget.title(i18n.get_locale()));
         format!(
             r#"<iframe src="{src}"{extra} width="100%" height="520" style="border:0" title="{title}" allow="fullscreen" loading="lazy"></iframe>"#
         )

@@ -12,6 +12,11 @@ use leptos_router::{
 };
 use serde::{de::DeserializeOwned, Serialize};
 
+use crate::{
+    i18n::{td_string, Locale},
+    lang::fill,
+};
+
 pub trait WidgetState:
     Serialize + DeserializeOwned + Default + Clone + PartialEq + Send + Sync + 'static
 {
@@ -23,7 +28,29 @@ pub trait WidgetState:
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parsed<S> {
     pub state: S,
-    pub notices: Vec<String>,
+    pub notices: Vec<Notice>,
+}
+
+/// One thing the parser ignored; [`Notice::say`] words it in the page's
+/// language. `why` comes from serde or a widget's range check, in English.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    UnknownParameter { key: String },
+    BadValue { key: String, value: String, why: String, kept: String },
+}
+
+impl Notice {
+    pub fn say(&self, locale: Locale) -> String {
+        match self {
+            Notice::UnknownParameter { key } => {
+                fill(td_string!(locale, shell.notice_unknown), &[("key", key)])
+            }
+            Notice::BadValue { key, value, why, kept } => fill(
+                td_string!(locale, shell.notice_bad_value),
+                &[("key", key), ("value", value), ("why", why), ("kept", kept)],
+            ),
+        }
+    }
 }
 
 pub fn to_query<S: WidgetState>(state: &S) -> String {
@@ -49,17 +76,19 @@ pub fn parse_query<S: WidgetState>(pairs: &[(String, String)]) -> Parsed<S> {
             continue;
         }
         let Some(index) = accepted.iter().position(|(k, _)| k == key) else {
-            notices.push(format!("Ignored unknown parameter “{key}”."));
+            notices.push(Notice::UnknownParameter { key: key.clone() });
             continue;
         };
         let mut candidate = accepted.clone();
         candidate[index].1 = value.clone();
         match decode::<S>(&candidate) {
             Ok(_) => accepted = candidate,
-            Err(why) => notices.push(format!(
-                "Ignored {key}={value} ({why}); using {key}={}.",
-                accepted[index].1
-            )),
+            Err(why) => notices.push(Notice::BadValue {
+                key: key.clone(),
+                value: value.clone(),
+                why,
+                kept: accepted[index].1.clone(),
+            }),
         }
     }
     let state = decode(&accepted).unwrap_or_default();
@@ -213,7 +242,7 @@ mod tests {
         assert_eq!(parsed.state, Demo { size: 8, seed: 5 });
         assert_eq!(parsed.notices.len(), 1);
         assert!(
-            parsed.notices[0].contains("size=banana"),
+            parsed.notices[0].say(Locale::en).contains("size=banana"),
             "{:?}",
             parsed.notices
         );
@@ -221,7 +250,7 @@ mod tests {
         let parsed = parse_query::<Demo>(&pairs("size=1000"));
         assert_eq!(parsed.state.size, 8);
         assert!(
-            parsed.notices[0].contains("1 to 64"),
+            parsed.notices[0].say(Locale::en).contains("1 to 64"),
             "{:?}",
             parsed.notices
         );
@@ -258,7 +287,9 @@ mod tests {
         assert_eq!(parsed.state, Demo { size: 2, seed: 1 });
         assert_eq!(
             parsed.notices,
-            vec!["Ignored unknown parameter “colour”.".to_string()]
+            vec![Notice::UnknownParameter {
+                key: "colour".into()
+            }]
         );
     }
 }

@@ -10,6 +10,11 @@ pub mod pad_keys;
 
 use leptos::prelude::*;
 
+use crate::{
+    i18n::{td_string, use_i18n, Locale},
+    url_state::Notice,
+};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Widget {
     GpuSelfTest,
@@ -61,20 +66,20 @@ impl Widget {
 
     /// What the widget shows, in words: an embed's iframe `title`, which
     /// screen readers announce.
-    pub fn title(self) -> &'static str {
+    pub fn title(self, locale: Locale) -> &'static str {
         match self {
-            Widget::GpuSelfTest => "GPU self-test: a tiled matrix multiply",
-            Widget::GpuBench => "Benchmark of glassbox's kernels on this device",
-            Widget::ArSample => "Sample a digit, pixel by pixel",
-            Widget::ArScore => "Score a drawn digit under four autoregressive models",
-            Widget::ArComplete => "Complete a digit from its top rows",
-            Widget::ArCosts => "Autoregressive models: parameters and cost",
-            Widget::KvCalculator => "KV-cache calculator",
-            Widget::KvLive => "A KV cache, live",
-            Widget::DetrDetect => "DETR: detect digits",
-            Widget::DetrQueries => "DETR: the object queries",
-            Widget::DetrAttention => "DETR: where the queries look",
-            Widget::DetrMatching => "DETR: Hungarian matching, one training step",
+            Widget::GpuSelfTest => td_string!(locale, shell.widget_gpu_selftest),
+            Widget::GpuBench => td_string!(locale, shell.widget_gpu_bench),
+            Widget::ArSample => td_string!(locale, shell.widget_ar_sample),
+            Widget::ArScore => td_string!(locale, shell.widget_ar_score),
+            Widget::ArComplete => td_string!(locale, shell.widget_ar_complete),
+            Widget::ArCosts => td_string!(locale, shell.widget_ar_costs),
+            Widget::KvCalculator => td_string!(locale, shell.widget_kv_calculator),
+            Widget::KvLive => td_string!(locale, shell.widget_kv_live),
+            Widget::DetrDetect => td_string!(locale, shell.widget_detr_detect),
+            Widget::DetrQueries => td_string!(locale, shell.widget_detr_queries),
+            Widget::DetrAttention => td_string!(locale, shell.widget_detr_attention),
+            Widget::DetrMatching => td_string!(locale, shell.widget_detr_matching),
         }
     }
 
@@ -118,11 +123,12 @@ pub fn WidgetView(widget: Widget) -> impl IntoView {
 
 /// What the URL parser ignored, said once at the top of the widget.
 #[component]
-pub fn UrlNotices(#[prop(into)] notices: Signal<Vec<String>>) -> impl IntoView {
+pub fn UrlNotices(#[prop(into)] notices: Signal<Vec<Notice>>) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <Show when=move || !notices.read().is_empty()>
             <ul class="notices" role="status" data-testid="url-notices">
-                {move || notices.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+                {move || notices.get().into_iter().map(|n| view! { <li>{n.say(i18n.get_locale())}</li> }).collect_view()}
             </ul>
         </Show>
     }

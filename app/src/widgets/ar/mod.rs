@@ -77,7 +77,7 @@ impl ArState {
 /// The chapter state from the URL, and its writer.
 pub fn use_ar_state() -> (
     Memo<ArState>,
-    Signal<Vec<String>>,
+    Signal<Vec<crate::url_state::Notice>>,
     impl Fn(ArState) + Clone + 'static,
 ) {
     let (parsed, write) = use_widget_state::<ArState>();

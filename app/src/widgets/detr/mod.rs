@@ -148,7 +148,7 @@ impl Detected {
 #[derive(Clone, Copy)]
 pub struct DetrSession {
     pub state: Memo<DetrState>,
-    pub notices: Signal<Vec<String>>,
+    pub notices: Signal<Vec<crate::url_state::Notice>>,
     write: StoredValue<Rc<dyn Fn(DetrState)>, LocalStorage>,
     pub canvas: RwSignal<Option<Canvas>>,
     pub detected: RwSignal<Option<Detected>>,
