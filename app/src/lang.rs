@@ -131,9 +131,11 @@ pub fn fill(template: &str, vars: &[(&str, &dyn std::fmt::Display)]) -> String {
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        let value = after
-            .find('}')
-            .and_then(|close| vars.iter().find(|(name, _)| *name == &after[..close]).map(|v| (close, v.1)));
+        let value = after.find('}').and_then(|close| {
+            vars.iter()
+                .find(|(name, _)| *name == &after[..close])
+                .map(|v| (close, v.1))
+        });
         match value {
             Some((close, value)) => {
                 out.push_str(&value.to_string());
@@ -171,7 +173,10 @@ mod tests {
     #[test]
     fn fill_names() {
         let n = 3;
-        assert_eq!(fill("{n} of {total}", &[("n", &n), ("total", &"7")]), "3 of 7");
+        assert_eq!(
+            fill("{n} of {total}", &[("n", &n), ("total", &"7")]),
+            "3 of 7"
+        );
         assert_eq!(fill("第 {n} 个", &[("n", &n)]), "第 3 个");
         assert_eq!(fill("{missing} {", &[("n", &n)]), "{missing} {");
     }
@@ -185,7 +190,9 @@ mod tests {
                 .split('{')
                 .skip(1)
                 .filter_map(|s| s.split_once('}').map(|(name, _)| name.to_string()))
-                .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|name| {
+                    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                })
                 .collect();
             names.sort();
             names
@@ -195,7 +202,10 @@ mod tests {
         for entry in std::fs::read_dir(format!("{dir}/en")).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
             let read = |lang: &str| -> serde_json::Value {
-                serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{lang}/{name}")).unwrap()).unwrap()
+                serde_json::from_str(
+                    &std::fs::read_to_string(format!("{dir}/{lang}/{name}")).unwrap(),
+                )
+                .unwrap()
             };
             let (en, zh) = (read("en"), read("zh"));
             for (key, text) in en.as_object().unwrap() {

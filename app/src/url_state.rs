@@ -35,8 +35,15 @@ pub struct Parsed<S> {
 /// language. `why` comes from serde or a widget's range check, in English.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
-    UnknownParameter { key: String },
-    BadValue { key: String, value: String, why: String, kept: String },
+    UnknownParameter {
+        key: String,
+    },
+    BadValue {
+        key: String,
+        value: String,
+        why: String,
+        kept: String,
+    },
 }
 
 impl Notice {
@@ -45,7 +52,12 @@ impl Notice {
             Notice::UnknownParameter { key } => {
                 fill(td_string!(locale, shell.notice_unknown), &[("key", key)])
             }
-            Notice::BadValue { key, value, why, kept } => fill(
+            Notice::BadValue {
+                key,
+                value,
+                why,
+                kept,
+            } => fill(
                 td_string!(locale, shell.notice_bad_value),
                 &[("key", key), ("value", value), ("why", why), ("kept", kept)],
             ),

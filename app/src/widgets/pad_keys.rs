@@ -2,6 +2,11 @@
 //! 96×96 canvas: what each key does, and the sentence a screen reader hears
 //! after it. Pure functions; each pad applies the action to its own pixels.
 
+use crate::{
+    i18n::{td_string, Locale},
+    lang::fill,
+};
+
 /// What a key does on a focused drawing pad.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PadKey {
@@ -46,20 +51,28 @@ pub fn moved(cursor: (usize, usize), rows: i32, cols: i32, side: usize) -> (usiz
 /// column (1-based, as a reader counts), what happened there, and how much
 /// of the pad is inked.
 pub fn summary(
+    locale: Locale,
     cursor: (usize, usize),
     action: Option<PadKey>,
     inked: usize,
     total: usize,
 ) -> String {
     let done = match action {
-        Some(PadKey::Paint) | Some(PadKey::Move { paint: true, .. }) => "inked",
-        Some(PadKey::Erase) => "erased",
-        _ => "cursor",
+        Some(PadKey::Paint) | Some(PadKey::Move { paint: true, .. }) => {
+            td_string!(locale, shell.pad_inked)
+        }
+        Some(PadKey::Erase) => td_string!(locale, shell.pad_erased),
+        _ => td_string!(locale, shell.pad_cursor),
     };
-    format!(
-        "Row {}, column {}: {done}. {inked} of {total} pixels inked.",
-        cursor.0 + 1,
-        cursor.1 + 1
+    fill(
+        td_string!(locale, shell.pad_summary),
+        &[
+            ("row", &(cursor.0 + 1)),
+            ("column", &(cursor.1 + 1)),
+            ("done", &done),
+            ("inked", &inked),
+            ("total", &total),
+        ],
     )
 }
 
@@ -103,11 +116,11 @@ mod tests {
     #[test]
     fn the_summary_says_where_and_what() {
         assert_eq!(
-            summary((13, 4), Some(PadKey::Paint), 12, 784),
+            summary(Locale::en, (13, 4), Some(PadKey::Paint), 12, 784),
             "Row 14, column 5: inked. 12 of 784 pixels inked."
         );
         assert_eq!(
-            summary((0, 0), Some(PadKey::Erase), 0, 784),
+            summary(Locale::en, (0, 0), Some(PadKey::Erase), 0, 784),
             "Row 1, column 1: erased. 0 of 784 pixels inked."
         );
     }

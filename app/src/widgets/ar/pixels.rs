@@ -119,6 +119,7 @@ pub fn DrawPad(
     let drawing = RwSignal::new(false);
     let cursor = RwSignal::new(None::<(usize, usize)>);
     let said = RwSignal::new(String::new());
+    let i18n = crate::i18n::use_i18n();
     Effect::new(move |_| live.set(image.get()));
     Effect::new(move |_| {
         let v = live.get();
@@ -182,7 +183,13 @@ pub fn DrawPad(
             live.update(|x| x[at.0 * SIDE + at.1] = v);
             commit(live.get_untracked());
         }
-        said.set(summary(at, Some(action), inked(), PIXELS));
+        said.set(summary(
+            i18n.get_locale_untracked(),
+            at,
+            Some(action),
+            inked(),
+            PIXELS,
+        ));
     };
     view! {
         <div class="pad-wrap">

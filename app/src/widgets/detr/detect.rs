@@ -219,6 +219,7 @@ pub fn DetrDetect() -> impl IntoView {
     };
     // Keys (pad_keys): a step is 2 canvas pixels, about a stroke's width.
     let said = RwSignal::new(String::new());
+    let i18n = crate::i18n::use_i18n();
     let inked = move || live.with(|p| p.iter().filter(|&&v| v > 0.5).count());
     let on_key = move |ev: web_sys::KeyboardEvent| {
         let Some(action) = pad_key(&ev.key(), ev.shift_key()) else {
@@ -255,6 +256,7 @@ pub fn DetrDetect() -> impl IntoView {
         };
         cursor.set(Some(next));
         said.set(summary(
+            i18n.get_locale_untracked(),
             (next.1 as usize, next.0 as usize),
             Some(action),
             inked(),
