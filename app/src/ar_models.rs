@@ -13,10 +13,17 @@ use thiserror::Error;
 
 use crate::{
     assets::{fetch_asset, manifest, FetchError},
+    i18n::{td_string, Locale},
     in_flight::InFlight,
+    lang::fill,
     live_backend::family_backend,
 };
 
+/// Why a model, its metrics or the MNIST test split could not be had.
+/// `Display` is the English wording (for logs and callers without a
+/// locale); [`ModelLoadError::say`] words it in the page's language. The
+/// details that come from other crates (compute, serde, safetensors) stay
+/// as those crates wrote them; a download's own error says itself.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ModelLoadError {
     #[error(transparent)]
@@ -28,6 +35,51 @@ pub enum ModelLoadError {
     },
     #[error("the {model} metrics file is unreadable: {detail}")]
     Metrics { model: &'static str, detail: String },
+    /// The committed MNIST test split (`mnist.rs`) is unusable.
+    #[error("the MNIST test metrics file is unreadable: {0}")]
+    Digits(DigitsProblem),
+}
+
+/// What is wrong with the MNIST test split.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum DigitsProblem {
+    /// From the safetensors parser.
+    #[error("{0}")]
+    Parse(String),
+    #[error("the images and labels do not match")]
+    Mismatch,
+    #[error("there is no test digit {0}")]
+    NoDigit(usize),
+}
+
+impl ModelLoadError {
+    /// The error in `locale`'s words (the frame; other crates' details as
+    /// they are).
+    pub fn say(&self, locale: Locale) -> String {
+        match self {
+            ModelLoadError::Fetch(e) => e.say(locale),
+            ModelLoadError::Weights { model, source } => fill(
+                td_string!(locale, ar.err_weights),
+                &[("model", model), ("error", source)],
+            ),
+            ModelLoadError::Metrics { model, detail } => fill(
+                td_string!(locale, ar.err_metrics),
+                &[("model", model), ("detail", detail)],
+            ),
+            ModelLoadError::Digits(problem) => {
+                let detail = match problem {
+                    DigitsProblem::Parse(detail) => detail.clone(),
+                    DigitsProblem::Mismatch => {
+                        td_string!(locale, ar.err_digits_mismatch).to_string()
+                    }
+                    DigitsProblem::NoDigit(index) => {
+                        fill(td_string!(locale, ar.err_no_digit), &[("index", index)])
+                    }
+                };
+                fill(td_string!(locale, ar.err_digits), &[("detail", &detail)])
+            }
+        }
+    }
 }
 
 thread_local! {
@@ -143,10 +195,7 @@ pub async fn test_digit(index: usize) -> Result<(Vec<f32>, u8), ModelLoadError> 
     let image = digits
         .images
         .get(index * px..(index + 1) * px)
-        .ok_or_else(|| ModelLoadError::Metrics {
-            model: "MNIST test",
-            detail: format!("there is no test digit {index}"),
-        })?;
+        .ok_or(ModelLoadError::Digits(DigitsProblem::NoDigit(index)))?;
     Ok((
         image.iter().map(|&p| (p >= 128) as u8 as f32).collect(),
         digits.labels[index],
@@ -155,3 +204,40 @@ pub async fn test_digit(index: usize) -> Result<(Vec<f32>, u8), ModelLoadError> 
 
 /// Digits in the committed test split.
 pub const TEST_DIGITS: usize = 997;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// In English, `say` is the `Display` text; in Chinese, the frame is
+    /// Chinese and another crate's detail is kept.
+    #[test]
+    fn errors_in_both_languages() {
+        let errors = [
+            ModelLoadError::Weights {
+                model: "NADE",
+                source: ComputeError::CpuChosen("detail".into()),
+            },
+            ModelLoadError::Metrics {
+                model: "MADE",
+                detail: "expected value at line 1".into(),
+            },
+            ModelLoadError::Digits(DigitsProblem::Parse("bad header".into())),
+            ModelLoadError::Digits(DigitsProblem::Mismatch),
+            ModelLoadError::Digits(DigitsProblem::NoDigit(1234)),
+        ];
+        for e in errors {
+            assert_eq!(e.say(Locale::en), e.to_string());
+            let zh = e.say(Locale::zh);
+            assert_ne!(zh, e.to_string());
+            assert!(!zh.contains('{'), "{zh}");
+        }
+        assert_eq!(
+            ModelLoadError::Digits(DigitsProblem::NoDigit(1234)).to_string(),
+            "the MNIST test metrics file is unreadable: there is no test digit 1234"
+        );
+        assert!(ModelLoadError::Digits(DigitsProblem::NoDigit(7))
+            .say(Locale::zh)
+            .contains("第 7 个"));
+    }
+}

@@ -5,26 +5,95 @@
 //! otherwise from the network, streamed so the UI can show byte-level
 //! progress, and then stored in the offline cache.
 
-use std::{cell::RefCell, collections::HashMap, rc::Rc};
+use std::{cell::RefCell, collections::HashMap, fmt, rc::Rc};
 
 use compute::weights::{
     manifest::{AssetEntry, Manifest},
     WeightsError,
 };
-use thiserror::Error;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-#[derive(Debug, Clone, PartialEq, Error)]
+use crate::{
+    i18n::{td_string, Locale},
+    lang::fill,
+};
+
+/// Why a file could not be had. [`FetchError::say`] words it in the page's
+/// language; `Display` is the English, for logs and the other errors that
+/// wrap this one. The details (the browser's messages, the manifest's
+/// check) stay as they come.
+#[derive(Debug, Clone, PartialEq)]
 pub enum FetchError {
-    #[error("could not download {path}: {detail}")]
     Network { path: String, detail: String },
-    #[error("the server answered {status} for {path}")]
     Status { path: String, status: u16 },
-    #[error(transparent)]
-    Verify(#[from] WeightsError),
-    #[error("could not store {path} for offline use: {detail}")]
-    Storage { path: String, detail: String },
+    Verify(WeightsError),
+    Storage { path: String, detail: CacheError },
+}
+
+impl FetchError {
+    pub fn say(&self, locale: Locale) -> String {
+        match self {
+            FetchError::Network { path, detail } => fill(
+                td_string!(locale, shell.fetch_network),
+                &[("path", path), ("detail", detail)],
+            ),
+            FetchError::Status { path, status } => fill(
+                td_string!(locale, shell.fetch_status),
+                &[("path", path), ("status", status)],
+            ),
+            FetchError::Verify(e) => e.to_string(),
+            FetchError::Storage { path, detail } => fill(
+                td_string!(locale, shell.fetch_storage),
+                &[("path", path), ("detail", &detail.say(locale))],
+            ),
+        }
+    }
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.say(Locale::en))
+    }
+}
+
+impl std::error::Error for FetchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FetchError::Verify(e) => std::error::Error::source(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<WeightsError> for FetchError {
+    fn from(e: WeightsError) -> Self {
+        FetchError::Verify(e)
+    }
+}
+
+/// Why the offline cache cannot be opened or written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CacheError {
+    /// No Cache API on this page (an insecure origin, or storage disabled).
+    Unavailable,
+    /// The browser's own message.
+    Browser(String),
+}
+
+impl CacheError {
+    pub fn say(&self, locale: Locale) -> String {
+        match self {
+            CacheError::Unavailable => td_string!(locale, shell.cache_unavailable).to_string(),
+            CacheError::Browser(detail) => detail.clone(),
+        }
+    }
+}
+
+impl fmt::Display for CacheError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.say(Locale::en))
+    }
 }
 
 /// The Cache API cache holding weights and data, apart from the service
@@ -48,14 +117,14 @@ pub fn cache_storage() -> Option<web_sys::CacheStorage> {
 }
 
 /// The offline cache, opened; `Err` says why there is none.
-pub async fn offline_cache() -> Result<web_sys::Cache, String> {
-    let storage = cache_storage()
-        .ok_or("this browser offers no Cache API here (offline use needs HTTPS or localhost)")?;
+pub async fn offline_cache() -> Result<web_sys::Cache, CacheError> {
+    let storage = cache_storage().ok_or(CacheError::Unavailable)?;
+    let browser = |e: JsValue| CacheError::Browser(js_detail(&e));
     JsFuture::from(storage.open(OFFLINE_CACHE))
         .await
-        .map_err(|e| js_detail(&e))?
+        .map_err(browser)?
         .dyn_into()
-        .map_err(|e| js_detail(&e))
+        .map_err(browser)
 }
 
 /// A JS error's message, for the UI.
@@ -83,14 +152,14 @@ pub async fn cache_has(cache: &web_sys::Cache, key: &str) -> bool {
         .is_ok_and(|found| found.is_instance_of::<web_sys::Response>())
 }
 
-async fn cache_write(cache: &web_sys::Cache, key: &str, bytes: &[u8]) -> Result<(), String> {
+async fn cache_write(cache: &web_sys::Cache, key: &str, bytes: &[u8]) -> Result<(), CacheError> {
+    let browser = |e: JsValue| CacheError::Browser(js_detail(&e));
     let body = js_sys::Uint8Array::from(bytes);
-    let response =
-        web_sys::Response::new_with_opt_buffer_source(Some(&body)).map_err(|e| js_detail(&e))?;
+    let response = web_sys::Response::new_with_opt_buffer_source(Some(&body)).map_err(browser)?;
     JsFuture::from(cache.put_with_str(key, &response))
         .await
         .map(drop)
-        .map_err(|e| js_detail(&e))
+        .map_err(browser)
 }
 
 thread_local! {

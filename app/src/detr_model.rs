@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::{
     ar_models::ModelLoadError,
     assets::{fetch_asset, manifest},
+    i18n::{td_string, Locale},
     in_flight::InFlight,
     live_backend::family_backend,
 };
@@ -43,13 +44,20 @@ impl DetrRunner {
         Ok((trace, now_ms() - start))
     }
 
-    pub fn backend_name(&self) -> String {
+    /// The WebGPU adapter it runs on, or None on the CPU; see [`backend_name`].
+    pub fn adapter_name(&self) -> Option<String> {
         match self {
-            DetrRunner::Gpu { exec, .. } => {
-                format!("WebGPU ({})", exec.ctx().summary().adapter_name)
-            }
-            DetrRunner::Cpu(_) => "the CPU (WebAssembly)".into(),
+            DetrRunner::Gpu { exec, .. } => Some(exec.ctx().summary().adapter_name),
+            DetrRunner::Cpu(_) => None,
         }
+    }
+}
+
+/// Where a pass ran, in the page's language: "WebGPU (adapter)", or the CPU.
+pub fn backend_name(adapter: Option<&str>, locale: Locale) -> String {
+    match adapter {
+        Some(a) => format!("WebGPU ({a})"),
+        None => td_string!(locale, detr.backend_cpu).to_string(),
     }
 }
 

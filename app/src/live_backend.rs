@@ -18,7 +18,11 @@ use compute::{
 use leptos::prelude::*;
 use web_time::Instant;
 
-use crate::in_flight::InFlight;
+use crate::{
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    in_flight::InFlight,
+    lang::fill,
+};
 
 /// Context newtype: the detected backend, resolved once WebGPU has answered.
 #[derive(Clone, Copy)]
@@ -28,7 +32,7 @@ thread_local! {
     static CHOICE: Cell<BackendChoice> = const { Cell::new(BackendChoice::Auto) };
     /// Calibrations so far, shown under the badge; a family is measured once.
     static CALIBRATIONS: ArcRwSignal<Vec<Calibration>> = ArcRwSignal::new(Vec::new());
-    /// A notice for a `backend=` value that is not a choice.
+    /// A `backend=` value that is not a choice, for the notice.
     static BAD_CHOICE: RefCell<Option<String>> = const { RefCell::new(None) };
     /// The backend widgets compute on; None while (re)detecting.
     static CURRENT: RefCell<Option<Backend>> = const { RefCell::new(None) };
@@ -59,11 +63,7 @@ impl LiveBackend {
         if let Some((_, v)) = pairs.iter().find(|(k, _)| k == "backend") {
             match BackendChoice::from_slug(v) {
                 Some(c) => CHOICE.with(|choice| choice.set(c)),
-                None => BAD_CHOICE.with(|b| {
-                    *b.borrow_mut() = Some(format!(
-                        "Ignored backend={v} (auto, gpu or cpu); using auto."
-                    ))
-                }),
+                None => BAD_CHOICE.with(|b| *b.borrow_mut() = Some(v.clone())),
             }
         }
         let epoch = EPOCH.with(|e| e.clone());
@@ -195,20 +195,48 @@ pub async fn family_backend(
 }
 
 /// A calibration's verdict in plain words, the winner first: "CPU: 8.04 ms
-/// per pass, against 1,600 ms on WebGPU (google swiftshader)".
+/// per pass, against 1,600 ms on WebGPU (google swiftshader)". In English;
+/// [`reason_in`] words it in the page's language.
 pub fn reason(c: &Calibration) -> String {
-    let gpu = format!("WebGPU ({})", c.adapter);
-    let (winner, w, loser, l) = if c.gpu_wins() {
-        (gpu.as_str(), c.gpu_ms, "the CPU", c.cpu_ms)
+    reason_in(Locale::en, c)
+}
+
+/// [`reason`] in `locale`.
+pub fn reason_in(locale: Locale, c: &Calibration) -> String {
+    let template = if c.gpu_wins() {
+        td_string!(locale, gpu.backend_gpu_won)
     } else {
-        ("CPU", c.cpu_ms, gpu.as_str(), c.gpu_ms)
+        td_string!(locale, gpu.backend_cpu_won)
     };
-    format!(
-        "{winner}: {} {}, against {} on {loser}",
-        milliseconds(w),
-        c.unit,
-        milliseconds(l)
+    fill(
+        template,
+        &[
+            ("cpu", &milliseconds(c.cpu_ms)),
+            ("gpu", &milliseconds(c.gpu_ms)),
+            ("unit", &unit_in(locale, c.unit)),
+            ("adapter", &c.adapter),
+        ],
     )
+}
+
+/// A calibration's unit, as the model code names it, in `locale`; one the
+/// translations do not know is shown as it is.
+fn unit_in(locale: Locale, unit: &'static str) -> &'static str {
+    match unit {
+        "per pass" => td_string!(locale, gpu.backend_unit_pass),
+        "per row of 28 pixels" => td_string!(locale, gpu.backend_unit_row),
+        "per 4 decoding steps" => td_string!(locale, gpu.backend_unit_steps),
+        _ => unit,
+    }
+}
+
+/// A model family's name in `locale`: the models' own names (DETR,
+/// PixelCNN, …) are not translated.
+fn family_in(locale: Locale, family: &'static str) -> &'static str {
+    match family {
+        "Digit transformers" => td_string!(locale, gpu.backend_family_digit_transformers),
+        _ => family,
+    }
 }
 
 /// Three significant figures from 10 ms up, digits grouped: "8.04 ms",
@@ -223,11 +251,50 @@ fn milliseconds(ms: f64) -> String {
     }
 }
 
-/// The header badge text: which backend is live, and why if it is the CPU.
-pub fn badge_text(backend: &Backend) -> String {
-    match backend {
-        Backend::Gpu(exec) => format!("WebGPU · {}", exec.ctx().summary().adapter_name),
-        Backend::Cpu(reason) => format!("CPU (WebGPU unavailable: {reason})"),
+/// What the header badge says: the live backend's adapter, or why it is the CPU.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Badge {
+    Gpu { adapter: String },
+    Cpu { reason: ComputeError },
+}
+
+impl Badge {
+    pub fn of(backend: &Backend) -> Self {
+        match backend {
+            Backend::Gpu(exec) => Badge::Gpu {
+                adapter: exec.ctx().summary().adapter_name,
+            },
+            Backend::Cpu(reason) => Badge::Cpu {
+                reason: reason.clone(),
+            },
+        }
+    }
+
+    /// The header badge text: which backend is live, and why if it is the CPU.
+    pub fn text(&self, locale: Locale) -> String {
+        match self {
+            Badge::Gpu { adapter } => format!("WebGPU · {adapter}"),
+            Badge::Cpu { reason } => fill(
+                td_string!(locale, gpu.backend_cpu_badge),
+                &[("reason", &why_cpu(locale, reason))],
+            ),
+        }
+    }
+}
+
+/// Why the page (or a model) runs on the CPU, in the page's language. The
+/// details inside (a browser's or wgpu's message) stay as they came.
+pub fn why_cpu(locale: Locale, reason: &ComputeError) -> String {
+    let with = |key: &str, detail: &str| fill(key, &[("detail", &detail)]);
+    match reason {
+        ComputeError::WebGpuUnsupported => td_string!(locale, gpu.why_no_webgpu).to_string(),
+        ComputeError::NoAdapter(d) => with(td_string!(locale, gpu.why_no_adapter), d),
+        ComputeError::RequestDevice(d) => with(td_string!(locale, gpu.why_no_device), d),
+        ComputeError::DeviceLost(d) => with(td_string!(locale, gpu.why_lost), d),
+        ComputeError::CpuChosen(why) if why == "you chose the CPU" => {
+            td_string!(locale, gpu.why_chosen).to_string()
+        }
+        other => other.to_string(),
     }
 }
 
@@ -250,6 +317,7 @@ fn reload_with(choice: BackendChoice) {
 
 #[component]
 pub fn BackendBadge() -> impl IntoView {
+    let i18n = use_i18n();
     let backend = LiveBackend::expect().0;
     let calibrations = CALIBRATIONS.with(|c| c.clone());
     let losses = LOSSES.with(|l| l.clone());
@@ -265,7 +333,7 @@ pub fn BackendBadge() -> impl IntoView {
     }));
     view! {
         <span class="backend">
-            <Suspense fallback=|| view! { <span class="badge" data-testid="backend-badge">"Detecting GPU…"</span> }>
+            <Suspense fallback=move || view! { <span class="badge" data-testid="backend-badge">{t!(i18n, gpu.backend_detecting)}</span> }>
                 {move || Suspend::new(async move {
                     let backend = backend.await;
                     let kind = match backend {
@@ -273,12 +341,13 @@ pub fn BackendBadge() -> impl IntoView {
                         Backend::Cpu(_) => "cpu",
                     };
                     let has_gpu = backend.on_gpu();
+                    let badge = Badge::of(&backend);
                     view! {
                         <span class=format!("badge badge-{kind}") data-testid="backend-badge" data-backend=kind>
-                            {badge_text(&backend)}
+                            {move || badge.text(i18n.get_locale())}
                         </span>
                         <label class="backend-choice">
-                            <span>"Run models on"</span>
+                            <span>{t!(i18n, gpu.backend_run_on)}</span>
                             <select
                                 data-testid="backend-choice"
                                 on:change=move |ev| {
@@ -288,7 +357,7 @@ pub fn BackendBadge() -> impl IntoView {
                                 }
                                 prop:value=choice().slug()
                             >
-                                <option value="auto">"Auto (the faster, measured)"</option>
+                                <option value="auto">{t!(i18n, gpu.backend_auto)}</option>
                                 <option value="gpu" disabled=!has_gpu>"GPU"</option>
                                 <option value="cpu">"CPU"</option>
                             </select>
@@ -296,19 +365,26 @@ pub fn BackendBadge() -> impl IntoView {
                     }
                 })}
             </Suspense>
-            {bad_choice.map(|notice| view! { <span class="notices" role="status">{notice}</span> })}
+            {bad_choice.map(|value| view! {
+                <span class="notices" role="status">
+                    {move || fill(t_string!(i18n, gpu.backend_bad_choice), &[("value", &value)])}
+                </span>
+            })}
             {move || gpu_bytes.get().map(|b| view! {
                 <span class="note" data-testid="gpu-bytes" data-value=b.to_string()>
-                    {format!("GPU memory held: {}", crate::format::human_bytes(b))}
+                    {move || fill(
+                        t_string!(i18n, gpu.backend_gpu_bytes),
+                        &[("bytes", &crate::format::human_bytes(b))],
+                    )}
                 </span>
             })}
             {move || {
                 let lost = losses.get();
                 (!lost.is_empty()).then(|| view! {
                     <span class="notices" role="status" data-testid="gpu-lost" data-count=lost.len().to_string()>
-                        {format!(
-                            "The GPU was lost ({}) and the models were reloaded on a new device.",
-                            lost.last().cloned().unwrap_or_default()
+                        {fill(
+                            t_string!(i18n, gpu.backend_lost),
+                            &[("why", &lost.last().cloned().unwrap_or_default())],
                         )}
                     </span>
                 })
@@ -322,7 +398,11 @@ pub fn BackendBadge() -> impl IntoView {
                             let chosen = if c.gpu_wins() { "gpu" } else { "cpu" };
                             view! {
                                 <span class="backend-reason" data-family=c.family data-chosen=chosen>
-                                    {format!("{} → {}", c.family, reason(&c))}
+                                    {format!(
+                                        "{} → {}",
+                                        family_in(i18n.get_locale(), c.family),
+                                        reason_in(i18n.get_locale(), &c)
+                                    )}
                                 </span>
                             }
                         })
@@ -357,5 +437,32 @@ mod tests {
             reason(&calibration(12.0, 3.0)),
             "WebGPU (google swiftshader): 3.00 ms per pass, against 12.0 ms on the CPU"
         );
+    }
+
+    #[test]
+    fn the_reason_in_chinese() {
+        assert_eq!(
+            reason_in(Locale::zh, &calibration(8.04, 1599.6)),
+            "CPU：每次前向传播耗时 8.04 ms，WebGPU（google swiftshader）则要 1,600 ms"
+        );
+        assert_eq!(family_in(Locale::zh, "DETR"), "DETR");
+        assert_eq!(
+            Badge::Cpu {
+                reason: ComputeError::NoAdapter("none".into())
+            }
+            .text(Locale::en),
+            "CPU (WebGPU unavailable: no GPU adapter found: none)"
+        );
+        // Every reason the page can fall back for reads the same in
+        // English as compute's own message, and is worded in Chinese.
+        for reason in [
+            ComputeError::WebGpuUnsupported,
+            ComputeError::NoAdapter("x".into()),
+            ComputeError::RequestDevice("x".into()),
+            ComputeError::DeviceLost("x".into()),
+        ] {
+            assert_eq!(why_cpu(Locale::en, &reason), reason.to_string());
+            assert_ne!(why_cpu(Locale::zh, &reason), reason.to_string());
+        }
     }
 }

@@ -4,7 +4,7 @@
 use std::{cell::RefCell, rc::Rc};
 
 use crate::{
-    ar_models::ModelLoadError,
+    ar_models::{DigitsProblem, ModelLoadError},
     assets::{fetch_asset, manifest},
 };
 
@@ -26,10 +26,7 @@ pub async fn test_digits() -> Result<Rc<TestDigits>, ModelLoadError> {
     }
     let m = manifest().await?;
     let bytes = fetch_asset(PATH, &m, |_, _| {}).await?;
-    let bad = |detail: String| ModelLoadError::Metrics {
-        model: "MNIST test",
-        detail,
-    };
+    let bad = |detail: String| ModelLoadError::Digits(DigitsProblem::Parse(detail));
     let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
     let get = |name: &str| {
         st.tensor(name)
@@ -41,7 +38,7 @@ pub async fn test_digits() -> Result<Rc<TestDigits>, ModelLoadError> {
         labels: get("labels")?,
     });
     if digits.labels.is_empty() || digits.images.len() != digits.labels.len() * 784 {
-        return Err(bad("the images and labels do not match".into()));
+        return Err(ModelLoadError::Digits(DigitsProblem::Mismatch));
     }
     DIGITS.with(|d| *d.borrow_mut() = Some(digits.clone()));
     Ok(digits)

@@ -12,9 +12,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::{
-    assets::{self, js_detail, manifest, offline_cache, offline_key, store_offline},
+    assets::{
+        self, js_detail, manifest, offline_cache, offline_key, store_offline, CacheError,
+        FetchError,
+    },
     format::{group, human_bytes},
-    i18n::{t, use_i18n},
+    i18n::{t, td_string, use_i18n, Locale},
+    lang::fill,
 };
 
 /// Served unhashed at the root, so its scope is the whole app.
@@ -24,31 +28,85 @@ const SHELL_CACHE_PREFIX: &str = "glassbox-shell-";
 /// How long saving waits for the service worker to finish installing.
 const SHELL_TIMEOUT_MS: u32 = 60_000;
 
+/// Why the page cannot be made available offline, or cannot tell whether
+/// it is; [`OfflineError::say`] words it in the page's language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OfflineError {
+    Fetch(FetchError),
+    Cache(CacheError),
+    /// No `navigator.serviceWorker` (an insecure origin).
+    NoServiceWorkers,
+    /// `register()` failed, with the browser's message.
+    NotRegistered(String),
+    /// The service worker stores no app shell (a development build).
+    NoShell,
+    /// The service worker did not finish installing in time.
+    ShellTimeout {
+        seconds: u32,
+    },
+    /// The browser's own message.
+    Browser(String),
+}
+
+impl OfflineError {
+    pub fn say(&self, locale: Locale) -> String {
+        match self {
+            OfflineError::Fetch(e) => e.say(locale),
+            OfflineError::Cache(e) => e.say(locale),
+            OfflineError::NoServiceWorkers => td_string!(locale, shell.offline_no_sw).to_string(),
+            OfflineError::NotRegistered(detail) => fill(
+                td_string!(locale, shell.offline_sw_failed),
+                &[("detail", detail)],
+            ),
+            OfflineError::NoShell => td_string!(locale, shell.offline_no_shell).to_string(),
+            OfflineError::ShellTimeout { seconds } => fill(
+                td_string!(locale, shell.offline_sw_timeout),
+                &[("seconds", seconds)],
+            ),
+            OfflineError::Browser(detail) => detail.clone(),
+        }
+    }
+}
+
+impl From<FetchError> for OfflineError {
+    fn from(e: FetchError) -> Self {
+        OfflineError::Fetch(e)
+    }
+}
+
+impl From<CacheError> for OfflineError {
+    fn from(e: CacheError) -> Self {
+        OfflineError::Cache(e)
+    }
+}
+
 /// Registers the service worker; called once at start. A browser without
 /// service workers gets a console warning and an app that works online.
 pub fn register_service_worker() {
     spawn_local(async {
         if let Err(e) = registration().await {
-            web_sys::console::warn_1(&format!("offline use is unavailable: {e}").into());
+            web_sys::console::warn_1(
+                &format!("offline use is unavailable: {}", e.say(Locale::en)).into(),
+            );
         }
     });
 }
 
 /// The service worker's registration. Registering again returns the same
 /// one, so this is also how the save button finds it.
-async fn registration() -> Result<web_sys::ServiceWorkerRegistration, String> {
-    let navigator = web_sys::window().ok_or("no window")?.navigator();
+async fn registration() -> Result<web_sys::ServiceWorkerRegistration, OfflineError> {
+    let navigator = web_sys::window()
+        .ok_or_else(|| OfflineError::Browser("no window".into()))?
+        .navigator();
     // `navigator.serviceWorker` is absent on insecure origins.
     if !js_sys::Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false) {
-        return Err(
-            "this browser offers no service workers here (they need HTTPS or localhost)".into(),
-        );
+        return Err(OfflineError::NoServiceWorkers);
     }
     JsFuture::from(navigator.service_worker().register(SERVICE_WORKER))
         .await
-        .map_err(|e| format!("the service worker did not register: {}", js_detail(&e)))?
+        .map_err(|e| OfflineError::NotRegistered(js_detail(&e)))?
         .dyn_into()
-        .map_err(|e| js_detail(&e))
+        .map_err(|e| OfflineError::Browser(js_detail(&e)))
 }
 
 /// Whether some build's app shell is stored.
@@ -66,7 +124,9 @@ async fn shell_cached() -> bool {
 }
 
 /// Waits until the service worker is active with its shell stored.
-async fn shell_ready(registration: &web_sys::ServiceWorkerRegistration) -> Result<(), String> {
+async fn shell_ready(
+    registration: &web_sys::ServiceWorkerRegistration,
+) -> Result<(), OfflineError> {
     const POLL_MS: u32 = 200;
     for _ in 0..SHELL_TIMEOUT_MS / POLL_MS {
         let settled = registration.installing().is_none() && registration.waiting().is_none();
@@ -75,17 +135,14 @@ async fn shell_ready(registration: &web_sys::ServiceWorkerRegistration) -> Resul
                 Ok(())
             } else {
                 // app/sw.js without xtask's precache list serves nothing.
-                Err("this build's service worker keeps no app shell \
-                     (a development build: `cargo xtask build` makes one that does)"
-                    .into())
+                Err(OfflineError::NoShell)
             };
         }
         gloo_timers::future::TimeoutFuture::new(POLL_MS).await;
     }
-    Err(format!(
-        "the service worker did not finish installing within {} s",
-        SHELL_TIMEOUT_MS / 1000
-    ))
+    Err(OfflineError::ShellTimeout {
+        seconds: SHELL_TIMEOUT_MS / 1000,
+    })
 }
 
 /// Every file the chapters read: the manifest's entries but training data.
@@ -176,14 +233,14 @@ pub struct Saved {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum OfflineStatus {
-    /// Not saved (or not completely); the note says what is known.
-    None(String),
+    /// Not saved (or not completely); with the reason when the check failed.
+    None(Option<OfflineError>),
     Saving {
         loaded: u64,
         total: u64,
     },
     Ready(Saved),
-    Error(String),
+    Error(OfflineError),
 }
 
 impl OfflineStatus {
@@ -197,44 +254,57 @@ impl OfflineStatus {
         }
     }
 
-    fn text(&self) -> String {
+    fn text(&self, locale: Locale) -> String {
         match self {
-            OfflineStatus::None(note) => note.clone(),
-            OfflineStatus::Saving { loaded, total } => {
-                format!("Saving: {} of {} bytes…", group(*loaded), group(*total))
-            }
-            OfflineStatus::Error(e) => format!("Could not make this available offline: {e}"),
+            OfflineStatus::None(None) => td_string!(locale, shell.offline_not_yet).to_string(),
+            OfflineStatus::None(Some(e)) => fill(
+                td_string!(locale, shell.offline_not_saved),
+                &[("error", &e.say(locale))],
+            ),
+            OfflineStatus::Saving { loaded, total } => fill(
+                td_string!(locale, shell.offline_saving),
+                &[("loaded", &group(*loaded)), ("total", &group(*total))],
+            ),
+            OfflineStatus::Error(e) => fill(
+                td_string!(locale, shell.offline_failed),
+                &[("error", &e.say(locale))],
+            ),
             OfflineStatus::Ready(saved) => {
-                let mut text = format!(
-                    "Available offline: the app and {} files ({} bytes of models and data), \
-                     each checked against its SHA-256",
-                    saved.files,
-                    group(saved.bytes)
-                );
-                if let Some(ms) = saved.ms {
-                    text.push_str(&format!(", saved in {} ms", group(ms.round() as u64)));
-                }
-                text.push_str(". ");
+                let files = saved.files;
+                let bytes = group(saved.bytes);
+                let mut text = match saved.ms {
+                    Some(ms) => fill(
+                        td_string!(locale, shell.offline_ready_ms),
+                        &[
+                            ("files", &files),
+                            ("bytes", &bytes),
+                            ("ms", &group(ms.round() as u64)),
+                        ],
+                    ),
+                    None => fill(
+                        td_string!(locale, shell.offline_ready),
+                        &[("files", &files), ("bytes", &bytes)],
+                    ),
+                };
                 let storage = &saved.storage;
                 match (storage.usage, storage.quota) {
-                    (Some(usage), Some(quota)) => text.push_str(&format!(
-                        "This site uses {} of this browser's storage (it may use up to {}). ",
-                        human_bytes(usage),
-                        human_bytes(quota)
+                    (Some(usage), Some(quota)) => text.push_str(&fill(
+                        td_string!(locale, shell.offline_usage_quota),
+                        &[
+                            ("usage", &human_bytes(usage)),
+                            ("quota", &human_bytes(quota)),
+                        ],
                     )),
-                    (Some(usage), None) => text.push_str(&format!(
-                        "This site uses {} of this browser's storage. ",
-                        human_bytes(usage)
+                    (Some(usage), None) => text.push_str(&fill(
+                        td_string!(locale, shell.offline_usage),
+                        &[("usage", &human_bytes(usage))],
                     )),
                     _ => {}
                 }
                 text.push_str(match storage.persisted {
-                    Some(true) => "Persistent storage: granted, so the browser keeps it.",
-                    Some(false) => {
-                        "Persistent storage: not granted, so the browser may clear it \
-                         when space runs low (saving again restores it)."
-                    }
-                    None => "This browser cannot be asked to keep it.",
+                    Some(true) => td_string!(locale, shell.offline_persisted),
+                    Some(false) => td_string!(locale, shell.offline_not_persisted),
+                    None => td_string!(locale, shell.offline_persist_unknown),
                 });
                 text
             }
@@ -245,11 +315,11 @@ impl OfflineStatus {
 /// On a later visit: whether everything is stored already (present, not
 /// re-read: each file was verified before it was stored, and is verified
 /// again whenever it is used).
-async fn check_saved() -> Result<Option<Saved>, String> {
+async fn check_saved() -> Result<Option<Saved>, OfflineError> {
     if !shell_cached().await {
         return Ok(None);
     }
-    let manifest = manifest().await.map_err(|e| e.to_string())?;
+    let manifest = manifest().await?;
     let cache = offline_cache().await?;
     let entries = used(&manifest);
     for entry in &entries {
@@ -266,9 +336,9 @@ async fn check_saved() -> Result<Option<Saved>, String> {
 }
 
 /// Stores every file the chapters use, then waits for the app shell.
-async fn save(status: RwSignal<OfflineStatus>) -> Result<Saved, String> {
+async fn save(status: RwSignal<OfflineStatus>) -> Result<Saved, OfflineError> {
     let started = web_time::Instant::now();
-    let manifest = manifest().await.map_err(|e| e.to_string())?;
+    let manifest = manifest().await?;
     let entries = used(&manifest);
     let total: u64 = entries.iter().map(|e| e.bytes).sum();
     status.try_set(OfflineStatus::Saving { loaded: 0, total });
@@ -281,8 +351,7 @@ async fn save(status: RwSignal<OfflineStatus>) -> Result<Saved, String> {
                 total,
             });
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     }
     prune(&offline_cache().await?, &manifest).await;
     shell_ready(&registration().await?).await?;
@@ -298,7 +367,7 @@ async fn save(status: RwSignal<OfflineStatus>) -> Result<Saved, String> {
 #[component]
 pub fn OfflineSave() -> impl IntoView {
     let i18n = use_i18n();
-    let status = RwSignal::new(OfflineStatus::None("Not saved for offline use yet.".into()));
+    let status = RwSignal::new(OfflineStatus::None(None));
     // A later visit says at once that everything is stored.
     spawn_local(async move {
         let found = check_saved().await;
@@ -307,7 +376,7 @@ pub fn OfflineSave() -> impl IntoView {
                 match found {
                     Ok(Some(saved)) => *s = OfflineStatus::Ready(saved),
                     Ok(None) => {}
-                    Err(e) => *s = OfflineStatus::None(format!("Not saved for offline use: {e}.")),
+                    Err(e) => *s = OfflineStatus::None(Some(e)),
                 }
             }
         });
@@ -356,8 +425,55 @@ pub fn OfflineSave() -> impl IntoView {
                 data-ms=ready(|s| s.ms.map(|ms| format!("{ms:.0}")))
                 data-usage=ready(|s| s.storage.usage.map(|u| u.to_string()))
             >
-                {move || status.get().text()}
+                {move || status.read().text(i18n.get_locale())}
             </p>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_reads_the_same_in_english_and_has_chinese() {
+        let saved = Saved {
+            files: 12,
+            bytes: 1_234_567,
+            ms: Some(842.4),
+            storage: StorageInfo {
+                usage: Some(2_500_000),
+                quota: Some(10_000_000_000),
+                persisted: Some(false),
+            },
+        };
+        let ready = OfflineStatus::Ready(saved.clone());
+        assert_eq!(
+            ready.text(Locale::en),
+            "Available offline: the app and 12 files (1,234,567 bytes of models and data), \
+             each checked against its SHA-256, saved in 842 ms. This site uses 2.50 MB of \
+             this browser's storage (it may use up to 10.00 GB). Persistent storage: not \
+             granted, so the browser may clear it when space runs low (saving again restores it)."
+        );
+        assert!(ready.text(Locale::zh).contains("12 个文件"));
+        let error = OfflineStatus::Error(OfflineError::ShellTimeout { seconds: 60 });
+        assert_eq!(
+            error.text(Locale::en),
+            "Could not make this available offline: \
+             the service worker did not finish installing within 60 s"
+        );
+        assert_eq!(
+            OfflineStatus::None(None).text(Locale::en),
+            "Not saved for offline use yet."
+        );
+        let fetch = FetchError::Storage {
+            path: "ar/nade.bin".into(),
+            detail: CacheError::Unavailable,
+        };
+        assert_eq!(
+            fetch.to_string(),
+            "could not store ar/nade.bin for offline use: this browser offers no Cache API \
+             here (offline use needs HTTPS or localhost)"
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::{
     embed_bridge::use_embed_bridge,
     embed_protocol::hidden_parts,
     i18n::{t, t_string, use_i18n},
-    lang::LangSwitch,
+    lang::{fill, LangSwitch},
     live_backend::{BackendBadge, LiveBackend},
     math::Prose,
     offline::OfflineSave,
@@ -226,10 +226,11 @@ pub fn DetrPage() -> impl IntoView {
 
 #[component]
 pub fn GpuPage() -> impl IntoView {
+    let i18n = use_i18n();
     view! {
-        <Chrome title="Your GPU".to_string()>
+        <Chrome title=Signal::derive(move || t_string!(i18n, shell.gpu_title).to_string())>
             <article data-testid="gpu-page">
-                <h1 data-testid="page-title">"Your GPU"</h1>
+                <h1 data-testid="page-title">{t!(i18n, shell.gpu_title)}</h1>
                 <GpuInfo/>
                 <GpuSelfTest/>
                 <EmbedHint widget=Widget::GpuSelfTest/>
@@ -245,24 +246,37 @@ pub fn GpuPage() -> impl IntoView {
 #[component]
 fn GpuInfo() -> impl IntoView {
     let backend = LiveBackend::expect().0;
+    let i18n = use_i18n();
     view! {
-        <Suspense fallback=|| view! { <p role="status">"Asking the browser for a GPU…"</p> }>
+        <Suspense fallback=move || view! { <p role="status">{t!(i18n, shell.gpu_asking)}</p> }>
             {move || Suspend::new(async move {
                 match backend.await {
                     Backend::Gpu(exec) => {
                         let s = exec.ctx().summary();
+                        let features = s.features.len();
                         view! {
                             <section class="gpu-info" data-testid="gpu-info">
                                 <dl>
-                                    <dt>"Adapter"</dt><dd data-testid="gpu-adapter">{s.adapter_name}</dd>
-                                    <dt>"Backend"</dt><dd>{s.backend}</dd>
-                                    <dt>"Device type"</dt><dd>{s.device_type}</dd>
-                                    <dt>"Driver"</dt>
-                                    <dd>{if s.driver.is_empty() { "not reported by the browser".to_string() } else { s.driver }}</dd>
+                                    <dt>{t!(i18n, shell.gpu_adapter)}</dt><dd data-testid="gpu-adapter">{s.adapter_name}</dd>
+                                    <dt>{t!(i18n, shell.gpu_backend)}</dt><dd>{s.backend}</dd>
+                                    <dt>{t!(i18n, shell.gpu_device_type)}</dt><dd>{s.device_type}</dd>
+                                    <dt>{t!(i18n, shell.gpu_driver)}</dt>
+                                    <dd>
+                                        {if s.driver.is_empty() {
+                                            t!(i18n, shell.gpu_driver_unknown).into_any()
+                                        } else {
+                                            s.driver.into_any()
+                                        }}
+                                    </dd>
                                 </dl>
-                                <h2>"Limits glassbox relies on"</h2>
+                                <h2>{t!(i18n, shell.gpu_limits_heading)}</h2>
                                 <table class="limits">
-                                    <thead><tr><th scope="col">"Limit"</th><th scope="col">"Value"</th></tr></thead>
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">{t!(i18n, shell.gpu_limit)}</th>
+                                            <th scope="col">{t!(i18n, shell.gpu_value)}</th>
+                                        </tr>
+                                    </thead>
                                     <tbody>
                                         {s.limits
                                             .into_iter()
@@ -271,7 +285,9 @@ fn GpuInfo() -> impl IntoView {
                                     </tbody>
                                 </table>
                                 <details>
-                                    <summary>{format!("{} adapter features", s.features.len())}</summary>
+                                    <summary>
+                                        {move || fill(t_string!(i18n, shell.gpu_features), &[("count", &features)])}
+                                    </summary>
                                     <ul class="features">
                                         {s.features.into_iter().map(|f| view! { <li><code>{f}</code></li> }).collect_view()}
                                     </ul>
@@ -283,13 +299,10 @@ fn GpuInfo() -> impl IntoView {
                     Backend::Cpu(reason) => view! {
                         <section class="gpu-info" data-testid="gpu-info">
                             <p data-testid="gpu-unavailable">
-                                <strong>"No WebGPU here: "</strong>{reason.to_string()}
+                                <strong>{t!(i18n, shell.gpu_none)}</strong>
+                                {move || crate::live_backend::why_cpu(i18n.get_locale(), &reason)}
                             </p>
-                            <p>
-                                "glassbox still works: every model runs on the CPU reference instead, "
-                                "more slowly. For the GPU path, use a browser with WebGPU enabled "
-                                "(recent Chrome or Edge; Firefox and Safari in recent versions)."
-                            </p>
+                            <p>{t!(i18n, shell.gpu_cpu_fallback)}</p>
                         </section>
                     }
                     .into_any(),
@@ -326,10 +339,10 @@ fn EmbedHint(widget: Widget) -> impl IntoView {
     };
     view! {
         <details class="embed-hint">
-            <summary>"Embed this widget"</summary>
-            <p>"Paste this into any page; it keeps the settings you see now."</p>
+            <summary>{t!(i18n, shell.embed_summary)}</summary>
+            <p>{t!(i18n, shell.embed_plain)}</p>
             <pre><code data-testid="embed-snippet">{plain}</code></pre>
-            <p>"Or let the widget set its own height, growing and shrinking with its content:"</p>
+            <p>{t!(i18n, shell.embed_script)}</p>
             <pre><code data-testid="embed-snippet-script">{with_script}</code></pre>
         </details>
     }
@@ -340,6 +353,7 @@ fn EmbedHint(widget: Widget) -> impl IntoView {
 pub fn Embed() -> impl IntoView {
     let params = use_params_map();
     let search = use_location().search;
+    let i18n = use_i18n();
     move || {
         let slug = params.read().get("widget").unwrap_or_default();
         match Widget::from_slug(&slug) {
@@ -363,7 +377,7 @@ pub fn Embed() -> impl IntoView {
                                 rel="noopener"
                                 data-testid="embed-open"
                             >
-                                "Open in glassbox ↗"
+                                {t!(i18n, shell.embed_open)}
                             </a>
                         </p>
                         <EmbedHint widget/>
@@ -373,7 +387,7 @@ pub fn Embed() -> impl IntoView {
             }
             None => view! {
                 <div class="embed" data-testid="embed-unknown" role="alert">
-                    <p>{format!("glassbox has no widget called “{slug}”. Available: ")}
+                    <p>{move || fill(t_string!(i18n, shell.embed_unknown), &[("slug", &slug)])}
                         {Widget::ALL.iter().map(|w| w.slug()).collect::<Vec<_>>().join(", ")}
                     </p>
                 </div>
@@ -386,12 +400,17 @@ pub fn Embed() -> impl IntoView {
 #[component]
 pub fn NotFound() -> impl IntoView {
     let path = use_location().pathname;
+    let i18n = use_i18n();
     view! {
-        <Chrome title="Not found".to_string()>
+        <Chrome title=Signal::derive(move || t_string!(i18n, shell.notfound_title).to_string())>
             <article data-testid="not-found">
-                <h1 data-testid="page-title">"No such page"</h1>
-                <p>"There is nothing at " <code>{move || path.get()}</code> "."</p>
-                <p><a href="/">"Back to the chapters"</a></p>
+                <h1 data-testid="page-title">{t!(i18n, shell.notfound_heading)}</h1>
+                <p>
+                    {t!(i18n, shell.notfound_before)}
+                    <code>{move || path.get()}</code>
+                    {t!(i18n, shell.notfound_after)}
+                </p>
+                <p><a href="/">{t!(i18n, shell.notfound_back)}</a></p>
             </article>
         </Chrome>
     }

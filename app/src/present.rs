@@ -19,6 +19,7 @@ use crate::{
     chapters::Chapter,
     decks::{deck, Step},
     i18n::{t, t_string, td_string, use_i18n, Locale},
+    lang::fill,
     math::Prose,
     offline::OfflineSave,
     theme::{choice, choose, ThemeToggle},
@@ -96,7 +97,7 @@ pub fn key_action(key: &str) -> Option<KeyAction> {
 fn keys_help(locale: Locale) -> [(&'static str, &'static str); 8] {
     [
         (
-            "→  Space  Page Down",
+            td_string!(locale, shell.present_keys_next),
             td_string!(locale, common.present_key_next),
         ),
         ("←  Page Up", td_string!(locale, common.present_key_prev)),
@@ -181,9 +182,10 @@ pub fn Presentation(chapter: Chapter) -> impl IntoView {
     };
     let i18n = use_i18n();
     Effect::new(move |_| {
-        document().set_title(&format!(
-            "{} · presenting · glassbox",
-            chapter.title(i18n.get_locale())
+        let locale = i18n.get_locale();
+        document().set_title(&fill(
+            td_string!(locale, shell.present_doc_title),
+            &[("title", &chapter.title(locale))],
         ))
     });
 

@@ -10,7 +10,10 @@ use std::cell::Cell;
 use leptos::prelude::*;
 use wasm_bindgen::{closure::Closure, JsCast};
 
-use crate::i18n::{t_string, use_i18n};
+use crate::{
+    i18n::{t_string, use_i18n},
+    lang::fill,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Theme {
@@ -155,7 +158,7 @@ pub fn ThemeToggle() -> impl IntoView {
             Theme::Dark => t_string!(i18n, common.theme_dark),
             Theme::Auto => t_string!(i18n, common.theme_auto),
         };
-        t_string!(i18n, common.theme_label, choice)
+        fill(t_string!(i18n, common.theme_label), &[("choice", &choice)])
     };
     view! {
         <button

@@ -2410,3 +2410,177 @@ fn language_choice() {
     b.wait(&format!("{html_lang} === 'en'"));
     b.assert_clean_logs();
 }
+
+/// Every `(en, zh)` pair of the UI's translation files whose two texts
+/// differ, with `{placeholders}` left in.
+fn translated_pairs() -> Vec<(String, String)> {
+    let dir = workspace().join("app/locales");
+    let mut pairs = Vec::new();
+    for entry in std::fs::read_dir(dir.join("en")).unwrap() {
+        let name = entry.unwrap().file_name();
+        let read = |lang: &str| -> Value {
+            serde_json::from_str(&std::fs::read_to_string(dir.join(lang).join(&name)).unwrap())
+                .unwrap()
+        };
+        let (en, zh) = (read("en"), read("zh"));
+        for (key, text) in en.as_object().unwrap() {
+            let (en, zh) = (text.as_str().unwrap(), zh[key].as_str().unwrap());
+            if en != zh {
+                pairs.push((en.to_string(), zh.to_string()));
+            }
+        }
+    }
+    pairs
+}
+
+/// The pieces of an English text a page could show verbatim: the whole
+/// text, else the stretches between `{placeholders}` and formulas that
+/// hold at least two words.
+fn english_pieces(text: &str) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    let mut piece = String::new();
+    let mut in_formula = false;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        match c {
+            '$' => {
+                in_formula = !in_formula;
+                pieces.push(std::mem::take(&mut piece));
+            }
+            '{' if !in_formula => {
+                pieces.push(std::mem::take(&mut piece));
+                rest = rest.split_once('}').map_or("", |(_, after)| after);
+            }
+            _ if !in_formula => piece.push(c),
+            _ => {}
+        }
+    }
+    pieces.push(piece);
+    pieces
+        .into_iter()
+        .map(|p| {
+            p.trim()
+                .trim_matches(|c: char| c.is_ascii_punctuation() && c != '…')
+                .trim()
+                .to_string()
+        })
+        .filter(|p| {
+            p.split_whitespace()
+                .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
+                .count()
+                >= 2
+        })
+        .collect()
+}
+
+/// With `lang=zh`, every page's headings, paragraphs, buttons, labels,
+/// legends, captions and accessible names are Chinese: none holds an English text
+/// from the UI's translation files (whole, or a two-word stretch of one),
+/// nor three English words in a row from anywhere else; `<html lang>`
+/// starts with `zh`.
+#[test]
+fn chinese_pages() {
+    let b = Browser::start(GpuMode::NoWebGpu);
+    let english: Vec<(String, String)> = translated_pairs()
+        .into_iter()
+        .flat_map(|(en, _)| {
+            let mut pieces = english_pieces(&en);
+            let whole = en.trim().to_string();
+            if !whole.contains('{')
+                && !whole.contains('$')
+                && whole.chars().any(|c| c.is_ascii_alphabetic())
+            {
+                pieces.push(whole);
+            }
+            pieces.into_iter().map(move |p| (p, en.clone()))
+        })
+        .collect();
+    assert!(english.len() > 300, "only {} English texts", english.len());
+    // Three English words in a row (a word: letters only, once the
+    // punctuation around it is gone): hard-coded English that never reached
+    // the translation files. Chinese, digits, paths and file names break a
+    // run, so a cited source such as "meta-llama/Llama-3.1-8B config.json"
+    // passes.
+    let three_words = |line: &str| {
+        let mut run = 0;
+        // Each non-ASCII character becomes a token of its own, breaking runs.
+        let spaced: String = line
+            .chars()
+            .map(|c| {
+                if c.is_ascii() {
+                    c.to_string()
+                } else {
+                    format!(" {c} ")
+                }
+            })
+            .collect();
+        spaced
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c: char| ",.:;!?()\"'".contains(c)))
+            .filter(|w| !w.is_empty())
+            .any(|w| {
+                let word = w
+                    .chars()
+                    .all(|c| c.is_ascii_alphabetic() || c == '\'' || c == '-');
+                run = if word { run + 1 } else { 0 };
+                run >= 3
+            })
+    };
+    // Formulas are hidden first: their spoken words are not UI text.
+    let collect = "const hide = document.createElement('style');
+      hide.textContent = '.formula { display: none !important }';
+      document.head.appendChild(hide);
+      const texts = [...document.querySelectorAll(
+          'h1, h2, h3, h4, h5, h6, p, li, button, label, legend, summary, figcaption, th, option, caption, dt, [aria-label], [title]')]
+        .filter(e => !e.closest('code, pre, .formula, [lang=en], [data-testid=lang-switch]'))
+        .flatMap(e => [e.getAttribute('aria-label') || '', e.getAttribute('title') || '',
+                       e.matches('[aria-label]:not(button, label, h1, h2, h3, summary)') ? '' : e.innerText])
+        .flatMap(t => t.split('\\n')).map(t => t.trim()).filter(t => t);
+      hide.remove();
+      return texts;";
+    let mut found = Vec::new();
+    let mut checked = 0;
+    for (path, id) in [
+        ("/", "home-cards"),
+        ("/autoregressive", "chapter-autoregressive"),
+        ("/attention", "chapter-attention"),
+        ("/detr", "chapter-detr"),
+        ("/gpu", "gpu-page"),
+        ("/no/such/page", "not-found"),
+        ("/embed/kv-live", "kv-live"),
+    ] {
+        b.open(&format!("{path}?lang=zh"));
+        b.wait_testid(id);
+        b.wait("document.documentElement.lang.startsWith('zh')");
+        b.wait("!document.querySelector('.loading')");
+        std::thread::sleep(Duration::from_millis(700));
+        let lines: Vec<String> =
+            serde_json::from_value(b.session.execute(collect).unwrap()).unwrap();
+        assert!(lines.len() >= 5, "{path}: {lines:?}");
+        for line in &lines {
+            checked += 1;
+            // Short labels ("Pen", "Play") must not match inside other
+            // words, so a one-word text counts only as a whole line.
+            let from_bundle = english.iter().find(|(piece, _)| {
+                if piece.split_whitespace().count() >= 2 {
+                    line.contains(piece.as_str())
+                } else {
+                    line == piece
+                }
+            });
+            if let Some((_, en)) = from_bundle {
+                found.push(format!("{path}: “{line}” is English (“{en}”)"));
+            } else if three_words(line) {
+                found.push(format!("{path}: “{line}” reads as English"));
+            }
+        }
+    }
+    println!("chinese_pages: {checked} texts checked on 7 pages");
+    assert!(
+        found.is_empty(),
+        "English left with lang=zh:\n{}",
+        found.join("\n")
+    );
+    b.assert_clean_logs();
+}

@@ -4,18 +4,23 @@
 
 use leptos::{prelude::*, task::spawn_local};
 
-use crate::assets::{fetch_asset, manifest};
+use crate::{
+    assets::{fetch_asset, manifest, FetchError},
+    i18n::{t, t_string, use_i18n},
+    lang::fill,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Line {
     path: String,
     loaded: u64,
     total: u64,
-    outcome: Option<Result<(), String>>,
+    outcome: Option<Result<(), FetchError>>,
 }
 
 #[component]
 pub fn AssetCheck() -> impl IntoView {
+    let i18n = use_i18n();
     let lines = RwSignal::new(Vec::<Line>::new());
     let status = RwSignal::new("idle");
     let check = move |_| {
@@ -28,7 +33,7 @@ pub fn AssetCheck() -> impl IntoView {
                         path: "manifest.json".into(),
                         loaded: 0,
                         total: 0,
-                        outcome: Some(Err(e.to_string())),
+                        outcome: Some(Err(e)),
                     }]);
                     status.set("failed");
                     return;
@@ -60,31 +65,34 @@ pub fn AssetCheck() -> impl IntoView {
                 })
                 .await;
                 all_ok &= result.is_ok();
-                lines.update(|l| l[i].outcome = Some(result.map(drop).map_err(|e| e.to_string())));
+                lines.update(|l| l[i].outcome = Some(result.map(drop)));
             }
             status.set(if all_ok { "done" } else { "failed" });
         });
     };
     view! {
         <section class="widget" data-testid="asset-check" data-status=move || status.get()>
-            <h2>"Downloads"</h2>
-            <p>
-                "Every model file comes from this site, once, and is checked against its published "
-                "SHA-256 before use. Check them now to fill your browser's cache, say before a lecture."
-            </p>
-            <button type="button" data-testid="asset-check-run" on:click=check>"Check downloads"</button>
+            <h2>{t!(i18n, gpu.assets_title)}</h2>
+            <p>{t!(i18n, gpu.assets_intro)}</p>
+            <button type="button" data-testid="asset-check-run" on:click=check>{t!(i18n, gpu.assets_run)}</button>
             <ul class="downloads">
                 {move || lines.get().into_iter().map(|l| {
                     let verdict = match &l.outcome {
                         None => "…".to_string(),
-                        Some(Ok(())) => "✓ verified".to_string(),
-                        Some(Err(e)) => format!("✗ {e}"),
+                        Some(Ok(())) => t_string!(i18n, gpu.assets_verified).to_string(),
+                        Some(Err(e)) => format!("✗ {}", e.say(i18n.get_locale())),
                     };
                     view! {
                         <li>
                             <code>{l.path}</code>
                             <progress max=l.total.max(1) value=l.loaded></progress>
-                            {format!(" {} of {} bytes ", l.loaded, l.total)}
+                            {format!(
+                                " {} ",
+                                fill(
+                                    t_string!(i18n, gpu.assets_bytes),
+                                    &[("loaded", &l.loaded), ("total", &l.total)],
+                                )
+                            )}
                             <span class=if matches!(l.outcome, Some(Err(_))) { "fail" } else { "" }>{verdict}</span>
                         </li>
                     }

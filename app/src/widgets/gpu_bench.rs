@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::UrlNotices;
 use crate::{
+    i18n::{t, t_string, use_i18n},
+    lang::fill,
     live_backend::LiveBackend,
     url_state::{use_widget_state, WidgetState},
 };
@@ -43,6 +45,7 @@ enum Progress {
 
 #[component]
 pub fn GpuBench() -> impl IntoView {
+    let i18n = use_i18n();
     let backend = LiveBackend::expect().0;
     let (parsed, write) = use_widget_state::<GpuBenchState>();
     let state = Memo::new(move |_| parsed.read().state.clone());
@@ -77,10 +80,13 @@ pub fn GpuBench() -> impl IntoView {
     });
 
     let status_text = move || match progress.get() {
-        Progress::Idle => "Not run yet.".to_string(),
-        Progress::Running { done, total } => format!("Measuring… {done} of {total} rows"),
-        Progress::Done => "Done.".to_string(),
-        Progress::Failed(e) => format!("The benchmark stopped: {e}"),
+        Progress::Idle => t_string!(i18n, gpu.bench_idle).to_string(),
+        Progress::Running { done, total } => fill(
+            t_string!(i18n, gpu.bench_running),
+            &[("done", &done), ("total", &total)],
+        ),
+        Progress::Done => t_string!(i18n, gpu.bench_done).to_string(),
+        Progress::Failed(e) => fill(t_string!(i18n, gpu.bench_failed), &[("error", &e)]),
     };
     let status_attr = move || match progress.get() {
         Progress::Idle => "idle",
@@ -92,16 +98,12 @@ pub fn GpuBench() -> impl IntoView {
 
     view! {
         <section class="widget" data-testid="gpu-bench" aria-labelledby="gpu-bench-title">
-            <h2 id="gpu-bench-title">"Benchmark: glassbox's kernels on this device"</h2>
-            <p>
-                "Each kernel runs several times; the median time gives GFLOP/s and GB/s. The same "
-                "operation also runs on the CPU reference in this tab, so every row has a ratio, and "
-                "the GPU's output is checked against it."
-            </p>
+            <h2 id="gpu-bench-title">{t!(i18n, gpu.bench_title)}</h2>
+            <p>{t!(i18n, gpu.bench_intro)}</p>
             <UrlNotices notices=notices/>
             <form class="controls" on:submit=|ev| ev.prevent_default()>
                 <label>
-                    <span>"Problem size"</span>
+                    <span>{t!(i18n, gpu.bench_size)}</span>
                     <select
                         data-testid="gpu-bench-size"
                         on:change=move |ev| {
@@ -110,8 +112,8 @@ pub fn GpuBench() -> impl IntoView {
                         }
                         prop:value=move || if state.get().size == SuiteSize::Small { "small" } else { "full" }
                     >
-                        <option value="full">"Full (512³ GEMM, 2048² GEMV)"</option>
-                        <option value="small">"Small (quick check)"</option>
+                        <option value="full">{t!(i18n, gpu.bench_size_full)}</option>
+                        <option value="small">{t!(i18n, gpu.bench_size_small)}</option>
                     </select>
                 </label>
                 <button
@@ -120,7 +122,7 @@ pub fn GpuBench() -> impl IntoView {
                     on:click=move |_| start()
                     prop:disabled=move || matches!(progress.get(), Progress::Running { .. })
                 >
-                    "Measure"
+                    {t!(i18n, gpu.bench_run)}
                 </button>
             </form>
             <p role="status" data-testid="gpu-bench-status" data-status=status_attr>
@@ -137,14 +139,14 @@ pub fn GpuBench() -> impl IntoView {
                     <table class="bench">
                         <thead>
                             <tr>
-                                <th scope="col">"Kernel"</th>
-                                <th scope="col">"Shape"</th>
-                                <th scope="col">"Backend"</th>
+                                <th scope="col">{t!(i18n, gpu.bench_kernel)}</th>
+                                <th scope="col">{t!(i18n, gpu.bench_shape)}</th>
+                                <th scope="col">{t!(i18n, gpu.bench_backend)}</th>
                                 <th scope="col">"ms"</th>
                                 <th scope="col">"GFLOP/s"</th>
                                 <th scope="col">"GB/s"</th>
                                 <th scope="col">"× CPU"</th>
-                                <th scope="col">"max |err|"</th>
+                                <th scope="col">{t!(i18n, gpu.bench_max_err)}</th>
                             </tr>
                         </thead>
                         <tbody>
@@ -152,7 +154,7 @@ pub fn GpuBench() -> impl IntoView {
                                 let ok = r.max_abs_err <= r.tolerance;
                                 let is_cpu = r.backend.starts_with("cpu");
                                 let verdict = if is_cpu {
-                                    "reference".to_string()
+                                    t_string!(i18n, gpu.bench_reference).to_string()
                                 } else {
                                     format!("{:.1e} {}", r.max_abs_err, if ok { "✓" } else { "✗" })
                                 };

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::UrlNotices;
 use crate::{
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    lang::fill,
     live_backend::LiveBackend,
     url_state::{use_widget_state, WidgetState},
 };
@@ -65,6 +67,7 @@ impl GpuSelfTestState {
 
 #[component]
 pub fn GpuSelfTest() -> impl IntoView {
+    let i18n = use_i18n();
     let backend = LiveBackend::expect().0;
     let (parsed, write) = use_widget_state::<GpuSelfTestState>();
     let write_seed = write.clone();
@@ -78,13 +81,13 @@ pub fn GpuSelfTest() -> impl IntoView {
     });
 
     let dim_input = move |name: &'static str,
-                          label: &'static str,
+                          label: fn(Locale) -> &'static str,
                           get: fn(&GpuSelfTestState) -> u32,
                           set: fn(&mut GpuSelfTestState, u32)| {
         let write = write.clone();
         view! {
             <label>
-                <span>{label}</span>
+                <span>{move || label(i18n.get_locale())}</span>
                 <input
                     type="number"
                     min="1"
@@ -105,18 +108,15 @@ pub fn GpuSelfTest() -> impl IntoView {
 
     view! {
         <section class="widget" data-testid="gpu-selftest" aria-labelledby="gpu-selftest-title">
-            <h2 id="gpu-selftest-title">"Self-test: a tiled matrix multiply"</h2>
-            <p>
-                "Multiplies two seeded random matrices (entries in [-1, 1)) with glassbox's WGSL kernel, "
-                "then again with the CPU reference (candle), and reports the largest difference."
-            </p>
+            <h2 id="gpu-selftest-title">{t!(i18n, gpu.selftest_title)}</h2>
+            <p>{t!(i18n, gpu.selftest_intro)}</p>
             <UrlNotices notices=notices/>
             <form class="controls" on:submit=|ev| ev.prevent_default()>
-                {dim_input("m", "m (rows of A)", |s| s.m, |s, v| s.m = v)}
-                {dim_input("k", "k (shared)", |s| s.k, |s, v| s.k = v)}
-                {dim_input("n", "n (columns of B)", |s| s.n, |s, v| s.n = v)}
+                {dim_input("m", |l| td_string!(l, gpu.selftest_m), |s| s.m, |s, v| s.m = v)}
+                {dim_input("k", |l| td_string!(l, gpu.selftest_k), |s| s.k, |s, v| s.k = v)}
+                {dim_input("n", |l| td_string!(l, gpu.selftest_n), |s| s.n, |s, v| s.n = v)}
                 <label>
-                    <span>"seed"</span>
+                    <span>{t!(i18n, gpu.selftest_seed)}</span>
                     <input
                         type="number"
                         min="0"
@@ -132,22 +132,25 @@ pub fn GpuSelfTest() -> impl IntoView {
                     />
                 </label>
                 <button type="button" data-testid="gpu-selftest-rerun" on:click=move |_| reruns.update(|n| *n += 1)>
-                    "Run again"
+                    {t!(i18n, gpu.selftest_rerun)}
                 </button>
             </form>
-            <Transition fallback=|| view! { <p class="running" role="status">"Running…"</p> }>
+            <Transition fallback=move || view! { <p class="running" role="status">{t!(i18n, gpu.selftest_running)}</p> }>
                 {move || Suspend::new(async move {
                     let report = report.await;
                     // Only a bool crosses the await: wasm's GPU handles are not Send.
                     let on_gpu = matches!(backend.await, Backend::Gpu(_));
                     match report {
                         Ok(report) => view! { <SelfTestResult report on_gpu/> }.into_any(),
-                        Err(e) => view! {
-                            <p class="error" role="alert" data-testid="gpu-selftest-failure">
-                                "The self-test could not run: " {e.to_string()}
-                            </p>
+                        Err(e) => {
+                            let error = e.to_string();
+                            view! {
+                                <p class="error" role="alert" data-testid="gpu-selftest-failure">
+                                    {move || fill(t_string!(i18n, gpu.selftest_failed), &[("error", &error)])}
+                                </p>
+                            }
+                            .into_any()
                         }
-                        .into_any(),
                     }
                 })}
             </Transition>
@@ -157,45 +160,61 @@ pub fn GpuSelfTest() -> impl IntoView {
 
 #[component]
 fn SelfTestResult(report: SelfTestReport, on_gpu: bool) -> impl IntoView {
+    let i18n = use_i18n();
     let GemmShape { m, k, n } = report.problem.shape;
     let passed = report.passed();
-    let (engine, steps) = if on_gpu {
-        ("your GPU (WebGPU)", "upload, compile, run, read back")
-    } else {
-        ("the CPU fallback", "the same code as the reference")
-    };
-    let error_text = if report.max_abs_error == 0.0 {
-        "0: bit-for-bit identical".to_string()
-    } else {
-        format!("{:.2e}", report.max_abs_error)
+    let seed = report.problem.seed;
+    let max_abs_error = report.max_abs_error;
+    let backend_ms = format!("{:.1}", report.backend_ms);
+    let error_text = move || {
+        let error = if max_abs_error == 0.0 {
+            t_string!(i18n, gpu.selftest_identical).to_string()
+        } else {
+            format!("{max_abs_error:.2e}")
+        };
+        let tolerance = format!("{SELFTEST_TOLERANCE:.0e}");
+        fill(
+            t_string!(i18n, gpu.selftest_error_value),
+            &[("error", &error), ("tolerance", &tolerance)],
+        )
     };
     view! {
         <dl class="result" data-testid="gpu-selftest-result" data-shape=format!("{m}x{k}x{n}")>
-            <dt>"Verdict"</dt>
+            <dt>{t!(i18n, gpu.selftest_verdict)}</dt>
             <dd
                 class=if passed { "pass" } else { "fail" }
                 data-testid="gpu-selftest-status"
                 data-value=if passed { "pass" } else { "fail" }
             >
-                {if passed { "✓ matches the CPU reference" } else { "✗ differs from the CPU reference" }}
+                {move || if passed { t_string!(i18n, gpu.selftest_pass) } else { t_string!(i18n, gpu.selftest_fail) }}
             </dd>
-            <dt>"Max |difference|"</dt>
+            <dt>{t!(i18n, gpu.selftest_max_diff)}</dt>
             <dd data-testid="gpu-selftest-error" data-value=report.max_abs_error.to_string()>
-                {format!("{error_text} (tolerance {SELFTEST_TOLERANCE:.0e})")}
+                {error_text}
             </dd>
-            <dt>"Problem"</dt>
-            <dd>{format!("A {m}×{k} · B {k}×{n}, seed {}", report.problem.seed)}</dd>
-            <dt>{format!("Time on {engine}")}</dt>
+            <dt>{t!(i18n, gpu.selftest_problem)}</dt>
+            <dd>
+                {move || fill(
+                    t_string!(i18n, gpu.selftest_problem_value),
+                    &[("m", &m), ("k", &k), ("n", &n), ("seed", &seed)],
+                )}
+            </dd>
+            <dt>
+                {move || if on_gpu { t_string!(i18n, gpu.selftest_time_gpu) } else { t_string!(i18n, gpu.selftest_time_cpu) }}
+            </dt>
             <dd data-testid="gpu-selftest-ms" data-value=report.backend_ms.to_string()>
-                {format!("{:.1} ms ({steps})", report.backend_ms)}
+                {move || {
+                    let template = if on_gpu { t_string!(i18n, gpu.selftest_ms_gpu) } else { t_string!(i18n, gpu.selftest_ms_cpu) };
+                    fill(template, &[("ms", &backend_ms)])
+                }}
             </dd>
-            <dt>"Time on the CPU reference"</dt>
+            <dt>{t!(i18n, gpu.selftest_time_reference)}</dt>
             <dd>{format!("{:.1} ms", report.reference_ms)}</dd>
-            <dt>"Checksum (sum of C)"</dt>
+            <dt>{t!(i18n, gpu.selftest_checksum)}</dt>
             <dd data-testid="gpu-selftest-checksum" data-value=report.checksum.to_string()>
                 {format!("{:.6}", report.checksum)}
             </dd>
         </dl>
-        <p class="note">"Browsers round their clocks to about 0.1 ms, so very short times read as 0.0 or 0.1 ms."</p>
+        <p class="note">{t!(i18n, gpu.selftest_clock_note)}</p>
     }
 }

@@ -10,10 +10,12 @@ use leptos::{prelude::*, task::spawn_local};
 use super::{
     next_frame,
     pixels::{Palette, PixelCanvas},
-    use_ar_state, LoadStatus, ModelSelect,
+    use_ar_state, weights_of, LoadStatus, ModelSelect,
 };
 use crate::{
     ar_models::{runner, ModelLoadError},
+    i18n::{t, t_string, use_i18n},
+    lang::fill,
     live_backend,
     widgets::UrlNotices,
 };
@@ -23,6 +25,7 @@ const CHUNK: usize = 56;
 
 #[component]
 pub fn ArComplete() -> impl IntoView {
+    let i18n = use_i18n();
     let (state, notices, write) = use_ar_state();
     let completion = RwSignal::new(vec![f32::NAN; PIXELS]);
     let done = RwSignal::new(0usize);
@@ -94,16 +97,13 @@ pub fn ArComplete() -> impl IntoView {
 
     view! {
         <section class="widget" data-testid="ar-complete" aria-labelledby="ar-complete-title">
-            <h2 id="ar-complete-title">"Complete a digit"</h2>
-            <p>
-                "The rows you keep are fixed; the model samples every pixel after them, each given all "
-                "the pixels before it. It uses the drawing from “Score your drawing” (blank if you have not drawn)."
-            </p>
+            <h2 id="ar-complete-title">{t!(i18n, ar.complete_title)}</h2>
+            <p>{t!(i18n, ar.complete_intro)}</p>
             <UrlNotices notices=notices/>
             <form class="controls" on:submit=|ev| ev.prevent_default()>
                 <ModelSelect state write=write.clone() testid="ar-complete-model"/>
                 <label>
-                    <span>{move || format!("Keep the top {} rows", state.get().rows)}</span>
+                    <span>{move || fill(t_string!(i18n, ar.complete_rows), &[("rows", &state.get().rows)])}</span>
                     <input
                         type="range"
                         min="0"
@@ -128,29 +128,33 @@ pub fn ArComplete() -> impl IntoView {
                         write_seed(next);
                     }
                 >
-                    "Another completion (next seed)"
+                    {t!(i18n, ar.complete_again)}
                 </button>
             </form>
-            <LoadStatus what=Signal::derive(move || format!("{} weights", state.get().kind().title())) progress error/>
-            {move || run_error.get().map(|e| view! { <p class="error" role="alert">{format!("Completion stopped: {e}")}</p> })}
+            <LoadStatus what=Signal::derive(move || weights_of(i18n.get_locale(), &state.get())) progress error/>
+            {move || run_error.get().map(|e| view! {
+                <p class="error" role="alert">{move || fill(t_string!(i18n, ar.complete_stopped), &[("error", &e)])}</p>
+            })}
             <div class="grids">
                 <figure>
                     <PixelCanvas
                         values=kept
                         palette=Palette::Ink
-                        label=Signal::derive(move || format!("The top {} rows kept from your drawing", state.get().rows))
+                        label=Signal::derive(move || fill(
+                            t_string!(i18n, ar.complete_kept_label),
+                            &[("rows", &state.get().rows)],
+                        ))
                         testid="ar-complete-kept".to_string()
                     />
-                    <figcaption>"Kept rows"</figcaption>
+                    <figcaption>{t!(i18n, ar.complete_kept_caption)}</figcaption>
                 </figure>
                 <figure>
                     <PixelCanvas
                         values=Signal::from(completion)
                         palette=Palette::Ink
-                        label=Signal::derive(move || format!(
-                            "The model's completion, seed {}, {} of {PIXELS} pixels drawn",
-                            state.get().seed,
-                            done.get()
+                        label=Signal::derive(move || fill(
+                            t_string!(i18n, ar.complete_result_label),
+                            &[("seed", &state.get().seed), ("done", &done.get()), ("total", &PIXELS)],
                         ))
                         testid="ar-complete-result".to_string()
                     />
@@ -158,7 +162,10 @@ pub fn ArComplete() -> impl IntoView {
                         data-testid="ar-complete-status"
                         data-done=move || done.get().to_string()
                     >
-                        {move || format!("Completion, seed {} ({} of {PIXELS} pixels)", state.get().seed, done.get())}
+                        {move || fill(
+                            t_string!(i18n, ar.complete_status),
+                            &[("seed", &state.get().seed), ("done", &done.get()), ("total", &PIXELS)],
+                        )}
                     </figcaption>
                 </figure>
             </div>

@@ -8,43 +8,46 @@ use compute::models::ar::{made, nade, pixelcnn, ArKind, Mode, PIXELS};
 use leptos::{prelude::*, task::spawn_local};
 use web_time::Instant;
 
+use super::RunFailure;
 use crate::{
     ar_models::{metrics, runner},
     format::group,
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    lang::fill,
     live_backend,
     math::Prose,
 };
 
-/// How the parameter count follows from the architecture.
-fn formula(kind: ArKind) -> String {
-    let n = PIXELS;
+/// How the parameter count follows from the architecture (text with
+/// `$…$` formulas, for [`Prose`]).
+fn formula(locale: Locale, kind: ArKind) -> String {
     match kind {
-        ArKind::Fvsbn => format!("$n(n-1)/2 + n$, n = {n}"),
-        ArKind::Nade => format!("$2nd + n + d = O(nd)$, d = {}", nade::HIDDEN),
-        ArKind::Made => format!(
-            "masked $W_1, W_2$ (d = {}) + biases + $n(n-1)/2$ direct",
-            made::HIDDEN
-        ),
-        ArKind::PixelCnn => format!(
-            "7×7 type-A + {} × 3×3 type-B + two 1×1, {} channels; independent of n",
-            pixelcnn::LAYERS,
-            pixelcnn::CHANNELS
+        ArKind::Fvsbn => fill(td_string!(locale, ar.formula_fvsbn), &[("n", &PIXELS)]),
+        ArKind::Nade => fill(td_string!(locale, ar.formula_nade), &[("d", &nade::HIDDEN)]),
+        ArKind::Made => fill(td_string!(locale, ar.formula_made), &[("d", &made::HIDDEN)]),
+        ArKind::PixelCnn => fill(
+            td_string!(locale, ar.formula_pixelcnn),
+            &[
+                ("layers", &pixelcnn::LAYERS),
+                ("channels", &pixelcnn::CHANNELS),
+            ],
         ),
     }
 }
 
 /// Multiply-adds for one full sample, in the model's own best order.
-fn sample_cost(kind: ArKind) -> String {
+fn sample_cost(locale: Locale, kind: ArKind) -> &'static str {
     match kind {
-        ArKind::Fvsbn => "$\\sum_i i = n(n-1)/2$ ≈ 0.3 M: one dot product per pixel".into(),
-        ArKind::Nade => "$2nd$ ≈ 0.8 M with $a_{i+1} = a_i + W_{:,i}\\, x_i$".into(),
-        ArKind::Made => "one network pass per pixel: $n (2nd + n^2/2)$ ≈ 0.6 G (0.5 M with running pre-activations)".into(),
-        ArKind::PixelCnn => "one network pass per pixel; only the 10 rows in reach matter: ≈ 10 M per pixel, 8 G per sample".into(),
+        ArKind::Fvsbn => td_string!(locale, ar.cost_fvsbn),
+        ArKind::Nade => td_string!(locale, ar.cost_nade),
+        ArKind::Made => td_string!(locale, ar.cost_made),
+        ArKind::PixelCnn => td_string!(locale, ar.cost_pixelcnn),
     }
 }
 
 #[component]
 pub fn ArCosts() -> impl IntoView {
+    let i18n = use_i18n();
     let table = LocalResource::new(|| async {
         let mut rows = Vec::new();
         for kind in ArKind::ALL {
@@ -54,47 +57,53 @@ pub fn ArCosts() -> impl IntoView {
     });
     view! {
         <section class="widget" data-testid="ar-costs" aria-labelledby="ar-costs-title">
-            <h2 id="ar-costs-title">"Parameters and cost"</h2>
-            <p>
-                "Our four models, trained here on 8,006 threshold-binarised digits and scored on 997 held-out ones. "
-                "The NLL is the mean −log p(x) of the test digits under the weights this page runs (8-bit)."
-            </p>
+            <h2 id="ar-costs-title">{t!(i18n, ar.costs_title)}</h2>
+            <p>{t!(i18n, ar.costs_intro)}</p>
             <div class="table-scroll">
                 <table data-testid="ar-costs-table">
                     <thead>
                         <tr>
-                            <th scope="col">"Model"</th>
-                            <th scope="col">"Parameters"</th>
-                            <th scope="col">"Formula"</th>
-                            <th scope="col">"Multiply-adds per sample"</th>
-                            <th scope="col">"Test NLL (nats)"</th>
+                            <th scope="col">{t!(i18n, ar.model_label)}</th>
+                            <th scope="col">{t!(i18n, ar.costs_params)}</th>
+                            <th scope="col">{t!(i18n, ar.costs_formula)}</th>
+                            <th scope="col">{t!(i18n, ar.costs_madds)}</th>
+                            <th scope="col">{t!(i18n, ar.costs_test_nll)}</th>
                             <th scope="col">"bits/dim"</th>
-                            <th scope="col">"Weights"</th>
-                            <th scope="col">"Training"</th>
+                            <th scope="col">{t!(i18n, ar.costs_weights)}</th>
+                            <th scope="col">{t!(i18n, ar.costs_training)}</th>
                         </tr>
                     </thead>
-                    <Suspense fallback=|| view! { <tbody><tr><td colspan="8">"Loading the metrics…"</td></tr></tbody> }>
+                    <Suspense fallback=move || view! { <tbody><tr><td colspan="8">{t!(i18n, ar.costs_loading)}</td></tr></tbody> }>
                         <tbody>
                             {move || Suspend::new(async move {
                                 table
                                     .await
                                     .into_iter()
                                     .map(|(kind, m)| match m {
-                                        Ok(m) => view! {
-                                            <tr data-testid=format!("ar-costs-{}", kind.slug()) data-nll=m.test_nll_nats.to_string()>
-                                                <th scope="row">{kind.title()}</th>
-                                                <td>{group(m.params)}</td>
-                                                <td><Prose text=formula(kind)/></td>
-                                                <td><Prose text=sample_cost(kind)/></td>
-                                                <td>{format!("{:.2}", m.test_nll_nats)}</td>
-                                                <td>{format!("{:.4}", m.test_nll_nats / (PIXELS as f64 * LN_2))}</td>
-                                                <td>{format!("{} kB", m.weights_bytes / 1000)}</td>
-                                                <td>{format!("{} epochs, {:.0} s", m.epochs, m.train_seconds)}</td>
-                                            </tr>
+                                        Ok(m) => {
+                                            let (epochs, seconds) = (m.epochs, format!("{:.0}", m.train_seconds));
+                                            view! {
+                                                <tr data-testid=format!("ar-costs-{}", kind.slug()) data-nll=m.test_nll_nats.to_string()>
+                                                    <th scope="row">{kind.title()}</th>
+                                                    <td>{group(m.params)}</td>
+                                                    <td>{move || view! { <Prose text=formula(i18n.get_locale(), kind)/> }}</td>
+                                                    <td>{move || view! { <Prose text=sample_cost(i18n.get_locale(), kind)/> }}</td>
+                                                    <td>{format!("{:.2}", m.test_nll_nats)}</td>
+                                                    <td>{format!("{:.4}", m.test_nll_nats / (PIXELS as f64 * LN_2))}</td>
+                                                    <td>{format!("{} kB", m.weights_bytes / 1000)}</td>
+                                                    <td>{move || fill(
+                                                        t_string!(i18n, ar.costs_epochs),
+                                                        &[("epochs", &epochs), ("seconds", &seconds)],
+                                                    )}</td>
+                                                </tr>
+                                            }
+                                            .into_any()
                                         }
-                                        .into_any(),
                                         Err(e) => view! {
-                                            <tr><th scope="row">{kind.title()}</th><td colspan="7" class="error">{e.to_string()}</td></tr>
+                                            <tr>
+                                                <th scope="row">{kind.title()}</th>
+                                                <td colspan="7" class="error">{move || e.say(i18n.get_locale())}</td>
+                                            </tr>
                                         }
                                         .into_any(),
                                     })
@@ -105,20 +114,21 @@ pub fn ArCosts() -> impl IntoView {
                 </table>
             </div>
             <SampleTimer/>
-            <h3>"Published results, for context"</h3>
-            <p class="note">
-                "These models trained on 50,000 or 60,000 digits with stochastic binarisation (each pixel drawn "
-                "as 1 with probability equal to its grey level). Our split has 8,006 training digits and threshold "
-                "binarisation (pixel > 0.5), which is easier: an FVSBN reaches about 81 nats here against the paper's "
-                "97.45. Compare the order of the models, not the numbers."
-            </p>
+            <h3>{t!(i18n, ar.published_title)}</h3>
+            <p class="note">{t!(i18n, ar.published_note)}</p>
             <div class="table-scroll">
                 <table data-testid="ar-published">
-                    <thead><tr><th scope="col">"Model"</th><th scope="col">"NLL (nats)"</th><th scope="col">"Source"</th></tr></thead>
+                    <thead>
+                        <tr>
+                            <th scope="col">{t!(i18n, ar.model_label)}</th>
+                            <th scope="col">{t!(i18n, ar.published_nll)}</th>
+                            <th scope="col">{t!(i18n, ar.published_source)}</th>
+                        </tr>
+                    </thead>
                     <tbody>
-                        {PUBLISHED
-                            .iter()
-                            .map(|(m, nll, src)| view! { <tr><th scope="row">{*m}</th><td>{*nll}</td><td>{*src}</td></tr> })
+                        {move || published(i18n.get_locale())
+                            .into_iter()
+                            .map(|(m, nll, src)| view! { <tr><th scope="row">{m}</th><td>{nll}</td><td>{src}</td></tr> })
                             .collect_view()}
                     </tbody>
                 </table>
@@ -127,42 +137,42 @@ pub fn ArCosts() -> impl IntoView {
     }
 }
 
-/// Binarised MNIST test NLL as published (../shared/reference/published-results.md).
-const PUBLISHED: [(&str, &str, &str); 8] = [
-    (
-        "FVSBN",
-        "97.45",
-        "Larochelle & Murray 2011 (the NADE paper), binarised MNIST table",
-    ),
-    ("NADE (500 hidden)", "88.86", "Larochelle & Murray 2011"),
-    (
-        "NADE",
-        "88.33",
-        "Uria et al. 2016, “Neural Autoregressive Distribution Estimation”",
-    ),
-    ("EoNADE, 2 hidden layers", "85.10", "Uria et al. 2014"),
-    ("DARN", "84.13", "Gregor et al. 2014"),
-    (
-        "MADE (32 masks)",
-        "86.64 to 88.04",
-        "Germain et al. 2015 (depending on depth)",
-    ),
-    (
-        "PixelCNN",
-        "81.30",
-        "van den Oord et al. 2016, “Pixel Recurrent Neural Networks”, Table 4",
-    ),
-    (
-        "PixelRNN, Diagonal BiLSTM, 7 layers",
-        "79.20",
-        "van den Oord et al. 2016, Table 4",
-    ),
-];
+/// Binarised MNIST test NLL as published (../shared/reference/published-results.md):
+/// (model, NLL in nats, source), worded in `locale`.
+fn published(locale: Locale) -> [(&'static str, &'static str, &'static str); 8] {
+    [
+        ("FVSBN", "97.45", td_string!(locale, ar.src_fvsbn)),
+        (
+            td_string!(locale, ar.pub_nade_500),
+            "88.86",
+            td_string!(locale, ar.src_nade_500),
+        ),
+        ("NADE", "88.33", td_string!(locale, ar.src_nade)),
+        (
+            td_string!(locale, ar.pub_eonade),
+            "85.10",
+            td_string!(locale, ar.src_eonade),
+        ),
+        ("DARN", "84.13", td_string!(locale, ar.src_darn)),
+        (
+            td_string!(locale, ar.pub_made),
+            td_string!(locale, ar.pub_made_nll),
+            td_string!(locale, ar.src_made),
+        ),
+        ("PixelCNN", "81.30", td_string!(locale, ar.src_pixelcnn)),
+        (
+            td_string!(locale, ar.pub_pixelrnn),
+            "79.20",
+            td_string!(locale, ar.src_pixelrnn),
+        ),
+    ]
+}
 
 /// Times one full 784-pixel sample of each model on this device's backend.
 #[component]
 fn SampleTimer() -> impl IntoView {
-    let results = RwSignal::new(Vec::<(ArKind, Result<(f64, String), String>)>::new());
+    let i18n = use_i18n();
+    let results = RwSignal::new(Vec::<(ArKind, Result<(f64, String), RunFailure>)>::new());
     let running = RwSignal::new(false);
     let run = move |_| {
         running.set(true);
@@ -171,16 +181,17 @@ fn SampleTimer() -> impl IntoView {
             let backend = live_backend::backend().await;
             for kind in ArKind::ALL {
                 let outcome = async {
+                    let failed = |e: compute::ComputeError| RunFailure::Compute(e.to_string());
                     let r = runner(kind, &backend, |_, _| {})
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(RunFailure::Load)?;
                     let r = Rc::clone(&r);
                     let zeros = vec![0.0; PIXELS];
                     let mut chain = r
                         .chain(&zeros, 0, Mode::Sample { seed: 1 })
-                        .map_err(|e| e.to_string())?;
+                        .map_err(failed)?;
                     let t0 = Instant::now();
-                    let trace = chain.advance(PIXELS).await.map_err(|e| e.to_string())?;
+                    let trace = chain.advance(PIXELS).await.map_err(failed)?;
                     let ms = t0.elapsed().as_secs_f64() * 1e3;
                     Ok((ms, compute::models::ar::image_to_code(&trace.image)))
                 }
@@ -193,16 +204,26 @@ fn SampleTimer() -> impl IntoView {
     view! {
         <div class="sample-timer" data-testid="ar-timer" data-running=move || running.get().to_string()>
             <button type="button" data-testid="ar-timer-run" disabled=move || running.get() on:click=run>
-                "Time one full sample of each model on this device (seed 1)"
+                {t!(i18n, ar.timer_run)}
             </button>
             <ul>
                 {move || results.get().into_iter().map(|(kind, r)| match r {
                     Ok((ms, bits)) => view! {
                         <li data-testid=format!("ar-timer-{}", kind.slug()) data-ms=ms.to_string() data-bits=bits>
-                            {format!("{}: {ms:.1} ms for all 784 pixels", kind.title())}
+                            {fill(
+                                t_string!(i18n, ar.timer_result),
+                                &[("model", &kind.title()), ("ms", &format!("{ms:.1}"))],
+                            )}
                         </li>
                     }.into_any(),
-                    Err(e) => view! { <li class="error">{format!("{}: {e}", kind.title())}</li> }.into_any(),
+                    Err(e) => view! {
+                        <li class="error">
+                            {fill(
+                                t_string!(i18n, ar.timer_failed),
+                                &[("model", &kind.title()), ("error", &e.say(i18n.get_locale()))],
+                            )}
+                        </li>
+                    }.into_any(),
                 }).collect_view()}
             </ul>
         </div>

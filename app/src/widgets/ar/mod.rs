@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ar_models::ModelLoadError,
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    lang::fill,
     url_state::{use_widget_state, Parsed, WidgetState},
 };
 
@@ -96,9 +98,10 @@ pub fn ModelSelect(
     write: impl Fn(ArState) + Clone + 'static,
     testid: &'static str,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <label>
-            <span>"Model"</span>
+            <span>{t!(i18n, ar.model_label)}</span>
             <select
                 data-testid=testid
                 on:change=move |ev| {
@@ -129,22 +132,53 @@ pub fn LoadStatus(
     progress: ReadSignal<(u64, u64)>,
     error: ReadSignal<Option<ModelLoadError>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         {move || match error.get() {
-            Some(e) => view! { <p class="error" role="alert" data-testid="ar-load-error">{e.to_string()}</p> }.into_any(),
+            Some(e) => view! {
+                <p class="error" role="alert" data-testid="ar-load-error">{move || e.say(i18n.get_locale())}</p>
+            }.into_any(),
             None => {
                 let (loaded, total) = progress.get();
                 (total > 0 && loaded < total)
                     .then(|| view! {
                         <p class="loading" role="status">
-                            {format!("Downloading {}: ", what.get())}
+                            {move || fill(t_string!(i18n, ar.load_downloading), &[("what", &what.get())])}
                             <progress max=total value=loaded></progress>
-                            {format!(" {} of {} kB", loaded / 1000, total / 1000)}
+                            {move || fill(
+                                t_string!(i18n, ar.load_progress),
+                                &[("loaded", &(loaded / 1000)), ("total", &(total / 1000))],
+                            )}
                         </p>
                     })
                     .into_any()
             }
         }}
+    }
+}
+
+/// "NADE weights": what [`LoadStatus`] says it is downloading.
+pub fn weights_of(locale: Locale, state: &ArState) -> String {
+    fill(
+        td_string!(locale, ar.weights_what),
+        &[("model", &state.kind().title())],
+    )
+}
+
+/// A model that could not be loaded, or a run that failed (compute's
+/// error, as it words it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunFailure {
+    Load(ModelLoadError),
+    Compute(String),
+}
+
+impl RunFailure {
+    pub fn say(&self, locale: Locale) -> String {
+        match self {
+            RunFailure::Load(e) => e.say(locale),
+            RunFailure::Compute(e) => e.clone(),
+        }
     }
 }
 

@@ -5,7 +5,11 @@ use compute::models::ar::{PIXELS, SIDE};
 use leptos::{html, prelude::*};
 use wasm_bindgen::{Clamped, JsCast};
 
-use crate::widgets::pad_keys::{moved, pad_key, summary, PadKey};
+use crate::{
+    i18n::t_string,
+    lang::fill,
+    widgets::pad_keys::{moved, pad_key, summary, PadKey},
+};
 
 /// How values map to colours.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -200,10 +204,9 @@ pub fn DrawPad(
                 height=SIDE
                 tabindex="0"
                 role="application"
-                aria-label=move || format!(
-                    "Drawing grid, 28 by 28, {} of {PIXELS} pixels inked. Draw with a mouse, pen or finger; \
-                     or move with the arrow keys, Space to ink, Delete to erase, Shift and an arrow to draw a line, Escape to leave.",
-                    inked()
+                aria-label=move || fill(
+                    t_string!(i18n, ar.pad_label),
+                    &[("inked", &inked()), ("total", &PIXELS)],
                 )
                 data-testid="ar-drawpad"
                 data-bits=move || compute::models::ar::image_to_code(&live.get())

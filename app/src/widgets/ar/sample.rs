@@ -11,10 +11,12 @@ use web_time::Instant;
 use super::{
     next_frame,
     pixels::{Palette, PixelCanvas},
-    use_ar_state, LoadStatus, ModelSelect, SPEEDS,
+    use_ar_state, weights_of, LoadStatus, ModelSelect, SPEEDS,
 };
 use crate::{
     ar_models::{runner, ModelLoadError},
+    i18n::{t, t_string, use_i18n},
+    lang::fill,
     live_backend,
     math::Prose,
     motion,
@@ -23,6 +25,7 @@ use crate::{
 
 #[component]
 pub fn ArSample() -> impl IntoView {
+    let i18n = use_i18n();
     let (state, notices, write) = use_ar_state();
     let trace = RwSignal::new(None::<Trace>);
     // Samples play on arrival, unless the visitor asked for reduced motion.
@@ -142,16 +145,13 @@ pub fn ArSample() -> impl IntoView {
 
     view! {
         <section class="widget" data-testid="ar-sample" aria-labelledby="ar-sample-title">
-            <h2 id="ar-sample-title">"Sample a digit, pixel by pixel"</h2>
-            <p>
-                <Prose text="Each pixel is drawn from $p(x_i = 1 \\mid x_{<i})$ given every pixel before it in reading order. \
-                    The orange square is the next pixel; the right-hand grid shows the probability each pixel was drawn with."/>
-            </p>
+            <h2 id="ar-sample-title">{t!(i18n, ar.sample_title)}</h2>
+            <p>{move || view! { <Prose text=t_string!(i18n, ar.sample_intro).to_string()/> }}</p>
             <UrlNotices notices=notices/>
             <form class="controls" on:submit=|ev| ev.prevent_default()>
                 <ModelSelect state write=write.clone() testid="ar-sample-model"/>
                 <label>
-                    <span>"Seed"</span>
+                    <span>{t!(i18n, ar.sample_seed)}</span>
                     <input
                         type="number"
                         min="0"
@@ -168,7 +168,7 @@ pub fn ArSample() -> impl IntoView {
                     />
                 </label>
                 <label>
-                    <span>"Speed"</span>
+                    <span>{t!(i18n, ar.sample_speed)}</span>
                     <select
                         data-testid="ar-sample-speed"
                         on:change=move |ev| {
@@ -183,7 +183,11 @@ pub fn ArSample() -> impl IntoView {
                             .into_iter()
                             .map(|s| view! {
                                 <option value=s selected=move || state.get().speed == s>
-                                    {if s as usize == PIXELS { "all at once".to_string() } else { format!("{s} px / frame") }}
+                                    {move || if s as usize == PIXELS {
+                                        t_string!(i18n, ar.sample_speed_all).to_string()
+                                    } else {
+                                        fill(t_string!(i18n, ar.sample_speed_px), &[("speed", &s)])
+                                    }}
                                 </option>
                             })
                             .collect_view()}
@@ -195,7 +199,7 @@ pub fn ArSample() -> impl IntoView {
                     aria-pressed=move || playing.get().to_string()
                     on:click=move |_| playing.update(|p| *p = !*p)
                 >
-                    {move || if playing.get() { "Pause" } else { "Play" }}
+                    {move || if playing.get() { t_string!(i18n, ar.sample_pause) } else { t_string!(i18n, ar.sample_play) }}
                 </button>
                 <button
                     type="button"
@@ -205,7 +209,7 @@ pub fn ArSample() -> impl IntoView {
                         pending_steps.update(|n| *n += 1);
                     }
                 >
-                    "Step one pixel"
+                    {t!(i18n, ar.sample_step)}
                 </button>
                 <button
                     type="button"
@@ -215,34 +219,41 @@ pub fn ArSample() -> impl IntoView {
                         restarts.update(|n| *n += 1);
                     }
                 >
-                    "Restart"
+                    {t!(i18n, ar.sample_restart)}
                 </button>
             </form>
-            <LoadStatus what=Signal::derive(move || format!("{} weights", state.get().kind().title())) progress error/>
-            {move || run_error.get().map(|e| view! { <p class="error" role="alert">{format!("Sampling stopped: {e}")}</p> })}
+            <LoadStatus what=Signal::derive(move || weights_of(i18n.get_locale(), &state.get())) progress error/>
+            {move || run_error.get().map(|e| view! {
+                <p class="error" role="alert">{move || fill(t_string!(i18n, ar.sample_stopped), &[("error", &e)])}</p>
+            })}
             <div class="grids">
                 <figure>
                     <PixelCanvas
                         values=image
                         palette=Palette::Ink
                         marker
-                        label=Signal::derive(move || format!("Sampled digit, {} of {PIXELS} pixels drawn", done()))
+                        label=Signal::derive(move || fill(
+                            t_string!(i18n, ar.sample_image_label),
+                            &[("done", &done()), ("total", &PIXELS)],
+                        ))
                         testid="ar-sample-image".to_string()
                     />
-                    <figcaption>"The sample"</figcaption>
+                    <figcaption>{t!(i18n, ar.sample_image_caption)}</figcaption>
                 </figure>
                 <figure>
                     <PixelCanvas
                         values=probs
                         palette=Palette::Probability
                         marker
-                        label=Signal::derive(move || format!(
-                            "Probability each pixel was drawn with, darker blue for likelier ink; {} of {PIXELS} pixels so far",
-                            done()
+                        label=Signal::derive(move || fill(
+                            t_string!(i18n, ar.sample_probs_label),
+                            &[("done", &done()), ("total", &PIXELS)],
                         ))
                         testid="ar-sample-probs".to_string()
                     />
-                    <figcaption><Prose text="$p(x_i = 1 \\mid x_{<i})$ when drawn"/></figcaption>
+                    <figcaption>
+                        {move || view! { <Prose text=t_string!(i18n, ar.sample_probs_caption).to_string()/> }}
+                    </figcaption>
                 </figure>
             </div>
             <p
@@ -258,16 +269,29 @@ pub fn ArSample() -> impl IntoView {
             >
                 {move || {
                     let d = done();
-                    let next = if d < PIXELS { format!(", next: row {}, column {}", d / SIDE + 1, d % SIDE + 1) } else { String::new() };
+                    let next = if d < PIXELS {
+                        fill(
+                            t_string!(i18n, ar.sample_next),
+                            &[("row", &(d / SIDE + 1)), ("column", &(d % SIDE + 1))],
+                        )
+                    } else {
+                        String::new()
+                    };
                     let restarted = if run_epoch.get() > 0 {
-                        " Restarted after the GPU device was lost."
+                        t_string!(i18n, ar.sample_restarted)
                     } else {
                         ""
                     };
-                    format!(
-                        "Pixel {d} of {PIXELS}{next}. {:.0} ms of compute, {} GPU readbacks.{restarted}",
-                        elapsed_ms.get(),
-                        readbacks.get()
+                    fill(
+                        t_string!(i18n, ar.sample_status),
+                        &[
+                            ("done", &d),
+                            ("total", &PIXELS),
+                            ("next", &next),
+                            ("ms", &format!("{:.0}", elapsed_ms.get())),
+                            ("readbacks", &readbacks.get()),
+                            ("restarted", &restarted),
+                        ],
                     )
                 }}
             </p>

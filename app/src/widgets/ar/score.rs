@@ -8,14 +8,46 @@ use leptos::{prelude::*, task::spawn_local};
 
 use super::{
     pixels::{DrawPad, Palette, PixelCanvas},
-    use_ar_state,
+    use_ar_state, RunFailure,
 };
 use crate::{
-    ar_models::{runner, test_digit, TEST_DIGITS},
+    ar_models::{runner, test_digit, ModelLoadError, TEST_DIGITS},
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    lang::fill,
     live_backend,
     math::Prose,
     widgets::UrlNotices,
 };
+
+/// Where loading a real test digit stands.
+#[derive(Debug, Clone, PartialEq)]
+enum DigitStatus {
+    Idle,
+    Loading(usize),
+    /// The index and its label.
+    Loaded(usize, u8),
+    Failed(usize, ModelLoadError),
+}
+
+impl DigitStatus {
+    fn say(&self, locale: Locale) -> String {
+        match self {
+            DigitStatus::Idle => String::new(),
+            DigitStatus::Loading(index) => fill(
+                td_string!(locale, ar.score_digit_loading),
+                &[("index", index)],
+            ),
+            DigitStatus::Loaded(index, label) => fill(
+                td_string!(locale, ar.score_digit_loaded),
+                &[("index", index), ("label", label)],
+            ),
+            DigitStatus::Failed(index, e) => fill(
+                td_string!(locale, ar.score_digit_failed),
+                &[("index", index), ("error", &e.say(locale))],
+            ),
+        }
+    }
+}
 
 /// One model's verdict on the drawing.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,11 +60,12 @@ struct Score {
 
 #[component]
 pub fn ArScore() -> impl IntoView {
+    let i18n = use_i18n();
     let (state, notices, write) = use_ar_state();
     let image = Signal::derive(move || state.get().image());
     let (erase, set_erase) = signal(false);
     let digit_index = RwSignal::new(0usize);
-    let digit_status = RwSignal::new(String::new());
+    let digit_status = RwSignal::new(DigitStatus::Idle);
     let write_pad = write.clone();
     let write_clear = write.clone();
     let commit = move |x: Vec<f32>| {
@@ -47,30 +80,24 @@ pub fn ArScore() -> impl IntoView {
     let load_digit = move |_| {
         let write = write.clone();
         let index = digit_index.get_untracked();
-        digit_status.set(format!("Loading test digit {index}…"));
+        digit_status.set(DigitStatus::Loading(index));
         spawn_local(async move {
             match test_digit(index).await {
                 Ok((x, label)) => {
                     let mut next = state.get_untracked();
                     next.x = image_to_code(&x);
                     write(next);
-                    digit_status.set(format!(
-                        "Test digit {index}, a {label}, from the held-out test split."
-                    ));
+                    digit_status.set(DigitStatus::Loaded(index, label));
                 }
-                Err(e) => digit_status.set(format!("Could not load test digit {index}: {e}")),
+                Err(e) => digit_status.set(DigitStatus::Failed(index, e)),
             }
         });
     };
 
     view! {
         <section class="widget" data-testid="ar-score" aria-labelledby="ar-score-title">
-            <h2 id="ar-score-title">"Score your drawing"</h2>
-            <p>
-                <Prose text="Draw a digit. Each model multiplies its 784 conditionals into the exact probability \
-                    of your drawing: $\\log p(x) = \\sum_i \\log p(x_i \\mid x_{<i})$. \
-                    Fewer nats means the model finds it more digit-like."/>
-            </p>
+            <h2 id="ar-score-title">{t!(i18n, ar.score_title)}</h2>
+            <p>{move || view! { <Prose text=t_string!(i18n, ar.score_intro).to_string()/> }}</p>
             <UrlNotices notices=notices/>
             <div class="score-layout">
                 <div class="drawing">
@@ -81,13 +108,13 @@ pub fn ArScore() -> impl IntoView {
                             data-testid="ar-score-pen"
                             aria-pressed=move || (!erase.get()).to_string()
                             on:click=move |_| set_erase.set(false)
-                        >"Pen"</button>
+                        >{t!(i18n, ar.score_pen)}</button>
                         <button
                             type="button"
                             data-testid="ar-score-eraser"
                             aria-pressed=move || erase.get().to_string()
                             on:click=move |_| set_erase.set(true)
-                        >"Eraser"</button>
+                        >{t!(i18n, ar.score_eraser)}</button>
                         <button
                             type="button"
                             data-testid="ar-score-clear"
@@ -96,11 +123,11 @@ pub fn ArScore() -> impl IntoView {
                                 next.x.clear();
                                 write_clear(next);
                             }
-                        >"Clear"</button>
+                        >{t!(i18n, ar.score_clear)}</button>
                     </form>
                     <form class="controls" on:submit=|ev| ev.prevent_default()>
                         <label>
-                            <span>"Real test digit #"</span>
+                            <span>{t!(i18n, ar.score_digit_label)}</span>
                             <input
                                 type="number"
                                 min="0"
@@ -115,10 +142,10 @@ pub fn ArScore() -> impl IntoView {
                             />
                         </label>
                         <button type="button" data-testid="ar-score-load-digit" on:click=load_digit>
-                            "Load a real test digit"
+                            {t!(i18n, ar.score_load_digit)}
                         </button>
                     </form>
-                    <p class="note" role="status" data-testid="ar-score-digit-status">{move || digit_status.get()}</p>
+                    <p class="note" role="status" data-testid="ar-score-digit-status">{move || digit_status.with(|s| s.say(i18n.get_locale()))}</p>
                 </div>
                 <div class="model-scores">
                     {ArKind::ALL.into_iter().map(|kind| view! { <ModelScore kind image/> }).collect_view()}
@@ -130,6 +157,7 @@ pub fn ArScore() -> impl IntoView {
 
 #[component]
 fn ModelScore(kind: ArKind, image: Signal<Vec<f32>>) -> impl IntoView {
+    let i18n = use_i18n();
     let progress = RwSignal::new((0u64, 0u64));
     let score = LocalResource::new(move || {
         let x = image.get();
@@ -138,10 +166,13 @@ fn ModelScore(kind: ArKind, image: Signal<Vec<f32>>) -> impl IntoView {
             let backend = live_backend::backend().await;
             let r = runner(kind, &backend, move |l, t| progress.set((l, t)))
                 .await
-                .map_err(|e| e.to_string())?;
-            let logits = r.logits(&x).await.map_err(|e| e.to_string())?;
+                .map_err(RunFailure::Load)?;
+            let logits = r
+                .logits(&x)
+                .await
+                .map_err(|e| RunFailure::Compute(e.to_string()))?;
             let per_pixel = pixel_nll(&logits, &x);
-            Ok::<_, String>(Score {
+            Ok::<_, RunFailure>(Score {
                 nats: per_pixel.iter().map(|&v| v as f64).sum(),
                 per_pixel,
                 code: image_to_code(&x),
@@ -155,7 +186,7 @@ fn ModelScore(kind: ArKind, image: Signal<Vec<f32>>) -> impl IntoView {
                 let (l, t) = progress.get();
                 view! {
                     <p role="status">
-                        "Loading… "
+                        {t!(i18n, ar.score_loading)}
                         <progress max=t.max(1) value=l></progress>
                     </p>
                 }
@@ -168,10 +199,10 @@ fn ModelScore(kind: ArKind, image: Signal<Vec<f32>>) -> impl IntoView {
                                 <PixelCanvas
                                     values=Signal::stored(s.per_pixel)
                                     palette=Palette::Surprise { max: 4.0 }
-                                    label=format!(
-                                        "{}: −log p of each pixel, redder for more surprising; {nats:.2} nats in all",
-                                        kind.title()
-                                    )
+                                    label=Signal::derive(move || fill(
+                                        t_string!(i18n, ar.score_map_label),
+                                        &[("model", &kind.title()), ("nats", &format!("{nats:.2}"))],
+                                    ))
                                     testid=format!("ar-score-map-{}", kind.slug())
                                 />
                                 <p class="nll" data-testid=format!("ar-score-nll-{}", kind.slug()) data-nats=nats.to_string() data-bits=s.code>
@@ -182,7 +213,10 @@ fn ModelScore(kind: ArKind, image: Signal<Vec<f32>>) -> impl IntoView {
                             }
                             .into_any()
                         }
-                        Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+                        Err(e) => view! {
+                            <p class="error" role="alert">{move || e.say(i18n.get_locale())}</p>
+                        }
+                        .into_any(),
                     }
                 })}
             </Transition>

@@ -14,6 +14,8 @@ use super::{KvState, MAX_COUNT};
 use crate::{
     assets::{fetch_asset, manifest},
     format::{group, human_bytes},
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    lang::fill,
     math::Prose,
     url_state::use_widget_state,
     widgets::UrlNotices,
@@ -29,6 +31,7 @@ fn presets() -> Vec<Preset> {
 
 #[component]
 pub fn KvCalculator() -> impl IntoView {
+    let i18n = use_i18n();
     let (parsed, write) = use_widget_state::<KvState>();
     let state = Memo::new(move |_| parsed.read().state.clone());
     let notices = Signal::derive(move || parsed.read().notices.clone());
@@ -38,13 +41,13 @@ pub fn KvCalculator() -> impl IntoView {
     let number = {
         let write = write.clone();
         move |name: &'static str,
-              label: &'static str,
+              label: fn(Locale) -> &'static str,
               get: fn(&KvState) -> u64,
               set: fn(&mut KvState, u64)| {
             let write = write.clone();
             view! {
                 <label>
-                    <span><Prose text=label/></span>
+                    <span>{move || view! { <Prose text=label(i18n.get_locale()).to_string()/> }}</span>
                     <input
                         type="number"
                         min="0"
@@ -73,15 +76,12 @@ pub fn KvCalculator() -> impl IntoView {
 
     view! {
         <section class="widget" data-testid="kv-calculator" aria-labelledby="kv-calculator-title">
-            <h2 id="kv-calculator-title">"KV-cache calculator"</h2>
-            <p>
-                "How many bytes each token leaves behind in every layer's key/value cache, for real models "
-                "or your own. Every input is in the page's URL, so a link reproduces the numbers."
-            </p>
+            <h2 id="kv-calculator-title">{t!(i18n, kv.calc_title)}</h2>
+            <p>{t!(i18n, kv.calc_intro)}</p>
             <UrlNotices notices=notices/>
             <form class="controls" on:submit=|ev| ev.prevent_default()>
                 <label>
-                    <span>"Preset"</span>
+                    <span>{t!(i18n, kv.calc_preset)}</span>
                     <select
                         data-testid="kv-preset"
                         on:change=move |ev| {
@@ -91,7 +91,7 @@ pub fn KvCalculator() -> impl IntoView {
                             write_preset(next);
                         }
                     >
-                        <option value="" selected=move || state.get().preset.is_empty()>"Custom"</option>
+                        <option value="" selected=move || state.get().preset.is_empty()>{t!(i18n, kv.calc_custom)}</option>
                         {move || all_presets.get_value().into_iter().map(|p| {
                             let (value, name) = (p.name.clone(), p.name.clone());
                             view! { <option value=value selected=move || state.get().preset == name>{p.name}</option> }
@@ -99,7 +99,7 @@ pub fn KvCalculator() -> impl IntoView {
                     </select>
                 </label>
                 <label>
-                    <span>"Attention"</span>
+                    <span>{t!(i18n, kv.attention)}</span>
                     <select
                         data-testid="kv-variant"
                         on:change=move |ev| {
@@ -119,14 +119,14 @@ pub fn KvCalculator() -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </label>
-                {number("layers", "Layers", |s| s.layers, |s, v| s.layers = v)}
-                {number("heads", "Query heads $n_h$", |s| s.heads, |s, v| s.heads = v)}
-                {number("kv-heads", "KV heads $n_g$ (GQA)", |s| s.kv_heads, |s, v| s.kv_heads = v)}
-                {number("head-dim", "Head dim $d_h$", |s| s.head_dim, |s, v| s.head_dim = v)}
-                {number("kv-lora-rank", "MLA $d_c$", |s| s.kv_lora_rank, |s, v| s.kv_lora_rank = v)}
-                {number("rope-dim", "MLA $d_h^R$", |s| s.rope_dim, |s, v| s.rope_dim = v)}
+                {number("layers", |l| td_string!(l, kv.calc_layers), |s| s.layers, |s, v| s.layers = v)}
+                {number("heads", |l| td_string!(l, kv.calc_heads), |s| s.heads, |s, v| s.heads = v)}
+                {number("kv-heads", |l| td_string!(l, kv.calc_kv_heads), |s| s.kv_heads, |s, v| s.kv_heads = v)}
+                {number("head-dim", |l| td_string!(l, kv.calc_head_dim), |s| s.head_dim, |s, v| s.head_dim = v)}
+                {number("kv-lora-rank", |_| "MLA $d_c$", |s| s.kv_lora_rank, |s, v| s.kv_lora_rank = v)}
+                {number("rope-dim", |_| "MLA $d_h^R$", |s| s.rope_dim, |s, v| s.rope_dim = v)}
                 <label>
-                    <span>"Cache dtype"</span>
+                    <span>{t!(i18n, kv.calc_dtype)}</span>
                     <select
                         data-testid="kv-dtype"
                         on:change=move |ev| {
@@ -140,11 +140,11 @@ pub fn KvCalculator() -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </label>
-                {number("context", "Context (tokens)", |s| s.context, |s, v| s.context = v)}
-                {number("batch", "Batch", |s| s.batch, |s, v| s.batch = v)}
-                {number("window", "Sliding window (0 = none)", |s| s.window, |s, v| s.window = v)}
+                {number("context", |l| td_string!(l, kv.calc_context), |s| s.context, |s, v| s.context = v)}
+                {number("batch", |l| td_string!(l, kv.calc_batch), |s| s.batch, |s, v| s.batch = v)}
+                {number("window", |l| td_string!(l, kv.calc_window), |s| s.window, |s, v| s.window = v)}
                 <label>
-                    <span>"Window on"</span>
+                    <span>{t!(i18n, kv.calc_window_on)}</span>
                     <select
                         data-testid="kv-window-layers"
                         on:change=move |ev| {
@@ -153,12 +153,12 @@ pub fn KvCalculator() -> impl IntoView {
                             write_wl(next);
                         }
                     >
-                        <option value="all" selected=move || state.get().window_layers == WindowLayers::All>"all layers"</option>
-                        <option value="alternate" selected=move || state.get().window_layers == WindowLayers::Alternate>"alternate layers (Gemma 2)"</option>
+                        <option value="all" selected=move || state.get().window_layers == WindowLayers::All>{t!(i18n, kv.calc_window_all)}</option>
+                        <option value="alternate" selected=move || state.get().window_layers == WindowLayers::Alternate>{t!(i18n, kv.calc_window_alternate)}</option>
                     </select>
                 </label>
                 <label>
-                    <span>"GPU memory (GB)"</span>
+                    <span>{t!(i18n, kv.calc_memory)}</span>
                     <input type="number" min="0" step="any" data-testid="kv-memory"
                         prop:value=move || state.get().memory_gb
                         on:change=move |ev| {
@@ -168,7 +168,7 @@ pub fn KvCalculator() -> impl IntoView {
                         }/>
                 </label>
                 <label>
-                    <span>"Weights (GB)"</span>
+                    <span>{t!(i18n, kv.calc_weights)}</span>
                     <input type="number" min="0" step="any" data-testid="kv-weights"
                         prop:value=move || state.get().weights_gb
                         on:change=move |ev| {
@@ -181,10 +181,17 @@ pub fn KvCalculator() -> impl IntoView {
             {move || {
                 let s = state.get();
                 all_presets.with_value(|ps| ps.iter().find(|p| p.name == s.preset).map(|p| view! {
-                    <p class="note" data-testid="kv-preset-source">{format!("{}: {}", p.name, p.source)}</p>
+                    <p class="note" data-testid="kv-preset-source">{fill(t_string!(i18n, kv.calc_preset_source), &[("name", &p.name), ("source", &p.source)])}</p>
                 }))
             }}
-            {move || config.get().warning().map(|w| view! { <p class="notices" role="status">{w}</p> })}
+            {move || {
+                // compute's warning() decides when; the words are ours.
+                let c = config.get();
+                c.warning().map(|_| {
+                    let w = fill(t_string!(i18n, kv.calc_gqa_uneven), &[("heads", &c.heads), ("groups", &c.kv_heads)]);
+                    view! { <p class="notices" role="status">{w}</p> }
+                })
+            }}
             <KvOutputs state config/>
             <TokenCounter config/>
             <CacheChart config/>
@@ -196,6 +203,7 @@ pub fn KvCalculator() -> impl IntoView {
 
 #[component]
 fn KvOutputs(state: Memo<KvState>, config: Memo<KvConfig>) -> impl IntoView {
+    let i18n = use_i18n();
     let fits = move || {
         let s = state.get();
         let free = ((s.memory_gb - s.weights_gb) * 1e9).max(0.0) as u64;
@@ -203,7 +211,7 @@ fn KvOutputs(state: Memo<KvState>, config: Memo<KvConfig>) -> impl IntoView {
     };
     view! {
         <dl class="result kv-result">
-            <dt>"Elements per token per layer"</dt>
+            <dt>{t!(i18n, kv.out_elems)}</dt>
             <dd data-testid="kv-elems-per-token-layer" data-value=move || config.get().elems_per_token_layer().to_string()>
                 {move || {
                     let c = config.get();
@@ -216,33 +224,60 @@ fn KvOutputs(state: Memo<KvState>, config: Memo<KvConfig>) -> impl IntoView {
                     view! { <Prose text=format!("{} ({formula})", group(c.elems_per_token_layer()))/> }
                 }}
             </dd>
-            <dt>"Bytes per token (all layers)"</dt>
+            <dt>{t!(i18n, kv.out_bytes)}</dt>
             <dd data-testid="kv-bytes-per-token" data-value=move || config.get().bytes_per_token().to_string()>
                 {move || {
                     let c = config.get();
-                    format!("{} ({} B = {} elements × {} layers × {} bits / 8)", human_bytes(c.bytes_per_token()), group(c.bytes_per_token()), group(c.elems_per_token_layer()), c.layers, c.dtype.bits())
+                    fill(
+                        t_string!(i18n, kv.out_bytes_value),
+                        &[
+                            ("size", &human_bytes(c.bytes_per_token())),
+                            ("bytes", &group(c.bytes_per_token())),
+                            ("elements", &group(c.elems_per_token_layer())),
+                            ("layers", &c.layers),
+                            ("bits", &c.dtype.bits()),
+                        ],
+                    )
                 }}
             </dd>
-            <dt>"Cache for context × batch"</dt>
+            <dt>{t!(i18n, kv.out_total)}</dt>
             <dd data-testid="kv-bytes-total" data-value=move || config.get().total_bytes().to_string()>
                 {move || {
                     let c = config.get();
                     let capped = if c.windowed_layers() > 0 && c.window < c.context {
-                        format!(", {} of {} layers capped at {} tokens", c.windowed_layers(), c.layers, group(c.window))
+                        fill(
+                            t_string!(i18n, kv.out_capped),
+                            &[("windowed", &c.windowed_layers()), ("layers", &c.layers), ("window", &group(c.window))],
+                        )
                     } else {
                         String::new()
                     };
-                    format!("{} ({} B for {} tokens × batch {}{capped})", human_bytes(c.total_bytes()), group(c.total_bytes()), group(c.context), c.batch)
+                    fill(
+                        t_string!(i18n, kv.out_total_value),
+                        &[
+                            ("size", &human_bytes(c.total_bytes())),
+                            ("bytes", &group(c.total_bytes())),
+                            ("tokens", &group(c.context)),
+                            ("batch", &c.batch),
+                            ("capped", &capped),
+                        ],
+                    )
                 }}
             </dd>
-            <dt>"Longest context that fits"</dt>
+            <dt>{t!(i18n, kv.out_fits)}</dt>
             <dd data-testid="kv-max-context" data-value=move || fits().map(|v| v.to_string()).unwrap_or_else(|| "unbounded".into())>
                 {move || {
                     let s = state.get();
                     match fits() {
-                        Some(0) => format!("none: {} GB of memory leaves no room after {} GB of weights", s.memory_gb, s.weights_gb),
-                        Some(t) => format!("{} tokens at batch {} in {} GB after {} GB of weights", group(t), s.batch, s.memory_gb, s.weights_gb),
-                        None => "unbounded: the window caps every layer's cache".into(),
+                        Some(0) => fill(
+                            t_string!(i18n, kv.out_fits_none),
+                            &[("memory", &s.memory_gb), ("weights", &s.weights_gb)],
+                        ),
+                        Some(t) => fill(
+                            t_string!(i18n, kv.out_fits_tokens),
+                            &[("tokens", &group(t)), ("batch", &s.batch), ("memory", &s.memory_gb), ("weights", &s.weights_gb)],
+                        ),
+                        None => t_string!(i18n, kv.out_fits_unbounded).to_string(),
                     }
                 }}
             </dd>
@@ -309,19 +344,21 @@ fn download_png(target: &'static str, file: &'static str) {
 /// Download links for the chart with this id: SVG, and PNG at 2×.
 #[component]
 fn SvgDownload(target: &'static str, file: &'static str, png: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
     let href = RwSignal::new(String::new());
     let prepare = move || href.set(svg_data_url(target));
     view! {
         <a class="download" href=move || href.get() download=file on:pointerdown=move |_| prepare() on:focus=move |_| prepare()>
-            "Download SVG"
+            {t!(i18n, kv.download_svg)}
         </a>
-        <button type="button" class="link-button" on:click=move |_| download_png(target, png)>"Download PNG"</button>
+        <button type="button" class="link-button" on:click=move |_| download_png(target, png)>{t!(i18n, kv.download_png)}</button>
     }
 }
 
 /// Cache size against context for the four variants at this model's shape.
 #[component]
 fn CacheChart(config: Memo<KvConfig>) -> impl IntoView {
+    let i18n = use_i18n();
     const W: f64 = 640.0;
     const H: f64 = 300.0;
     const L: f64 = 70.0;
@@ -371,12 +408,12 @@ fn CacheChart(config: Memo<KvConfig>) -> impl IntoView {
                 let y = move |b: u64| H - B - (H - B - 10.0) * b as f64 / ymax as f64;
                 view! {
                     <svg id="kv-chart" xmlns="http://www.w3.org/2000/svg" viewBox=format!("0 0 {W} {H}") role="img"
-                        aria-label="KV cache size against context length for MHA, GQA, MQA and MLA" data-testid="kv-chart">
+                        aria-label=move || t_string!(i18n, kv.chart_label) data-testid="kv-chart">
                         <rect width=W height=H fill="white" class="chart-bg"/>
                         <line x1=L y1=H - B x2=W - 10.0 y2=H - B stroke="#444" class="chart-axis"/>
                         <line x1=L y1=10 x2=L y2=H - B stroke="#444" class="chart-axis"/>
                         <text x=L y=H - 12.0 font-size="12" fill="#222" class="chart-text">"0"</text>
-                        <text x=W - 10.0 y=H - 12.0 font-size="12" text-anchor="end" fill="#222" class="chart-text">{format!("{} tokens", group(max_ctx))}</text>
+                        <text x=W - 10.0 y=H - 12.0 font-size="12" text-anchor="end" fill="#222" class="chart-text">{fill(t_string!(i18n, kv.tokens_n), &[("count", &group(max_ctx))])}</text>
                         <text x=L - 6.0 y=16 font-size="12" text-anchor="end" fill="#222" class="chart-text">{human_bytes(ymax)}</text>
                         <text x=L - 6.0 y=H - B font-size="12" text-anchor="end" fill="#222" class="chart-text">"0"</text>
                         {lines.into_iter().enumerate().map(|(k, (v, pts))| {
@@ -393,7 +430,7 @@ fn CacheChart(config: Memo<KvConfig>) -> impl IntoView {
                 }
             }}
             <figcaption>
-                "Cache against context at this model's shape and batch, one line per variant. "
+                {t!(i18n, kv.chart_caption)}
                 <SvgDownload target="kv-chart" file="kv-cache-by-context.svg" png="kv-cache-by-context.png"/>
             </figcaption>
         </figure>
@@ -403,6 +440,7 @@ fn CacheChart(config: Memo<KvConfig>) -> impl IntoView {
 /// Bytes per token of every preset, in bf16.
 #[component]
 fn PresetBars() -> impl IntoView {
+    let i18n = use_i18n();
     let rows: Vec<(String, String, u64)> = presets()
         .into_iter()
         .filter_map(|p| {
@@ -417,7 +455,7 @@ fn PresetBars() -> impl IntoView {
     view! {
         <figure class="chart">
             <svg id="kv-presets" xmlns="http://www.w3.org/2000/svg" viewBox=format!("0 0 640 {h}") role="img"
-                aria-label="Bytes per token of each preset model in bf16" data-testid="kv-presets-chart">
+                aria-label=move || t_string!(i18n, kv.presets_label) data-testid="kv-presets-chart">
                 <rect width="640" height=h fill="white" class="chart-bg"/>
                 {rows.into_iter().enumerate().map(|(i, (name, attn, b))| {
                     let y = 10.0 + row_h * i as f64;
@@ -430,7 +468,7 @@ fn PresetBars() -> impl IntoView {
                 }).collect_view()}
             </svg>
             <figcaption>
-                "KV cache per token of each preset, bf16, from the published configurations. "
+                {t!(i18n, kv.presets_caption)}
                 <SvgDownload target="kv-presets" file="kv-cache-presets.svg" png="kv-cache-presets.png"/>
             </figcaption>
         </figure>
@@ -440,17 +478,23 @@ fn PresetBars() -> impl IntoView {
 /// DeepSeek-V2's Tables 1 and 9, recomputed.
 #[component]
 fn DeepSeekTables() -> impl IntoView {
+    let i18n = use_i18n();
     let t1 = deepseek_table1(128, 8, 128, 60);
     let unit = (128 * 60) as f64;
     let t9 = deepseek_table9();
     let k = |c: &KvConfig| format!("{:.1}K", c.elems_per_token() as f64 / 1000.0);
     view! {
         <div class="deepseek-tables">
-        <h3>"Cross-check: DeepSeek-V2, Tables 1 and 9"</h3>
+        <h3>{t!(i18n, kv.ds_title)}</h3>
         <div class="table-scroll">
             <table data-testid="kv-deepseek-table1">
-                <caption><Prose text="Table 1: KV elements per token, with $d_c = 4 d_h$ and $d_h^R = d_h/2$ (here $d_h = 128$, $l = 60$, $n_h = 128$, $n_g = 8$)"/></caption>
-                <thead><tr><th scope="col">"Variant"</th><th scope="col">"Formula"</th><th scope="col">"Elements"</th><th scope="col"><Prose text="In $d_h l$"/></th></tr></thead>
+                <caption>{move || view! { <Prose text=t_string!(i18n, kv.ds_table1_caption).to_string()/> }}</caption>
+                <thead><tr>
+                    <th scope="col">{t!(i18n, kv.ds_variant)}</th>
+                    <th scope="col">{t!(i18n, kv.ds_formula)}</th>
+                    <th scope="col">{t!(i18n, kv.ds_elements)}</th>
+                    <th scope="col">{move || view! { <Prose text=t_string!(i18n, kv.ds_in_units).to_string()/> }}</th>
+                </tr></thead>
                 <tbody>
                     {t1.into_iter().map(|(v, e)| {
                         let formula = match v {
@@ -463,23 +507,46 @@ fn DeepSeekTables() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            <p class="note"><Prose text="MLA's $4.5\\, d_h l$ equals GQA with 2.25 groups (2 · 2.25 = 4.5)."/></p>
+            <p class="note">{move || view! { <Prose text=t_string!(i18n, kv.ds_note).to_string()/> }}</p>
             <table data-testid="kv-deepseek-table9">
-                <caption>"Table 9: KV elements per token of the ablation models (paper: 110.6K vs 15.6K and 860.2K vs 34.6K)"</caption>
-                <thead><tr><th scope="col">"Model"</th><th scope="col">"MHA"</th><th scope="col">"MLA"</th><th scope="col">"Shapes"</th></tr></thead>
+                <caption>{t!(i18n, kv.ds_table9_caption)}</caption>
+                <thead><tr>
+                    <th scope="col">{t!(i18n, kv.ds_model)}</th>
+                    <th scope="col">"MHA"</th>
+                    <th scope="col">"MLA"</th>
+                    <th scope="col">{t!(i18n, kv.ds_shapes)}</th>
+                </tr></thead>
                 <tbody>
                     {t9.into_iter().map(|(name, mha, mla)| view! {
                         <tr>
-                            <th scope="row">{name}</th>
+                            <th scope="row">{move || ablation_name(i18n.get_locale(), name)}</th>
                             <td data-value=mha.elems_per_token().to_string()>{k(&mha)}</td>
                             <td data-value=mla.elems_per_token().to_string()>{k(&mla)}</td>
-                            <td>{format!("{} layers; MHA {} heads × {}; MLA d_c {} + d_h^R {}", mha.layers, mha.heads, mha.head_dim, mla.kv_lora_rank, mla.rope_dim)}</td>
+                            <td>{move || fill(
+                                t_string!(i18n, kv.ds_shape_row),
+                                &[
+                                    ("layers", &mha.layers),
+                                    ("heads", &mha.heads),
+                                    ("head_dim", &mha.head_dim),
+                                    ("kv_lora_rank", &mla.kv_lora_rank),
+                                    ("rope_dim", &mla.rope_dim),
+                                ],
+                            )}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
             </table>
         </div>
         </div>
+    }
+}
+
+/// DeepSeek-V2 Table 9's model names, as compute gives them, in this language.
+fn ablation_name(locale: Locale, name: &'static str) -> &'static str {
+    match name {
+        "Small MoE" => td_string!(locale, kv.ds_small_moe),
+        "Large MoE" => td_string!(locale, kv.ds_large_moe),
+        other => other,
     }
 }
 
@@ -505,13 +572,19 @@ async fn gpt2(on_progress: impl FnMut(u64, u64)) -> Result<Rc<Gpt2Tokenizer>, St
 /// cache for that many tokens is computed.
 #[component]
 fn TokenCounter(config: Memo<KvConfig>) -> impl IntoView {
-    let text = RwSignal::new(String::from(
-        "Paste a prompt here. Each token it becomes leaves keys and values behind in every layer.",
-    ));
+    let i18n = use_i18n();
+    // None until the visitor types: the sample prompt, in the page's language.
+    let text = RwSignal::new(None::<String>);
+    let shown = move || {
+        text.get()
+            .unwrap_or_else(|| t_string!(i18n, kv.token_sample).to_string())
+    };
     let count = RwSignal::new(None::<Result<usize, String>>);
     let progress = RwSignal::new((0u64, 0u64));
     let run = move |_| {
-        let t = text.get_untracked();
+        let t = text.get_untracked().unwrap_or_else(|| {
+            td_string!(i18n.get_locale_untracked(), kv.token_sample).to_string()
+        });
         count.set(None);
         spawn_local(async move {
             let result = match gpt2(move |l, total| progress.set((l, total))).await {
@@ -523,39 +596,104 @@ fn TokenCounter(config: Memo<KvConfig>) -> impl IntoView {
     };
     view! {
         <div class="token-counter">
-            <h3>"What does a prompt cost?"</h3>
+            <h3>{t!(i18n, kv.token_title)}</h3>
             <label class="stacked">
-                <span>"Prompt (counted with GPT-2's byte-level BPE, 50,257 tokens)"</span>
+                <span>{t!(i18n, kv.token_label)}</span>
                 <textarea
                     rows="4"
                     data-testid="kv-token-text"
-                    prop:value=move || text.get()
-                    on:input=move |ev| text.set(event_target_value(&ev))
+                    prop:value=shown
+                    on:input=move |ev| text.set(Some(event_target_value(&ev)))
                 ></textarea>
             </label>
-            <button type="button" data-testid="kv-token-run" on:click=run>"Count tokens"</button>
+            <button type="button" data-testid="kv-token-run" on:click=run>{t!(i18n, kv.token_run)}</button>
             {move || {
                 let (l, t) = progress.get();
                 (t > 0 && l < t).then(|| view! {
-                    <p role="status">"Downloading the tokenizer… " <progress max=t value=l></progress></p>
+                    <p role="status">{t!(i18n, kv.token_downloading)} <progress max=t value=l></progress></p>
                 })
             }}
             {move || count.get().map(|r| match r {
                 Ok(n) => {
                     let c = KvConfig { context: n as u64, ..config.get() };
                     let bytes = c.total_bytes();
-                    view! {
-                        <p role="status">
-                            <span data-testid="kv-token-count" data-value=n.to_string()>{format!("{} tokens", group(n as u64))}</span>
-                            " leave "
-                            <span data-testid="kv-token-bytes" data-value=bytes.to_string()>{format!("{} ({} B)", human_bytes(bytes), group(bytes))}</span>
-                            {format!(" of cache in this model at batch {}.", c.batch)}
-                        </p>
-                    }
-                    .into_any()
+                    // The sentence around the two numbers, in this language's order.
+                    let sentence = fill(t_string!(i18n, kv.token_result), &[("batch", &c.batch)]);
+                    let pieces = slots(&sentence, &["count", "bytes"])
+                        .into_iter()
+                        .map(|(words, slot)| {
+                            let value = match slot {
+                                Some(0) => view! {
+                                    <span data-testid="kv-token-count" data-value=n.to_string()>
+                                        {fill(t_string!(i18n, kv.tokens_n), &[("count", &group(n as u64))])}
+                                    </span>
+                                }
+                                .into_any(),
+                                Some(_) => view! {
+                                    <span data-testid="kv-token-bytes" data-value=bytes.to_string()>
+                                        {format!("{} ({} B)", human_bytes(bytes), group(bytes))}
+                                    </span>
+                                }
+                                .into_any(),
+                                None => ().into_any(),
+                            };
+                            view! { {words.to_string()} {value} }
+                        })
+                        .collect_view();
+                    view! { <p role="status">{pieces}</p> }.into_any()
                 }
-                Err(e) => view! { <p class="error" role="alert">{format!("Could not count: {e}")}</p> }.into_any(),
+                Err(e) => view! {
+                    <p class="error" role="alert">{fill(t_string!(i18n, kv.token_error), &[("error", &e)])}</p>
+                }
+                .into_any(),
             })}
         </div>
+    }
+}
+
+/// `text` cut at its `{name}` slots: each piece of words, then the index in
+/// `names` of the slot that follows it (`None` after the last piece).
+fn slots<'a>(mut text: &'a str, names: &[&str]) -> Vec<(&'a str, Option<usize>)> {
+    let mut out = Vec::new();
+    loop {
+        let next = names
+            .iter()
+            .enumerate()
+            .filter_map(|(i, name)| {
+                let slot = format!("{{{name}}}");
+                text.find(&slot).map(|at| (at, i, slot.len()))
+            })
+            .min();
+        match next {
+            Some((at, i, len)) => {
+                out.push((&text[..at], Some(i)));
+                text = &text[at + len..];
+            }
+            None => {
+                out.push((text, None));
+                return out;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slots;
+
+    #[test]
+    fn slots_follow_the_language() {
+        assert_eq!(
+            slots("{count} leave {bytes} of cache.", &["count", "bytes"]),
+            vec![("", Some(0)), (" leave ", Some(1)), (" of cache.", None)]
+        );
+        assert_eq!(
+            slots("在此，{count} 会留下 {bytes} 的缓存。", &["count", "bytes"]),
+            vec![
+                ("在此，", Some(0)),
+                (" 会留下 ", Some(1)),
+                (" 的缓存。", None)
+            ]
+        );
     }
 }

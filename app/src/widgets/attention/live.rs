@@ -21,6 +21,8 @@ use crate::{
     ar_models::ModelLoadError,
     digit_models::{digit_metrics, digit_model, DigitMetrics},
     format::{group, human_bytes},
+    i18n::{t, t_string, use_i18n},
+    lang::fill,
     live_backend::{self, family_backend},
     url_state::use_widget_state,
     widgets::{
@@ -108,6 +110,7 @@ async fn decoder_backend(
 
 #[component]
 pub fn KvLive() -> impl IntoView {
+    let i18n = use_i18n();
     let (parsed, write) = use_widget_state::<KvState>();
     let state = Memo::new(move |_| parsed.read().state.clone());
     let notices = Signal::derive(move || parsed.read().notices.clone());
@@ -132,7 +135,8 @@ pub fn KvLive() -> impl IntoView {
     let busy = RwSignal::new(false);
     let timing = RwSignal::new(None::<Timing>);
     let comparison = RwSignal::new(None::<FormComparison>);
-    let metrics = RwSignal::new(Vec::<(Variant, Result<DigitMetrics, String>)>::new());
+    // None while a variant's metrics are loading.
+    let metrics = RwSignal::new(Vec::<(Variant, Option<Result<DigitMetrics, String>>)>::new());
     // Bumped whenever the decoder is rebuilt: a running loop that sees a
     // new number stops.
     let generation = StoredValue::new(0u64);
@@ -191,14 +195,14 @@ pub fn KvLive() -> impl IntoView {
         });
     });
     Effect::new(move |_| {
-        let rows = Variant::ALL.map(|v| (v, Err("loading…".to_string())));
+        let rows = Variant::ALL.map(|v| (v, None));
         metrics.set(rows.to_vec());
         spawn_local(async move {
             for v in Variant::ALL {
                 let m = digit_metrics(v).await.map_err(|e| e.to_string());
                 metrics.update(|rows| {
                     if let Some(row) = rows.iter_mut().find(|(rv, _)| *rv == v) {
-                        row.1 = m;
+                        row.1 = Some(m);
                     }
                 });
             }
@@ -399,22 +403,17 @@ pub fn KvLive() -> impl IntoView {
 
     view! {
         <section class="widget" data-testid="kv-live" aria-labelledby="kv-live-title">
-            <h2 id="kv-live-title">"A KV cache, live"</h2>
-            <p>
-                "Four small transformers, trained here on MNIST and identical except for their attention, draw a digit "
-                "one 2×2 patch at a time. Each step appends one token's keys and values (or, for MLA, one latent and one "
-                "RoPE key) to a cache allocated once for all 196 positions. The byte counts below come from the "
-                "runtime's own buffers, next to the calculator's formula."
-            </p>
+            <h2 id="kv-live-title">{t!(i18n, kv.live_title)}</h2>
+            <p>{t!(i18n, kv.live_intro)}</p>
             <UrlNotices notices=notices/>
             <LoadStatus
-                what=Signal::derive(move || format!("the {} model", variant.get().label()))
+                what=Signal::derive(move || fill(t_string!(i18n, kv.live_model_what), &[("variant", &variant.get().label())]))
                 progress
                 error=load_error
             />
             <form class="controls" on:submit=|ev| ev.prevent_default()>
                 <fieldset class="choice" data-testid="kv-live-variant">
-                    <legend>"Attention"</legend>
+                    <legend>{t!(i18n, kv.attention)}</legend>
                     {Variant::ALL.into_iter().map(|v| {
                         let write = write_variant.clone();
                         view! {
@@ -437,7 +436,7 @@ pub fn KvLive() -> impl IntoView {
                     }).collect_view()}
                 </fieldset>
                 <label>
-                    <span>"Seed"</span>
+                    <span>{t!(i18n, kv.live_seed)}</span>
                     <input
                         type="number"
                         min="0"
@@ -463,10 +462,10 @@ pub fn KvLive() -> impl IntoView {
                             write_cache(next);
                         }
                     />
-                    <span>"Use the KV cache (off: recompute every earlier token's keys and values at each step)"</span>
+                    <span>{t!(i18n, kv.live_use_cache)}</span>
                 </label>
                 <label>
-                    <span>"MLA form"</span>
+                    <span>{t!(i18n, kv.live_mla_form)}</span>
                     <select
                         data-testid="kv-live-form"
                         prop:disabled=move || variant.get() != Variant::Mla
@@ -476,12 +475,12 @@ pub fn KvLive() -> impl IntoView {
                             write_form(next);
                         }
                     >
-                        <option value="absorbed" selected=move || form.get() == MlaForm::Absorbed>"absorbed (attend over latents)"</option>
-                        <option value="naive" selected=move || form.get() == MlaForm::Naive>"naive (decompress keys and values)"</option>
+                        <option value="absorbed" selected=move || form.get() == MlaForm::Absorbed>{t!(i18n, kv.live_form_absorbed)}</option>
+                        <option value="naive" selected=move || form.get() == MlaForm::Naive>{t!(i18n, kv.live_form_naive)}</option>
                     </select>
                 </label>
                 <label>
-                    <span>"Attention of layer"</span>
+                    <span>{t!(i18n, kv.live_layer)}</span>
                     <select
                         data-testid="kv-live-layer"
                         on:change=move |ev| {
@@ -498,15 +497,15 @@ pub fn KvLive() -> impl IntoView {
             </form>
             <div class="controls">
                 <button type="button" data-testid="kv-live-step" prop:disabled=move || busy.get() || model.get().is_none()
-                    on:click=move |_| step()>"Step one patch"</button>
+                    on:click=move |_| step()>{t!(i18n, kv.live_step)}</button>
                 <button type="button" data-testid="kv-live-play" prop:disabled=move || model.get().is_none()
                     aria-pressed=move || playing.get().to_string()
                     on:click=move |_| if playing.get_untracked() { playing.set(false) } else { play() }>
-                    {move || if playing.get() { "Pause" } else { "Play" }}
+                    {move || if playing.get() { t_string!(i18n, kv.live_pause) } else { t_string!(i18n, kv.live_play) }}
                 </button>
-                <button type="button" data-testid="kv-live-reset" on:click=move |_| reset()>"Restart"</button>
+                <button type="button" data-testid="kv-live-reset" on:click=move |_| reset()>{t!(i18n, kv.live_restart)}</button>
                 <button type="button" data-testid="kv-live-time" prop:disabled=move || busy.get() || model.get().is_none()
-                    on:click=move |_| time_it()>{format!("Time {TIMED_STEPS} steps with and without the cache")}</button>
+                    on:click=move |_| time_it()>{move || fill(t_string!(i18n, kv.live_time), &[("steps", &TIMED_STEPS)])}</button>
             </div>
             {move || run_error.get().map(|e| view! { <p class="error" role="alert" data-testid="kv-live-error">{e}</p> })}
             <div class="live-grid">
@@ -514,20 +513,23 @@ pub fn KvLive() -> impl IntoView {
                     // The sampled patch ids as hex digits, for tests and bug reports.
                     t.as_ref().map_or(String::new(), |t| t.patches.iter().map(|p| format!("{p:x}")).collect())
                 })>
-                    <PixelCanvas values=image palette=Palette::Ink label="The digit being drawn".to_string() testid="kv-live-digit".to_string()/>
-                    <figcaption>{move || format!("{} of {POSITIONS} patches", tokens.get())}</figcaption>
+                    <PixelCanvas values=image palette=Palette::Ink label=Signal::derive(move || t_string!(i18n, kv.live_digit).to_string()) testid="kv-live-digit".to_string()/>
+                    <figcaption>{move || fill(t_string!(i18n, kv.live_patches), &[("count", &tokens.get()), ("total", &POSITIONS)])}</figcaption>
                 </figure>
                 {move || (0..config.get().heads).map(|h| view! {
                     <figure>
                         <PixelCanvas
                             values=head_weights(h)
                             palette=Palette::Probability
-                            label=format!("Attention of head {} over earlier patches", h + 1)
+                            label=Signal::derive(move || fill(t_string!(i18n, kv.live_head_label), &[("head", &(h + 1))]))
                             testid=format!("kv-live-head-{h}")
                         />
                         <figcaption>{move || match start_weight(h) {
-                            Some(w) => format!("head {}: start token {:.0}%", h + 1, 100.0 * w),
-                            None => format!("head {}", h + 1),
+                            Some(w) => fill(
+                                t_string!(i18n, kv.live_head_start),
+                                &[("head", &(h + 1)), ("percent", &format!("{:.0}", 100.0 * w))],
+                            ),
+                            None => fill(t_string!(i18n, kv.live_head), &[("head", &(h + 1))]),
                         }}</figcaption>
                     </figure>
                 }).collect_view()}
@@ -536,38 +538,44 @@ pub fn KvLive() -> impl IntoView {
             <table class="numbers" data-testid="kv-live-bytes">
                 <tbody>
                     <tr>
-                        <th scope="row">"Formula, bytes per token (f32, all layers)"</th>
+                        <th scope="row">{t!(i18n, kv.live_formula)}</th>
                         <td data-testid="kv-live-formula" data-value=move || formula_per_token().to_string()>
                             {move || {
                                 let c = config.get();
                                 let per_layer = c.kv_config(1).elems_per_token_layer();
-                                format!("{} layers × {per_layer} values × 4 B = {} B", c.layers, group(formula_per_token()))
+                                fill(
+                                    t_string!(i18n, kv.live_formula_value),
+                                    &[("layers", &c.layers), ("per_layer", &per_layer), ("bytes", &group(formula_per_token()))],
+                                )
                             }}
                         </td>
                     </tr>
                     <tr>
-                        <th scope="row">"Measured, bytes per token (allocated ÷ 196)"</th>
+                        <th scope="row">{t!(i18n, kv.live_measured)}</th>
                         <td data-testid="kv-live-bytes-per-token" data-value=move || (bytes.get().0 / POSITIONS as u64).to_string()>
                             {move || format!("{} B", group(bytes.get().0 / POSITIONS as u64))}
                         </td>
                     </tr>
                     <tr>
-                        <th scope="row">{move || if on_gpu.get() { "Allocated on the GPU" } else { "Held in memory (CPU)" }}</th>
+                        <th scope="row">{move || if on_gpu.get() { t_string!(i18n, kv.live_on_gpu) } else { t_string!(i18n, kv.live_on_cpu) }}</th>
                         <td data-testid="kv-live-bytes-allocated" data-value=move || bytes.get().0.to_string()>
                             {move || format!("{} ({} B)", human_bytes(bytes.get().0), group(bytes.get().0))}
                         </td>
                     </tr>
                     <tr>
-                        <th scope="row">"In use after the tokens so far"</th>
+                        <th scope="row">{t!(i18n, kv.live_in_use)}</th>
                         <td data-testid="kv-live-bytes-used" data-value=move || bytes.get().1.to_string() data-tokens=move || tokens.get().to_string()>
-                            {move || format!("{} tokens: {} B", tokens.get(), group(bytes.get().1))}
+                            {move || fill(t_string!(i18n, kv.live_in_use_value), &[("tokens", &tokens.get()), ("bytes", &group(bytes.get().1))])}
                         </td>
                     </tr>
                     <tr>
-                        <th scope="row">"Last step"</th>
+                        <th scope="row">{t!(i18n, kv.live_last_step)}</th>
                         <td data-testid="kv-live-step-ms">
                             {move || match last_ms.get() {
-                                Some(ms) => format!("{ms:.1} ms (one submission and one readback), {:.0} ms in all", total_ms.get()),
+                                Some(ms) => fill(
+                                    t_string!(i18n, kv.live_last_step_value),
+                                    &[("ms", &format!("{ms:.1}")), ("total", &format!("{:.0}", total_ms.get()))],
+                                ),
                                 None => "—".to_string(),
                             }}
                         </td>
@@ -578,31 +586,40 @@ pub fn KvLive() -> impl IntoView {
             <LatencyChart latencies/>
             {move || timing.get().map(|t| view! {
                 <p class="status" data-testid="kv-live-timing" data-cached-ms=t.cached_ms data-uncached-ms=t.uncached_ms>
-                    {format!(
-                        "Over the first {TIMED_STEPS} positions: {:.2} ms per step with the cache, {:.2} ms without ({:.1}× slower). \
-                         Without a cache the cost of step t grows with t, so the gap widens with length.",
-                        t.cached_ms, t.uncached_ms, t.uncached_ms / t.cached_ms.max(1e-9)
+                    {move || fill(
+                        t_string!(i18n, kv.live_timing),
+                        &[
+                            ("steps", &TIMED_STEPS),
+                            ("cached", &format!("{:.2}", t.cached_ms)),
+                            ("uncached", &format!("{:.2}", t.uncached_ms)),
+                            ("ratio", &format!("{:.1}", t.uncached_ms / t.cached_ms.max(1e-9))),
+                        ],
                     )}
                 </p>
             })}
             <Show when=move || variant.get() == Variant::Mla>
                 <div class="mla-compare">
                     <button type="button" data-testid="kv-live-compare" prop:disabled=move || busy.get() || model.get().is_none()
-                        on:click=move |_| compare()>"Decode a whole digit in both MLA forms"</button>
+                        on:click=move |_| compare()>{t!(i18n, kv.live_compare)}</button>
                     {move || comparison.get().map(|c| {
                         let cfg = config.get();
                         let cache = cfg.kv_config(1).bytes_per_token();
                         let expanded = (cfg.layers * 2 * cfg.heads * cfg.head_dim * 4) as u64;
                         view! {
                             <p class="status" data-testid="kv-live-compare-result" data-max-diff=c.max_abs_diff data-same=c.same_digit.to_string()>
-                                {format!(
-                                    "{} steps: the largest difference between the two forms' logits is {:.2e}; {}. \
-                                     Both keep the same cache, {cache} B per token (latent and RoPE key). The naive form also \
-                                     decompresses keys and values at every step, {expanded} B per cached token, and throws them away; \
-                                     the absorbed form never builds them.",
-                                    c.steps,
-                                    c.max_abs_diff,
-                                    if c.same_digit { "they drew the same digit" } else { "they drew different digits" },
+                                {move || fill(
+                                    t_string!(i18n, kv.live_compare_result),
+                                    &[
+                                        ("steps", &c.steps),
+                                        ("diff", &format!("{:.2e}", c.max_abs_diff)),
+                                        ("verdict", &if c.same_digit {
+                                            t_string!(i18n, kv.live_same_digit)
+                                        } else {
+                                            t_string!(i18n, kv.live_different_digits)
+                                        }),
+                                        ("cache", &cache),
+                                        ("expanded", &expanded),
+                                    ],
                                 )}
                             </p>
                         }
@@ -611,13 +628,19 @@ pub fn KvLive() -> impl IntoView {
             </Show>
             <div class="table-scroll">
             <table class="numbers" data-testid="kv-live-table">
-                <caption>"The four trained variants: quality against cache size (test split, Q8_0 weights)"</caption>
+                <caption>{t!(i18n, kv.live_table_caption)}</caption>
                 <thead>
-                    <tr><th>"Attention"</th><th>"test bits/dim"</th><th>"−log p (nats)"</th><th>"KV bytes / token"</th><th>"parameters"</th></tr>
+                    <tr>
+                        <th>{t!(i18n, kv.attention)}</th>
+                        <th>{t!(i18n, kv.live_test_bits)}</th>
+                        <th>{t!(i18n, kv.live_nll)}</th>
+                        <th>{t!(i18n, kv.live_kv_bytes)}</th>
+                        <th>{t!(i18n, kv.live_params)}</th>
+                    </tr>
                 </thead>
                 <tbody>
                     {move || metrics.get().into_iter().map(|(v, m)| match m {
-                        Ok(m) => view! {
+                        Some(Ok(m)) => view! {
                             <tr data-variant=slug(v) data-bits=m.test_bits_per_dim data-kv=m.kv_bytes_per_token>
                                 <th scope="row">{v.label()}</th>
                                 <td>{format!("{:.4}", m.test_bits_per_dim)}</td>
@@ -626,8 +649,11 @@ pub fn KvLive() -> impl IntoView {
                                 <td>{group(m.params)}</td>
                             </tr>
                         }.into_any(),
-                        Err(e) => view! {
+                        Some(Err(e)) => view! {
                             <tr data-variant=slug(v)><th scope="row">{v.label()}</th><td colspan="4">{e}</td></tr>
+                        }.into_any(),
+                        None => view! {
+                            <tr data-variant=slug(v)><th scope="row">{v.label()}</th><td colspan="4">{t!(i18n, kv.live_loading)}</td></tr>
                         }.into_any(),
                     }).collect_view()}
                 </tbody>
@@ -641,6 +667,7 @@ pub fn KvLive() -> impl IntoView {
 /// (blue) and without (orange): flat against rising.
 #[component]
 fn LatencyChart(latencies: RwSignal<Vec<(usize, f64, bool)>>) -> impl IntoView {
+    let i18n = use_i18n();
     const W: f64 = 600.0;
     const H: f64 = 180.0;
     const LEFT: f64 = 48.0;
@@ -650,13 +677,13 @@ fn LatencyChart(latencies: RwSignal<Vec<(usize, f64, bool)>>) -> impl IntoView {
     let y = move |ms: f64, top: f64| (H - BOTTOM) - (H - BOTTOM - 8.0) * ms / top;
     view! {
         <figure class="chart" data-testid="kv-live-latency" data-points=move || latencies.with(Vec::len)>
-            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label="Milliseconds per decoding step against position">
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=move || t_string!(i18n, kv.latency_label)>
                 <line x1=LEFT y1=H - BOTTOM x2=W - 8.0 y2=H - BOTTOM stroke="#6b7280" class="chart-axis"/>
                 <line x1=LEFT y1=8.0 x2=LEFT y2=H - BOTTOM stroke="#6b7280" class="chart-axis"/>
                 <text x=LEFT - 6.0 y=12.0 text-anchor="end" font-size="11" class="chart-text">{move || format!("{:.0}", top())}</text>
                 <text x=LEFT - 6.0 y=H - BOTTOM text-anchor="end" font-size="11" class="chart-text">"0"</text>
                 <text x=4.0 y=(H - BOTTOM) / 2.0 font-size="11" class="chart-text">"ms"</text>
-                <text x=LEFT y=H - 8.0 font-size="11" class="chart-text">"position 0"</text>
+                <text x=LEFT y=H - 8.0 font-size="11" class="chart-text">{t!(i18n, kv.latency_position)}</text>
                 <text x=W - 8.0 y=H - 8.0 text-anchor="end" font-size="11" class="chart-text">"195"</text>
                 {move || {
                     let t = top();
@@ -665,7 +692,7 @@ fn LatencyChart(latencies: RwSignal<Vec<(usize, f64, bool)>>) -> impl IntoView {
                     }).collect_view()
                 }}
             </svg>
-            <figcaption>"Per-step latency, one submission and one readback each: blue with the KV cache, orange without."</figcaption>
+            <figcaption>{t!(i18n, kv.latency_caption)}</figcaption>
         </figure>
     }
 }

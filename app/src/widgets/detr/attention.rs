@@ -12,7 +12,11 @@ use super::{
     queries::LayerSelect, query_colour, query_label, BoxMark, BoxOverlay, DetrSession, DetrStatus,
     GrayImage,
 };
-use crate::widgets::UrlNotices;
+use crate::{
+    i18n::{t, t_string, use_i18n},
+    lang::fill,
+    widgets::UrlNotices,
+};
 
 /// One attention map over the image: the canvas, dimmed, under the 12×12
 /// weights as a heat map.
@@ -20,23 +24,30 @@ use crate::widgets::UrlNotices;
 fn AttentionMap(
     #[prop(into)] pixels: Signal<Vec<f32>>,
     #[prop(into)] weights: Signal<Vec<f32>>,
-    caption: String,
+    #[prop(into)] caption: Signal<String>,
     testid: String,
 ) -> impl IntoView {
-    let label = format!("{caption}: attention weights over the 12 by 12 cells");
+    let i18n = use_i18n();
+    let label = move || {
+        fill(
+            t_string!(i18n, detr.map_label),
+            &[("caption", &caption.get())],
+        )
+    };
     view! {
         <figure class="attention-map">
             <span class="map-stack">
-                <GrayImage values=pixels side=CANVAS label=caption.clone() testid=format!("{testid}-image")/>
+                <GrayImage values=pixels side=CANVAS label=caption testid=format!("{testid}-image")/>
                 <GrayImage values=weights side=FEATURE_SIDE heat=true label testid=testid.clone() class="heat"/>
             </span>
-            <figcaption>{caption}</figcaption>
+            <figcaption>{move || caption.get()}</figcaption>
         </figure>
     }
 }
 
 #[component]
 pub fn DetrAttention() -> impl IntoView {
+    let i18n = use_i18n();
     let session = DetrSession::use_or_new();
     let state = session.state;
     let pixels =
@@ -131,26 +142,25 @@ pub fn DetrAttention() -> impl IntoView {
         ev.prevent_default();
         session.update(|s| s.cell = next as i32);
     };
+    let head = move |h: usize| {
+        Signal::derive(move || fill(t_string!(i18n, detr.head_n), &[("head", &(h + 1))]))
+    };
     view! {
         <section class="widget" data-testid="detr-attention" aria-labelledby="detr-attention-title">
-            <h2 id="detr-attention-title">"Where the queries look"</h2>
-            <p>
-                "In each decoder layer, every query attends over the encoder's 144 cells (one per 8×8 block of the canvas). "
-                "Brighter cells get more weight. A query that found a digit tends to look at that digit, or at its edges, "
-                "where the box is decided."
-            </p>
+            <h2 id="detr-attention-title">{t!(i18n, detr.attention_title)}</h2>
+            <p>{t!(i18n, detr.attention_intro)}</p>
             <UrlNotices notices=session.notices/>
             <DetrStatus session/>
             <form class="controls" on:submit=|ev| ev.prevent_default()>
                 <label>
-                    <span>"Query"</span>
+                    <span>{t!(i18n, detr.query)}</span>
                     <select data-testid="detr-attention-query" on:change=move |ev| {
                         if let Ok(q) = event_target_value(&ev).parse::<u32>() {
                             session.update(|s| s.query = q.min(QUERIES as u32 - 1));
                         }
                     }>
                         {(0..QUERIES).map(|q| view! {
-                            <option value=q.to_string() selected=move || state.get().query as usize == q>{format!("Query {q}")}</option>
+                            <option value=q.to_string() selected=move || state.get().query as usize == q>{move || fill(t_string!(i18n, detr.query_n), &[("query", &q)])}</option>
                         }).collect_view()}
                     </select>
                 </label>
@@ -159,23 +169,20 @@ pub fn DetrAttention() -> impl IntoView {
             <div class="attention-row" data-testid="detr-cross-maps" data-heads=move || cross.get().len()>
                 <figure class="attention-map">
                     <span class="map-stack">
-                        <GrayImage values=pixels side=CANVAS label="the canvas".into() testid="detr-query-box-image".into()/>
+                        <GrayImage values=pixels side=CANVAS label=move || t_string!(i18n, detr.the_canvas) testid="detr-query-box-image".into()/>
                         <BoxOverlay marks=query_box/>
                     </span>
-                    <figcaption>{move || format!("Query {}'s box", state.get().query)}</figcaption>
+                    <figcaption>{move || fill(t_string!(i18n, detr.query_box), &[("query", &state.get().query)])}</figcaption>
                 </figure>
                 {move || cross.get().into_iter().enumerate().map(|(h, w)| view! {
-                    <AttentionMap pixels weights=Signal::stored(w) caption=format!("Head {}", h + 1) testid=format!("detr-cross-{h}")/>
+                    <AttentionMap pixels weights=Signal::stored(w) caption=head(h) testid=format!("detr-cross-{h}")/>
                 }).collect_view()}
             </div>
-            <h3>"Where a cell looks, in the encoder"</h3>
-            <p>
-                "Before the queries ask anything, the encoder lets every cell attend to every other, so a cell on one stroke "
-                "can gather the rest of its digit. Click a point on the canvas (or focus it and use the arrow keys)."
-            </p>
+            <h3>{t!(i18n, detr.encoder_title)}</h3>
+            <p>{t!(i18n, detr.encoder_intro)}</p>
             <form class="controls" on:submit=|ev| ev.prevent_default()>
                 <label>
-                    <span>"Encoder layer"</span>
+                    <span>{t!(i18n, detr.encoder_layer)}</span>
                     <select data-testid="detr-encoder-layer" on:change=move |ev| {
                         if let Ok(l) = event_target_value(&ev).parse::<u32>() {
                             session.update(|s| s.enc_layer = l.min(ENCODER_LAYERS as u32 - 1));
@@ -193,21 +200,24 @@ pub fn DetrAttention() -> impl IntoView {
                         class="map-stack clickable"
                         tabindex="0"
                         role="button"
-                        aria-label="Pick a cell: click, or use the arrow keys"
+                        aria-label=move || t_string!(i18n, detr.cell_picker)
                         data-testid="detr-cell-picker"
                         on:click=pick_cell
                         on:keydown=on_cell_key
                     >
-                        <GrayImage values=pixels side=CANVAS label="the canvas".into() testid="detr-cell-image".into()/>
+                        <GrayImage values=pixels side=CANVAS label=move || t_string!(i18n, detr.the_canvas) testid="detr-cell-image".into()/>
                         <BoxOverlay marks=cell_mark/>
                     </span>
                     <figcaption>{move || match usize::try_from(state.get().cell) {
-                        Ok(c) => format!("Cell row {}, column {}", c / FEATURE_SIDE + 1, c % FEATURE_SIDE + 1),
-                        Err(_) => "Click a point".to_string(),
+                        Ok(c) => fill(
+                            t_string!(i18n, detr.cell_at),
+                            &[("row", &(c / FEATURE_SIDE + 1)), ("column", &(c % FEATURE_SIDE + 1))],
+                        ),
+                        Err(_) => t_string!(i18n, detr.cell_none).to_string(),
                     }}</figcaption>
                 </figure>
                 {move || encoder.get().unwrap_or_default().into_iter().enumerate().map(|(h, w)| view! {
-                    <AttentionMap pixels weights=Signal::stored(w) caption=format!("Head {}", h + 1) testid=format!("detr-encoder-{h}")/>
+                    <AttentionMap pixels weights=Signal::stored(w) caption=head(h) testid=format!("detr-encoder-{h}")/>
                 }).collect_view()}
             </div>
         </section>

@@ -15,6 +15,10 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::{paint_gray, query_colour, BoxMark, BoxOverlay, DetrSession, DetrStatus};
 use crate::{
+    ar_models::ModelLoadError,
+    detr_model::backend_name,
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    lang::fill,
     mnist::test_digits,
     widgets::{
         pad_keys::{pad_key, summary, PadKey},
@@ -26,7 +30,16 @@ const PIXELS: usize = CANVAS * CANVAS;
 
 /// Brush radii in canvas pixels: thin strokes are about as wide as a small
 /// MNIST digit's.
-const BRUSHES: [(&str, f64); 3] = [("Thin", 0.8), ("Medium", 1.5), ("Thick", 2.4)];
+const BRUSHES: [f64; 3] = [0.8, 1.5, 2.4];
+
+/// A brush's name, thinnest first.
+fn brush_name(i: usize, locale: Locale) -> &'static str {
+    match i {
+        0 => td_string!(locale, detr.brush_thin),
+        1 => td_string!(locale, detr.brush_medium),
+        _ => td_string!(locale, detr.brush_thick),
+    }
+}
 
 /// Stamps a soft round brush at (x, y): full ink within `r`, fading over
 /// one pixel; erasing takes ink away the same way.
@@ -114,23 +127,100 @@ pub fn photo_to_canvas(rgba: &[u8]) -> (Vec<f32>, bool) {
     (out, inverted)
 }
 
-async fn read_photo(file: web_sys::File) -> Result<(Vec<f32>, bool), String> {
-    let window = web_sys::window().ok_or("no window")?;
+/// Why a file could not become the canvas.
+#[derive(Debug, Clone, PartialEq)]
+enum PhotoError {
+    NoWindow,
+    NoDocument,
+    NoCanvas,
+    NoContext,
+    Unreadable,
+    /// Not an image the browser decodes; the file's name.
+    Undecodable(String),
+    NoImage,
+    Empty,
+    CannotDraw,
+    CannotRead,
+}
+
+impl PhotoError {
+    fn say(&self, locale: Locale) -> String {
+        match self {
+            PhotoError::NoWindow => td_string!(locale, detr.photo_no_window).into(),
+            PhotoError::NoDocument => td_string!(locale, detr.photo_no_document).into(),
+            PhotoError::NoCanvas => td_string!(locale, detr.photo_no_canvas).into(),
+            PhotoError::NoContext => td_string!(locale, detr.photo_no_context).into(),
+            PhotoError::Unreadable => td_string!(locale, detr.photo_unreadable).into(),
+            PhotoError::Undecodable(name) => fill(
+                td_string!(locale, detr.photo_undecodable),
+                &[("name", name)],
+            ),
+            PhotoError::NoImage => td_string!(locale, detr.photo_no_image).into(),
+            PhotoError::Empty => td_string!(locale, detr.photo_empty).into(),
+            PhotoError::CannotDraw => td_string!(locale, detr.photo_cannot_draw).into(),
+            PhotoError::CannotRead => td_string!(locale, detr.photo_cannot_read).into(),
+        }
+    }
+}
+
+/// The line under the controls: what the last button or upload did. Kept
+/// as what happened, and worded when shown, so it follows the language.
+#[derive(Debug, Clone, PartialEq)]
+enum Note {
+    None,
+    Added { index: usize, label: u8 },
+    NoSpace,
+    DigitsFailed(ModelLoadError),
+    Reading(String),
+    PhotoLoaded { inverted: bool },
+    UploadFailed(PhotoError),
+}
+
+impl Note {
+    fn say(&self, locale: Locale) -> String {
+        match self {
+            Note::None => String::new(),
+            Note::Added { index, label } => fill(
+                td_string!(locale, detr.note_added),
+                &[("index", index), ("label", label)],
+            ),
+            Note::NoSpace => td_string!(locale, detr.note_no_space).into(),
+            Note::DigitsFailed(e) => fill(
+                td_string!(locale, detr.note_digits_failed),
+                &[("error", &e.say(locale))],
+            ),
+            Note::Reading(name) => fill(td_string!(locale, detr.note_reading), &[("name", name)]),
+            Note::PhotoLoaded { inverted: true } => {
+                td_string!(locale, detr.note_photo_inverted).into()
+            }
+            Note::PhotoLoaded { inverted: false } => {
+                td_string!(locale, detr.note_photo_loaded).into()
+            }
+            Note::UploadFailed(e) => fill(
+                td_string!(locale, detr.note_upload_failed),
+                &[("error", &e.say(locale))],
+            ),
+        }
+    }
+}
+
+async fn read_photo(file: web_sys::File) -> Result<(Vec<f32>, bool), PhotoError> {
+    let window = web_sys::window().ok_or(PhotoError::NoWindow)?;
     let bitmap: web_sys::ImageBitmap = JsFuture::from(
         window
             .create_image_bitmap_with_blob(&file)
-            .map_err(|_| "the browser cannot read this file as an image")?,
+            .map_err(|_| PhotoError::Unreadable)?,
     )
     .await
-    .map_err(|_| format!("“{}” is not an image the browser can decode", file.name()))?
+    .map_err(|_| PhotoError::Undecodable(file.name()))?
     .dyn_into()
-    .map_err(|_| "the browser returned no image")?;
-    let document = window.document().ok_or("no document")?;
+    .map_err(|_| PhotoError::NoImage)?;
+    let document = window.document().ok_or(PhotoError::NoDocument)?;
     let canvas: web_sys::HtmlCanvasElement = document
         .create_element("canvas")
-        .map_err(|_| "no canvas")?
+        .map_err(|_| PhotoError::NoCanvas)?
         .dyn_into()
-        .map_err(|_| "no canvas")?;
+        .map_err(|_| PhotoError::NoCanvas)?;
     canvas.set_width(CANVAS as u32);
     canvas.set_height(CANVAS as u32);
     let ctx: web_sys::CanvasRenderingContext2d = canvas
@@ -138,19 +228,19 @@ async fn read_photo(file: web_sys::File) -> Result<(Vec<f32>, bool), String> {
         .ok()
         .flatten()
         .and_then(|c| c.dyn_into().ok())
-        .ok_or("no 2D context")?;
+        .ok_or(PhotoError::NoContext)?;
     // Fit the whole photo, centred, on a background of its own corner colour.
     let (w, h) = (bitmap.width() as f64, bitmap.height() as f64);
     if w < 1.0 || h < 1.0 {
-        return Err("the image is empty".into());
+        return Err(PhotoError::Empty);
     }
     let scale = CANVAS as f64 / w.max(h);
     let (dw, dh) = (w * scale, h * scale);
     ctx.draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, 0.0, 0.0, 1.0, 1.0)
-        .map_err(|_| "could not draw the image")?;
+        .map_err(|_| PhotoError::CannotDraw)?;
     let corner = ctx
         .get_image_data(0.0, 0.0, 1.0, 1.0)
-        .map_err(|_| "could not read the image")?
+        .map_err(|_| PhotoError::CannotRead)?
         .data();
     ctx.set_fill_style_str(&format!("rgb({},{},{})", corner[0], corner[1], corner[2]));
     ctx.fill_rect(0.0, 0.0, CANVAS as f64, CANVAS as f64);
@@ -161,10 +251,10 @@ async fn read_photo(file: web_sys::File) -> Result<(Vec<f32>, bool), String> {
         dw,
         dh,
     )
-    .map_err(|_| "could not draw the image")?;
+    .map_err(|_| PhotoError::CannotDraw)?;
     let data = ctx
         .get_image_data(0.0, 0.0, CANVAS as f64, CANVAS as f64)
-        .map_err(|_| "could not read the image")?
+        .map_err(|_| PhotoError::CannotRead)?
         .data();
     Ok(photo_to_canvas(&data))
 }
@@ -179,7 +269,7 @@ pub fn DetrDetect() -> impl IntoView {
     let brush = RwSignal::new(1usize);
     let last = RwSignal::new(None::<(f64, f64)>);
     let cursor = RwSignal::new(None::<(f64, f64)>);
-    let note = RwSignal::new(String::new());
+    let note = RwSignal::new(Note::None);
     Effect::new(move |_| {
         if let Some(c) = session.canvas.get() {
             live.set(c.pixels);
@@ -203,7 +293,7 @@ pub fn DetrDetect() -> impl IntoView {
             .then_some((fx * CANVAS as f64, fy * CANVAS as f64))
     };
     let paint_to = move |p: (f64, f64)| {
-        let r = BRUSHES[brush.get_untracked()].1;
+        let r = BRUSHES[brush.get_untracked()];
         let from = last.get_untracked().unwrap_or(p);
         live.update(|x| stroke(x, from, p, r, erase.get_untracked()));
         last.set(Some(p));
@@ -219,7 +309,7 @@ pub fn DetrDetect() -> impl IntoView {
     };
     // Keys (pad_keys): a step is 2 canvas pixels, about a stroke's width.
     let said = RwSignal::new(String::new());
-    let i18n = crate::i18n::use_i18n();
+    let i18n = use_i18n();
     let inked = move || live.with(|p| p.iter().filter(|&&v| v > 0.5).count());
     let on_key = move |ev: web_sys::KeyboardEvent| {
         let Some(action) = pad_key(&ev.key(), ev.shift_key()) else {
@@ -229,7 +319,7 @@ pub fn DetrDetect() -> impl IntoView {
         let (x, y) = cursor.get_untracked().unwrap_or((48.0, 48.0));
         let step = 2.0;
         let clampc = |v: f64| v.clamp(0.5, CANVAS as f64 - 0.5);
-        let r = BRUSHES[brush.get_untracked()].1;
+        let r = BRUSHES[brush.get_untracked()];
         let next = match action {
             PadKey::Move { rows, cols, paint } => {
                 let to = (
@@ -282,13 +372,16 @@ pub fn DetrDetect() -> impl IntoView {
                         &mut rng,
                     ) {
                         Some(_) => {
-                            note.set(format!("Added test digit #{index}, a {}.", d.labels[index]));
+                            note.set(Note::Added {
+                                index,
+                                label: d.labels[index],
+                            });
                             commit(pixels);
                         }
-                        None => note.set("There is no free space left for another digit.".into()),
+                        None => note.set(Note::NoSpace),
                     }
                 }
-                Err(e) => note.set(format!("Could not load the test digits: {e}")),
+                Err(e) => note.set(Note::DigitsFailed(e)),
             }
         });
     };
@@ -302,21 +395,17 @@ pub fn DetrDetect() -> impl IntoView {
         let Some(file) = input.files().and_then(|f| f.get(0)) else {
             return;
         };
-        note.set(format!("Reading “{}”…", file.name()));
+        note.set(Note::Reading(file.name()));
         spawn_local(async move {
             match read_photo(file).await {
                 Ok((pixels, inverted)) => {
-                    note.set(if inverted {
-                        "Photo loaded; its light background was inverted to white ink on black, as the detector expects.".into()
-                    } else {
-                        "Photo loaded.".into()
-                    });
+                    note.set(Note::PhotoLoaded { inverted });
                     session.update(|s| {
                         s.x = canvas_to_code(&pixels);
                         s.labels.clear();
                     });
                 }
-                Err(e) => note.set(format!("Could not use that file: {e}")),
+                Err(e) => note.set(Note::UploadFailed(e)),
             }
         });
         input.set_value("");
@@ -352,12 +441,8 @@ pub fn DetrDetect() -> impl IntoView {
     });
     view! {
         <section class="widget" data-testid="detr-detect" aria-labelledby="detr-detect-title">
-            <h2 id="detr-detect-title">"Detect"</h2>
-            <p>
-                "Write a few digits, well apart, on the black canvas, or drop in real test digits. "
-                "The detector runs on every change: each of its 10 object queries proposes one box and one class, "
-                "and the boxes whose score passes the threshold are drawn. There is no post-processing step."
-            </p>
+            <h2 id="detr-detect-title">{t!(i18n, detr.detect_title)}</h2>
+            <p>{t!(i18n, detr.detect_intro)}</p>
             <UrlNotices notices=session.notices/>
             <DetrStatus session/>
             <div class="detr-layout">
@@ -372,22 +457,35 @@ pub fn DetrDetect() -> impl IntoView {
                         aria-label=move || {
                             let found = kept.get();
                             let what = match found.len() {
-                                0 => "no detections".to_string(),
-                                n => format!(
-                                    "{n} detection{}: {}",
-                                    if n == 1 { "" } else { "s" },
-                                    found
-                                        .iter()
-                                        .map(|(_, q)| format!("{} at {:.0}%", q.label, q.score * 100.0))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
+                                0 => t_string!(i18n, detr.found_none).to_string(),
+                                n => fill(
+                                    if n == 1 {
+                                        t_string!(i18n, detr.found_one)
+                                    } else {
+                                        t_string!(i18n, detr.found_many)
+                                    },
+                                    &[
+                                        ("count", &n),
+                                        (
+                                            "list",
+                                            &found
+                                                .iter()
+                                                .map(|(_, q)| fill(
+                                                    t_string!(i18n, detr.found_item),
+                                                    &[
+                                                        ("label", &q.label),
+                                                        ("score", &format!("{:.0}", q.score * 100.0)),
+                                                    ],
+                                                ))
+                                                .collect::<Vec<_>>()
+                                                .join(t_string!(i18n, detr.list_sep)),
+                                        ),
+                                    ],
                                 ),
                             };
-                            format!(
-                                "Drawing canvas, 96 by 96, {} of {PIXELS} pixels inked, {what}. \
-                                 Draw with a mouse, pen or finger; or move with the arrow keys, Space to ink, \
-                                 Delete to erase, Shift and an arrow to draw a line, Escape to leave.",
-                                inked()
+                            fill(
+                                t_string!(i18n, detr.canvas_label),
+                                &[("inked", &inked()), ("total", &PIXELS), ("found", &what)],
                             )
                         }
                         data-testid="detr-canvas"
@@ -423,50 +521,50 @@ pub fn DetrDetect() -> impl IntoView {
                 </div>
                 <div class="detr-side">
                     <form class="controls" on:submit=|ev| ev.prevent_default()>
-                        <button type="button" data-testid="detr-pen" aria-pressed=move || (!erase.get()).to_string() on:click=move |_| erase.set(false)>"Pen"</button>
-                        <button type="button" data-testid="detr-eraser" aria-pressed=move || erase.get().to_string() on:click=move |_| erase.set(true)>"Eraser"</button>
+                        <button type="button" data-testid="detr-pen" aria-pressed=move || (!erase.get()).to_string() on:click=move |_| erase.set(false)>{t!(i18n, detr.pen)}</button>
+                        <button type="button" data-testid="detr-eraser" aria-pressed=move || erase.get().to_string() on:click=move |_| erase.set(true)>{t!(i18n, detr.eraser)}</button>
                         <label>
-                            <span>"Brush"</span>
+                            <span>{t!(i18n, detr.brush)}</span>
                             <select data-testid="detr-brush" on:change=move |ev| {
                                 if let Ok(i) = event_target_value(&ev).parse::<usize>() {
                                     brush.set(i.min(BRUSHES.len() - 1));
                                 }
                             }>
-                                {BRUSHES.iter().enumerate().map(|(i, (name, _))| view! {
-                                    <option value=i.to_string() selected=move || brush.get() == i>{*name}</option>
+                                {(0..BRUSHES.len()).map(|i| view! {
+                                    <option value=i.to_string() selected=move || brush.get() == i>{move || brush_name(i, i18n.get_locale())}</option>
                                 }).collect_view()}
                             </select>
                         </label>
                         <button type="button" data-testid="detr-clear" on:click=move |_| {
-                            note.set(String::new());
+                            note.set(Note::None);
                             session.update(|s| {
                                 s.x = canvas_to_code(&[0.0; PIXELS]);
                                 s.labels.clear();
                             });
-                        }>"Clear"</button>
+                        }>{t!(i18n, detr.clear)}</button>
                         <button type="button" data-testid="detr-invert" on:click=move |_| {
                             let pixels: Vec<f32> = live.get_untracked().iter().map(|v| 1.0 - v).collect();
                             commit(pixels);
-                        }>"Invert"</button>
+                        }>{t!(i18n, detr.invert)}</button>
                     </form>
                     <form class="controls" on:submit=|ev| ev.prevent_default()>
-                        <button type="button" data-testid="detr-add-digit" on:click=add_digit>"Add a real test digit"</button>
+                        <button type="button" data-testid="detr-add-digit" on:click=add_digit>{t!(i18n, detr.add_digit)}</button>
                         <button type="button" data-testid="detr-new-scene" on:click=move |_| {
-                            note.set(String::new());
+                            note.set(Note::None);
                             session.update(|s| {
                                 s.scene = fresh_seed() % 1_000_000;
                                 s.x.clear();
                                 s.labels.clear();
                             });
-                        }>"New test scene"</button>
+                        }>{t!(i18n, detr.new_scene)}</button>
                         <label class="upload">
-                            <span>"Upload a photo"</span>
+                            <span>{t!(i18n, detr.upload)}</span>
                             <input type="file" accept="image/*" data-testid="detr-upload" on:change=on_upload/>
                         </label>
                     </form>
-                    <p class="note" role="status" data-testid="detr-note">{move || note.get()}</p>
+                    <p class="note" role="status" data-testid="detr-note">{move || note.with(|n| n.say(i18n.get_locale()))}</p>
                     <label class="slider">
-                        <span>{move || format!("Confidence threshold: {}%", state.get().conf)}</span>
+                        <span>{move || fill(t_string!(i18n, detr.threshold), &[("conf", &state.get().conf)])}</span>
                         <input
                             type="range" min="0" max="100" step="5"
                             data-testid="detr-conf"
@@ -489,16 +587,32 @@ pub fn DetrDetect() -> impl IntoView {
                     >
                         {move || {
                             let k = kept.get();
+                            let count = if k.len() == 1 {
+                                t_string!(i18n, detr.count_one)
+                            } else {
+                                t_string!(i18n, detr.count_many)
+                            };
                             view! {
-                                <p><strong>{format!("{} detection{}", k.len(), if k.len() == 1 { "" } else { "s" })}</strong>
-                                    {format!(" at a score of {}% or more", state.get().conf)}</p>
+                                <p><strong>{fill(count, &[("count", &k.len())])}</strong>
+                                    {fill(t_string!(i18n, detr.count_floor), &[("conf", &state.get().conf)])}</p>
                                 <ul class="detections">
                                     {k.into_iter().map(|(i, q)| {
                                         let [x, y, w, h] = q.bbox;
                                         view! {
                                             <li>
                                                 <span class="swatch" style=format!("background:{}", query_colour(i))></span>
-                                                {format!("query {i}: “{}”, score {:.2}, box x {x:.0}, y {y:.0}, w {w:.0}, h {h:.0}", q.label, q.score)}
+                                                {fill(
+                                                    t_string!(i18n, detr.detection_item),
+                                                    &[
+                                                        ("query", &i),
+                                                        ("label", &q.label),
+                                                        ("score", &format!("{:.2}", q.score)),
+                                                        ("x", &format!("{x:.0}")),
+                                                        ("y", &format!("{y:.0}")),
+                                                        ("w", &format!("{w:.0}")),
+                                                        ("h", &format!("{h:.0}")),
+                                                    ],
+                                                )}
                                             </li>
                                         }
                                     }).collect_view()}
@@ -507,17 +621,29 @@ pub fn DetrDetect() -> impl IntoView {
                         }}
                     </div>
                     <p class="note" data-testid="detr-timing" data-ms=move || session.detected.get().map(|d| d.ms.to_string()).unwrap_or_default()>
-                        {move || session.detected.get().map(|d| format!(
-                            "One forward pass: {:.1} ms on {}.{}",
-                            d.ms,
-                            d.backend,
-                            if d.epoch > 0 { " Detected again after the GPU device was lost." } else { "" }
-                        ))}
+                        {move || session.detected.get().map(|d| {
+                            let locale = i18n.get_locale();
+                            let pass = fill(
+                                td_string!(locale, detr.timing),
+                                &[
+                                    ("ms", &format!("{:.1}", d.ms)),
+                                    ("backend", &backend_name(d.adapter.as_deref(), locale)),
+                                ],
+                            );
+                            if d.epoch > 0 {
+                                pass + td_string!(locale, detr.timing_lost)
+                            } else {
+                                pass
+                            }
+                        })}
                         // Both backends side by side, once Auto has measured them.
                         {move || {
                             session.detected.track();
                             crate::live_backend::calibration("DETR")
-                                .map(|c| format!(" Calibration on a blank canvas: {}.", crate::live_backend::reason(&c)))
+                                .map(|c| fill(
+                                    t_string!(i18n, detr.calibration),
+                                    &[("reason", &crate::live_backend::reason_in(i18n.get_locale(), &c))],
+                                ))
                         }}
                     </p>
                 </div>

@@ -17,7 +17,11 @@ use super::{
     format_labels, ground_truth, parse_labels, queries::LayerSelect, query_colour, BoxMark,
     BoxOverlay, DetrSession, DetrStatus, GrayImage,
 };
-use crate::widgets::UrlNotices;
+use crate::{
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    lang::fill,
+    widgets::UrlNotices,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -39,10 +43,10 @@ impl Part {
         }
     }
 
-    fn name(self) -> &'static str {
+    fn name(self, locale: Locale) -> &'static str {
         match self {
-            Part::Total => "Total",
-            Part::Class => "Class: −p(digit)",
+            Part::Total => td_string!(locale, detr.part_total),
+            Part::Class => td_string!(locale, detr.part_class),
             Part::L1 => "L1 × 5",
             Part::Giou => "−GIoU × 2",
         }
@@ -65,6 +69,7 @@ struct Step {
 
 #[component]
 pub fn DetrMatching() -> impl IntoView {
+    let i18n = use_i18n();
     let session = DetrSession::use_or_new();
     let state = session.state;
     let part = RwSignal::new(Part::Total);
@@ -145,37 +150,33 @@ pub fn DetrMatching() -> impl IntoView {
     };
     view! {
         <section class="widget" data-testid="detr-matching" aria-labelledby="detr-matching-title">
-            <h2 id="detr-matching-title">"Hungarian matching, one training step"</h2>
-            <p>
-                "To train, DETR pairs each true digit with exactly one query: the pairing of least total cost, "
-                "found by the Hungarian method. Cost = −p(true digit) + 5 · L1 distance of the boxes + 2 · (−GIoU). "
-                "The matched queries learn their digit and box; every other query learns ∅."
-            </p>
+            <h2 id="detr-matching-title">{t!(i18n, detr.matching_title)}</h2>
+            <p>{t!(i18n, detr.matching_intro)}</p>
             <UrlNotices notices=session.notices/>
             <DetrStatus session/>
             <div class="matching-layout">
                 <figure class="attention-map">
                     <span class="map-stack">
-                        <GrayImage values=pixels side=CANVAS label="the canvas and its ground truth".into() testid="detr-matching-image".into()/>
+                        <GrayImage values=pixels side=CANVAS label=move || t_string!(i18n, detr.matching_image) testid="detr-matching-image".into()/>
                         <BoxOverlay marks/>
                     </span>
-                    <figcaption>"Ground truth (dashed)"</figcaption>
+                    <figcaption>{t!(i18n, detr.ground_truth)}</figcaption>
                 </figure>
                 <div>
                     <Show
                         when=is_drawing
-                        fallback=|| view! { <p class="note">"A generated test scene: its ground truth comes from the generator."</p> }
+                        fallback=move || view! { <p class="note">{t!(i18n, detr.scene_truth)}</p> }
                     >
-                        <p class="note">"Your canvas: each separate patch of ink is one digit. Say what each one is:"</p>
+                        <p class="note">{t!(i18n, detr.your_canvas)}</p>
                         <form class="controls" on:submit=|ev| ev.prevent_default()>
                             {move || step.get().map(|s| s.objects.into_iter().enumerate().map(|(j, (l, _, given))| view! {
                                 <label>
-                                    <span>{format!("Digit #{}", j + 1)}</span>
+                                    <span>{fill(t_string!(i18n, detr.digit_n), &[("digit", &(j + 1))])}</span>
                                     <select data-testid=format!("detr-label-{j}") on:change=move |ev| {
                                         let v = event_target_value(&ev).parse::<u8>().ok().filter(|&v| v < 10);
                                         set_label(j, v);
                                     }>
-                                        <option value="?" selected=!given>{format!("{l}? (the detector's guess)")}</option>
+                                        <option value="?" selected=!given>{fill(t_string!(i18n, detr.detector_guess), &[("label", &l)])}</option>
                                         {(0..10u8).map(|d| view! { <option value=d.to_string() selected=given && d == l>{d.to_string()}</option> }).collect_view()}
                                     </select>
                                 </label>
@@ -184,11 +185,11 @@ pub fn DetrMatching() -> impl IntoView {
                     </Show>
                     <form class="controls" on:submit=|ev| ev.prevent_default()>
                         <LayerSelect session testid="detr-matching-layer"/>
-                        <span role="group" aria-label="Which cost to show">
+                        <span role="group" aria-label=move || t_string!(i18n, detr.which_cost)>
                             {Part::ALL.into_iter().map(|p| view! {
                                 <button type="button" aria-pressed=move || (part.get() == p).to_string()
                                     data-testid=format!("detr-part-{}", p.slug())
-                                    on:click=move |_| part.set(p)>{p.name()}</button>
+                                    on:click=move |_| part.set(p)>{move || p.name(i18n.get_locale())}</button>
                             }).collect_view()}
                         </span>
                     </form>
@@ -198,7 +199,7 @@ pub fn DetrMatching() -> impl IntoView {
                 None => ().into_any(),
                 Some(s) if s.objects.is_empty() => view! {
                     <p class="note" data-testid="detr-matching-empty">
-                        "No digits on the canvas, so there is nothing to match: all ten queries are trained toward ∅."
+                        {t!(i18n, detr.nothing_to_match)}
                     </p>
                 }.into_any(),
                 Some(s) => {
@@ -214,8 +215,11 @@ pub fn DetrMatching() -> impl IntoView {
                     view! {
                         <div class="table-scroll">
                             <table class="cost-matrix" data-testid="detr-cost" data-assignment=code data-queries=n data-objects=m>
-                                <caption>{format!("{} cost, {n} queries × {m} digits; the Hungarian assignment is highlighted", part.get().name())}</caption>
-                                <thead><tr><th scope="col">"Query"</th>
+                                <caption>{fill(
+                                    t_string!(i18n, detr.cost_caption),
+                                    &[("part", &part.get().name(i18n.get_locale())), ("queries", &n), ("digits", &m)],
+                                )}</caption>
+                                <thead><tr><th scope="col">{t!(i18n, detr.query)}</th>
                                     {s.objects.iter().enumerate().map(|(j, (l, _, _))| view! { <th scope="col">{format!("#{} ({l})", j + 1)}</th> }).collect_view()}
                                 </tr></thead>
                                 <tbody>
@@ -232,20 +236,36 @@ pub fn DetrMatching() -> impl IntoView {
                             </table>
                         </div>
                         <table class="loss-terms" data-testid="detr-loss" data-total=s.total.to_string()>
-                            <caption>"The loss this assignment gives (this layer)"</caption>
+                            <caption>{t!(i18n, detr.loss_caption)}</caption>
                             <tbody>
-                                <tr><th scope="row">"Cross-entropy over all 10 queries (∅ weighted 0.1)"</th><td>{format!("{:.3}", s.class)}</td><td>{format!("× {COST_CLASS}")}</td></tr>
-                                <tr><th scope="row">"L1 between matched boxes, per digit"</th><td>{format!("{:.3}", s.l1)}</td><td>{format!("× {COST_L1}")}</td></tr>
-                                <tr><th scope="row">"1 − GIoU of matched boxes, per digit"</th><td>{format!("{:.3}", s.giou)}</td><td>{format!("× {COST_GIOU}")}</td></tr>
-                                <tr><th scope="row">"Total"</th><td colspan="2"><strong>{format!("{:.3}", s.total)}</strong></td></tr>
+                                <tr><th scope="row">{t!(i18n, detr.loss_class)}</th><td>{format!("{:.3}", s.class)}</td><td>{format!("× {COST_CLASS}")}</td></tr>
+                                <tr><th scope="row">{t!(i18n, detr.loss_l1)}</th><td>{format!("{:.3}", s.l1)}</td><td>{format!("× {COST_L1}")}</td></tr>
+                                <tr><th scope="row">{t!(i18n, detr.loss_giou)}</th><td>{format!("{:.3}", s.giou)}</td><td>{format!("× {COST_GIOU}")}</td></tr>
+                                <tr><th scope="row">{t!(i18n, detr.loss_total)}</th><td colspan="2"><strong>{format!("{:.3}", s.total)}</strong></td></tr>
                             </tbody>
                         </table>
                         <p class="note" data-testid="detr-claimants" data-claimants={s.claimants.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")}>
-                            {format!(
-                                "Left to choose for themselves, the queries would pile up: {}. One-to-one matching trains only one query \
-                                 per digit toward it and pushes the rest toward ∅ (weight {NO_OBJECT_WEIGHT}), so the trained model \
-                                 learns not to predict duplicates, and no non-maximum suppression is needed afterwards.",
-                                s.claimants.iter().enumerate().map(|(j, c)| format!("{c} quer{} prefer digit #{}", if *c == 1 { "y" } else { "ies" }, j + 1)).collect::<Vec<_>>().join(", ")
+                            {fill(
+                                t_string!(i18n, detr.claimants),
+                                &[
+                                    (
+                                        "list",
+                                        &s.claimants
+                                            .iter()
+                                            .enumerate()
+                                            .map(|(j, c)| fill(
+                                                if *c == 1 {
+                                                    t_string!(i18n, detr.claimant_one)
+                                                } else {
+                                                    t_string!(i18n, detr.claimant_many)
+                                                },
+                                                &[("count", c), ("digit", &(j + 1))],
+                                            ))
+                                            .collect::<Vec<_>>()
+                                            .join(t_string!(i18n, detr.list_sep)),
+                                    ),
+                                    ("weight", &NO_OBJECT_WEIGHT),
+                                ],
                             )}
                         </p>
                     }.into_any()

@@ -26,7 +26,10 @@ use leptos::{html, prelude::*, task::spawn_local};
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    ar_models::ModelLoadError,
     detr_model::detr_runner,
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    lang::fill,
     live_backend,
     mnist::test_digits,
     url_state::{use_widget_state, Parsed, WidgetState},
@@ -130,7 +133,8 @@ pub struct Canvas {
 pub struct Detected {
     pub trace: DetrTrace,
     pub ms: f64,
-    pub backend: String,
+    /// The WebGPU adapter it ran on, or None for the CPU.
+    pub adapter: Option<String>,
     /// The canvas it was computed from.
     pub pixels: Vec<f32>,
     /// The GPU epoch it was computed in (a lost GPU starts a new one).
@@ -140,6 +144,27 @@ pub struct Detected {
 impl Detected {
     pub fn queries(&self) -> Vec<QueryOutput> {
         self.trace.queries()
+    }
+}
+
+/// Why the detector is not showing anything, worded when shown so it
+/// follows the page's language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DetrError {
+    /// The test digits for a generated scene did not load.
+    Digits(ModelLoadError),
+    /// The detector's weights did not load.
+    Load(ModelLoadError),
+    /// A forward pass failed: compute's error, as compute words it.
+    Failed(String),
+}
+
+impl DetrError {
+    pub fn say(&self, locale: Locale) -> String {
+        match self {
+            DetrError::Digits(e) | DetrError::Load(e) => e.say(locale),
+            DetrError::Failed(e) => fill(td_string!(locale, detr.error_failed), &[("error", e)]),
+        }
     }
 }
 
@@ -153,7 +178,7 @@ pub struct DetrSession {
     pub canvas: RwSignal<Option<Canvas>>,
     pub detected: RwSignal<Option<Detected>>,
     pub progress: RwSignal<(u64, u64)>,
-    pub error: RwSignal<Option<String>>,
+    pub error: RwSignal<Option<DetrError>>,
     /// Detections finished, for tests and the status line.
     pub runs: RwSignal<u32>,
 }
@@ -221,7 +246,7 @@ impl DetrSession {
                             scene: Some(scene),
                         }));
                     }
-                    Err(e) => session.error.set(Some(e.to_string())),
+                    Err(e) => session.error.set(Some(DetrError::Digits(e))),
                 }
             });
         });
@@ -241,7 +266,7 @@ impl DetrSession {
                     match detr_runner(&backend, move |l, t| session.progress.set((l, t))).await {
                         Ok(r) => r,
                         Err(e) => {
-                            session.error.set(Some(e.to_string()));
+                            session.error.set(Some(DetrError::Load(e)));
                             return;
                         }
                     };
@@ -256,14 +281,14 @@ impl DetrSession {
                         session.detected.set(Some(Detected {
                             trace,
                             ms,
-                            backend: runner.backend_name(),
+                            adapter: runner.adapter_name(),
                             pixels: canvas.pixels,
                             epoch,
                         }));
                         session.runs.update(|n| *n += 1);
                         live_backend::result_shown();
                     }
-                    Err(e) => session.error.set(Some(format!("The detector failed: {e}"))),
+                    Err(e) => session.error.set(Some(DetrError::Failed(e.to_string()))),
                 }
             });
         });
@@ -363,7 +388,7 @@ pub fn GrayImage(
     #[prop(into)] values: Signal<Vec<f32>>,
     side: usize,
     #[prop(optional)] heat: bool,
-    label: String,
+    #[prop(into)] label: Signal<String>,
     testid: String,
     #[prop(optional)] class: &'static str,
 ) -> impl IntoView {
@@ -381,7 +406,7 @@ pub fn GrayImage(
             width=side
             height=side
             role="img"
-            aria-label=label
+            aria-label=move || label.get()
             data-testid=testid
         ></canvas>
     }
@@ -428,24 +453,28 @@ pub fn BoxOverlay(#[prop(into)] marks: Signal<Vec<BoxMark>>) -> impl IntoView {
 /// Download progress and errors, shared by the chapter's widgets.
 #[component]
 pub fn DetrStatus(session: DetrSession) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         {move || match session.error.get() {
-            Some(e) => view! { <p class="error" role="alert" data-testid="detr-error">{e}</p> }.into_any(),
+            Some(e) => view! { <p class="error" role="alert" data-testid="detr-error">{e.say(i18n.get_locale())}</p> }.into_any(),
             None => {
                 let (loaded, total) = session.progress.get();
                 (total > 0 && loaded < total)
                     .then(|| view! {
                         <p class="loading" role="status">
-                            "Downloading the detector: "
+                            {t!(i18n, detr.status_downloading)}
                             <progress max=total value=loaded></progress>
-                            {format!(" {} of {} kB", loaded / 1000, total / 1000)}
+                            {move || fill(
+                                t_string!(i18n, detr.status_kb),
+                                &[("loaded", &(loaded / 1000)), ("total", &(total / 1000))],
+                            )}
                         </p>
                     })
                     .into_any()
             }
         }}
         <Show when=move || session.detected.read().is_none() && session.error.read().is_none()>
-            <p class="loading" role="status">"Running the detector…"</p>
+            <p class="loading" role="status">{t!(i18n, detr.status_running)}</p>
         </Show>
     }
 }
@@ -463,28 +492,48 @@ pub fn DetrSessionScope(children: Children) -> impl IntoView {
 /// The trained model's measured numbers, next to DETR-R50's published ones.
 #[component]
 pub fn DetrModelFacts() -> impl IntoView {
+    let i18n = use_i18n();
     let metrics = LocalResource::new(crate::detr_model::detr_metrics);
     view! {
-        <Suspense fallback=|| view! { <p role="status">"Loading the model's measurements…"</p> }>
+        <Suspense fallback=move || view! { <p role="status">{t!(i18n, detr.facts_loading)}</p> }>
             {move || Suspend::new(async move {
                 match metrics.await {
-                    Ok(m) => view! {
+                    Ok(m) => {
+                        let ap = format!("{:.3}", m.test_ap);
+                        let test_scenes = m.test_scenes;
+                        let steps = crate::format::group(m.steps);
+                        let scenes_seen = crate::format::group(m.scenes_seen);
+                        let minutes = format!("{:.0}", m.train_seconds / 60.0);
+                        view! {
                         <table class="facts" data-testid="detr-facts" data-ap=m.test_ap.to_string()>
-                            <caption>"This model, measured here; DETR-R50, as published"</caption>
-                            <thead><tr><th scope="col"></th><th scope="col">"glassbox's DETR"</th><th scope="col">"DETR-R50 (Carion et al., 2020)"</th></tr></thead>
+                            <caption>{t!(i18n, detr.facts_caption)}</caption>
+                            <thead><tr><th scope="col"></th><th scope="col">{t!(i18n, detr.facts_ours)}</th><th scope="col">{t!(i18n, detr.facts_theirs)}</th></tr></thead>
                             <tbody>
-                                <tr><th scope="row">"Parameters"</th><td>{crate::format::group(m.params)}</td><td>"41M"</td></tr>
+                                <tr><th scope="row">{t!(i18n, detr.facts_params)}</th><td>{crate::format::group(m.params)}</td><td>"41M"</td></tr>
                                 <tr><th scope="row">"AP@[.50:.95]"</th>
-                                    <td>{format!("{:.3} on {} generated test scenes", m.test_ap, m.test_scenes)}</td><td>"0.420 on COCO val"</td></tr>
-                                <tr><th scope="row">"AP50 / AP75"</th><td>{format!("{:.3} / {:.3}", m.test_ap50, m.test_ap75)}</td><td>"0.624 / 0.442 (Table 1)"</td></tr>
-                                <tr><th scope="row">"Training"</th>
-                                    <td>{format!("{} steps, {} scenes, {:.0} min on 2 CPU cores", crate::format::group(m.steps), crate::format::group(m.scenes_seen), m.train_seconds / 60.0)}</td>
-                                    <td>"500 epochs of COCO"</td></tr>
-                                <tr><th scope="row">"Weights"</th><td>{format!("{} kB (Q8_0)", m.weights_bytes / 1000)}</td><td>"about 164 MB (41M × 4 B, f32)"</td></tr>
+                                    <td>{move || fill(
+                                        t_string!(i18n, detr.facts_ap_ours),
+                                        &[("ap", &ap), ("scenes", &test_scenes)],
+                                    )}</td><td>{t!(i18n, detr.facts_ap_theirs)}</td></tr>
+                                <tr><th scope="row">"AP50 / AP75"</th><td>{format!("{:.3} / {:.3}", m.test_ap50, m.test_ap75)}</td><td>{t!(i18n, detr.facts_ap5075_theirs)}</td></tr>
+                                <tr><th scope="row">{t!(i18n, detr.facts_training)}</th>
+                                    <td>{move || fill(
+                                        t_string!(i18n, detr.facts_training_ours),
+                                        &[
+                                            ("steps", &steps),
+                                            ("scenes", &scenes_seen),
+                                            ("minutes", &minutes),
+                                        ],
+                                    )}</td>
+                                    <td>{t!(i18n, detr.facts_training_theirs)}</td></tr>
+                                <tr><th scope="row">{t!(i18n, detr.facts_weights)}</th><td>{format!("{} kB (Q8_0)", m.weights_bytes / 1000)}</td><td>{t!(i18n, detr.facts_weights_theirs)}</td></tr>
                             </tbody>
                         </table>
+                        }.into_any()
+                    }
+                    Err(e) => view! {
+                        <p class="error" role="alert">{move || e.say(i18n.get_locale())}</p>
                     }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }
             })}
         </Suspense>

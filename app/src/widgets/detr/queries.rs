@@ -10,14 +10,19 @@ use super::{
     query_colour, query_label, BoxMark, BoxOverlay, DetrSession, DetrStatus, GrayImage,
     CLASS_NAMES, EMPTY,
 };
-use crate::widgets::UrlNotices;
+use crate::{
+    i18n::{t, t_string, use_i18n},
+    lang::fill,
+    widgets::UrlNotices,
+};
 
 /// Decoder-layer picker shared by the queries, attention and matching widgets.
 #[component]
 pub fn LayerSelect(session: DetrSession, testid: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <label>
-            <span>"Decoder layer"</span>
+            <span>{t!(i18n, detr.decoder_layer)}</span>
             <select data-testid=testid on:change=move |ev| {
                 if let Ok(l) = event_target_value(&ev).parse::<u32>() {
                     session.update(|s| s.layer = l.min(DECODER_LAYERS as u32 - 1));
@@ -25,7 +30,14 @@ pub fn LayerSelect(session: DetrSession, testid: &'static str) -> impl IntoView 
             }>
                 {(0..DECODER_LAYERS).map(|l| view! {
                     <option value=l.to_string() selected=move || session.state.get().layer as usize == l>
-                        {if l + 1 == DECODER_LAYERS { format!("{} (the output)", l + 1) } else { format!("{} (auxiliary)", l + 1) }}
+                        {move || fill(
+                            if l + 1 == DECODER_LAYERS {
+                                t_string!(i18n, detr.layer_output)
+                            } else {
+                                t_string!(i18n, detr.layer_auxiliary)
+                            },
+                            &[("layer", &(l + 1))],
+                        )}
                     </option>
                 }).collect_view()}
             </select>
@@ -35,6 +47,7 @@ pub fn LayerSelect(session: DetrSession, testid: &'static str) -> impl IntoView 
 
 #[component]
 pub fn DetrQueries() -> impl IntoView {
+    let i18n = use_i18n();
     let session = DetrSession::use_or_new();
     let layer = move || session.state.get().layer as usize;
     let cards = Memo::new(move |_| {
@@ -48,12 +61,8 @@ pub fn DetrQueries() -> impl IntoView {
         Signal::derive(move || session.detected.get().map(|d| d.pixels).unwrap_or_default());
     view! {
         <section class="widget" data-testid="detr-queries" aria-labelledby="detr-queries-title">
-            <h2 id="detr-queries-title">"The object queries"</h2>
-            <p>
-                {format!("The decoder starts from {QUERIES} learned vectors, the object queries, and turns each into one prediction: ")}
-                "a distribution over the ten digits and ∅ (“no object”), and a box. Every query is shown, "
-                "including those that predict ∅. Earlier decoder layers are trained with the same loss, so their guesses can be read too."
-            </p>
+            <h2 id="detr-queries-title">{t!(i18n, detr.queries_title)}</h2>
+            <p>{move || fill(t_string!(i18n, detr.queries_intro), &[("count", &QUERIES)])}</p>
             <UrlNotices notices=session.notices/>
             <DetrStatus session/>
             <form class="controls" on:submit=|ev| ev.prevent_default()>
@@ -70,10 +79,17 @@ pub fn DetrQueries() -> impl IntoView {
                         text: query_label(&q),
                         dashed: q.is_empty(),
                     }];
+                    // The cards re-render with the language (this closure reads it).
                     let summary = if q.is_empty() {
-                        format!("∅ no object ({:.0}%)", q.probs[EMPTY] * 100.0)
+                        fill(
+                            t_string!(i18n, detr.query_empty),
+                            &[("percent", &format!("{:.0}", q.probs[EMPTY] * 100.0))],
+                        )
                     } else {
-                        format!("digit {} ({:.0}%)", q.label, q.score * 100.0)
+                        fill(
+                            t_string!(i18n, detr.query_digit),
+                            &[("label", &q.label), ("percent", &format!("{:.0}", q.score * 100.0))],
+                        )
                     };
                     view! {
                         <button
@@ -86,10 +102,10 @@ pub fn DetrQueries() -> impl IntoView {
                             on:click=move |_| session.update(|s| s.query = i as u32)
                         >
                             <span class="query-title" style=format!("border-color:{}", query_colour(i))>
-                                {format!("Query {i}")}
+                                {fill(t_string!(i18n, detr.query_n), &[("query", &i)])}
                             </span>
                             <span class="query-thumb">
-                                <GrayImage values=pixels side=96 label=format!("query {i}'s box") testid=format!("detr-query-thumb-{i}")/>
+                                <GrayImage values=pixels side=96 label=fill(t_string!(i18n, detr.query_thumb), &[("query", &i)]) testid=format!("detr-query-thumb-{i}")/>
                                 <BoxOverlay marks=Signal::stored(mark)/>
                             </span>
                             <span class="query-summary">{summary}</span>
