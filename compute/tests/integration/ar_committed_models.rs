@@ -234,3 +234,72 @@ fn gpu_memory_stays_flat_over_repeated_samples() {
         assert!(warm > 0);
     }
 }
+
+/// The receptive fields `receptive` finds from the models' structure hold
+/// for the committed weights: flipping a pixel outside pixel i's field
+/// leaves its logit bit-for-bit unchanged, and flipping one inside usually
+/// moves it. Pixel 400 is row 14, column 8.
+#[test]
+fn receptive_fields_hold_for_the_committed_weights() {
+    use compute::models::ar::{pixelcnn, receptive, SIDE};
+    let x = test_digits().swap_remove(0);
+    let flipped = |j: usize| {
+        let mut y = x.clone();
+        y[j] = 1.0 - y[j];
+        y
+    };
+    let i = 400;
+
+    // PixelCNN: every pixel its logit reads (the window of rows up to i's).
+    let ArModel::PixelCnn(cnn) = committed(ArKind::PixelCnn) else {
+        unreachable!()
+    };
+    let seen = receptive::pixelcnn_sees(i);
+    let base = cnn.logit_at(&x, i).unwrap();
+    let (r0, rows) = pixelcnn::window(i);
+    let mut moved = 0;
+    for j in r0 * SIDE..(r0 + rows) * SIDE {
+        let z = cnn.logit_at(&flipped(j), i).unwrap();
+        if seen[j] {
+            moved += (z != base) as usize;
+        } else {
+            assert_eq!(
+                z, base,
+                "PixelCNN's logit {i} moved with pixel {j}, outside its field"
+            );
+        }
+    }
+    let field = receptive::count(&seen);
+    assert!(
+        moved * 10 >= field * 9,
+        "{moved} of {field} pixels in view move the logit"
+    );
+
+    // MADE: nothing at or after i reaches output i; before i, the direct
+    // connections reach every pixel.
+    let made = committed(ArKind::Made);
+    let ArModel::Made(m) = &made else {
+        unreachable!()
+    };
+    let seen = receptive::made_sees(&m.degrees, i);
+    let base = made.logits_ref(&x).unwrap()[i];
+    let mut moved = 0;
+    for j in 0..PIXELS {
+        let z = made.logits_ref(&flipped(j)).unwrap()[i];
+        if seen[j] {
+            moved += (z != base) as usize;
+        } else {
+            assert_eq!(z, base, "MADE's logit {i} moved with pixel {j}");
+        }
+    }
+    assert_eq!(receptive::count(&seen), i);
+    assert!(
+        moved * 10 >= i * 9,
+        "{moved} of {i} pixels move MADE's logit"
+    );
+    println!(
+        "pixel {i}: PixelCNN sees {field}, MADE {} ({} through its hidden layer), FVSBN and NADE {i}",
+        receptive::count(&seen),
+        receptive::count(&receptive::made_through_hidden(&m.degrees, i))
+    );
+}

@@ -13,6 +13,7 @@ pub mod gpu;
 pub mod made;
 pub mod nade;
 pub mod pixelcnn;
+pub mod receptive;
 
 use crate::{
     error::ComputeError,
