@@ -258,9 +258,14 @@ fn receptive_fields_hold_for_the_committed_weights() {
     let base = cnn.logit_at(&x, i).unwrap();
     let (r0, rows) = pixelcnn::window(i);
     let mut moved = 0;
-    for j in r0 * SIDE..(r0 + rows) * SIDE {
+    for (j, &in_view) in seen
+        .iter()
+        .enumerate()
+        .take((r0 + rows) * SIDE)
+        .skip(r0 * SIDE)
+    {
         let z = cnn.logit_at(&flipped(j), i).unwrap();
-        if seen[j] {
+        if in_view {
             moved += (z != base) as usize;
         } else {
             assert_eq!(
@@ -284,9 +289,9 @@ fn receptive_fields_hold_for_the_committed_weights() {
     let seen = receptive::made_sees(&m.degrees, i);
     let base = made.logits_ref(&x).unwrap()[i];
     let mut moved = 0;
-    for j in 0..PIXELS {
+    for (j, &in_view) in seen.iter().enumerate() {
         let z = made.logits_ref(&flipped(j)).unwrap()[i];
-        if seen[j] {
+        if in_view {
             moved += (z != base) as usize;
         } else {
             assert_eq!(z, base, "MADE's logit {i} moved with pixel {j}");
@@ -302,4 +307,87 @@ fn receptive_fields_hold_for_the_committed_weights() {
         receptive::count(&seen),
         receptive::count(&receptive::made_through_hidden(&m.degrees, i))
     );
+}
+
+/// The contribution maps: FVSBN's are exact (they add up to its logit);
+/// the others' gradients match central differences of each model's own
+/// logit on a real-valued image, and vanish outside the field.
+#[test]
+fn contributions_follow_each_models_logit() {
+    use compute::models::ar::receptive::{self, Attribution};
+    let digit = test_digits().swap_remove(3);
+    let i = 400;
+
+    let fvsbn = committed(ArKind::Fvsbn);
+    let (c, how) = receptive::contributions(&fvsbn, &digit, i).unwrap();
+    assert_eq!(how, Attribution::Exact);
+    let ArModel::Fvsbn(f) = &fvsbn else {
+        unreachable!()
+    };
+    let bias = f.logit_at(&vec![0.0; PIXELS], i);
+    let total = bias + c.iter().sum::<f32>();
+    assert!((total - fvsbn.logits_ref(&digit).unwrap()[i]).abs() < 1e-3);
+    assert!(c.iter().filter(|&&v| v != 0.0).count() > 10);
+
+    // A real-valued image so that every pixel has a gradient to check.
+    let x: Vec<f32> = digit
+        .iter()
+        .enumerate()
+        .map(|(j, &v)| 0.1 + 0.7 * v + 0.01 * (j % 7) as f32)
+        .collect();
+    let eps = 1e-3;
+    for kind in [ArKind::Nade, ArKind::Made, ArKind::PixelCnn] {
+        let model = committed(kind);
+        let logit = |x: &[f32]| -> f32 {
+            match &model {
+                ArModel::Nade(m) => {
+                    let mut prefix = x[..i].to_vec();
+                    prefix.resize(PIXELS, 0.0);
+                    m.logit_from(&m.preactivation(&prefix), i)
+                }
+                ArModel::Made(m) => m.logit_from(&m.preactivation(x), x, i),
+                ArModel::PixelCnn(m) => m.logit_at(x, i).unwrap(),
+                ArModel::Fvsbn(_) => unreachable!(),
+            }
+        };
+        let grad = match &model {
+            ArModel::Nade(m) => m.logit_gradient(&x, i),
+            ArModel::Made(m) => m.logit_gradient(&x, i),
+            ArModel::PixelCnn(m) => m.logit_gradient(&x, i).unwrap(),
+            ArModel::Fvsbn(_) => unreachable!(),
+        };
+        let seen = receptive::sees(&model, i);
+        let (mut checked, mut off) = (0, Vec::new());
+        for j in (0..PIXELS).step_by(3) {
+            if !seen[j] {
+                assert_eq!(grad[j], 0.0, "{kind:?}: gradient outside the field at {j}");
+                continue;
+            }
+            let (mut up, mut down) = (x.clone(), x.clone());
+            up[j] += eps;
+            down[j] -= eps;
+            // A ReLU that turns over between x − eps and x + eps bends the
+            // logit; the derivative on the side without the bend must match.
+            let (f_up, f, f_down) = (logit(&up), logit(&x), logit(&down));
+            let near = |d: f32| (d - grad[j]).abs() <= 2e-3 + 0.02 * grad[j].abs();
+            checked += 1;
+            if !(near((f_up - f_down) / (2.0 * eps))
+                || near((f_up - f) / eps)
+                || near((f - f_down) / eps))
+            {
+                off.push(format!(
+                    "pixel {j}: {} by differences, {}",
+                    (f_up - f_down) / (2.0 * eps),
+                    grad[j]
+                ));
+            }
+        }
+        assert!(
+            off.is_empty(),
+            "{kind:?}: of {checked} gradients, these differ: {off:?}"
+        );
+        let (c, how) = receptive::contributions(&model, &digit, i).unwrap();
+        assert_eq!(how, Attribution::GradientTimesInput);
+        assert!(c.iter().zip(&digit).all(|(c, &v)| v != 0.0 || *c == 0.0));
+    }
 }

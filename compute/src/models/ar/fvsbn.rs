@@ -63,6 +63,13 @@ impl Fvsbn {
         binary_ref(&linear_q8_ref(x, &self.alpha, 1)?, &self.bias, Binary::Add)
     }
 
+    /// Row i of alpha over the prefix: the weight of each x_j, j < i, in
+    /// pixel i's logit.
+    pub fn alpha_row(&self, i: usize) -> &[f32] {
+        let n = self.pixels();
+        &self.alpha_f32[i * n..i * n + i]
+    }
+
     /// Pixel i's logit from x_<i alone.
     pub fn logit_at(&self, x: &[f32], i: usize) -> f32 {
         let n = self.pixels();

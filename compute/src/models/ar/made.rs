@@ -119,13 +119,40 @@ impl Made {
         w1 + w2 + HIDDEN + PIXELS + PIXELS * (PIXELS - 1) / 2
     }
 
-    /// The hidden pre-activations b1 + W1 · x.
+    /// The hidden pre-activations b1 + W1 · x (scaled by x_j, which changes
+    /// nothing for a binary image).
     pub fn preactivation(&self, x: &[f32]) -> Vec<f32> {
         let mut h = self.b1.clone();
-        for (j, _) in x.iter().enumerate().filter(|(_, &v)| v != 0.0) {
-            self.observe(&mut h, j);
+        for (j, &v) in x.iter().enumerate().filter(|(_, &v)| v != 0.0) {
+            for (hk, wk) in h.iter_mut().zip(&self.w1_t[j * HIDDEN..(j + 1) * HIDDEN]) {
+                *hk += wk * v;
+            }
         }
         h
+    }
+
+    /// ∂ logit_i / ∂ x_j for every j (zero from i on): through the hidden
+    /// units that are on, Σ_k W2[i, k] [pre_k > 0] W1[k, j], plus A[i, j].
+    pub fn logit_gradient(&self, x: &[f32], i: usize) -> Vec<f32> {
+        let pre = self.preactivation(x);
+        let g: Vec<f32> = pre
+            .iter()
+            .zip(&self.w2_f32[i * HIDDEN..(i + 1) * HIDDEN])
+            .map(|(&p, &w)| if p > 0.0 { w } else { 0.0 })
+            .collect();
+        (0..PIXELS)
+            .map(|j| match j < i {
+                true => {
+                    let hidden: f32 = g
+                        .iter()
+                        .zip(&self.w1_t[j * HIDDEN..(j + 1) * HIDDEN])
+                        .map(|(a, b)| a * b)
+                        .sum();
+                    hidden + self.a_f32[i * PIXELS + j]
+                }
+                false => 0.0,
+            })
+            .collect()
     }
 
     /// Adds input j (set to 1) to the pre-activations.

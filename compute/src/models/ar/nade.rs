@@ -18,6 +18,10 @@ use crate::{
 
 pub const HIDDEN: usize = 500;
 
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Nade {
     pub w: Q8Matrix,
@@ -57,13 +61,44 @@ impl Nade {
         2 * HIDDEN * PIXELS + HIDDEN + PIXELS
     }
 
-    /// a = c + W · x over the pixels set so far.
+    /// a = c + W · x over the pixels set so far. Scaling by x_i changes
+    /// nothing for a binary image, and makes a real-valued x (a gradient
+    /// check) mean what it says.
     pub fn preactivation(&self, x: &[f32]) -> Vec<f32> {
         let mut a = self.c.clone();
-        for (i, _) in x.iter().enumerate().filter(|(_, &v)| v != 0.0) {
-            self.observe(&mut a, i);
+        for (i, &v) in x.iter().enumerate().filter(|(_, &v)| v != 0.0) {
+            for (ak, wk) in a.iter_mut().zip(&self.w_t[i * HIDDEN..(i + 1) * HIDDEN]) {
+                *ak += wk * v;
+            }
         }
         a
+    }
+
+    /// ∂ logit_i / ∂ x_j for every j (zero from i on): Σ_k V[i, k] σ'(a_k) W[k, j],
+    /// with a the pre-activation of x_<i.
+    pub fn logit_gradient(&self, x: &[f32], i: usize) -> Vec<f32> {
+        let mut prefix = x[..i].to_vec();
+        prefix.resize(PIXELS, 0.0);
+        let a = self.preactivation(&prefix);
+        let g: Vec<f32> = a
+            .iter()
+            .zip(&self.v_f32[i * HIDDEN..(i + 1) * HIDDEN])
+            .map(|(&ak, v)| v * sigmoid(ak) * (1.0 - sigmoid(ak)))
+            .collect();
+        (0..PIXELS)
+            .map(|j| match j < i {
+                true => dot(&g, &self.w_t[j * HIDDEN..(j + 1) * HIDDEN]),
+                false => 0.0,
+            })
+            .collect()
+    }
+
+    /// How strongly each input reaches the hidden layer: ‖W[:, j]‖.
+    pub fn input_strength(&self) -> Vec<f32> {
+        self.w_t
+            .chunks(HIDDEN)
+            .map(|column| dot(column, column).sqrt())
+            .collect()
     }
 
     /// The recursion a ← a + W[:, i] for x_i = 1.

@@ -12,6 +12,8 @@
 //! the kernel's [cout, cin, k, k] order, masked taps stored as zeros) and
 //! `<name>.b` [cout].
 
+use candle_core::{Device, Tensor, Var};
+
 use super::{PIXELS, SIDE};
 use crate::{
     error::ComputeError,
@@ -230,6 +232,47 @@ impl PixelCnn {
             x[i] = super::draw_bernoulli(seed, i, logits[i]);
         }
         Ok((x, logits))
+    }
+
+    /// ∂ logit_i / ∂ x_j for every pixel j, by candle's backpropagation
+    /// through the same layers on pixel i's window of rows (zero elsewhere).
+    pub fn logit_gradient(&self, x: &[f32], i: usize) -> Result<Vec<f32>, ComputeError> {
+        let (r0, rows) = window(i);
+        let dev = &Device::Cpu;
+        let input = Var::from_slice(&x[r0 * SIDE..(r0 + rows) * SIDE], (1, 1, rows, SIDE), dev)?;
+        let mut h = input.as_tensor().clone();
+        for (l, (_, w, b)) in layers().iter().zip(&self.weights) {
+            let kernel: Vec<f32> = w
+                .iter()
+                .enumerate()
+                .map(
+                    |(t, &v)| match l.mask.allows(l.k, (t / l.k) % l.k, t % l.k) {
+                        true => v,
+                        false => 0.0,
+                    },
+                )
+                .collect();
+            let kernel = Tensor::from_vec(kernel, (l.cout, l.cin, l.k, l.k), dev)?;
+            let bias = Tensor::from_slice(b, (1, l.cout, 1, 1), dev)?;
+            let conv = |t: &Tensor| -> Result<Tensor, ComputeError> {
+                Ok(t.conv2d(&kernel, l.k / 2, 1, 1, 1)?.broadcast_add(&bias)?)
+            };
+            h = match l.role {
+                Role::Input | Role::Output => conv(&h)?,
+                Role::Residual => (&h + conv(&h.relu()?)?)?,
+                Role::Head => conv(&h.relu()?)?.relu()?,
+            };
+        }
+        let logit = h.flatten_all()?.get(i - r0 * SIDE)?;
+        let grads = logit.backward()?;
+        let window_grad: Vec<f32> = grads
+            .get(input.as_tensor())
+            .map(|g| g.flatten_all().and_then(|g| g.to_vec1()))
+            .transpose()?
+            .unwrap_or_else(|| vec![0.0; rows * SIDE]);
+        let mut grad = vec![0.0; PIXELS];
+        grad[r0 * SIDE..(r0 + rows) * SIDE].copy_from_slice(&window_grad);
+        Ok(grad)
     }
 
     /// Pixel i's logit, computed on the rows that can reach it. Rows below

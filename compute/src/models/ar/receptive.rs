@@ -12,8 +12,9 @@
 use super::{
     made,
     pixelcnn::{layers, Role},
-    PIXELS, SIDE,
+    ArModel, PIXELS, SIDE,
 };
+use crate::error::ComputeError;
 
 /// FVSBN's and NADE's conditional for pixel i: every pixel before it.
 pub fn prefix(i: usize) -> Vec<bool> {
@@ -74,6 +75,83 @@ pub fn pixelcnn_sees(i: usize) -> Vec<bool> {
         reach = before;
     }
     reach
+}
+
+/// How a contribution map was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attribution {
+    /// FVSBN's logit is linear: α_ij x_j is each pixel's share exactly.
+    Exact,
+    /// A first-order estimate: x_j · ∂ logit_i / ∂ x_j.
+    GradientTimesInput,
+}
+
+/// Each pixel's contribution to pixel i's logit, for drawing `x`, and how
+/// it was found. Zero outside the prefix and on blank pixels.
+pub fn contributions(
+    model: &ArModel,
+    x: &[f32],
+    i: usize,
+) -> Result<(Vec<f32>, Attribution), ComputeError> {
+    if x.len() != PIXELS || i >= PIXELS {
+        return Err(ComputeError::Shape {
+            op: "contributions",
+            detail: format!("pixel {i} of an image of {}", x.len()),
+        });
+    }
+    let times_input = |g: Vec<f32>| g.iter().zip(x).map(|(g, v)| g * v).collect::<Vec<_>>();
+    Ok(match model {
+        ArModel::Fvsbn(m) => {
+            let mut c = vec![0.0; PIXELS];
+            for (j, a) in m.alpha_row(i).iter().enumerate() {
+                c[j] = a * x[j];
+            }
+            (c, Attribution::Exact)
+        }
+        ArModel::Nade(m) => (
+            times_input(m.logit_gradient(x, i)),
+            Attribution::GradientTimesInput,
+        ),
+        ArModel::Made(m) => (
+            times_input(m.logit_gradient(x, i)),
+            Attribution::GradientTimesInput,
+        ),
+        ArModel::PixelCnn(m) => (
+            times_input(m.logit_gradient(x, i)?),
+            Attribution::GradientTimesInput,
+        ),
+    })
+}
+
+/// What pixel i's conditional can depend on, as a map over the image:
+/// FVSBN's signed α row; NADE's prefix weighted by ‖W[:, j]‖; MADE's and
+/// PixelCNN's connected inputs as 1. Zero where it cannot see.
+pub fn dependencies(model: &ArModel, i: usize) -> Vec<f32> {
+    let mask = |seen: Vec<bool>| seen.into_iter().map(|s| s as u8 as f32).collect();
+    match model {
+        ArModel::Fvsbn(m) => {
+            let mut d = vec![0.0; PIXELS];
+            d[..i].copy_from_slice(m.alpha_row(i));
+            d
+        }
+        ArModel::Nade(m) => m
+            .input_strength()
+            .into_iter()
+            .enumerate()
+            .map(|(j, s)| if j < i { s } else { 0.0 })
+            .collect(),
+        ArModel::Made(m) => mask(made_sees(&m.degrees, i)),
+        ArModel::PixelCnn(_) => mask(pixelcnn_sees(i)),
+    }
+}
+
+/// How many pixels each model's conditional for pixel i can see.
+pub fn sees(model: &ArModel, i: usize) -> Vec<bool> {
+    match model {
+        ArModel::Fvsbn(_) | ArModel::Nade(_) => prefix(i),
+        ArModel::Made(m) => made_sees(&m.degrees, i),
+        ArModel::PixelCnn(_) => pixelcnn_sees(i),
+    }
 }
 
 /// How many pixels a mask marks.
