@@ -244,3 +244,45 @@ fn cpu_cache_bytes_are_the_calculators_formula() {
         assert_eq!(decoder.cache_bytes_allocated(), formula.total_bytes());
     }
 }
+
+/// The cache drawn as memory: after k steps each layer holds exactly k
+/// filled positions, whose bytes are what the decoder reports using; every
+/// cell holds the column's values, and each head's weights over the filled
+/// positions add up to 1.
+#[test]
+fn cache_cells_fill_one_position_per_step() {
+    use compute::models::digit_transformer::memory::CacheLayout;
+    for variant in Variant::ALL {
+        let config = Config::new(variant);
+        let layout = CacheLayout::of(&config);
+        let mut decoder = CpuDecoder::new(model(variant), MlaForm::Absorbed).unwrap();
+        let mut token = START;
+        for k in 1..=6 {
+            token = sample_patch(&decoder.step(token).unwrap().logits, 3, k - 1);
+            for layer in 0..layout.layers {
+                let filled = (0..POSITIONS)
+                    .filter(|&p| decoder.cached(layer, p, 0).is_some())
+                    .count();
+                assert_eq!(filled, k, "{variant:?} layer {layer}");
+                for (c, column) in layout.columns.iter().enumerate() {
+                    let cell = decoder.cached(layer, k - 1, c).unwrap();
+                    assert_eq!(cell.len(), column.values(), "{variant:?} column {c}");
+                    assert!(cell.iter().any(|&v| v != 0.0));
+                }
+                assert!(decoder.cached(layer, k - 1, layout.columns.len()).is_none());
+                let per_head: Vec<Vec<f32>> = (0..k)
+                    .map(|p| decoder.weights_on(layer, p).unwrap())
+                    .collect();
+                for h in 0..config.heads {
+                    let total: f32 = per_head.iter().map(|w| w[h]).sum();
+                    assert!((total - 1.0).abs() < 1e-4, "{variant:?} head {h}: {total}");
+                }
+            }
+            assert_eq!(layout.bytes(k), decoder.cache_bytes_used(), "{variant:?}");
+            assert_eq!(
+                layout.bytes_per_position() * layout.layers as u64,
+                config.kv_config(POSITIONS).bytes_per_token()
+            );
+        }
+    }
+}

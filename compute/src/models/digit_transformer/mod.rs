@@ -23,6 +23,7 @@
 
 pub mod gpu;
 pub mod live;
+pub mod memory;
 
 use std::sync::Arc;
 
