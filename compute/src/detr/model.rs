@@ -139,6 +139,24 @@ impl DetrTrace {
     }
 }
 
+/// One tensor on the way from image to boxes, row-major in `shape`'s order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stage {
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+/// The detector's inside, stage by stage: each backbone convolution's
+/// feature maps [channels, side, side] after its ReLU, the encoder's 144
+/// tokens [CELLS, DIM] after its final norm, and the 10 queries after each
+/// decoder layer [QUERIES, DIM] (normed, as the heads read them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pipeline {
+    pub features: Vec<Stage>,
+    pub encoder_tokens: Stage,
+    pub decoder_queries: Vec<Stage>,
+}
+
 /// A 96×96 image of finite values, or a typed error saying what is wrong.
 pub fn check_image(image: &[f32]) -> Result<(), ComputeError> {
     if image.len() != CANVAS * CANVAS {
@@ -354,10 +372,22 @@ impl Detr {
 
     /// The forward pass on the CPU for one 96×96 image in [0, 1].
     pub fn forward_ref(&self, image: &[f32]) -> Result<DetrTrace, ComputeError> {
+        self.forward_stages(image).map(|(trace, _)| trace)
+    }
+
+    /// The forward pass, keeping every stage between image and boxes: the
+    /// CPU reference for the pipeline view.
+    pub fn forward_stages(&self, image: &[f32]) -> Result<(DetrTrace, Pipeline), ComputeError> {
         check_image(image)?;
+        let mut pipeline = Pipeline::default();
         let mut x = image.to_vec();
         for ((conv, dense), shape) in self.convs.iter().zip(conv_shapes()) {
             x = activation_ref(&conv2d_ref(&x, dense, &conv.b, shape)?, Activation::Relu)?;
+            let (h, w) = shape.out_hw();
+            pipeline.features.push(Stage {
+                shape: vec![shape.cout, h, w],
+                values: x.clone(),
+            });
         }
         let tokens = transpose(&x, BACKBONE[3].1, CELLS);
         let mut memory = linear(&tokens, &self.proj, CELLS)?;
@@ -372,6 +402,10 @@ impl Detr {
             memory = add(&memory, &ffn(&h, &l.ffn1, &l.ffn2, CELLS)?)?;
         }
         let memory = norm(&memory, &self.encoder_norm);
+        pipeline.encoder_tokens = Stage {
+            shape: vec![CELLS, DIM],
+            values: memory.clone(),
+        };
         let keys = add(&memory, &self.pos)?;
         let mut tgt = vec![0f32; QUERIES * DIM];
         let mut trace = DetrTrace {
@@ -394,6 +428,10 @@ impl Detr {
             tgt = add(&tgt, &ffn(&h, &l.ffn1, &l.ffn2, QUERIES)?)?;
             let out = norm(&tgt, &self.decoder_norm);
             trace.logits.push(linear(&out, &self.class, QUERIES)?);
+            pipeline.decoder_queries.push(Stage {
+                shape: vec![QUERIES, DIM],
+                values: out.clone(),
+            });
             let [b1, b2, b3] = &self.box_mlp;
             let hidden = activation_ref(&linear(&out, b1, QUERIES)?, Activation::Relu)?;
             let hidden = activation_ref(&linear(&hidden, b2, QUERIES)?, Activation::Relu)?;
@@ -403,7 +441,7 @@ impl Detr {
             )?);
         }
         debug_assert!(trace.logits.iter().all(|l| l.len() == QUERIES * CLASSES));
-        Ok(trace)
+        Ok((trace, pipeline))
     }
 }
 
@@ -434,5 +472,42 @@ mod tests {
         image[7] = f32::NAN;
         assert!(model.forward_ref(&image).is_err());
         assert!(Detr::load(b"not a weights file").is_err());
+    }
+
+    #[test]
+    fn pipeline_stages_have_the_configs_shapes() {
+        let model = Detr::random(5);
+        let mut image = vec![0f32; CANVAS * CANVAS];
+        for y in 30..60 {
+            image[y * CANVAS + 45] = 1.0;
+        }
+        let (trace, p) = model.forward_stages(&image).unwrap();
+        assert_eq!(trace, model.forward_ref(&image).unwrap());
+        let shapes: Vec<Vec<usize>> = p.features.iter().map(|s| s.shape.clone()).collect();
+        assert_eq!(
+            shapes,
+            vec![
+                vec![16, 48, 48],
+                vec![32, 24, 24],
+                vec![64, 12, 12],
+                vec![64, 12, 12]
+            ]
+        );
+        for (stage, &(_, cout, _)) in p.features.iter().zip(&BACKBONE) {
+            assert_eq!(stage.shape[0], cout);
+            assert_eq!(stage.values.len(), stage.shape.iter().product::<usize>());
+            assert!(stage.values.iter().all(|&v| v >= 0.0), "after ReLU");
+        }
+        assert_eq!(p.encoder_tokens.shape, vec![CELLS, DIM]);
+        assert_eq!(p.encoder_tokens.values.len(), CELLS * DIM);
+        assert_eq!(p.decoder_queries.len(), DECODER_LAYERS);
+        // The class head applied to each kept stage gives that layer's logits.
+        for (stage, logits) in p.decoder_queries.iter().zip(&trace.logits) {
+            assert_eq!(stage.shape, vec![QUERIES, DIM]);
+            assert_eq!(
+                &linear(&stage.values, &model.class, QUERIES).unwrap(),
+                logits
+            );
+        }
     }
 }
