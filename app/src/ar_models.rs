@@ -36,7 +36,7 @@ pub enum ModelLoadError {
     #[error("the {model} metrics file is unreadable: {detail}")]
     Metrics { model: &'static str, detail: String },
     /// The committed MNIST test split (`mnist.rs`) is unusable.
-    #[error("the MNIST test metrics file is unreadable: {0}")]
+    #[error("the MNIST test split is unreadable: {0}")]
     Digits(DigitsProblem),
 }
 
@@ -234,7 +234,7 @@ mod tests {
         }
         assert_eq!(
             ModelLoadError::Digits(DigitsProblem::NoDigit(1234)).to_string(),
-            "the MNIST test metrics file is unreadable: there is no test digit 1234"
+            "the MNIST test split is unreadable: there is no test digit 1234"
         );
         assert!(ModelLoadError::Digits(DigitsProblem::NoDigit(7))
             .say(Locale::zh)
