@@ -30,7 +30,7 @@ use super::{
     config::{
         CELLS, CLASSES, DECODER_LAYERS, DIM, ENCODER_LAYERS, HEADS, HEAD_DIM, LN_EPS, QUERIES,
     },
-    model::{check_image, conv_shapes, Attention, Detr, DetrTrace, Linear, Norm},
+    model::{check_image, conv_shapes, Attention, Detr, DetrTrace, Linear, Norm, Pipeline, Stage},
 };
 
 struct GpuEncoderLayer {
@@ -232,13 +232,23 @@ impl DetrGpu {
         })
     }
 
-    /// Records one forward pass into `packed` (see [`sizes`]).
+    /// Records one forward pass into `packed` (see [`sizes`]); with
+    /// `stages`, also copies every [`Pipeline`] stage into `packed` from
+    /// that word on, in [`stage_sizes`]' order, right after it is computed.
     fn record(
         &self,
         rec: &mut Recording<'_>,
         image: &GpuTensor,
         packed: &GpuTensor,
+        stages: Option<usize>,
     ) -> Result<(), ComputeError> {
+        let mut stage_at = stages;
+        let mut keep = |rec: &mut Recording<'_>, t: &GpuTensor, len: usize| {
+            if let Some(at) = stage_at.as_mut() {
+                rec.copy(t, 0, packed, *at, len);
+                *at += len;
+            }
+        };
         let [logits_at, boxes_at, cross_at, encoder_at] = offsets();
         let relu = Fused {
             activation: FusedActivation::Relu,
@@ -256,7 +266,10 @@ impl DetrGpu {
             } else {
                 ConvLayout::ChannelsFirst
             };
-            x = Some(conv2d_relu_cout8(rec, input, w, b, shape, layout)?);
+            let y = conv2d_relu_cout8(rec, input, w, b, shape, layout)?;
+            let (h, w) = shape.out_hw();
+            keep(rec, &y, shape.cout * h * w);
+            x = Some(y);
         }
         let tokens = x.expect("the backbone has layers");
         let out = linear_q8_fused(rec, &tokens, &self.proj, CELLS, ln(None))?;
@@ -279,6 +292,7 @@ impl DetrGpu {
         }
         // After the last layer, h is the encoder's normed output.
         let encoded = h;
+        keep(rec, &encoded, CELLS * DIM);
 
         // Decoder; every layer's normed targets go to one [layers·N, DIM]
         // buffer, so the heads run once for all layers.
@@ -350,6 +364,7 @@ impl DetrGpu {
             targets = linear_q8_fused(rec, &up, &l.ffn2, QUERIES, to_heads)?.y;
         }
 
+        keep(rec, &normed_targets, DECODER_LAYERS * QUERIES * DIM);
         // Heads over every decoder layer at once, written into the readback.
         let rows = DECODER_LAYERS * QUERIES;
         let into = |at| Fused {
@@ -375,8 +390,71 @@ impl DetrGpu {
         let total: usize = sizes().iter().map(|(n, len)| n * len).sum();
         let packed = exec.empty(total);
         let mut rec = exec.begin();
-        self.record(&mut rec, &input, &packed)?;
+        self.record(&mut rec, &input, &packed, None)?;
         exec.submit(rec)?;
         Ok(unpack(&exec.read(&packed).await?))
     }
+
+    /// The same pass, also keeping every stage for the pipeline view: still
+    /// one submission and one readback.
+    pub async fn forward_stages(
+        &self,
+        exec: &Executor,
+        image: &[f32],
+    ) -> Result<(DetrTrace, Pipeline), ComputeError> {
+        check_image(image)?;
+        let input = exec.upload(image);
+        let total: usize = sizes().iter().map(|(n, len)| n * len).sum();
+        let kept: usize = stage_sizes().iter().sum();
+        let packed = exec.empty(total + kept);
+        let mut rec = exec.begin();
+        self.record(&mut rec, &input, &packed, Some(total))?;
+        exec.submit(rec)?;
+        let values = exec.read(&packed).await?;
+        let trace = unpack(&values[..total]);
+        let mut rest = &values[total..];
+        let mut take = |len: usize| {
+            let (head, tail) = rest.split_at(len);
+            rest = tail;
+            head.to_vec()
+        };
+        let mut pipeline = Pipeline::default();
+        let shapes = conv_shapes();
+        for (n, shape) in shapes.iter().enumerate() {
+            let (h, w) = shape.out_hw();
+            let mut values = take(shape.cout * h * w);
+            // The last convolution writes channels last (a token per cell).
+            if n + 1 == shapes.len() {
+                values = crate::models::transpose(&values, h * w, shape.cout);
+            }
+            pipeline.features.push(Stage {
+                shape: vec![shape.cout, h, w],
+                values,
+            });
+        }
+        pipeline.encoder_tokens = Stage {
+            shape: vec![CELLS, DIM],
+            values: take(CELLS * DIM),
+        };
+        for _ in 0..DECODER_LAYERS {
+            pipeline.decoder_queries.push(Stage {
+                shape: vec![QUERIES, DIM],
+                values: take(QUERIES * DIM),
+            });
+        }
+        Ok((trace, pipeline))
+    }
+}
+
+/// Words of each kept stage, in [`Pipeline`]'s order: the convolutions,
+/// the encoder's tokens, every decoder layer's queries.
+fn stage_sizes() -> Vec<usize> {
+    conv_shapes()
+        .iter()
+        .map(|s| {
+            let (h, w) = s.out_hw();
+            s.cout * h * w
+        })
+        .chain([CELLS * DIM, DECODER_LAYERS * QUERIES * DIM])
+        .collect()
 }

@@ -275,3 +275,48 @@ fn gpu_forward_matches_the_cpu_reference() {
     }
     assert_eq!(CANVAS, 96);
 }
+
+/// The pipeline view's stages on the GPU equal the CPU reference's, to
+/// 1e-3, for the shipped weights on a fixed canvas: one readback still.
+#[test]
+fn gpu_pipeline_stages_match_the_cpu_reference() {
+    let Some(exec) = gpu() else { return };
+    let shipped = std::fs::read(format!(
+        "{}/../assets/{WEIGHTS_PATH}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let model = Detr::load(&shipped).unwrap();
+    let gpu_model = DetrGpu::upload(&exec, &model).unwrap();
+    let image = scene_image(TEST_SCENES_SEED);
+    let (want_trace, want) = model.forward_stages(&image).unwrap();
+    let readbacks = exec.readbacks();
+    let (trace, got) = pollster::block_on(gpu_model.forward_stages(&exec, &image)).unwrap();
+    assert_eq!(exec.readbacks(), readbacks + 1);
+    assert!(trace.max_abs_diff(&want_trace) < 1e-3);
+    let stages = |p: &compute::detr::model::Pipeline| {
+        p.features
+            .iter()
+            .chain([&p.encoder_tokens])
+            .chain(&p.decoder_queries)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let (got, want) = (stages(&got), stages(&want));
+    assert_eq!(got.len(), 8);
+    for (n, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g.shape, w.shape, "stage {n}");
+        let diff = g
+            .values
+            .iter()
+            .zip(&w.values)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            diff < 1e-3,
+            "stage {n} {:?}: GPU and CPU differ by {diff}",
+            g.shape
+        );
+        assert!(w.values.iter().any(|&v| v != 0.0), "stage {n} is blank");
+    }
+}
