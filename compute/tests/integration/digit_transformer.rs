@@ -286,3 +286,52 @@ fn cache_cells_fill_one_position_per_step() {
         }
     }
 }
+
+/// The cache the memory view draws holds the same numbers on both
+/// backends: after the same eight steps, every cell of every layer read
+/// back from the GPU (in one transfer) equals the CPU decoder's.
+#[test]
+fn gpu_cache_cells_equal_the_cpu_decoders() {
+    use compute::models::digit_transformer::memory::CacheLayout;
+    let Some(exec) = gpu() else { return };
+    let steps = 8;
+    for variant in Variant::ALL {
+        let model = model(variant);
+        let mut cpu = CpuDecoder::new(model.clone(), MlaForm::Absorbed).unwrap();
+        let mut token = START;
+        for pos in 0..steps {
+            token = sample_patch(&cpu.step(token).unwrap().logits, 3, pos);
+        }
+        let mut gpu_decoder = GpuDecoder::new(&exec, &model, MlaForm::Absorbed).unwrap();
+        pollster::block_on(gpu_decoder.decode(&exec, 3, steps, true)).unwrap();
+        let readbacks = exec.readbacks();
+        let got = pollster::block_on(gpu_decoder.cells(&exec)).unwrap();
+        assert_eq!(exec.readbacks(), readbacks + 1);
+        let want = cpu.cells();
+        let layout = CacheLayout::of(&Config::new(variant));
+        assert_eq!(want.len(), layout.layers);
+        for (layer, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(
+                g.len(),
+                steps,
+                "{variant:?} layer {layer}: filled positions"
+            );
+            assert_eq!(w.len(), steps);
+            for (pos, (gc, wc)) in g.iter().zip(w).enumerate() {
+                assert_eq!(gc.len(), layout.columns.len());
+                for (column, (a, b)) in gc.iter().zip(wc).enumerate() {
+                    assert_eq!(a.len(), layout.columns[column].values());
+                    let diff = a
+                        .iter()
+                        .zip(b)
+                        .map(|(x, y)| (x - y).abs())
+                        .fold(0.0f32, f32::max);
+                    assert!(
+                        diff < 1e-4,
+                        "{variant:?} layer {layer} pos {pos} column {column}: {diff}"
+                    );
+                }
+            }
+        }
+    }
+}

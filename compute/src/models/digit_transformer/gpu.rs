@@ -4,6 +4,7 @@
 //! readback.
 
 use super::{
+    memory::{grouped_cells, CacheCells},
     Attention, Config, DigitTransformer, MlaForm, EPS, PATCH_VALUES, POSITIONS, ROPE_THETA, START,
 };
 use crate::{
@@ -398,6 +399,58 @@ impl GpuDecoder {
         }
         self.len = end;
         self.trace(exec, rec).await
+    }
+
+    /// Every filled cell of every layer's cache, read back in one transfer:
+    /// the same [`CacheCells`] as [`CpuDecoder::cells`](super::CpuDecoder).
+    pub async fn cells(&self, exec: &Executor) -> Result<CacheCells, ComputeError> {
+        let parts: Vec<[&GpuTensor; 2]> = self
+            .caches
+            .iter()
+            .map(|c| match c {
+                GpuCache::Grouped(c) => [&c.k, &c.v],
+                GpuCache::Latent(c) => [&c.latent, &c.rope_key],
+            })
+            .collect();
+        let total: usize = parts.iter().flatten().map(|t| t.len).sum();
+        let out = exec.empty(total);
+        let mut rec = exec.begin();
+        let mut at = 0;
+        for t in parts.iter().flatten() {
+            rec.copy(t, 0, &out, at, t.len);
+            at += t.len;
+        }
+        exec.submit(rec)?;
+        let words = exec.read(&out).await?;
+        let mut rest = words.as_slice();
+        let mut take = |len: usize| {
+            let (head, tail) = rest.split_at(len);
+            rest = tail;
+            head
+        };
+        let n = self.len;
+        Ok(self
+            .caches
+            .iter()
+            .map(|c| match c {
+                GpuCache::Grouped(c) => {
+                    let s = c.shape;
+                    let (k, v) = (take(c.k.len), take(c.v.len));
+                    grouped_cells(k, v, s.kv_heads, s.max_len, s.head_dim, n)
+                }
+                GpuCache::Latent(c) => {
+                    let (latent, rope) = (take(c.latent.len), take(c.rope_key.len));
+                    (0..n)
+                        .map(|pos| {
+                            vec![
+                                latent[pos * c.latent_dim..(pos + 1) * c.latent_dim].to_vec(),
+                                rope[pos * c.rope_dim..(pos + 1) * c.rope_dim].to_vec(),
+                            ]
+                        })
+                        .collect()
+                }
+            })
+            .collect())
     }
 
     /// Copies tokens, logits and every layer's attention weights into one

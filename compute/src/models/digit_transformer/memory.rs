@@ -81,7 +81,49 @@ impl CacheLayout {
     }
 }
 
+/// Every filled cell: `[layer][position][column]` → the column's values
+/// (a KV head's key then value; MLA's latent, or its RoPE key).
+pub type CacheCells = Vec<Vec<Vec<Vec<f32>>>>;
+
+/// Cells from one layer's grouped cache, laid out [kv_heads, max_len,
+/// head_dim] for keys and values alike (CPU and GPU).
+pub(super) fn grouped_cells(
+    k: &[f32],
+    v: &[f32],
+    kv_heads: usize,
+    max_len: usize,
+    head_dim: usize,
+    filled: usize,
+) -> Vec<Vec<Vec<f32>>> {
+    (0..filled)
+        .map(|pos| {
+            (0..kv_heads)
+                .map(|g| {
+                    let at = (g * max_len + pos) * head_dim;
+                    [&k[at..at + head_dim], &v[at..at + head_dim]].concat()
+                })
+                .collect()
+        })
+        .collect()
+}
+
 impl CpuDecoder {
+    /// Every filled cell of every layer.
+    pub fn cells(&self) -> CacheCells {
+        let filled = self.tokens.len();
+        (0..self.caches.len())
+            .map(|layer| {
+                (0..filled)
+                    .map(|pos| {
+                        (0..)
+                            .map_while(|column| self.cached(layer, pos, column))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The values cached for `layer`, `position` and `column` of
     /// [`CacheLayout::of`] (a KV head's key then value), or `None` for a
     /// position not yet decoded.
