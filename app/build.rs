@@ -95,26 +95,36 @@ fn formulas() {
                 if typeset.warnings.has_any() {
                     panic!("{file}:{}: `{latex}`: math-core warns about it", n + 1);
                 }
-                formulas.insert(latex.clone(), (typeset.mathml, spoken(&latex)));
+                let said = (spoken(&latex, &ENGLISH), spoken(&latex, &CHINESE));
+                formulas.insert(latex.clone(), (typeset.mathml, said));
             }
         }
     }
     let mut out = String::from(
-        "/// (LaTeX, MathML, spoken form), sorted by LaTeX; written by build.rs.\n\
-         pub static FORMULAS: &[(&str, &str, &str)] = &[\n",
+        "/// (LaTeX, MathML, spoken in English, spoken in Chinese), sorted by\n\
+         /// LaTeX; written by build.rs.\n\
+         pub static FORMULAS: &[(&str, &str, &str, &str)] = &[\n",
     );
-    for (latex, (mathml, speech)) in &formulas {
-        out.push_str(&format!("    ({latex:?}, {mathml:?}, {speech:?}),\n"));
+    for (latex, (mathml, (en, zh))) in &formulas {
+        out.push_str(&format!("    ({latex:?}, {mathml:?}, {en:?}, {zh:?}),\n"));
     }
     out.push_str("];\n");
     let path = Path::new(&env::var("OUT_DIR").unwrap()).join("formulas.rs");
     fs::write(path, out).unwrap();
 }
 
-/// A formula in words, for screen readers where MathML is not read:
-/// `p(x_i \mid x_{<i})` becomes "p(x sub i given x sub less than i)".
-fn spoken(latex: &str) -> String {
-    let words: &[(&str, &str)] = &[
+/// How a language reads each LaTeX token aloud; anything else is read as
+/// written. The order matters: longer commands first (`\\cdots` before
+/// `\\cdot`).
+struct Words {
+    tokens: &'static [(&'static str, &'static str)],
+    /// A phrase to tidy: "the sum over sub i" reads better as "the sum
+    /// over i".
+    tidy: Option<(&'static str, &'static str)>,
+}
+
+const ENGLISH: Words = Words {
+    tokens: &[
         ("\\prod", " the product over "),
         ("\\sum", " the sum over "),
         ("\\mid", " given "),
@@ -150,13 +160,61 @@ fn spoken(latex: &str) -> String {
         ("_", " sub "),
         ("{", " "),
         ("}", " "),
-    ];
+    ],
+    tidy: Some(("over  sub ", "over ")),
+};
+
+const CHINESE: Words = Words {
+    tokens: &[
+        ("\\prod", " 连乘 "),
+        ("\\sum", " 求和 "),
+        ("\\mid", " 给定 "),
+        ("\\cdots", " 依此类推 "),
+        ("\\cdot", " 乘 "),
+        ("\\times", " 乘 "),
+        ("\\log", " log "),
+        ("\\ln", " ln "),
+        ("\\sigma", " sigma "),
+        ("\\alpha", " alpha "),
+        ("\\varnothing", " 无目标 "),
+        ("\\emptyset", " 无目标 "),
+        ("\\ldots", " 依此类推 "),
+        ("\\dots", " 依此类推 "),
+        ("\\le", " 小于等于 "),
+        ("\\approx", " 约等于 "),
+        ("\\ge", " 大于等于 "),
+        ("\\quad", "，"),
+        ("\\,", " "),
+        ("\\left", ""),
+        ("\\right", ""),
+        ("\\mathrm", ""),
+        ("\\text", ""),
+        ("\\operatorname", ""),
+        ("\\mathcal", ""),
+        ("-", " 减 "),
+        ("−", " 减 "),
+        ("+", " 加 "),
+        ("=", " 等于 "),
+        ("<", " 小于 "),
+        (">", " 大于 "),
+        ("^", " 上标 "),
+        ("_", " 下标 "),
+        ("{", " "),
+        ("}", " "),
+    ],
+    tidy: None,
+};
+
+/// A formula in words, for screen readers where MathML is not read:
+/// `p(x_i \\mid x_{<i})` becomes "p(x sub i given x sub less than i )" in
+/// English and "p(x 下标 i 给定 x 下标 小于 i )" in Chinese.
+fn spoken(latex: &str, words: &Words) -> String {
     let mut text = String::new();
     let mut rest = latex;
     'scan: while let Some(c) = rest.chars().next() {
-        for (pattern, said) in words {
+        for (pattern, said) in words.tokens {
             if let Some(after) = rest.strip_prefix(pattern) {
-                // A command's name ends where its letters do (\le, not \left).
+                // A command's name ends where its letters do (\\le, not \\left).
                 let is_command = pattern.starts_with('\\')
                     && pattern[1..].chars().all(|c| c.is_ascii_alphabetic());
                 if is_command && after.starts_with(|c: char| c.is_ascii_alphabetic()) {
@@ -170,7 +228,9 @@ fn spoken(latex: &str) -> String {
         text.push(c);
         rest = &rest[c.len_utf8()..];
     }
-    // "the sum over sub i" reads better as "the sum over i".
-    let text = text.replace("over  sub ", "over ");
+    let text = match words.tidy {
+        Some((from, to)) => text.replace(from, to),
+        None => text,
+    };
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -6,6 +6,8 @@
 
 use leptos::prelude::*;
 
+use crate::i18n::{use_i18n, Locale};
+
 include!(concat!(env!("OUT_DIR"), "/formulas.rs"));
 
 /// A run of teaching text: plain words, or a formula's LaTeX.
@@ -29,21 +31,25 @@ pub fn pieces(text: &str) -> impl Iterator<Item = Piece<'_>> {
         })
 }
 
-/// The typeset MathML and the spoken form of a formula.
-pub fn formula(latex: &str) -> Option<(&'static str, &'static str)> {
+/// The typeset MathML and the spoken form of a formula, in `locale`.
+pub fn formula(latex: &str, locale: Locale) -> Option<(&'static str, &'static str)> {
     FORMULAS
-        .binary_search_by(|(l, _, _)| (*l).cmp(latex))
+        .binary_search_by(|(l, _, _, _)| (*l).cmp(latex))
         .ok()
-        .map(|i| (FORMULAS[i].1, FORMULAS[i].2))
+        .map(|i| {
+            let (_, mathml, en, zh) = FORMULAS[i];
+            (mathml, if locale == Locale::zh { zh } else { en })
+        })
 }
 
 /// Text with its formulas typeset, inline in the surrounding element.
 #[component]
 pub fn Prose(#[prop(into)] text: String) -> impl IntoView {
+    let locale = use_i18n().get_locale_untracked();
     pieces(&text)
         .map(|piece| match piece {
             Piece::Text(words) => words.to_string().into_any(),
-            Piece::Math(latex) => match formula(latex) {
+            Piece::Math(latex) => match formula(latex, locale) {
                 Some((mathml, spoken)) => view! {
                     <span class="formula">
                         <span class="sr-only">{spoken}</span>
@@ -95,13 +101,15 @@ mod tests {
         for text in texts {
             for piece in pieces(text) {
                 if let Piece::Math(latex) = piece {
-                    let (mathml, spoken) =
-                        formula(latex).unwrap_or_else(|| panic!("`{latex}` is not typeset"));
-                    assert!(mathml.starts_with("<math") && mathml.ends_with("</math>"));
-                    assert!(
-                        !spoken.is_empty() && !spoken.contains('\\'),
-                        "{latex}: {spoken}"
-                    );
+                    for locale in [Locale::en, Locale::zh] {
+                        let (mathml, spoken) = formula(latex, locale)
+                            .unwrap_or_else(|| panic!("`{latex}` is not typeset"));
+                        assert!(mathml.starts_with("<math") && mathml.ends_with("</math>"));
+                        assert!(
+                            !spoken.is_empty() && !spoken.contains('\\'),
+                            "{latex}: {spoken}"
+                        );
+                    }
                     seen += 1;
                 }
             }
@@ -111,7 +119,19 @@ mod tests {
 
     #[test]
     fn the_spoken_form_reads_the_formula() {
-        let (_, spoken) = formula("p(x_i = 1 \\mid x_{<i})").unwrap();
+        let latex = "p(x_i = 1 \\mid x_{<i})";
+        let (_, spoken) = formula(latex, Locale::en).unwrap();
         assert_eq!(spoken, "p(x sub i equals 1 given x sub less than i )");
+        let (_, spoken) = formula(latex, Locale::zh).unwrap();
+        assert_eq!(spoken, "p(x 下标 i 等于 1 给定 x 下标 小于 i )");
+        let (_, spoken) = formula(
+            "-\\log p(x) = \\sum_i -\\log p(x_i \\mid x_{<i})",
+            Locale::zh,
+        )
+        .unwrap();
+        assert!(
+            spoken.starts_with("减 log p(x) 等于 求和 下标 i"),
+            "{spoken}"
+        );
     }
 }
