@@ -20,8 +20,9 @@ use crate::{
 pub trait WidgetState:
     Serialize + DeserializeOwned + Default + Clone + PartialEq + Send + Sync + 'static
 {
-    /// Range checks beyond what the types express; the message names the problem.
-    fn validate(&self) -> Result<(), String>;
+    /// Range checks beyond what the types express; the error names the
+    /// problem, worded when shown.
+    fn validate(&self) -> Result<(), Invalid>;
 }
 
 /// A parsed query: the state to show and what was ignored on the way.
@@ -31,8 +32,64 @@ pub struct Parsed<S> {
     pub notices: Vec<Notice>,
 }
 
+/// Why a value was refused: a widget's range check, or a value that did
+/// not parse (serde's own words, kept for English only).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invalid {
+    /// `field` must be `lo` to `hi`.
+    Range {
+        field: &'static str,
+        lo: String,
+        hi: String,
+    },
+    /// `field` must be one of `options`.
+    OneOf {
+        field: &'static str,
+        options: &'static str,
+    },
+    /// `field` is not the URL code of a `side`×`side` drawing.
+    Drawing {
+        field: &'static str,
+        side: usize,
+    },
+    /// `labels` must be digits separated by commas.
+    Labels,
+    /// The value did not parse, or the configuration it makes is
+    /// impossible: the detail from serde or compute, in English.
+    Parse(String),
+    Config(String),
+}
+
+impl Invalid {
+    pub fn say(&self, locale: Locale) -> String {
+        match self {
+            Invalid::Range { field, lo, hi } => fill(
+                td_string!(locale, shell.invalid_range),
+                &[("field", field), ("lo", lo), ("hi", hi)],
+            ),
+            Invalid::OneOf { field, options } => fill(
+                td_string!(locale, shell.invalid_one_of),
+                &[("field", field), ("options", options)],
+            ),
+            Invalid::Drawing { field, side } => fill(
+                td_string!(locale, shell.invalid_drawing),
+                &[("field", field), ("side", side)],
+            ),
+            Invalid::Labels => td_string!(locale, shell.invalid_labels).to_string(),
+            Invalid::Parse(detail) => match locale {
+                Locale::en => detail.clone(),
+                _ => td_string!(locale, shell.invalid_parse).to_string(),
+            },
+            Invalid::Config(detail) => fill(
+                td_string!(locale, shell.invalid_config),
+                &[("detail", detail)],
+            ),
+        }
+    }
+}
+
 /// One thing the parser ignored; [`Notice::say`] words it in the page's
-/// language. `why` comes from serde or a widget's range check, in English.
+/// language.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
     UnknownParameter {
@@ -41,7 +98,7 @@ pub enum Notice {
     BadValue {
         key: String,
         value: String,
-        why: String,
+        why: Invalid,
         kept: String,
     },
 }
@@ -59,7 +116,12 @@ impl Notice {
                 kept,
             } => fill(
                 td_string!(locale, shell.notice_bad_value),
-                &[("key", key), ("value", value), ("why", why), ("kept", kept)],
+                &[
+                    ("key", key),
+                    ("value", value),
+                    ("why", &why.say(locale)),
+                    ("kept", kept),
+                ],
             ),
         }
     }
@@ -144,9 +206,10 @@ pub fn with_page_params<S: WidgetState>(state: &S, page: &[(String, String)]) ->
     }
 }
 
-fn decode<S: WidgetState>(pairs: &[(String, String)]) -> Result<S, String> {
-    let query = serde_urlencoded::to_string(pairs).map_err(|e| e.to_string())?;
-    let state: S = serde_urlencoded::from_str(&query).map_err(|e| e.to_string())?;
+fn decode<S: WidgetState>(pairs: &[(String, String)]) -> Result<S, Invalid> {
+    let parse = |e: String| Invalid::Parse(e);
+    let query = serde_urlencoded::to_string(pairs).map_err(|e| parse(e.to_string()))?;
+    let state: S = serde_urlencoded::from_str(&query).map_err(|e| parse(e.to_string()))?;
     state.validate()?;
     Ok(state)
 }
@@ -208,11 +271,15 @@ mod tests {
     }
 
     impl WidgetState for Demo {
-        fn validate(&self) -> Result<(), String> {
+        fn validate(&self) -> Result<(), Invalid> {
             if (1..=64).contains(&self.size) {
                 Ok(())
             } else {
-                Err("size must be 1 to 64".into())
+                Err(Invalid::Range {
+                    field: "size",
+                    lo: "1".into(),
+                    hi: "64".into(),
+                })
             }
         }
     }
@@ -265,6 +332,19 @@ mod tests {
             parsed.notices[0].say(Locale::en).contains("1 to 64"),
             "{:?}",
             parsed.notices
+        );
+    }
+
+    #[test]
+    fn notices_read_in_chinese_too() {
+        let parsed = parse_query::<Demo>(&pairs("size=1000&seed=x"));
+        let said: Vec<String> = parsed.notices.iter().map(|n| n.say(Locale::zh)).collect();
+        assert_eq!(
+            said,
+            vec![
+                "已忽略 size=1000（size 须在 1 到 64 之间），改用 size=8。",
+                "已忽略 seed=x（这个参数不接受该值），改用 seed=1。",
+            ]
         );
     }
 

@@ -10,7 +10,7 @@ use crate::{
     i18n::{t, t_string, use_i18n},
     lang::fill,
     live_backend::LiveBackend,
-    url_state::{use_widget_state, WidgetState},
+    url_state::{use_widget_state, Invalid, WidgetState},
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,7 +30,7 @@ impl Default for GpuBenchState {
 }
 
 impl WidgetState for GpuBenchState {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         Ok(())
     }
 }

@@ -14,7 +14,7 @@ use crate::{
     i18n::{t, t_string, td_string, use_i18n, Locale},
     lang::fill,
     live_backend::LiveBackend,
-    url_state::{use_widget_state, WidgetState},
+    url_state::{use_widget_state, Invalid, WidgetState},
 };
 
 /// Largest m, k or n: keeps a run well under a second on a phone's CPU path.
@@ -40,14 +40,18 @@ impl Default for GpuSelfTestState {
 }
 
 impl WidgetState for GpuSelfTestState {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if [self.m, self.k, self.n]
             .iter()
             .all(|d| (1..=MAX_DIM).contains(d))
         {
             Ok(())
         } else {
-            Err(format!("m, k and n must be 1 to {MAX_DIM}"))
+            Err(Invalid::Range {
+                field: "m, k, n",
+                lo: "1".into(),
+                hi: MAX_DIM.to_string(),
+            })
         }
     }
 }

@@ -16,11 +16,13 @@ use crate::{
     ar_models::ModelLoadError,
     i18n::{t, t_string, td_string, use_i18n, Locale},
     lang::fill,
-    url_state::{use_widget_state, Parsed, WidgetState},
+    url_state::{use_widget_state, Invalid, Parsed, WidgetState},
 };
 
 /// Pixels per animation frame the sampler may advance.
 pub const SPEEDS: [u32; 6] = [1, 4, 16, 56, 196, 784];
+/// [`SPEEDS`] as a URL notice names them.
+const SPEED_OPTIONS: &str = "1, 4, 16, 56, 196, 784";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArState {
@@ -48,18 +50,31 @@ impl Default for ArState {
 }
 
 impl WidgetState for ArState {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if ArKind::from_slug(&self.model).is_none() {
-            return Err("model must be fvsbn, nade, made or pixelcnn".into());
+            return Err(Invalid::OneOf {
+                field: "model",
+                options: "fvsbn, nade, made, pixelcnn",
+            });
         }
         if !SPEEDS.contains(&self.speed) {
-            return Err(format!("speed must be one of {SPEEDS:?}"));
+            return Err(Invalid::OneOf {
+                field: "speed",
+                options: SPEED_OPTIONS,
+            });
         }
         if self.rows as usize >= SIDE {
-            return Err(format!("rows must be 0 to {}", SIDE - 1));
+            return Err(Invalid::Range {
+                field: "rows",
+                lo: "0".into(),
+                hi: (SIDE - 1).to_string(),
+            });
         }
         if !self.x.is_empty() && image_from_code(&self.x).is_none() {
-            return Err("x is not a 28×28 drawing code".into());
+            return Err(Invalid::Drawing {
+                field: "x",
+                side: SIDE,
+            });
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use compute::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::url_state::WidgetState;
+use crate::url_state::{Invalid, WidgetState};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KvState {
@@ -120,7 +120,7 @@ impl KvState {
 }
 
 impl WidgetState for KvState {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         let counts = [
             self.layers,
             self.heads,
@@ -133,19 +133,31 @@ impl WidgetState for KvState {
             self.window,
         ];
         if counts.iter().any(|&v| v > MAX_COUNT) {
-            return Err(format!("counts must be at most {MAX_COUNT}"));
+            return Err(Invalid::Range {
+                field: "counts",
+                lo: "0".into(),
+                hi: MAX_COUNT.to_string(),
+            });
         }
         if !(self.memory_gb.is_finite() && self.weights_gb.is_finite())
             || self.memory_gb < 0.0
             || self.weights_gb < 0.0
             || self.memory_gb > 1e6
         {
-            return Err("memory_gb and weights_gb must be between 0 and 10⁶".into());
+            return Err(Invalid::Range {
+                field: "memory_gb, weights_gb",
+                lo: "0".into(),
+                hi: "10⁶".into(),
+            });
         }
         let layers = compute::models::digit_transformer::Config::new(self.live).layers;
         if self.live_layer as usize >= layers {
-            return Err(format!("live_layer must be below {layers}"));
+            return Err(Invalid::Range {
+                field: "live_layer",
+                lo: "0".into(),
+                hi: (layers - 1).to_string(),
+            });
         }
-        self.config().validate()
+        self.config().validate().map_err(Invalid::Config)
     }
 }

@@ -32,7 +32,7 @@ use crate::{
     lang::fill,
     live_backend,
     mnist::test_digits,
-    url_state::{use_widget_state, Parsed, WidgetState},
+    url_state::{use_widget_state, Invalid, Parsed, WidgetState},
     widgets::ar::pixels::put_rgba,
 };
 
@@ -73,27 +73,50 @@ impl Default for DetrState {
 }
 
 impl WidgetState for DetrState {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         if self.conf > 100 {
-            return Err("conf must be 0 to 100".into());
+            return Err(Invalid::Range {
+                field: "conf",
+                lo: "0".into(),
+                hi: "100".into(),
+            });
         }
         if self.query as usize >= QUERIES {
-            return Err(format!("query must be 0 to {}", QUERIES - 1));
+            return Err(Invalid::Range {
+                field: "query",
+                lo: "0".into(),
+                hi: (QUERIES - 1).to_string(),
+            });
         }
         if self.layer as usize >= DECODER_LAYERS {
-            return Err(format!("layer must be 0 to {}", DECODER_LAYERS - 1));
+            return Err(Invalid::Range {
+                field: "layer",
+                lo: "0".into(),
+                hi: (DECODER_LAYERS - 1).to_string(),
+            });
         }
         if self.enc_layer as usize >= ENCODER_LAYERS {
-            return Err(format!("enc_layer must be 0 to {}", ENCODER_LAYERS - 1));
+            return Err(Invalid::Range {
+                field: "enc_layer",
+                lo: "0".into(),
+                hi: (ENCODER_LAYERS - 1).to_string(),
+            });
         }
         if !(-1..144).contains(&self.cell) {
-            return Err("cell must be −1 to 143".into());
+            return Err(Invalid::Range {
+                field: "cell",
+                lo: "−1".into(),
+                hi: "143".into(),
+            });
         }
         if !self.x.is_empty() && canvas_from_code(&self.x).is_none() {
-            return Err("x is not a 96×96 canvas code".into());
+            return Err(Invalid::Drawing {
+                field: "x",
+                side: CANVAS,
+            });
         }
         if parse_labels(&self.labels).is_none() {
-            return Err("labels must be digits 0–9 separated by commas".into());
+            return Err(Invalid::Labels);
         }
         Ok(())
     }
