@@ -522,16 +522,19 @@ fn DeepSeekTables() -> impl IntoView {
                             <th scope="row">{move || ablation_name(i18n.get_locale(), name)}</th>
                             <td data-value=mha.elems_per_token().to_string()>{k(&mha)}</td>
                             <td data-value=mla.elems_per_token().to_string()>{k(&mla)}</td>
-                            <td>{move || fill(
-                                t_string!(i18n, kv.ds_shape_row),
-                                &[
-                                    ("layers", &mha.layers),
-                                    ("heads", &mha.heads),
-                                    ("head_dim", &mha.head_dim),
-                                    ("kv_lora_rank", &mla.kv_lora_rank),
-                                    ("rope_dim", &mla.rope_dim),
-                                ],
-                            )}</td>
+                            <td>{move || {
+                                let shape = fill(
+                                    t_string!(i18n, kv.ds_shape_row),
+                                    &[
+                                        ("layers", &mha.layers),
+                                        ("heads", &mha.heads),
+                                        ("head_dim", &mha.head_dim),
+                                        ("kv_lora_rank", &mla.kv_lora_rank),
+                                        ("rope_dim", &mla.rope_dim),
+                                    ],
+                                );
+                                view! { <Prose text=shape/> }
+                            }}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
