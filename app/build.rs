@@ -95,7 +95,10 @@ fn formulas() {
                 if typeset.warnings.has_any() {
                     panic!("{file}:{}: `{latex}`: math-core warns about it", n + 1);
                 }
-                let said = (spoken(&latex, &ENGLISH), spoken(&latex, &CHINESE));
+                let said = (
+                    spoken(&latex, Voice::English),
+                    spoken(&latex, Voice::Chinese),
+                );
                 formulas.insert(latex.clone(), (typeset.mathml, said));
             }
         }
@@ -113,114 +116,72 @@ fn formulas() {
     fs::write(path, out).unwrap();
 }
 
-/// How a language reads each LaTeX token aloud; anything else is read as
-/// written. The order matters: longer commands first (`\\cdots` before
-/// `\\cdot`).
-struct Words {
-    tokens: &'static [(&'static str, &'static str)],
-    /// A phrase to tidy: "the sum over sub i" reads better as "the sum
-    /// over i".
-    tidy: Option<(&'static str, &'static str)>,
+/// How each LaTeX token is read aloud: (token, English, Chinese); anything
+/// else is read as written. Longer commands come first (`\cdots` before
+/// `\cdot`).
+const SPOKEN: &[(&str, &str, &str)] = &[
+    ("\\prod", " the product over ", " 连乘 "),
+    ("\\sum", " the sum over ", " 求和 "),
+    ("\\mid", " given ", " 给定 "),
+    ("\\cdots", " and so on ", " 依此类推 "),
+    ("\\cdot", " times ", " 乘 "),
+    ("\\times", " by ", " 乘 "),
+    ("\\log", " log ", " log "),
+    ("\\ln", " ln ", " ln "),
+    ("\\sigma", " sigma ", " sigma "),
+    ("\\alpha", " alpha ", " alpha "),
+    ("\\varnothing", " no object ", " 无目标 "),
+    ("\\emptyset", " no object ", " 无目标 "),
+    ("\\ldots", " and so on ", " 依此类推 "),
+    ("\\dots", " and so on ", " 依此类推 "),
+    ("\\le", " at most ", " 小于等于 "),
+    ("\\approx", " approximately ", " 约等于 "),
+    ("\\ge", " at least ", " 大于等于 "),
+    ("\\quad", ", ", "，"),
+    ("\\,", " ", " "),
+    ("\\left", "", ""),
+    ("\\right", "", ""),
+    ("\\mathrm", "", ""),
+    ("\\text", "", ""),
+    ("\\operatorname", "", ""),
+    ("\\mathcal", "", ""),
+    ("-", " minus ", " 减 "),
+    ("−", " minus ", " 减 "),
+    ("+", " plus ", " 加 "),
+    ("=", " equals ", " 等于 "),
+    ("<", " less than ", " 小于 "),
+    (">", " greater than ", " 大于 "),
+    ("^", " superscript ", " 上标 "),
+    ("_", " sub ", " 下标 "),
+    ("{", " ", " "),
+    ("}", " ", " "),
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Voice {
+    English,
+    Chinese,
 }
 
-const ENGLISH: Words = Words {
-    tokens: &[
-        ("\\prod", " the product over "),
-        ("\\sum", " the sum over "),
-        ("\\mid", " given "),
-        ("\\cdots", " and so on "),
-        ("\\cdot", " times "),
-        ("\\times", " by "),
-        ("\\log", " log "),
-        ("\\ln", " ln "),
-        ("\\sigma", " sigma "),
-        ("\\alpha", " alpha "),
-        ("\\varnothing", " no object "),
-        ("\\emptyset", " no object "),
-        ("\\ldots", " and so on "),
-        ("\\dots", " and so on "),
-        ("\\le", " at most "),
-        ("\\approx", " approximately "),
-        ("\\ge", " at least "),
-        ("\\quad", ", "),
-        ("\\,", " "),
-        ("\\left", ""),
-        ("\\right", ""),
-        ("\\mathrm", ""),
-        ("\\text", ""),
-        ("\\operatorname", ""),
-        ("\\mathcal", ""),
-        ("-", " minus "),
-        ("−", " minus "),
-        ("+", " plus "),
-        ("=", " equals "),
-        ("<", " less than "),
-        (">", " greater than "),
-        ("^", " superscript "),
-        ("_", " sub "),
-        ("{", " "),
-        ("}", " "),
-    ],
-    tidy: Some(("over  sub ", "over ")),
-};
-
-const CHINESE: Words = Words {
-    tokens: &[
-        ("\\prod", " 连乘 "),
-        ("\\sum", " 求和 "),
-        ("\\mid", " 给定 "),
-        ("\\cdots", " 依此类推 "),
-        ("\\cdot", " 乘 "),
-        ("\\times", " 乘 "),
-        ("\\log", " log "),
-        ("\\ln", " ln "),
-        ("\\sigma", " sigma "),
-        ("\\alpha", " alpha "),
-        ("\\varnothing", " 无目标 "),
-        ("\\emptyset", " 无目标 "),
-        ("\\ldots", " 依此类推 "),
-        ("\\dots", " 依此类推 "),
-        ("\\le", " 小于等于 "),
-        ("\\approx", " 约等于 "),
-        ("\\ge", " 大于等于 "),
-        ("\\quad", "，"),
-        ("\\,", " "),
-        ("\\left", ""),
-        ("\\right", ""),
-        ("\\mathrm", ""),
-        ("\\text", ""),
-        ("\\operatorname", ""),
-        ("\\mathcal", ""),
-        ("-", " 减 "),
-        ("−", " 减 "),
-        ("+", " 加 "),
-        ("=", " 等于 "),
-        ("<", " 小于 "),
-        (">", " 大于 "),
-        ("^", " 上标 "),
-        ("_", " 下标 "),
-        ("{", " "),
-        ("}", " "),
-    ],
-    tidy: None,
-};
-
 /// A formula in words, for screen readers where MathML is not read:
-/// `p(x_i \\mid x_{<i})` becomes "p(x sub i given x sub less than i )" in
+/// `p(x_i \mid x_{<i})` becomes "p(x sub i given x sub less than i )" in
 /// English and "p(x 下标 i 给定 x 下标 小于 i )" in Chinese.
-fn spoken(latex: &str, words: &Words) -> String {
+fn spoken(latex: &str, voice: Voice) -> String {
     let mut text = String::new();
     let mut rest = latex;
     'scan: while let Some(c) = rest.chars().next() {
-        for (pattern, said) in words.tokens {
+        for &(pattern, english, chinese) in SPOKEN {
             if let Some(after) = rest.strip_prefix(pattern) {
-                // A command's name ends where its letters do (\\le, not \\left).
+                // A command's name ends where its letters do (\le, not \left).
                 let is_command = pattern.starts_with('\\')
                     && pattern[1..].chars().all(|c| c.is_ascii_alphabetic());
                 if is_command && after.starts_with(|c: char| c.is_ascii_alphabetic()) {
                     continue;
                 }
-                text.push_str(said);
+                text.push_str(match voice {
+                    Voice::English => english,
+                    Voice::Chinese => chinese,
+                });
                 rest = after;
                 continue 'scan;
             }
@@ -228,9 +189,7 @@ fn spoken(latex: &str, words: &Words) -> String {
         text.push(c);
         rest = &rest[c.len_utf8()..];
     }
-    let text = match words.tidy {
-        Some((from, to)) => text.replace(from, to),
-        None => text,
-    };
+    // "the sum over sub i" reads better as "the sum over i".
+    let text = text.replace("over  sub ", "over ");
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

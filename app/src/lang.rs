@@ -170,6 +170,22 @@ mod tests {
         }
     }
 
+    /// Every translation file: its name, and its English and Chinese.
+    fn locale_files() -> Vec<(String, serde_json::Value, serde_json::Value)> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/locales");
+        let read = |lang: &str, name: &str| -> serde_json::Value {
+            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{lang}/{name}")).unwrap())
+                .unwrap()
+        };
+        std::fs::read_dir(format!("{dir}/en"))
+            .unwrap()
+            .map(|entry| {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                (name.clone(), read("en", &name), read("zh", &name))
+            })
+            .collect()
+    }
+
     #[test]
     fn fill_names() {
         let n = 3;
@@ -197,17 +213,8 @@ mod tests {
             names.sort();
             names
         }
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/locales");
         let mut checked = 0;
-        for entry in std::fs::read_dir(format!("{dir}/en")).unwrap() {
-            let name = entry.unwrap().file_name().into_string().unwrap();
-            let read = |lang: &str| -> serde_json::Value {
-                serde_json::from_str(
-                    &std::fs::read_to_string(format!("{dir}/{lang}/{name}")).unwrap(),
-                )
-                .unwrap()
-            };
-            let (en, zh) = (read("en"), read("zh"));
+        for (name, en, zh) in locale_files() {
             for (key, text) in en.as_object().unwrap() {
                 let other = zh[key].as_str().unwrap_or_default();
                 assert_eq!(
@@ -225,23 +232,16 @@ mod tests {
     /// the build when one lacks a key).
     #[test]
     fn both_languages_have_every_key() {
-        fn keys(path: &str) -> Vec<String> {
-            let text = std::fs::read_to_string(path).unwrap();
-            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        fn keys(value: &serde_json::Value) -> Vec<String> {
             let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
             keys.sort();
             keys
         }
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/locales");
-        let mut files = 0;
-        for entry in std::fs::read_dir(format!("{dir}/en")).unwrap() {
-            let name = entry.unwrap().file_name().into_string().unwrap();
-            let en = keys(&format!("{dir}/en/{name}"));
-            let zh = keys(&format!("{dir}/zh/{name}"));
-            assert_eq!(en, zh, "{name}");
-            assert!(!en.is_empty());
-            files += 1;
+        let files = locale_files();
+        for (name, en, zh) in &files {
+            assert_eq!(keys(en), keys(zh), "{name}");
+            assert!(!keys(en).is_empty());
         }
-        assert!(files >= 2);
+        assert!(files.len() >= 2);
     }
 }

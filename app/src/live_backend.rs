@@ -194,14 +194,8 @@ pub async fn family_backend(
     detected.for_family(BackendChoice::Auto, Some(&measured))
 }
 
-/// A calibration's verdict in plain words, the winner first: "CPU: 8.04 ms
-/// per pass, against 1,600 ms on WebGPU (google swiftshader)". In English;
-/// [`reason_in`] words it in the page's language.
-pub fn reason(c: &Calibration) -> String {
-    reason_in(Locale::en, c)
-}
-
-/// [`reason`] in `locale`.
+/// A calibration's verdict in plain words, the winner first, in `locale`:
+/// "CPU: 8.04 ms per pass, against 1,600 ms on WebGPU (google swiftshader)".
 pub fn reason_in(locale: Locale, c: &Calibration) -> String {
     let template = if c.gpu_wins() {
         td_string!(locale, gpu.backend_gpu_won)
@@ -430,11 +424,11 @@ mod tests {
     #[test]
     fn the_reason_names_the_winner_first() {
         assert_eq!(
-            reason(&calibration(8.04, 1599.6)),
+            reason_in(Locale::en, &calibration(8.04, 1599.6)),
             "CPU: 8.04 ms per pass, against 1,600 ms on WebGPU (google swiftshader)"
         );
         assert_eq!(
-            reason(&calibration(12.0, 3.0)),
+            reason_in(Locale::en, &calibration(12.0, 3.0)),
             "WebGPU (google swiftshader): 3.00 ms per pass, against 12.0 ms on the CPU"
         );
     }

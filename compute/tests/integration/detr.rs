@@ -229,14 +229,19 @@ fn scene_image(seed: u64) -> Vec<f32> {
     generate_scene(&images, &[0, 1], &mut SplitMix64::new(seed)).pixels
 }
 
-#[test]
-fn gpu_forward_matches_the_cpu_reference() {
-    let Some(exec) = gpu() else { return };
-    let shipped = std::fs::read(format!(
+/// The committed DETR weights' bytes.
+fn shipped_weights() -> Vec<u8> {
+    std::fs::read(format!(
         "{}/../assets/{WEIGHTS_PATH}",
         env!("CARGO_MANIFEST_DIR")
     ))
-    .expect("the shipped DETR weights (cargo xtask train detr)");
+    .expect("the shipped DETR weights (cargo xtask train detr)")
+}
+
+#[test]
+fn gpu_forward_matches_the_cpu_reference() {
+    let Some(exec) = gpu() else { return };
+    let shipped = shipped_weights();
     for (name, model) in [
         ("untrained", Detr::random(5)),
         ("shipped", Detr::load(&shipped).unwrap()),
@@ -281,11 +286,7 @@ fn gpu_forward_matches_the_cpu_reference() {
 #[test]
 fn gpu_pipeline_stages_match_the_cpu_reference() {
     let Some(exec) = gpu() else { return };
-    let shipped = std::fs::read(format!(
-        "{}/../assets/{WEIGHTS_PATH}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let shipped = shipped_weights();
     let model = Detr::load(&shipped).unwrap();
     let gpu_model = DetrGpu::upload(&exec, &model).unwrap();
     let image = scene_image(TEST_SCENES_SEED);
