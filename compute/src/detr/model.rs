@@ -113,6 +113,23 @@ impl DetrTrace {
         read_queries(&self.logits[layer], &self.boxes[layer])
     }
 
+    /// The final predictions as a stage [QUERIES, CLASSES + 4]: per query,
+    /// its class probabilities (∅ last), then its box (cx, cy, w, h) in [0, 1].
+    pub fn prediction_stage(&self) -> Stage {
+        let values = self
+            .queries()
+            .iter()
+            .flat_map(|q| {
+                let box_values = q.prediction.bbox.map(|b| b as f32);
+                q.probs.map(|p| p as f32).into_iter().chain(box_values)
+            })
+            .collect();
+        Stage {
+            shape: vec![QUERIES, CLASSES + 4],
+            values,
+        }
+    }
+
     /// The largest absolute difference between two traces' numbers.
     pub fn max_abs_diff(&self, other: &DetrTrace) -> f32 {
         let all = |t: &DetrTrace| {

@@ -12,8 +12,6 @@
 //! the kernel's [cout, cin, k, k] order, masked taps stored as zeros) and
 //! `<name>.b` [cout].
 
-use candle_core::{Device, Tensor, Var};
-
 use super::{PIXELS, SIDE};
 use crate::{
     error::ComputeError,
@@ -234,44 +232,66 @@ impl PixelCnn {
         Ok((x, logits))
     }
 
-    /// ∂ logit_i / ∂ x_j for every pixel j, by candle's backpropagation
-    /// through the same layers on pixel i's window of rows (zero elsewhere).
+    /// ∂ logit_i / ∂ x_j for every pixel j, backpropagated by hand through
+    /// the same layers on pixel i's window of rows (zero elsewhere). By
+    /// hand rather than with candle's autodiff, whose `backward` matches
+    /// every op of every dtype and added about 1 MB to the wasm.
     pub fn logit_gradient(&self, x: &[f32], i: usize) -> Result<Vec<f32>, ComputeError> {
         let (r0, rows) = window(i);
-        let dev = &Device::Cpu;
-        let input = Var::from_slice(&x[r0 * SIDE..(r0 + rows) * SIDE], (1, 1, rows, SIDE), dev)?;
-        let mut h = input.as_tensor().clone();
+        let relu = |v: &[f32]| v.iter().map(|a| a.max(0.0)).collect::<Vec<_>>();
+        // Forward over the window, keeping what the backward pass needs:
+        // each layer's input and, for the head, its pre-activation.
+        let mut inputs = Vec::new();
+        let mut head_pre = Vec::new();
+        let mut h = x[r0 * SIDE..(r0 + rows) * SIDE].to_vec();
         for (l, (_, w, b)) in layers().iter().zip(&self.weights) {
-            let kernel: Vec<f32> = w
-                .iter()
-                .enumerate()
-                .map(
-                    |(t, &v)| match l.mask.allows(l.k, (t / l.k) % l.k, t % l.k) {
-                        true => v,
-                        false => 0.0,
-                    },
-                )
-                .collect();
-            let kernel = Tensor::from_vec(kernel, (l.cout, l.cin, l.k, l.k), dev)?;
-            let bias = Tensor::from_slice(b, (1, l.cout, 1, 1), dev)?;
-            let conv = |t: &Tensor| -> Result<Tensor, ComputeError> {
-                Ok(t.conv2d(&kernel, l.k / 2, 1, 1, 1)?.broadcast_add(&bias)?)
-            };
+            inputs.push(h.clone());
             h = match l.role {
-                Role::Input | Role::Output => conv(&h)?,
-                Role::Residual => (&h + conv(&h.relu()?)?)?,
-                Role::Head => conv(&h.relu()?)?.relu()?,
+                Role::Input | Role::Output => conv2d_ref(&h, w, b, l.shape(rows))?,
+                Role::Residual => {
+                    let y = conv2d_ref(&relu(&h), w, b, l.shape(rows))?;
+                    h.iter().zip(y).map(|(a, b)| a + b).collect()
+                }
+                Role::Head => {
+                    head_pre = conv2d_ref(&relu(&h), w, b, l.shape(rows))?;
+                    relu(&head_pre)
+                }
             };
         }
-        let logit = h.flatten_all()?.get(i - r0 * SIDE)?;
-        let grads = logit.backward()?;
-        let window_grad: Vec<f32> = grads
-            .get(input.as_tensor())
-            .map(|g| g.flatten_all().and_then(|g| g.to_vec1()))
-            .transpose()?
-            .unwrap_or_else(|| vec![0.0; rows * SIDE]);
+        // Backward from the one logit, layer by layer: a convolution's
+        // input gradient is its transpose applied to the output's.
+        let n = rows * SIDE;
+        let mut g = vec![0.0; n];
+        g[i - r0 * SIDE] = 1.0;
+        for ((l, (_, w, _)), input) in layers().iter().zip(&self.weights).zip(&inputs).rev() {
+            let alive = |v: &mut Vec<f32>| {
+                for (gv, a) in v.iter_mut().zip(input) {
+                    if *a <= 0.0 {
+                        *gv = 0.0;
+                    }
+                }
+            };
+            g = match l.role {
+                Role::Input | Role::Output => conv_transpose(&g, w, l, rows),
+                Role::Residual => {
+                    let mut through = conv_transpose(&g, w, l, rows);
+                    alive(&mut through);
+                    g.iter().zip(through).map(|(a, b)| a + b).collect()
+                }
+                Role::Head => {
+                    for (gv, p) in g.iter_mut().zip(&head_pre) {
+                        if *p <= 0.0 {
+                            *gv = 0.0;
+                        }
+                    }
+                    let mut through = conv_transpose(&g, w, l, rows);
+                    alive(&mut through);
+                    through
+                }
+            };
+        }
         let mut grad = vec![0.0; PIXELS];
-        grad[r0 * SIDE..(r0 + rows) * SIDE].copy_from_slice(&window_grad);
+        grad[r0 * SIDE..(r0 + rows) * SIDE].copy_from_slice(&g);
         Ok(grad)
     }
 
@@ -348,6 +368,34 @@ fn conv_at(input: &[f32], relu_in: bool, w: &[f32], b: &[f32], l: &Layer, pos: u
 }
 
 /// The first row and the row count of pixel i's window.
+/// The transpose of `l`'s masked, same-size convolution over `rows` full
+/// rows: the gradient reaching its input [cin, rows·28] from the gradient
+/// `g` at its output [cout, rows·28]. Only positions with a gradient are
+/// visited; near the chosen pixel that is a few.
+fn conv_transpose(g: &[f32], w: &[f32], l: &Layer, rows: usize) -> Vec<f32> {
+    let (k, c, n) = (l.k, (l.k / 2) as isize, rows * SIDE);
+    let mut out = vec![0.0; l.cin * n];
+    for p in 0..n {
+        let (y, x) = ((p / SIDE) as isize, (p % SIDE) as isize);
+        for co in (0..l.cout).filter(|&co| g[co * n + p] != 0.0) {
+            let gv = g[co * n + p];
+            for ky in 0..k {
+                for kx in (0..k).filter(|&kx| l.mask.allows(k, ky, kx)) {
+                    let (yi, xi) = (y + ky as isize - c, x + kx as isize - c);
+                    if !(0..rows as isize).contains(&yi) || !(0..SIDE as isize).contains(&xi) {
+                        continue;
+                    }
+                    let q = yi as usize * SIDE + xi as usize;
+                    for ci in 0..l.cin {
+                        out[ci * n + q] += w[((co * l.cin + ci) * k + ky) * k + kx] * gv;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 pub fn window(i: usize) -> (usize, usize) {
     let r = i / SIDE;
     let r0 = r.saturating_sub(REACH_ROWS);

@@ -84,6 +84,15 @@ impl LiveDecoder {
         }
     }
 
+    /// Every filled cell of every layer's cache, from whichever backend
+    /// holds it (one readback on the GPU).
+    pub async fn cells(&self) -> Result<super::memory::CacheCells, ComputeError> {
+        match self {
+            LiveDecoder::Gpu { exec, decoder } => decoder.cells(exec).await,
+            LiveDecoder::Cpu { decoder, .. } => Ok(decoder.cells()),
+        }
+    }
+
     /// Samples up to `count` more patches with `seed`; with `use_cache`
     /// off, each step first recomputes every earlier token. The same seed
     /// draws the same digit on both backends.
