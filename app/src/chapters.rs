@@ -57,15 +57,18 @@ impl Section {
 }
 
 /// Every section of teaching text, in chapter order.
-pub const ALL_SECTIONS: [Section; 9] = [
+pub const ALL_SECTIONS: [Section; 12] = [
     AR_CHAIN_RULE,
     AR_MODELS,
+    AR_RECEPTIVE,
     AR_TEACHER_FORCING,
     KV_WHY,
     KV_LIVE,
+    KV_MEMORY,
     DETR_SET,
     DETR_QUERIES,
     DETR_MATCHING,
+    DETR_PIPELINE,
     DETR_SLOW,
 ];
 
@@ -79,6 +82,12 @@ pub const AR_MODELS: Section = Section {
     id: "models",
     heading: |locale| td_string!(locale, teach.models_heading),
     body: |locale| td_string!(locale, teach.models_body),
+};
+
+pub const AR_RECEPTIVE: Section = Section {
+    id: "receptive",
+    heading: |locale| td_string!(locale, teach.receptive_heading),
+    body: |locale| td_string!(locale, teach.receptive_body),
 };
 
 pub const AR_TEACHER_FORCING: Section = Section {
@@ -99,6 +108,12 @@ pub const KV_LIVE: Section = Section {
     body: |locale| td_string!(locale, teach.kv_live_body),
 };
 
+pub const KV_MEMORY: Section = Section {
+    id: "cache-memory",
+    heading: |locale| td_string!(locale, teach.memory_heading),
+    body: |locale| td_string!(locale, teach.memory_body),
+};
+
 pub const DETR_SET: Section = Section {
     id: "set-prediction",
     heading: |locale| td_string!(locale, teach.set_prediction_heading),
@@ -115,6 +130,12 @@ pub const DETR_MATCHING: Section = Section {
     id: "matching",
     heading: |locale| td_string!(locale, teach.matching_heading),
     body: |locale| td_string!(locale, teach.matching_body),
+};
+
+pub const DETR_PIPELINE: Section = Section {
+    id: "pipeline",
+    heading: |locale| td_string!(locale, teach.pipeline_heading),
+    body: |locale| td_string!(locale, teach.pipeline_body),
 };
 
 pub const DETR_SLOW: Section = Section {

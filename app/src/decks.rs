@@ -67,6 +67,11 @@ const AUTOREGRESSIVE: &[Step] = &[
         query: "model=pixelcnn&seed=3&speed=16",
         caption: tr!(ar_5_caption),
     },
+    Step::Widget {
+        widget: Widget::ArReceptive,
+        query: concat!("pixel=400&x=", test_seven!()),
+        caption: tr!(ar_receptive_caption),
+    },
     Step::Text {
         heading: tr!(ar_6_heading),
         body: tr!(ar_6_body),
@@ -139,6 +144,11 @@ const ATTENTION: &[Step] = &[
         query: "live=gqa&live_seed=1&live_cache=false",
         caption: tr!(kv_11_caption),
     },
+    Step::Widget {
+        widget: Widget::KvMemory,
+        query: "live_seed=1&mem_steps=12&mem_pos=5",
+        caption: tr!(kv_memory_caption),
+    },
 ];
 
 const DETR: &[Step] = &[
@@ -178,6 +188,11 @@ const DETR: &[Step] = &[
         widget: Widget::DetrMatching,
         query: "scene=1",
         caption: tr!(detr_8_caption),
+    },
+    Step::Widget {
+        widget: Widget::DetrPipeline,
+        query: "scene=1&stage=7&query=0",
+        caption: tr!(detr_pipeline_caption),
     },
     Step::Widget {
         widget: Widget::DetrDetect,

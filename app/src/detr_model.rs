@@ -8,7 +8,7 @@ use compute::{
     detr::{
         config::{METRICS_PATH, WEIGHTS_PATH},
         gpu::DetrGpu,
-        model::{Detr, DetrTrace},
+        model::{Detr, DetrTrace, Pipeline},
         scenes::CANVAS,
     },
     Backend, ComputeError, Executor,
@@ -42,6 +42,20 @@ impl DetrRunner {
             DetrRunner::Cpu(model) => model.forward_ref(image)?,
         };
         Ok((trace, now_ms() - start))
+    }
+
+    /// One forward pass that also keeps every stage's activations (still
+    /// one readback on the GPU), and how long it took.
+    pub async fn detect_stages(
+        &self,
+        image: &[f32],
+    ) -> Result<(DetrTrace, Pipeline, f64), ComputeError> {
+        let start = now_ms();
+        let (trace, pipeline) = match self {
+            DetrRunner::Gpu { exec, model } => model.forward_stages(exec, image).await?,
+            DetrRunner::Cpu(model) => model.forward_stages(image)?,
+        };
+        Ok((trace, pipeline, now_ms() - start))
     }
 
     /// The WebGPU adapter it runs on, or None on the CPU; see [`backend_name`].

@@ -9,8 +9,9 @@ use leptos_router::{
 
 use crate::{
     chapters::{
-        Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_TEACHER_FORCING, DETR_MATCHING,
-        DETR_QUERIES, DETR_SET, DETR_SLOW, KV_LIVE, KV_WHY,
+        Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_RECEPTIVE, AR_TEACHER_FORCING,
+        DETR_MATCHING, DETR_PIPELINE, DETR_QUERIES, DETR_SET, DETR_SLOW, KV_LIVE, KV_MEMORY,
+        KV_WHY,
     },
     embed_bridge::use_embed_bridge,
     embed_protocol::hidden_parts,
@@ -23,12 +24,15 @@ use crate::{
     theme::ThemeToggle,
     url_state::{path_with_query, shareable_query},
     widgets::{
-        ar::{complete::ArComplete, costs::ArCosts, sample::ArSample, score::ArScore},
+        ar::{
+            complete::ArComplete, costs::ArCosts, receptive::ArReceptive, sample::ArSample,
+            score::ArScore,
+        },
         asset_check::AssetCheck,
-        attention::{calculator::KvCalculator, live::KvLive},
+        attention::{calculator::KvCalculator, live::KvLive, memory::KvMemory},
         detr::{
             attention::DetrAttention, detect::DetrDetect, matching::DetrMatching,
-            queries::DetrQueries, DetrModelFacts, DetrSessionScope,
+            pipeline::DetrPipeline, queries::DetrQueries, DetrModelFacts, DetrSessionScope,
         },
         gpu_bench::GpuBench,
         gpu_selftest::GpuSelfTest,
@@ -159,6 +163,9 @@ pub fn AutoregressivePage() -> impl IntoView {
                     <SectionProse section=AR_MODELS/>
                     <ArSample/>
                     <EmbedHint widget=Widget::ArSample/>
+                    <SectionProse section=AR_RECEPTIVE/>
+                    <ArReceptive/>
+                    <EmbedHint widget=Widget::ArReceptive/>
                     <SectionProse section=AR_TEACHER_FORCING/>
                     <ArComplete/>
                     <EmbedHint widget=Widget::ArComplete/>
@@ -186,6 +193,9 @@ pub fn AttentionPage() -> impl IntoView {
                     <SectionProse section=KV_LIVE/>
                     <KvLive/>
                     <EmbedHint widget=Widget::KvLive/>
+                    <SectionProse section=KV_MEMORY/>
+                    <KvMemory/>
+                    <EmbedHint widget=Widget::KvMemory/>
                 </article>
             </Chrome>
         }
@@ -214,6 +224,9 @@ pub fn DetrPage() -> impl IntoView {
                         <SectionProse section=DETR_MATCHING/>
                         <DetrMatching/>
                         <EmbedHint widget=Widget::DetrMatching/>
+                        <SectionProse section=DETR_PIPELINE/>
+                        <DetrPipeline/>
+                        <EmbedHint widget=Widget::DetrPipeline/>
                         <SectionProse section=DETR_SLOW/>
                         <DetrModelFacts/>
                     </DetrSessionScope>

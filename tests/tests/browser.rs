@@ -1168,6 +1168,168 @@ fn assert_checksum(got: f64, want: f64) {
     );
 }
 
+impl Browser {
+    /// Issue 14's three views on whatever backend the browser has, each
+    /// checked against compute's own numbers computed natively.
+    fn check_see_inside(&self, backend: &str) {
+        use compute::{
+            detr::scenes::generate_scene,
+            inputs::SplitMix64,
+            kv_cache::Variant,
+            models::{
+                ar::receptive::{count, sees},
+                digit_transformer::{memory::CacheLayout, Config},
+            },
+        };
+        self.session.set_window_size(1280, 1600).unwrap();
+
+        // What pixel i sees: the counts equal compute's, from the masks and weights.
+        let counts_match = |pixel: usize| {
+            for kind in ArKind::ALL {
+                let want = count(&sees(&committed(kind), pixel));
+                let got = self.wait(&format!(
+                    "(() => {{ const s = document.querySelector('[data-testid=\"ar-receptive\"][data-pixel=\"{pixel}\"]');
+                               return s && s.getAttribute('data-count-{}'); }})()",
+                    kind.slug()
+                ));
+                assert_eq!(
+                    got.as_str().unwrap(),
+                    want.to_string(),
+                    "{backend}: {kind:?} at pixel {pixel}"
+                );
+            }
+        };
+        self.open("/embed/ar-receptive?pixel=400");
+        counts_match(400);
+        assert_eq!(count(&sees(&committed(ArKind::Fvsbn), 400)), 400);
+        // By keyboard: one row up.
+        self.session
+            .execute("document.querySelector('[data-testid=\"ar-receptive-picker\"]').focus()")
+            .unwrap();
+        self.session.press(&[glassbox_tests::keys::UP]).unwrap();
+        self.wait("location.search.includes('pixel=372')");
+        counts_match(372);
+        self.open("/autoregressive?pixel=30");
+        counts_match(30);
+
+        // The cache as memory: k steps fill k positions per layer, and the
+        // drawn cells' bytes equal the decoder's own count and the layout's.
+        self.open("/embed/kv-memory");
+        let steps = 3;
+        for k in 1..=steps {
+            self.wait(
+                "document.querySelector('[data-testid=\"kv-memory-step\"]')?.disabled === false",
+            );
+            self.click("kv-memory-step");
+            self.wait(&format!(
+                "document.querySelector('[data-testid=\"kv-memory\"]')?.dataset.steps === '{k}'"
+            ));
+        }
+        for v in Variant::ALL {
+            let id = format!("kv-memory-{}", v.label().to_lowercase());
+            let layout = CacheLayout::of(&Config::new(v));
+            let filled = vec![steps.to_string(); layout.layers].join(",");
+            assert_eq!(self.attr(&id, "data-filled"), filled, "{backend}: {v:?}");
+            let bytes: u64 = self.attr(&id, "data-bytes").parse().unwrap();
+            assert_eq!(bytes, layout.bytes(steps), "{backend}: {v:?}");
+            assert_eq!(
+                self.attr(&id, "data-measured"),
+                bytes.to_string(),
+                "{backend}: {v:?}: the grid and the decoder disagree"
+            );
+        }
+        // On the chapter page, the live widget's measured bytes after the
+        // same number of steps equal the grid's for its variant (GQA).
+        self.open(&format!("/attention?mem_steps={steps}"));
+        self.wait(&format!(
+            "document.querySelector('[data-testid=\"kv-memory\"]')?.dataset.steps === '{steps}'"
+        ));
+        for k in 1..=steps {
+            self.wait(
+                "document.querySelector('[data-testid=\"kv-live-step\"]')?.disabled === false",
+            );
+            self.click("kv-live-step");
+            self.wait(&format!(
+                "document.querySelector('[data-testid=\"kv-live-bytes-used\"]')?.dataset.tokens === '{k}'"
+            ));
+        }
+        assert_eq!(
+            self.attr("kv-live-bytes-used", "data-value"),
+            self.attr("kv-memory-gqa", "data-bytes"),
+            "{backend}: kv-live and kv-memory disagree on GQA's cache"
+        );
+
+        // The detector's pipeline: shapes from the config, values from the
+        // CPU reference for the default scene, to 1e-3.
+        let (images, labels) = mnist_test();
+        let scene = generate_scene(&images, &labels, &mut SplitMix64::new(1));
+        let (trace, pipeline) = committed_detr().forward_stages(&scene.pixels).unwrap();
+        let mut want: Vec<(Vec<usize>, Vec<f32>)> = vec![(vec![1, 96, 96], scene.pixels.clone())];
+        for s in &pipeline.features {
+            let hw = s.shape[1] * s.shape[2];
+            want.push((s.shape.clone(), s.values[..hw].to_vec()));
+        }
+        want.push((
+            pipeline.encoder_tokens.shape.clone(),
+            pipeline.encoder_tokens.values.clone(),
+        ));
+        for s in &pipeline.decoder_queries {
+            want.push((s.shape.clone(), s.values.clone()));
+        }
+        let predictions = trace.prediction_stage();
+        want.push((predictions.shape, predictions.values));
+        assert_eq!(want.len(), 10);
+        assert_eq!(
+            [&want[1].0, &want[4].0, &want[5].0, &want[8].0],
+            [
+                &vec![16, 48, 48],
+                &vec![64, 12, 12],
+                &vec![144, 64],
+                &vec![10, 64]
+            ],
+            "the config's shapes"
+        );
+        self.open("/embed/detr-pipeline");
+        self.wait(
+            "document.querySelector('[data-testid=\"detr-pipeline\"]')?.dataset.staged === 'true'",
+        );
+        for (stage, (shape, values)) in want.iter().enumerate() {
+            let id = format!("detr-stage-{stage}-canvas");
+            let shape_text: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+            assert_eq!(
+                self.attr(&id, "data-shape"),
+                shape_text.join(","),
+                "{backend}: stage {stage}"
+            );
+            let got: Vec<f32> = self
+                .attr(&id, "data-values")
+                .split(',')
+                .map(|v| v.parse().unwrap())
+                .collect();
+            assert_eq!(got.len(), values.len(), "{backend}: stage {stage}");
+            let diff = got
+                .iter()
+                .zip(values)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                diff <= 1e-3,
+                "{backend}: stage {stage} differs from the CPU reference by {diff}"
+            );
+        }
+        // Clicking a stage opens it; clicking a query highlights it everywhere.
+        self.click("detr-stage-7");
+        self.wait(
+            "document.querySelector('[data-testid=\"detr-pipeline-open\"]')?.dataset.stage === '7'",
+        );
+        self.click("detr-pipeline-query-3");
+        self.wait("new URLSearchParams(location.search).get('query') === '3'");
+        self.wait("document.querySelector('[data-testid=\"detr-pipeline-query-3\"]')?.getAttribute('aria-pressed') === 'true'");
+        // The open stage marks query 3's row: 3 of 10 rows down.
+        self.wait("document.querySelector('[data-testid=\"detr-pipeline-open\"] .row-mark')?.style.top.startsWith('30')");
+    }
+}
+
 #[test]
 fn webgpu_on_swiftshader() {
     let b = Browser::start(GpuMode::WebGpu);
@@ -1283,6 +1445,7 @@ fn webgpu_on_swiftshader() {
     b.check_kv_calculator();
     report_kv(&b.check_kv_live("webgpu"));
     report_detr(&b.check_detr("webgpu"));
+    b.check_see_inside("webgpu");
     b.check_backend_choice();
     b.check_device_loss();
     report_detr(&b.soak());
@@ -1344,6 +1507,7 @@ fn cpu_fallback_without_webgpu() {
     b.check_kv_calculator();
     report_kv(&b.check_kv_live("cpu"));
     report_detr(&b.check_detr("cpu"));
+    b.check_see_inside("cpu");
     b.assert_clean_logs();
 }
 
@@ -2378,6 +2542,7 @@ fn language_choice() {
         json!([
             teach["chain_rule_heading"],
             teach["models_heading"],
+            teach["receptive_heading"],
             teach["teacher_forcing_heading"]
         ])
     );

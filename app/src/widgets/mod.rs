@@ -23,28 +23,34 @@ pub enum Widget {
     ArScore,
     ArComplete,
     ArCosts,
+    ArReceptive,
     KvCalculator,
     KvLive,
+    KvMemory,
     DetrDetect,
     DetrQueries,
     DetrAttention,
     DetrMatching,
+    DetrPipeline,
 }
 
 impl Widget {
-    pub const ALL: [Widget; 12] = [
+    pub const ALL: [Widget; 15] = [
         Widget::GpuSelfTest,
         Widget::GpuBench,
         Widget::ArSample,
         Widget::ArScore,
         Widget::ArComplete,
         Widget::ArCosts,
+        Widget::ArReceptive,
         Widget::KvCalculator,
         Widget::KvLive,
+        Widget::KvMemory,
         Widget::DetrDetect,
         Widget::DetrQueries,
         Widget::DetrAttention,
         Widget::DetrMatching,
+        Widget::DetrPipeline,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -55,12 +61,15 @@ impl Widget {
             Widget::ArScore => "ar-score",
             Widget::ArComplete => "ar-complete",
             Widget::ArCosts => "ar-costs",
+            Widget::ArReceptive => "ar-receptive",
             Widget::KvCalculator => "kv-calculator",
             Widget::KvLive => "kv-live",
+            Widget::KvMemory => "kv-memory",
             Widget::DetrDetect => "detr-detect",
             Widget::DetrQueries => "detr-queries",
             Widget::DetrAttention => "detr-attention",
             Widget::DetrMatching => "detr-matching",
+            Widget::DetrPipeline => "detr-pipeline",
         }
     }
 
@@ -74,12 +83,15 @@ impl Widget {
             Widget::ArScore => td_string!(locale, shell.widget_ar_score),
             Widget::ArComplete => td_string!(locale, shell.widget_ar_complete),
             Widget::ArCosts => td_string!(locale, shell.widget_ar_costs),
+            Widget::ArReceptive => td_string!(locale, shell.widget_ar_receptive),
             Widget::KvCalculator => td_string!(locale, shell.widget_kv_calculator),
             Widget::KvLive => td_string!(locale, shell.widget_kv_live),
+            Widget::KvMemory => td_string!(locale, shell.widget_kv_memory),
             Widget::DetrDetect => td_string!(locale, shell.widget_detr_detect),
             Widget::DetrQueries => td_string!(locale, shell.widget_detr_queries),
             Widget::DetrAttention => td_string!(locale, shell.widget_detr_attention),
             Widget::DetrMatching => td_string!(locale, shell.widget_detr_matching),
+            Widget::DetrPipeline => td_string!(locale, shell.widget_detr_pipeline),
         }
     }
 
@@ -87,14 +99,17 @@ impl Widget {
     pub fn page(self) -> &'static str {
         match self {
             Widget::GpuSelfTest | Widget::GpuBench => "/gpu",
-            Widget::ArSample | Widget::ArScore | Widget::ArComplete | Widget::ArCosts => {
-                "/autoregressive"
-            }
-            Widget::KvCalculator | Widget::KvLive => "/attention",
+            Widget::ArSample
+            | Widget::ArScore
+            | Widget::ArComplete
+            | Widget::ArCosts
+            | Widget::ArReceptive => "/autoregressive",
+            Widget::KvCalculator | Widget::KvLive | Widget::KvMemory => "/attention",
             Widget::DetrDetect
             | Widget::DetrQueries
             | Widget::DetrAttention
-            | Widget::DetrMatching => "/detr",
+            | Widget::DetrMatching
+            | Widget::DetrPipeline => "/detr",
         }
     }
 
@@ -112,12 +127,15 @@ pub fn WidgetView(widget: Widget) -> impl IntoView {
         Widget::ArScore => view! { <ar::score::ArScore/> }.into_any(),
         Widget::ArComplete => view! { <ar::complete::ArComplete/> }.into_any(),
         Widget::ArCosts => view! { <ar::costs::ArCosts/> }.into_any(),
+        Widget::ArReceptive => view! { <ar::receptive::ArReceptive/> }.into_any(),
         Widget::KvCalculator => view! { <attention::calculator::KvCalculator/> }.into_any(),
         Widget::KvLive => view! { <attention::live::KvLive/> }.into_any(),
+        Widget::KvMemory => view! { <attention::memory::KvMemory/> }.into_any(),
         Widget::DetrDetect => view! { <detr::detect::DetrDetect/> }.into_any(),
         Widget::DetrQueries => view! { <detr::queries::DetrQueries/> }.into_any(),
         Widget::DetrAttention => view! { <detr::attention::DetrAttention/> }.into_any(),
         Widget::DetrMatching => view! { <detr::matching::DetrMatching/> }.into_any(),
+        Widget::DetrPipeline => view! { <detr::pipeline::DetrPipeline/> }.into_any(),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod complete;
 pub mod costs;
 pub mod pixels;
+pub mod receptive;
 pub mod sample;
 pub mod score;
 
@@ -35,6 +36,9 @@ pub struct ArState {
     pub rows: u32,
     /// The drawing: 784 bits in base64url, or empty for a blank grid.
     pub x: String,
+    /// The pixel whose conditional "What does pixel i see?" opens, 0–783
+    /// in raster order.
+    pub pixel: u32,
 }
 
 impl Default for ArState {
@@ -45,6 +49,8 @@ impl Default for ArState {
             speed: 16,
             rows: 14,
             x: String::new(),
+            // Row 14, column 8: mid-image, where PixelCNN's blind spot shows.
+            pixel: 400,
         }
     }
 }
@@ -68,6 +74,13 @@ impl WidgetState for ArState {
                 field: "rows",
                 lo: "0".into(),
                 hi: (SIDE - 1).to_string(),
+            });
+        }
+        if self.pixel as usize >= PIXELS {
+            return Err(Invalid::Range {
+                field: "pixel",
+                lo: "0".into(),
+                hi: (PIXELS - 1).to_string(),
             });
         }
         if !self.x.is_empty() && image_from_code(&self.x).is_none() {
@@ -169,6 +182,19 @@ pub fn LoadStatus(
                     .into_any()
             }
         }}
+    }
+}
+
+/// A model's figure while its weights download: the bytes so far.
+#[component]
+pub fn ModelLoading(progress: RwSignal<(u64, u64)>) -> impl IntoView {
+    let i18n = use_i18n();
+    let (loaded, total) = progress.get();
+    view! {
+        <p role="status">
+            {t!(i18n, ar.score_loading)}
+            <progress max=total.max(1) value=loaded></progress>
+        </p>
     }
 }
 

@@ -38,8 +38,66 @@ fn colour(p: Palette, v: f32) -> [u8; 4] {
     }
 }
 
+/// A signed value in [−1, 1]: blue for positive, orange-brown for
+/// negative, white for zero (the views inside the models share it).
+pub fn diverging(v: f32) -> [u8; 4] {
+    let t = v.abs().clamp(0.0, 1.0);
+    let to = if v >= 0.0 {
+        [29.0, 78.0, 216.0]
+    } else {
+        [180.0, 83.0, 9.0]
+    };
+    let c = |k: usize| (255.0 + (to[k] - 255.0) * t) as u8;
+    [c(0), c(1), c(2), 255]
+}
+
+/// `values` (`width`×`height`, row-major) painted with [`diverging`],
+/// scaled by their largest magnitude; NaN is "nothing here" grey.
+pub fn paint_signed(
+    canvas: &web_sys::HtmlCanvasElement,
+    values: &[f32],
+    width: usize,
+    height: usize,
+) {
+    let max = values
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(1e-9f32, |m, v| m.max(v.abs()));
+    let mut rgba = Vec::with_capacity(width * height * 4);
+    for k in 0..width * height {
+        rgba.extend_from_slice(&match values.get(k) {
+            Some(v) if v.is_finite() => diverging(v / max),
+            _ => [236, 239, 243, 255],
+        });
+    }
+    put_rgba_rect(canvas, &rgba, width, height);
+}
+
+/// An outline over row `row` of `rows` of the canvas it sits on (inside a
+/// positioned frame): the inspected cache position, the chosen query.
+#[component]
+pub fn RowMark(row: usize, rows: usize) -> impl IntoView {
+    view! {
+        <span class="row-mark" style=format!(
+            "top: {:.3}%; height: {:.3}%",
+            100.0 * row as f64 / rows as f64,
+            100.0 / rows as f64
+        )></span>
+    }
+}
+
 /// Puts `side`×`side` RGBA pixels into a canvas's top-left corner.
 pub fn put_rgba(canvas: &web_sys::HtmlCanvasElement, rgba: &[u8], side: usize) {
+    put_rgba_rect(canvas, rgba, side, side);
+}
+
+/// Puts `width`×`height` RGBA pixels into a canvas's top-left corner.
+pub fn put_rgba_rect(
+    canvas: &web_sys::HtmlCanvasElement,
+    rgba: &[u8],
+    width: usize,
+    height: usize,
+) {
     let Some(ctx) = canvas
         .get_context("2d")
         .ok()
@@ -50,8 +108,8 @@ pub fn put_rgba(canvas: &web_sys::HtmlCanvasElement, rgba: &[u8], side: usize) {
     };
     if let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
         Clamped(rgba),
-        side as u32,
-        side as u32,
+        width as u32,
+        height as u32,
     ) {
         let _ = ctx.put_image_data(&img, 0.0, 0.0);
     }

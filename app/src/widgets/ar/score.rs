@@ -8,7 +8,7 @@ use leptos::{prelude::*, task::spawn_local};
 
 use super::{
     pixels::{DrawPad, Palette, PixelCanvas},
-    use_ar_state, RunFailure,
+    use_ar_state, ModelLoading, RunFailure,
 };
 use crate::{
     ar_models::{runner, test_digit, ModelLoadError, TEST_DIGITS},
@@ -182,15 +182,7 @@ fn ModelScore(kind: ArKind, image: Signal<Vec<f32>>) -> impl IntoView {
     view! {
         <figure class="model-score" data-testid=format!("ar-score-{}", kind.slug())>
             <figcaption><strong>{kind.title()}</strong></figcaption>
-            <Transition fallback=move || {
-                let (l, t) = progress.get();
-                view! {
-                    <p role="status">
-                        {t!(i18n, ar.score_loading)}
-                        <progress max=t.max(1) value=l></progress>
-                    </p>
-                }
-            }>
+            <Transition fallback=move || view! { <ModelLoading progress/> }>
                 {move || Suspend::new(async move {
                     match score.await {
                         Ok(s) => {

@@ -159,7 +159,7 @@ pub fn KvCalculator() -> impl IntoView {
                 </label>
                 <label>
                     <span>{t!(i18n, kv.calc_memory)}</span>
-                    <input type="number" min="0" step="any" data-testid="kv-memory"
+                    <input type="number" min="0" step="any" data-testid="kv-memory-gb"
                         prop:value=move || state.get().memory_gb
                         on:change=move |ev| {
                             let mut next = state.get_untracked();

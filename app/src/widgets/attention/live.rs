@@ -89,7 +89,7 @@ async fn time_steps(
 
 /// The backend the digit transformers decode on (see `live_backend`): in
 /// Auto, the faster at four cached decoding steps.
-async fn decoder_backend(
+pub(crate) async fn decoder_backend(
     model: &Arc<DigitTransformer>,
     detected: &compute::Backend,
 ) -> compute::Backend {

@@ -5,10 +5,11 @@
 
 pub mod calculator;
 pub mod live;
+pub mod memory;
 
 use compute::{
     kv_cache::{Dtype, KvConfig, Variant, WindowLayers},
-    models::digit_transformer::MlaForm,
+    models::digit_transformer::{MlaForm, POSITIONS},
 };
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,10 @@ pub struct KvState {
     pub live_cache: bool,
     pub live_form: MlaForm,
     pub live_layer: u32,
+    /// The cache-as-memory view: positions decoded, and the position
+    /// inspected (−1: none).
+    pub mem_steps: u32,
+    pub mem_pos: i32,
 }
 
 impl Default for KvState {
@@ -67,6 +72,8 @@ impl Default for KvState {
             live_cache: true,
             live_form: MlaForm::Absorbed,
             live_layer: 0,
+            mem_steps: 0,
+            mem_pos: -1,
         }
     }
 }
@@ -156,6 +163,20 @@ impl WidgetState for KvState {
                 field: "live_layer",
                 lo: "0".into(),
                 hi: (layers - 1).to_string(),
+            });
+        }
+        if self.mem_steps as usize > POSITIONS {
+            return Err(Invalid::Range {
+                field: "mem_steps",
+                lo: "0".into(),
+                hi: POSITIONS.to_string(),
+            });
+        }
+        if !(-1..POSITIONS as i64).contains(&(self.mem_pos as i64)) {
+            return Err(Invalid::Range {
+                field: "mem_pos",
+                lo: "−1".into(),
+                hi: (POSITIONS - 1).to_string(),
             });
         }
         self.config().validate().map_err(Invalid::Config)

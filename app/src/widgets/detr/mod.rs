@@ -7,6 +7,7 @@
 pub mod attention;
 pub mod detect;
 pub mod matching;
+pub mod pipeline;
 pub mod queries;
 
 use std::rc::Rc;
@@ -15,7 +16,7 @@ use compute::{
     detr::{
         config::{DECODER_LAYERS, ENCODER_LAYERS, QUERIES},
         drawing::{canvas_from_code, ink_regions},
-        model::DetrTrace,
+        model::{DetrTrace, Pipeline},
         output::QueryOutput,
         scenes::{generate_scene, Scene, CANVAS},
         set_loss::NO_OBJECT,
@@ -45,8 +46,12 @@ pub struct DetrState {
     pub x: String,
     /// Detections below this score (percent) are not drawn.
     pub conf: u32,
-    /// The query whose attention is shown.
+    /// The query whose attention is shown, highlighted in every view.
     pub query: u32,
+    /// The pipeline view: the stage opened large (0 the image … 9 the
+    /// predictions), and the feature-map channel shown.
+    pub stage: u32,
+    pub channel: u32,
     /// The decoder layer for the attention maps and the matching.
     pub layer: u32,
     /// The encoder layer, and the clicked 12×12 cell (−1: none yet).
@@ -64,6 +69,8 @@ impl Default for DetrState {
             x: String::new(),
             conf: 50,
             query: 0,
+            stage: 1,
+            channel: 0,
             layer: DECODER_LAYERS as u32 - 1,
             enc_layer: ENCODER_LAYERS as u32 - 1,
             cell: -1,
@@ -86,6 +93,20 @@ impl WidgetState for DetrState {
                 field: "query",
                 lo: "0".into(),
                 hi: (QUERIES - 1).to_string(),
+            });
+        }
+        if self.stage as usize >= pipeline::STAGES {
+            return Err(Invalid::Range {
+                field: "stage",
+                lo: "0".into(),
+                hi: (pipeline::STAGES - 1).to_string(),
+            });
+        }
+        if self.channel as usize >= pipeline::MAX_CHANNELS {
+            return Err(Invalid::Range {
+                field: "channel",
+                lo: "0".into(),
+                hi: (pipeline::MAX_CHANNELS - 1).to_string(),
             });
         }
         if self.layer as usize >= DECODER_LAYERS {
@@ -160,6 +181,8 @@ pub struct Detected {
     pub adapter: Option<String>,
     /// The canvas it was computed from.
     pub pixels: Vec<f32>,
+    /// Every stage's activations, when a pipeline view asked for them.
+    pub pipeline: Option<Pipeline>,
     /// The GPU epoch it was computed in (a lost GPU starts a new one).
     pub epoch: u32,
 }
@@ -204,6 +227,8 @@ pub struct DetrSession {
     pub error: RwSignal<Option<DetrError>>,
     /// Detections finished, for tests and the status line.
     pub runs: RwSignal<u32>,
+    /// Set by the pipeline view: passes keep every stage's activations.
+    pub want_stages: RwSignal<bool>,
 }
 
 impl DetrSession {
@@ -244,6 +269,7 @@ impl DetrSession {
             progress: RwSignal::new((0, 0)),
             error: RwSignal::new(None),
             runs: RwSignal::new(0),
+            want_stages: RwSignal::new(false),
         };
         // The canvas follows the URL: the visitor's code, or a generated scene.
         let source = Memo::new(move |_| {
@@ -281,6 +307,7 @@ impl DetrSession {
             };
             // A lost GPU detects again on the new device.
             let epoch = live_backend::gpu_epoch();
+            let stages = session.want_stages.get();
             generation.update_value(|g| *g += 1);
             let mine = generation.get_value();
             spawn_local(async move {
@@ -293,19 +320,30 @@ impl DetrSession {
                             return;
                         }
                     };
-                let outcome = runner.detect(&canvas.pixels).await;
+                let outcome = if stages {
+                    runner
+                        .detect_stages(&canvas.pixels)
+                        .await
+                        .map(|(trace, pipeline, ms)| (trace, Some(pipeline), ms))
+                } else {
+                    runner
+                        .detect(&canvas.pixels)
+                        .await
+                        .map(|(trace, ms)| (trace, None, ms))
+                };
                 // A page navigated away from has disposed `generation`: stop.
                 if generation.try_get_value() != Some(mine) {
                     return;
                 }
                 match outcome {
-                    Ok((trace, ms)) => {
+                    Ok((trace, pipeline, ms)) => {
                         session.error.set(None);
                         session.detected.set(Some(Detected {
                             trace,
                             ms,
                             adapter: runner.adapter_name(),
                             pixels: canvas.pixels,
+                            pipeline,
                             epoch,
                         }));
                         session.runs.update(|n| *n += 1);
