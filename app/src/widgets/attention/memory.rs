@@ -386,7 +386,8 @@ fn VariantMemory(
                 }).collect_view()}
                 {(0..heads).map(|h| {
                     let hx = (h as f64 + 0.5) * width as f64 / heads as f64;
-                    view! { <circle cx=hx cy="3" r="2" class="query-head"/> }
+                    // A tick, not a circle: the drawing is stretched to the grid's width.
+                    view! { <line x1=hx y1="0" x2=hx y2="5" class="query-head" stroke-width="8" vector-effect="non-scaling-stroke"/> }
                 }).collect_view()}
                 {column_names.iter().map(|(x, w, _)| view! {
                     <rect x=*x + 0.5 y="20" width=(w - 1.0).max(0.5) height="4" class="cache-column"/>

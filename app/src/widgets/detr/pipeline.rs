@@ -166,7 +166,8 @@ fn StageCanvas(
                 data-values={move || publish.then(|| shown.with(|s| s.as_ref().map(|s| s.values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",")))).flatten()}
             ></canvas>
             {move || {
-                let rows = size().1;
+                // Only over drawn rows: nothing is marked before the first pass.
+                let rows = shown.with(|s| s.as_ref().map(|s| s.height))?;
                 mark.get().filter(|&m| m < rows).map(|m| view! { <RowMark row=m rows/> })
             }}
         </div>
