@@ -2218,12 +2218,15 @@ fn every_page() -> Vec<(String, String)> {
         "ar-score",
         "ar-complete",
         "ar-costs",
+        "ar-receptive",
         "kv-calculator",
         "kv-live",
+        "kv-memory",
         "detr-detect",
         "detr-queries",
         "detr-attention",
         "detr-matching",
+        "detr-pipeline",
     ] {
         pages.push((format!("/embed/{widget}"), "embed".into()));
     }
