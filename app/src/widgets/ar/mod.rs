@@ -189,11 +189,10 @@ pub fn LoadStatus(
 #[component]
 pub fn ModelLoading(progress: RwSignal<(u64, u64)>) -> impl IntoView {
     let i18n = use_i18n();
-    let (loaded, total) = progress.get();
     view! {
         <p role="status">
             {t!(i18n, ar.score_loading)}
-            <progress max=total.max(1) value=loaded></progress>
+            <progress max=move || progress.get().1.max(1) value=move || progress.get().0></progress>
         </p>
     }
 }

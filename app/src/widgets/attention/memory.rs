@@ -179,7 +179,8 @@ pub fn KvMemory() -> impl IntoView {
         run_error.set(failure);
     };
     Effect::new(move |previous: Option<u64>| {
-        let (want, s, ok) = (target.get(), seed.get(), ready.get());
+        target.track();
+        let (s, ok) = (seed.get(), ready.get());
         if previous.is_some_and(|p| p != s) {
             decoders.update_value(|all| all.iter_mut().for_each(|(_, d)| d.reset()));
         }
@@ -203,7 +204,6 @@ pub fn KvMemory() -> impl IntoView {
                 busy.set(false);
             });
         }
-        let _ = want;
         s
     });
 
