@@ -91,6 +91,15 @@ fn softplus(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgrou
 }
 
 @compute @workgroup_size(WG)
+fn silu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = index(gid, groups);
+    if (i < p.n) {
+        let x = a[i];
+        out[i] = x / (1.0 + exp(-x));
+    }
+}
+
+@compute @workgroup_size(WG)
 fn add_scaled_row(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let k = index(gid, groups);
     if (k < p.n) {

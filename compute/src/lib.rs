@@ -14,6 +14,7 @@ pub mod kv_cache;
 pub mod models;
 pub mod reference;
 pub mod selftest;
+pub mod tang;
 pub mod tokenizer;
 pub mod weights;
 

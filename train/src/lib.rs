@@ -7,4 +7,5 @@ pub mod coco;
 pub mod data;
 pub mod detr;
 pub mod fit;
+pub mod llama;
 pub mod shipped;

@@ -25,6 +25,7 @@ use serde_json::json;
 
 mod attention_recipe;
 mod detr_recipe;
+mod llama_recipe;
 
 /// Chapter 3's training length: fixed, so a rerun gives the same weights.
 const DETR_STEPS: usize = 11000;
@@ -49,7 +50,9 @@ fn run() -> Result<(), String> {
                  glassbox-train attention --variant <mha|gqa|mqa|mla> [--seed N] [--max-minutes M]\n       \
                  glassbox-train detr [--seed N] [--max-minutes M] [--steps S]\n       \
                  glassbox-train scenes --out <dir> [--count N] [--seed S] [--split train|val|test]\n       \
-                 glassbox-train eval-detr --coco <dir>";
+                 glassbox-train eval-detr --coco <dir>\n       \
+                 glassbox-train llama [--seed N] [--epochs E]\n       \
+                 glassbox-train sample-llama --form <五绝|七绝|五律|七律> [--n N] [--seed S] [--temperature T] [--top-k K] [--top-p P]";
     let seed: u64 = arg(&args, "--seed")
         .map_or(Ok(0), |s| s.parse())
         .map_err(|e| format!("--seed: {e}"))?;
@@ -58,6 +61,30 @@ fn run() -> Result<(), String> {
         .map_err(|e| format!("--max-minutes: {e}"))?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     match args.first().map(String::as_str) {
+        Some("llama") => {
+            let epochs: f64 = arg(&args, "--epochs")
+                .map_or(Ok(llama_recipe::EPOCHS), |s| s.parse())
+                .map_err(|e| format!("--epochs: {e}"))?;
+            return llama_recipe::train(&root, seed, epochs);
+        }
+        Some("sample-llama") => {
+            let number = |name: &str, default: f64| -> Result<f64, String> {
+                arg(&args, name)
+                    .map_or(Ok(default), |s| s.parse())
+                    .map_err(|e| format!("{name}: {e}"))
+            };
+            let form = arg(&args, "--form").ok_or("--form <五绝|七绝|五律|七律> is required")?;
+            let sampling = compute::models::llama::sampling::Sampling {
+                temperature: number("--temperature", 0.8)? as f32,
+                top_k: number("--top-k", 0.0)? as usize,
+                top_p: number("--top-p", 1.0)? as f32,
+            };
+            if !(sampling.temperature > 0.0) {
+                return Err("--temperature must be above 0".into());
+            }
+            let n = number("--n", 10.0)? as usize;
+            return llama_recipe::sample(&root, &form, n, seed, sampling);
+        }
         Some("scenes") => {
             let out = arg(&args, "--out").ok_or("--out <dir> is required")?;
             let count = arg(&args, "--count")

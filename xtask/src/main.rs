@@ -46,12 +46,15 @@ fn main() -> ExitCode {
         Some("tokenizer") => tokenizer(),
         Some("train") => train(&args[1..]),
         Some("scenes") => trainer(&args[..]),
+        Some("sample") if args.get(1).map(String::as_str) == Some("llama") => {
+            sample_llama(&args[2..])
+        }
         Some("eval") if args.get(1).map(String::as_str) == Some("detr") => {
             trainer(&[&["eval-detr".to_string()], &args[2..]].concat())
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve|build|test|bench|data|tokenizer|train|scenes|eval|manifest>\n  \
+                "usage: cargo xtask <serve|build|test|bench|data|tokenizer|train|sample|scenes|eval|manifest>\n  \
                  serve     build the app, then serve dist/ on http://127.0.0.1:8080\n            \
                            (`serve --watch`: trunk's rebuild-on-change server instead)\n  \
                  build     build the app into dist/ as `serve` and `test` do, and stop\n  \
@@ -62,7 +65,10 @@ fn main() -> ExitCode {
                  tokenizer GPT-2's BPE files from the crate tiktoken-rs -> assets/tokenizer/gpt2.json\n  \
                  train     train a model: `train ar --model <fvsbn|nade|made|pixelcnn>` -> assets/models/ar/,\n            \
                            `train attention --variant <mha|gqa|mqa|mla>` -> assets/models/attention/,\n            \
-                           `train detr` -> assets/models/detr/\n  \
+                           `train detr` -> assets/models/detr/,\n            \
+                           `train llama [--epochs E]` -> assets/models/llama/, assets/tokenizer/tang-chars.json\n  \
+                 sample    `sample llama --form 五绝 --n 200 --seed 1 --temperature 0.8 [--top-k K] [--top-p P]`:\n            \
+                           poems from the shipped LLaMA, one per line on standard output\n  \
                  scenes    `scenes --out <dir> [--count N] [--seed S] [--split train|val|test]`: chapter 3's\n            \
                            scenes as a COCO folder (default: the 1,000 held-out test scenes)\n  \
                  eval      `eval detr --coco <dir>`: the shipped detector on a COCO folder -> <dir>/detections.json, AP\n  \
@@ -733,6 +739,30 @@ fn train(args: &[String]) -> Result {
         .env("MALLOC_TRIM_THRESHOLD_", "4000000000")
         .env("MALLOC_TOP_PAD_", "1000000000"))?;
     write_manifest()
+}
+
+/// `sample llama --form F --n N --seed S --temperature T [--top-k K] [--top-p P]`:
+/// the poems alone on standard output, everything else on standard error.
+fn sample_llama(args: &[String]) -> Result {
+    let status = Command::new("cargo")
+        .args([
+            "run",
+            "-q",
+            "--release",
+            "-p",
+            "glassbox-train",
+            "--",
+            "sample-llama",
+        ])
+        .args(args)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("sampling failed ({status})"))
+    }
 }
 
 /// Runs a glassbox-train command that reads or writes COCO folders.

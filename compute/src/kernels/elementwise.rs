@@ -18,14 +18,17 @@ pub enum Activation {
     Gelu,
     Sigmoid,
     Softplus,
+    /// x · σ(x), SwiGLU's gate.
+    Silu,
 }
 
 impl Activation {
-    pub const ALL: [Activation; 4] = [
+    pub const ALL: [Activation; 5] = [
         Activation::Relu,
         Activation::Gelu,
         Activation::Sigmoid,
         Activation::Softplus,
+        Activation::Silu,
     ];
 
     pub fn entry_point(self) -> &'static str {
@@ -34,6 +37,7 @@ impl Activation {
             Activation::Gelu => "gelu",
             Activation::Sigmoid => "sigmoid",
             Activation::Softplus => "softplus",
+            Activation::Silu => "silu",
         }
     }
 }

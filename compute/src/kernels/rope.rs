@@ -1,4 +1,5 @@
-//! Driver for `shaders/rope.wgsl`: rotary position embedding, NeoX layout.
+//! Driver for `shaders/rope.wgsl`: rotary position embedding, in the NeoX
+//! layout (halves paired) and Meta's LLaMA layout (neighbours paired).
 
 use crate::{
     error::ComputeError,
@@ -37,12 +38,35 @@ pub fn rope_tables(max_pos: usize, head_dim: usize, theta: f64) -> (Vec<f32>, Ve
     (cos, sin)
 }
 
+/// NeoX layout: element i pairs with i + head_dim/2.
 pub fn rope(
     rec: &mut Recording<'_>,
     x: &GpuTensor,
     cos: &GpuTensor,
     sin: &GpuTensor,
     shape: RopeShape,
+) -> Result<GpuTensor, ComputeError> {
+    rope_entry(rec, x, cos, sin, shape, "rope_neox")
+}
+
+/// Meta's layout: elements 2i and 2i + 1 pair, rotated by angle(p, i).
+pub fn rope_interleaved(
+    rec: &mut Recording<'_>,
+    x: &GpuTensor,
+    cos: &GpuTensor,
+    sin: &GpuTensor,
+    shape: RopeShape,
+) -> Result<GpuTensor, ComputeError> {
+    rope_entry(rec, x, cos, sin, shape, "rope_interleaved")
+}
+
+fn rope_entry(
+    rec: &mut Recording<'_>,
+    x: &GpuTensor,
+    cos: &GpuTensor,
+    sin: &GpuTensor,
+    shape: RopeShape,
+    entry: &'static str,
 ) -> Result<GpuTensor, ComputeError> {
     let RopeShape {
         tokens,
@@ -75,7 +99,7 @@ pub fn rope(
     let bindings = [(1, x), (2, cos), (3, sin), (4, &out)];
     rec.dispatch(
         &KERNEL,
-        "rope_neox",
+        entry,
         &bindings,
         &params,
         groups_1d(tokens * heads * half, KERNEL.workgroup),

@@ -4,6 +4,7 @@
 
 pub mod ar;
 pub mod digit_transformer;
+pub mod llama;
 pub mod mla;
 pub mod tiny_transformer;
 

@@ -6,7 +6,7 @@ use crate::{
 };
 
 /// The activation on the CPU: candle for relu and gelu (tanh approximation),
-/// plain Rust for the two candle-core lacks.
+/// plain Rust for the three candle-core lacks.
 pub fn activation_ref(x: &[f32], op: Activation) -> Result<Vec<f32>, ComputeError> {
     let t = || Tensor::from_slice(x, x.len(), &Device::Cpu);
     Ok(match op {
@@ -17,6 +17,7 @@ pub fn activation_ref(x: &[f32], op: Activation) -> Result<Vec<f32>, ComputeErro
             .iter()
             .map(|&v| v.max(0.0) + (-v.abs()).exp().ln_1p())
             .collect(),
+        Activation::Silu => x.iter().map(|&v| v / (1.0 + (-v).exp())).collect(),
     })
 }
 

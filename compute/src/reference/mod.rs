@@ -6,6 +6,7 @@ pub mod attention;
 pub mod conv2d;
 pub mod elementwise;
 pub mod embedding;
+pub mod filter;
 pub mod full_attention;
 pub mod fused_linear;
 pub mod gemm;

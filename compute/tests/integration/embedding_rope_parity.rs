@@ -7,9 +7,12 @@ use compute::{
     inputs::{uniform_signed, SplitMix64},
     kernels::{
         embedding::{check_ids, embedding},
-        rope::{rope, rope_tables, RopeShape},
+        rope::{rope, rope_interleaved, rope_tables, RopeShape},
     },
-    reference::{embedding::embedding_ref, rope::rope_ref},
+    reference::{
+        embedding::embedding_ref,
+        rope::{rope_interleaved_ref, rope_ref},
+    },
 };
 
 #[test]
@@ -72,21 +75,80 @@ fn rope_matches_reference() {
             rope_tables(1024, shape.head_dim, 10_000.0)
         };
         let x = uniform_signed(3, shape.tokens * shape.heads * shape.head_dim);
-        let got = run(&exec, |rec| {
-            let (tx, tc, ts) = (
-                rec.exec().upload(&x),
-                rec.exec().upload(&cos),
-                rec.exec().upload(&sin),
+        for interleaved in [false, true] {
+            let got = run(&exec, |rec| {
+                let (tx, tc, ts) = (
+                    rec.exec().upload(&x),
+                    rec.exec().upload(&cos),
+                    rec.exec().upload(&sin),
+                );
+                if interleaved {
+                    rope_interleaved(rec, &tx, &tc, &ts, shape).unwrap()
+                } else {
+                    rope(rec, &tx, &tc, &ts, shape).unwrap()
+                }
+            });
+            let want = if interleaved {
+                rope_interleaved_ref(&x, &cos, &sin, shape).unwrap()
+            } else {
+                rope_ref(&x, &cos, &sin, shape).unwrap()
+            };
+            assert_close(
+                &got,
+                &want,
+                1e-6,
+                &format!("{shape:?}, interleaved {interleaved}"),
             );
-            rope(rec, &tx, &tc, &ts, shape).unwrap()
-        });
-        assert_close(
-            &got,
-            &rope_ref(&x, &cos, &sin, shape).unwrap(),
-            1e-6,
-            &format!("{shape:?}"),
-        );
+        }
     }
+}
+
+/// The two layouts are one rotation with the elements listed in another
+/// order: interleaved(x) = P · neox(P⁻¹ · x), P taking (i, i + d/2) to
+/// (2i, 2i + 1).
+#[test]
+fn interleaved_rope_is_neox_rope_permuted() {
+    let shape = RopeShape {
+        tokens: 5,
+        heads: 3,
+        head_dim: 8,
+        pos0: 7,
+    };
+    let (cos, sin) = rope_tables(64, 8, 10_000.0);
+    let x = uniform_signed(9, 5 * 3 * 8);
+    let half = 4;
+    let to_neox = |v: &[f32]| -> Vec<f32> {
+        v.chunks(8)
+            .flat_map(|h| {
+                (0..8)
+                    .map(|j| {
+                        if j < half {
+                            h[2 * j]
+                        } else {
+                            h[2 * (j - half) + 1]
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let from_neox = |v: &[f32]| -> Vec<f32> {
+        v.chunks(8)
+            .flat_map(|h| {
+                (0..8)
+                    .map(|j| h[j / 2 + (j % 2) * half])
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    assert_eq!(from_neox(&to_neox(&x)), x);
+    let via_neox = from_neox(&rope_ref(&to_neox(&x), &cos, &sin, shape).unwrap());
+    assert_close(
+        &rope_interleaved_ref(&x, &cos, &sin, shape).unwrap(),
+        &via_neox,
+        1e-6,
+        "interleaved",
+    );
 }
 
 #[test]

@@ -16,6 +16,7 @@ mod digit_transformer;
 mod elementwise_parity;
 mod embedding_rope_parity;
 mod gemm_parity;
+mod llama;
 mod mnist_data;
 mod model_parity;
 mod q8_parity;

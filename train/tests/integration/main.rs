@@ -4,5 +4,6 @@
 mod attention;
 mod detr;
 mod detr_cli;
+mod llama;
 mod nade_gradient;
 mod smoke;

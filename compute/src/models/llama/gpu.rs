@@ -1,0 +1,230 @@
+//! The Tang LLaMA generating on the GPU: weights uploaded once, one KV cache
+//! per layer for every position, and the tokens kept in a GPU buffer that
+//! the sampler writes and the next step's embedding reads. A whole poem is
+//! one submission and one readback.
+
+use super::{
+    sampling::{Generation, GenerationTrace},
+    Llama, LlamaConfig,
+};
+use crate::{
+    error::ComputeError,
+    executor::{Executor, GpuTensor, Recording},
+    kernels::{
+        attention::{attend_step, AttentionShape, KvCache},
+        elementwise::{activation, binary, Activation, Binary},
+        embedding::embedding,
+        filter::filter_probs,
+        q8::{gemv_q8_short, GpuQ8},
+        reduce::{rmsnorm, Rows},
+        rope::{rope_interleaved, rope_tables, RopeShape},
+        sample::{sample, SampleTarget, Sampler},
+    },
+    tang::EOS,
+};
+
+struct GpuLayer {
+    attention_norm: GpuTensor,
+    wq: GpuQ8,
+    wk: GpuQ8,
+    wv: GpuQ8,
+    wo: GpuQ8,
+    ffn_norm: GpuTensor,
+    w1: GpuQ8,
+    w2: GpuQ8,
+    w3: GpuQ8,
+}
+
+pub struct GpuLlama {
+    pub config: LlamaConfig,
+    /// The token embedding dequantized once: a gather reads f32 rows.
+    embed: GpuTensor,
+    layers: Vec<GpuLayer>,
+    norm: GpuTensor,
+    output: GpuQ8,
+    caches: Vec<KvCache>,
+    cos: GpuTensor,
+    sin: GpuTensor,
+    /// [max_seq_len + 1] u32: the sequence being written.
+    tokens: GpuTensor,
+    /// [max_seq_len, vocab]: each step's logits.
+    logits: GpuTensor,
+}
+
+impl GpuLlama {
+    pub fn new(exec: &Executor, model: &Llama) -> Result<GpuLlama, ComputeError> {
+        let c = model.config;
+        c.check()?;
+        let q8 = |m| GpuQ8::upload(exec, m);
+        let shape = AttentionShape {
+            heads: c.n_heads,
+            kv_heads: c.n_kv_heads,
+            head_dim: c.head_dim(),
+            max_len: c.max_seq_len,
+        };
+        let caches = (0..c.n_layers)
+            .map(|_| KvCache::new(exec, shape))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (cos, sin) = rope_tables(c.max_seq_len, c.head_dim(), c.rope_theta);
+        Ok(GpuLlama {
+            config: c,
+            embed: exec.upload(&model.tok_embeddings.dequantize()),
+            layers: model
+                .layers
+                .iter()
+                .map(|l| GpuLayer {
+                    attention_norm: exec.upload(&l.attention_norm),
+                    wq: q8(&l.wq),
+                    wk: q8(&l.wk),
+                    wv: q8(&l.wv),
+                    wo: q8(&l.wo),
+                    ffn_norm: exec.upload(&l.ffn_norm),
+                    w1: q8(&l.w1),
+                    w2: q8(&l.w2),
+                    w3: q8(&l.w3),
+                })
+                .collect(),
+            norm: exec.upload(&model.norm),
+            output: q8(&model.output),
+            caches,
+            cos: exec.upload(&cos),
+            sin: exec.upload(&sin),
+            tokens: exec.zeros(c.max_seq_len + 1),
+            logits: exec.zeros(c.max_seq_len * c.vocab_size),
+        })
+    }
+
+    /// Bytes the KV caches hold, for every position.
+    pub fn cache_bytes(&self) -> u64 {
+        self.caches.iter().map(KvCache::bytes).sum()
+    }
+
+    /// Records the step at `pos`: embeds tokens[pos], runs every layer
+    /// (writing row `pos` of each cache) and returns the logits.
+    fn record_step(&self, rec: &mut Recording<'_>, pos: usize) -> Result<GpuTensor, ComputeError> {
+        let c = self.config;
+        let row = Rows {
+            rows: 1,
+            cols: c.dim,
+        };
+        let token = rec.exec().empty(1);
+        rec.copy(&self.tokens, pos, &token, 0, 1);
+        let mut x = embedding(rec, &self.embed, &token, c.vocab_size, c.dim)?;
+        let rope_shape = |heads| RopeShape {
+            tokens: 1,
+            heads,
+            head_dim: c.head_dim(),
+            pos0: pos,
+        };
+        let scale = 1.0 / (c.head_dim() as f32).sqrt();
+        for (layer, cache) in self.layers.iter().zip(&self.caches) {
+            let n = rmsnorm(rec, &x, &layer.attention_norm, row, c.norm_eps)?;
+            let q = gemv_q8_short(rec, &n, &layer.wq)?;
+            let q = rope_interleaved(rec, &q, &self.cos, &self.sin, rope_shape(c.n_heads))?;
+            let k = gemv_q8_short(rec, &n, &layer.wk)?;
+            let k = rope_interleaved(rec, &k, &self.cos, &self.sin, rope_shape(c.n_kv_heads))?;
+            let v = gemv_q8_short(rec, &n, &layer.wv)?;
+            let a = attend_step(rec, cache, &q, &k, &v, pos, scale)?;
+            let o = gemv_q8_short(rec, &a, &layer.wo)?;
+            let h = binary(rec, &x, &o, Binary::Add)?;
+            let m = rmsnorm(rec, &h, &layer.ffn_norm, row, c.norm_eps)?;
+            let pre_gate = gemv_q8_short(rec, &m, &layer.w1)?;
+            let gate = activation(rec, &pre_gate, Activation::Silu);
+            let up = gemv_q8_short(rec, &m, &layer.w3)?;
+            let g = binary(rec, &gate, &up, Binary::Mul)?;
+            let down = gemv_q8_short(rec, &g, &layer.w2)?;
+            x = binary(rec, &h, &down, Binary::Add)?;
+        }
+        let n = rmsnorm(rec, &x, &self.norm, row, c.norm_eps)?;
+        gemv_q8_short(rec, &n, &self.output)
+    }
+
+    /// Runs `g` to the end of the cache in one submission: the prompt is
+    /// fed, every later position is drawn on the GPU (or forced), and the
+    /// tokens and every step's logits come back in one readback. The trace
+    /// stops at the first `<eos>` after the prompt.
+    pub async fn generate(
+        &self,
+        exec: &Executor,
+        g: &Generation,
+    ) -> Result<GenerationTrace, ComputeError> {
+        let c = self.config;
+        let max = c.max_seq_len;
+        if g.prompt.is_empty() || g.prompt.len() > max {
+            return Err(ComputeError::Shape {
+                op: "llama generate",
+                detail: format!("a prompt of {} tokens (1 to {max})", g.prompt.len()),
+            });
+        }
+        if let Some(&bad) = g
+            .prompt
+            .iter()
+            .chain(g.forced.iter().map(|f| &f.1))
+            .find(|&&t| t as usize >= c.vocab_size)
+        {
+            return Err(ComputeError::Shape {
+                op: "llama generate",
+                detail: format!("token {bad} is outside the vocabulary of {}", c.vocab_size),
+            });
+        }
+        let mut plan = vec![u32::MAX; max + 1];
+        plan[..g.prompt.len()].copy_from_slice(&g.prompt);
+        for &(pos, token) in &g.forced {
+            if pos >= g.prompt.len() && pos <= max {
+                plan[pos] = token;
+            }
+        }
+        // The prompt and the forced tokens sit in the buffer from the start;
+        // the sampler fills the other positions as it goes.
+        let bytes: Vec<u8> = plan.iter().flat_map(|w| w.to_le_bytes()).collect();
+        exec.ctx()
+            .queue
+            .write_buffer(self.tokens.buffer(), 0, &bytes);
+        let mut rec = exec.begin();
+        for pos in 0..max {
+            let logits = self.record_step(&mut rec, pos)?;
+            rec.copy(&logits, 0, &self.logits, pos * c.vocab_size, c.vocab_size);
+            let next = pos + 1;
+            if next >= g.prompt.len() && plan[next] == u32::MAX {
+                let probs = filter_probs(
+                    &mut rec,
+                    &self.logits,
+                    pos * c.vocab_size,
+                    g.sampling.shape(c.vocab_size),
+                )?;
+                sample(
+                    &mut rec,
+                    Sampler::Categorical,
+                    &probs,
+                    1,
+                    c.vocab_size,
+                    g.seed,
+                    next as u32,
+                    &self.tokens,
+                    SampleTarget {
+                        offset: next,
+                        as_index: true,
+                    },
+                )?;
+            }
+        }
+        // Tokens (as f32 bits) and logits in one buffer: one readback.
+        let out = exec.empty(max + 1 + max * c.vocab_size);
+        rec.copy(&self.tokens, 0, &out, 0, max + 1);
+        rec.copy(&self.logits, 0, &out, max + 1, max * c.vocab_size);
+        exec.submit(rec)?;
+        let words = exec.read(&out).await?;
+        let tokens: Vec<u32> = words[..=max].iter().map(|w| w.to_bits()).collect();
+        let end = (g.prompt.len()..=max)
+            .find(|&i| tokens[i] == EOS)
+            .unwrap_or(max);
+        Ok(GenerationTrace {
+            tokens: tokens[..=end].to_vec(),
+            logits: words[max + 1..]
+                .chunks(c.vocab_size)
+                .take(end)
+                .map(<[f32]>::to_vec)
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,436 @@
+//! Chapter 4's model: a tiny LLaMA over Tang-poem characters, with Meta's
+//! conventions (tensor names, interleaved RoPE, `repeat_kv` grouping).
+//!
+//! Per layer: h = x + wo·attention(rope(wq·n), rope(wk·n), wv·n) with
+//! n = rmsnorm(x); x' = h + w2·(silu(w1·m) ⊙ w3·m) with m = rmsnorm(h).
+//! Then a final rmsnorm and the output head. Query head i reads key/value
+//! head i / (n_heads / n_kv_heads), as Meta's `repeat_kv` arranges.
+//!
+//! Tensors (matrices Q8_0 [out, in], vectors f32), as in Meta's checkpoints:
+//! `tok_embeddings.weight` [vocab, dim] (Q8_0 too: it is the largest
+//! tensor), `layers.<i>.attention_norm.weight`,
+//! `layers.<i>.attention.{wq,wk,wv,wo}.weight`, `layers.<i>.ffn_norm.weight`,
+//! `layers.<i>.feed_forward.{w1,w2,w3}.weight`, `norm.weight`,
+//! `output.weight`.
+
+pub mod gpu;
+pub mod sampling;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    error::ComputeError,
+    inputs::uniform_signed,
+    kernels::{attention::AttentionShape, reduce::Rows, rope::rope_tables, rope::RopeShape},
+    reference::{
+        attention::{attend_step_ref, KvCacheRef},
+        q8::linear_q8_ref,
+        reduce::rmsnorm_ref,
+        rope::rope_interleaved_ref,
+    },
+    tang::{CharTokenizer, Form, EOS},
+    weights::{
+        load, padded_cols, Q8Matrix, Storage, Tensor as WeightTensor, TensorSpec, WeightFile, BLOCK,
+    },
+};
+
+pub const WEIGHTS_PATH: &str = "models/llama/tang.safetensors";
+pub const CONFIG_PATH: &str = "models/llama/tang.config.json";
+pub const METRICS_PATH: &str = "models/llama/tang.json";
+pub const TOKENIZER_PATH: &str = "tokenizer/tang-chars.json";
+
+/// The config file's fields, named as in Meta's `params.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LlamaConfig {
+    pub dim: usize,
+    pub n_layers: usize,
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    /// The SwiGLU's inner width (w1, w3: [hidden_dim, dim]).
+    pub hidden_dim: usize,
+    pub vocab_size: usize,
+    pub norm_eps: f32,
+    pub rope_theta: f64,
+    /// Positions the caches hold: the longest input sequence.
+    pub max_seq_len: usize,
+}
+
+impl LlamaConfig {
+    pub fn head_dim(&self) -> usize {
+        self.dim / self.n_heads
+    }
+
+    /// Shapes the kernels can run: every matrix's input a whole number of
+    /// Q8_0 blocks, heads dividing evenly, an even head size for RoPE.
+    pub fn check(&self) -> Result<(), ComputeError> {
+        let bad = |why: &str| ComputeError::Shape {
+            op: "llama config",
+            detail: format!("{why}: {self:?}"),
+        };
+        if self.n_heads == 0 || self.n_kv_heads == 0 || self.n_layers == 0 {
+            return Err(bad("zero heads or layers"));
+        }
+        if self.dim % self.n_heads != 0 || self.n_heads % self.n_kv_heads != 0 {
+            return Err(bad("heads must divide dim, and kv heads the heads"));
+        }
+        if self.head_dim() % 2 != 0 || self.dim % BLOCK != 0 || self.hidden_dim % BLOCK != 0 {
+            return Err(bad(
+                "dim and hidden_dim must be multiples of 32, head_dim even",
+            ));
+        }
+        if self.vocab_size <= crate::tang::SPECIALS || self.max_seq_len == 0 {
+            return Err(bad("no characters or no positions"));
+        }
+        Ok(())
+    }
+
+    pub fn specs(&self) -> Vec<TensorSpec> {
+        let (d, hd) = (self.dim, self.head_dim());
+        let mut specs = vec![TensorSpec::q8_0(
+            "tok_embeddings.weight",
+            self.vocab_size,
+            d,
+        )];
+        for i in 0..self.n_layers {
+            let n = |s: &str| format!("layers.{i}.{s}.weight");
+            specs.extend([
+                TensorSpec::f32(n("attention_norm"), &[d]),
+                TensorSpec::q8_0(n("attention.wq"), self.n_heads * hd, d),
+                TensorSpec::q8_0(n("attention.wk"), self.n_kv_heads * hd, d),
+                TensorSpec::q8_0(n("attention.wv"), self.n_kv_heads * hd, d),
+                TensorSpec::q8_0(n("attention.wo"), d, self.n_heads * hd),
+                TensorSpec::f32(n("ffn_norm"), &[d]),
+                TensorSpec::q8_0(n("feed_forward.w1"), self.hidden_dim, d),
+                TensorSpec::q8_0(n("feed_forward.w2"), d, self.hidden_dim),
+                TensorSpec::q8_0(n("feed_forward.w3"), self.hidden_dim, d),
+            ]);
+        }
+        specs.extend([
+            TensorSpec::f32("norm.weight", &[d]),
+            TensorSpec::q8_0("output.weight", self.vocab_size, d),
+        ]);
+        specs
+    }
+
+    /// Every parameter.
+    pub fn params(&self) -> usize {
+        self.specs()
+            .iter()
+            .map(|s| s.shape.iter().product::<usize>())
+            .sum()
+    }
+
+    /// Parameters outside the token embedding and the output head: the N of
+    /// Kaplan et al.'s scaling laws.
+    pub fn non_embedding_params(&self) -> usize {
+        self.params() - 2 * self.vocab_size * self.dim
+    }
+
+    /// f32 cache bytes one token adds: keys and values, every layer.
+    pub fn kv_bytes_per_token(&self) -> usize {
+        2 * self.n_layers * self.n_kv_heads * self.head_dim() * 4
+    }
+
+    fn attention_shape(&self) -> AttentionShape {
+        AttentionShape {
+            heads: self.n_heads,
+            kv_heads: self.n_kv_heads,
+            head_dim: self.head_dim(),
+            max_len: self.max_seq_len,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LlamaLayer {
+    pub attention_norm: Vec<f32>,
+    pub wq: Q8Matrix,
+    pub wk: Q8Matrix,
+    pub wv: Q8Matrix,
+    pub wo: Q8Matrix,
+    pub ffn_norm: Vec<f32>,
+    pub w1: Q8Matrix,
+    pub w2: Q8Matrix,
+    pub w3: Q8Matrix,
+}
+
+/// The shipped weights.
+#[derive(Debug, Clone)]
+pub struct Llama {
+    pub config: LlamaConfig,
+    pub tok_embeddings: Q8Matrix,
+    pub layers: Vec<LlamaLayer>,
+    pub norm: Vec<f32>,
+    pub output: Q8Matrix,
+}
+
+impl Llama {
+    /// Parses and checks a weights file against the config.
+    pub fn load(config: LlamaConfig, bytes: &[u8]) -> Result<Llama, ComputeError> {
+        config.check()?;
+        let file = load(WEIGHTS_PATH, bytes, &config.specs())?;
+        Llama::from_weights(config, &file)
+    }
+
+    pub fn from_weights(config: LlamaConfig, w: &WeightFile) -> Result<Llama, ComputeError> {
+        config.check()?;
+        let missing = |name: &str| ComputeError::Cpu(format!("{}: no tensor {name}", w.file));
+        let f = |name: String| {
+            w.f32(&name)
+                .map(<[f32]>::to_vec)
+                .ok_or_else(|| missing(&name))
+        };
+        let q = |name: String| w.q8_0(&name).cloned().ok_or_else(|| missing(&name));
+        let layers = (0..config.n_layers)
+            .map(|i| {
+                let n = |s: &str| format!("layers.{i}.{s}.weight");
+                Ok(LlamaLayer {
+                    attention_norm: f(n("attention_norm"))?,
+                    wq: q(n("attention.wq"))?,
+                    wk: q(n("attention.wk"))?,
+                    wv: q(n("attention.wv"))?,
+                    wo: q(n("attention.wo"))?,
+                    ffn_norm: f(n("ffn_norm"))?,
+                    w1: q(n("feed_forward.w1"))?,
+                    w2: q(n("feed_forward.w2"))?,
+                    w3: q(n("feed_forward.w3"))?,
+                })
+            })
+            .collect::<Result<Vec<_>, ComputeError>>()?;
+        Ok(Llama {
+            config,
+            tok_embeddings: q("tok_embeddings.weight".into())?,
+            layers,
+            norm: f("norm.weight".into())?,
+            output: q("output.weight".into())?,
+        })
+    }
+
+    /// Seeded random weights (norms one), for tests that need no trained file.
+    pub fn random(config: LlamaConfig, seed: u64) -> Llama {
+        let tensors = config
+            .specs()
+            .into_iter()
+            .enumerate()
+            .map(|(k, spec)| {
+                let n: usize = spec.shape.iter().product();
+                let t = match spec.storage {
+                    Storage::Q8_0 => {
+                        let scale = (3.0 / spec.shape[1] as f32).sqrt();
+                        let values: Vec<f32> = uniform_signed(seed * 1000 + k as u64, n)
+                            .into_iter()
+                            .map(|v| v * scale)
+                            .collect();
+                        WeightTensor::Q8_0(Q8Matrix::quantize(
+                            &values,
+                            spec.shape[0],
+                            spec.shape[1],
+                        ))
+                    }
+                    Storage::F32 => WeightTensor::F32 {
+                        shape: spec.shape.clone(),
+                        data: vec![1.0; n],
+                    },
+                };
+                (spec.name, t)
+            })
+            .collect();
+        let file = WeightFile {
+            file: "random".into(),
+            tensors,
+        };
+        Llama::from_weights(config, &file).expect("every spec was generated")
+    }
+
+    /// Token `id`'s embedding, dequantized.
+    pub fn embedding(&self, id: u32) -> Vec<f32> {
+        let m = &self.tok_embeddings;
+        let cp = padded_cols(m.cols);
+        let r = (id as usize).min(m.rows - 1);
+        (0..m.cols)
+            .map(|c| m.quants[r * cp + c] as f32 * m.scales[r * cp / BLOCK + c / BLOCK])
+            .collect()
+    }
+}
+
+/// silu(a) = a · σ(a).
+pub fn silu(a: f32) -> f32 {
+    a / (1.0 + (-a).exp())
+}
+
+/// What one layer did to the current token, for the chapter's "inside the
+/// block" views.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LayerInside {
+    /// The residual stream entering the layer, and its attention_norm.
+    pub x: Vec<f32>,
+    pub attn_normed: Vec<f32>,
+    /// The query and key after RoPE, [heads·head_dim] and [kv_heads·head_dim].
+    pub q: Vec<f32>,
+    pub k: Vec<f32>,
+    /// Attention weights of each query head over the positions so far.
+    pub attention: Vec<Vec<f32>>,
+    /// After the attention's residual add, and its ffn_norm.
+    pub h: Vec<f32>,
+    pub ffn_normed: Vec<f32>,
+    /// silu(w1·m) and w3·m, [hidden_dim]; their product enters w2.
+    pub gate: Vec<f32>,
+    pub up: Vec<f32>,
+}
+
+/// One step's output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub logits: Vec<f32>,
+    /// Filled when the decoder was asked to look inside.
+    pub inside: Vec<LayerInside>,
+}
+
+/// Decodes on the CPU through the references, one token at a time, with a
+/// KV cache per layer.
+pub struct CpuDecoder {
+    model: Arc<Llama>,
+    caches: Vec<KvCacheRef>,
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    /// Tokens fed so far.
+    pub tokens: Vec<u32>,
+    /// Keep each layer's intermediate values (costs copies).
+    pub look_inside: bool,
+}
+
+impl CpuDecoder {
+    pub fn new(model: Arc<Llama>) -> CpuDecoder {
+        let c = model.config;
+        let (cos, sin) = rope_tables(c.max_seq_len, c.head_dim(), c.rope_theta);
+        CpuDecoder {
+            caches: (0..c.n_layers)
+                .map(|_| KvCacheRef::new(c.attention_shape()))
+                .collect(),
+            model,
+            cos,
+            sin,
+            tokens: Vec::new(),
+            look_inside: false,
+        }
+    }
+
+    pub fn config(&self) -> LlamaConfig {
+        self.model.config
+    }
+
+    pub fn reset(&mut self) {
+        self.tokens.clear();
+    }
+
+    /// Feeds `token` at the next position; returns the next token's logits.
+    pub fn step(&mut self, token: u32) -> Result<Step, ComputeError> {
+        let c = self.model.config;
+        let pos = self.tokens.len();
+        if pos >= c.max_seq_len || token as usize >= c.vocab_size {
+            return Err(ComputeError::Shape {
+                op: "llama",
+                detail: format!(
+                    "token {token} at position {pos} (vocabulary {}, at most {} positions)",
+                    c.vocab_size, c.max_seq_len
+                ),
+            });
+        }
+        let model = self.model.clone();
+        let (d, hd) = (c.dim, c.head_dim());
+        let row = Rows { rows: 1, cols: d };
+        let rope = |v: &[f32], heads| {
+            rope_interleaved_ref(
+                v,
+                &self.cos,
+                &self.sin,
+                RopeShape {
+                    tokens: 1,
+                    heads,
+                    head_dim: hd,
+                    pos0: pos,
+                },
+            )
+        };
+        let mut x = model.embedding(token);
+        let mut inside = Vec::new();
+        for (layer, cache) in model.layers.iter().zip(&mut self.caches) {
+            let n = rmsnorm_ref(&x, &layer.attention_norm, row, c.norm_eps);
+            let q = rope(&linear_q8_ref(&n, &layer.wq, 1)?, c.n_heads)?;
+            let k = rope(&linear_q8_ref(&n, &layer.wk, 1)?, c.n_kv_heads)?;
+            let v = linear_q8_ref(&n, &layer.wv, 1)?;
+            let a = attend_step_ref(cache, &q, &k, &v, pos, 1.0 / (hd as f32).sqrt());
+            let o = linear_q8_ref(&a, &layer.wo, 1)?;
+            let h: Vec<f32> = x.iter().zip(&o).map(|(a, b)| a + b).collect();
+            let m = rmsnorm_ref(&h, &layer.ffn_norm, row, c.norm_eps);
+            let gate: Vec<f32> = linear_q8_ref(&m, &layer.w1, 1)?
+                .into_iter()
+                .map(silu)
+                .collect();
+            let up = linear_q8_ref(&m, &layer.w3, 1)?;
+            let g: Vec<f32> = gate.iter().zip(&up).map(|(a, b)| a * b).collect();
+            let down = linear_q8_ref(&g, &layer.w2, 1)?;
+            let next: Vec<f32> = h.iter().zip(&down).map(|(a, b)| a + b).collect();
+            if self.look_inside {
+                inside.push(LayerInside {
+                    x: x.clone(),
+                    attn_normed: n,
+                    q,
+                    k,
+                    attention: (0..c.n_heads)
+                        .map(|i| {
+                            let at = i * c.max_seq_len;
+                            cache.probs[at..at + pos + 1].to_vec()
+                        })
+                        .collect(),
+                    h,
+                    ffn_normed: m,
+                    gate,
+                    up,
+                });
+            }
+            x = next;
+        }
+        let n = rmsnorm_ref(&x, &model.norm, row, c.norm_eps);
+        self.tokens.push(token);
+        Ok(Step {
+            logits: linear_q8_ref(&n, &model.output, 1)?,
+            inside,
+        })
+    }
+}
+
+/// −log softmax(logits)[target], in nats.
+pub fn token_nll(logits: &[f32], target: u32) -> f64 {
+    let m = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let z: f64 = logits.iter().map(|&l| (l as f64 - m).exp()).sum();
+    m + z.ln() - logits[target as usize] as f64
+}
+
+/// A poem's summed −log p over its characters and `<eos>` (never `<bos>`
+/// or the form token), and how many tokens that is: teacher-forced, one
+/// token at a time through the cache.
+pub fn poem_nll(model: &Arc<Llama>, ids: &[u32]) -> Result<(f64, usize), ComputeError> {
+    let mut decoder = CpuDecoder::new(model.clone());
+    let mut total = 0.0;
+    for (t, pair) in ids.windows(2).enumerate() {
+        let logits = decoder.step(pair[0])?.logits;
+        if t >= 1 {
+            total += token_nll(&logits, pair[1]);
+        }
+    }
+    Ok((total, ids.len().saturating_sub(2)))
+}
+
+/// The tokens a poem of `form` must have at `index` (counting c1 as 0):
+/// punctuation at each line's end and `<eos>` after the last, or `None`
+/// where a character goes.
+pub fn forced_at(tokenizer: &CharTokenizer, form: Form, index: usize) -> Option<u32> {
+    let per_line = form.width() + 1;
+    if index == form.chars() {
+        return Some(EOS);
+    }
+    (index % per_line == form.width()).then(|| tokenizer.id(Form::line_end(index / per_line)))
+}
