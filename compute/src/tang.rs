@@ -323,6 +323,95 @@ impl CharTokenizer {
     }
 }
 
+/// OpenCC's simplified-to-traditional character table
+/// (`assets/tokenizer/opencc-st-characters.txt`): each line a simplified
+/// character, a tab, and its traditional forms, most usual first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SimplifiedToTraditional {
+    map: HashMap<char, Vec<char>>,
+}
+
+impl SimplifiedToTraditional {
+    pub fn parse(text: &str) -> SimplifiedToTraditional {
+        let map = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (from, to) = l.split_once('\t')?;
+                let mut from = from.chars();
+                let (Some(c), None) = (from.next(), from.next()) else {
+                    return None;
+                };
+                Some((c, to.split(' ').filter_map(|t| t.chars().next()).collect()))
+            })
+            .collect();
+        SimplifiedToTraditional { map }
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Why a visitor's characters cannot head an acrostic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcrosticError {
+    /// The form has `lines` lines; an acrostic needs that many characters,
+    /// or half as many for the couplets' first lines.
+    Count { got: usize, lines: usize },
+    /// No token stands for this character, in either script.
+    Unknown(char),
+}
+
+impl CharTokenizer {
+    /// The token for a character the visitor typed: itself when the
+    /// vocabulary has it, else the first of its traditional forms that it has.
+    pub fn typed_id(&self, c: char, s2t: &SimplifiedToTraditional) -> Option<u32> {
+        if let Some(&id) = self.ids.get(&c) {
+            return Some(id);
+        }
+        s2t.map
+            .get(&c)?
+            .iter()
+            .find_map(|t| self.ids.get(t).copied())
+    }
+
+    /// The forced tokens of an acrostic (藏头诗): each line of `form`
+    /// opens with the next of `heads` (or, with half as many, each couplet's
+    /// first line). Positions count `<bos>` as 0.
+    pub fn acrostic(
+        &self,
+        form: Form,
+        heads: &str,
+        s2t: &SimplifiedToTraditional,
+    ) -> Result<Vec<(usize, u32)>, AcrosticError> {
+        let chars: Vec<char> = heads.chars().filter(|c| !c.is_whitespace()).collect();
+        let lines = form.lines();
+        let stride = if chars.len() == lines {
+            1
+        } else if chars.len() * 2 == lines {
+            2
+        } else {
+            return Err(AcrosticError::Count {
+                got: chars.len(),
+                lines,
+            });
+        };
+        chars
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let id = self.typed_id(c, s2t).ok_or(AcrosticError::Unknown(c))?;
+                Ok((2 + i * stride * (form.width() + 1), id))
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,6 +462,35 @@ mod tests {
         assert_eq!(*ids.last().unwrap(), EOS);
         assert_eq!(tok.decode(&ids), "秦川雄帝宅，函谷壯皇居。□");
         assert!(CharTokenizer::from_json(b"{\"model\": {\"type\": \"BPE\"}}").is_err());
+    }
+
+    #[test]
+    fn acrostics_read_simplified_characters() {
+        let tok = CharTokenizer::build(["風花雪月春".repeat(5).as_str()]);
+        let s2t = SimplifiedToTraditional::parse("# comment\n风\t風 颩\n云\t雲 云\n");
+        assert_eq!(s2t.len(), 2);
+        assert_eq!(tok.typed_id('风', &s2t), Some(tok.id('風')));
+        assert_eq!(tok.typed_id('風', &s2t), Some(tok.id('風')));
+        let forced = tok.acrostic(Form::Wujue, "风花 雪月", &s2t).unwrap();
+        assert_eq!(
+            forced.iter().map(|f| f.0).collect::<Vec<_>>(),
+            [2, 8, 14, 20]
+        );
+        assert_eq!(forced[0].1, tok.id('風'));
+        // Four heads on eight lines: the couplets' first lines.
+        let forced = tok.acrostic(Form::Qilv, "风花雪月", &s2t).unwrap();
+        assert_eq!(
+            forced.iter().map(|f| f.0).collect::<Vec<_>>(),
+            [2, 18, 34, 50]
+        );
+        assert_eq!(
+            tok.acrostic(Form::Wujue, "风花雪", &s2t),
+            Err(AcrosticError::Count { got: 3, lines: 4 })
+        );
+        assert_eq!(
+            tok.acrostic(Form::Wujue, "风花雪云", &s2t),
+            Err(AcrosticError::Unknown('云'))
+        );
     }
 
     #[test]

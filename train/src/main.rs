@@ -52,6 +52,7 @@ fn run() -> Result<(), String> {
                  glassbox-train scenes --out <dir> [--count N] [--seed S] [--split train|val|test]\n       \
                  glassbox-train eval-detr --coco <dir>\n       \
                  glassbox-train llama [--seed N] [--epochs E]\n       \
+                 glassbox-train llama-scaling [--seed N]\n       \
                  glassbox-train sample-llama --form <五绝|七绝|五律|七律> [--n N] [--seed S] [--temperature T] [--top-k K] [--top-p P]";
     let seed: u64 = arg(&args, "--seed")
         .map_or(Ok(0), |s| s.parse())
@@ -67,6 +68,7 @@ fn run() -> Result<(), String> {
                 .map_err(|e| format!("--epochs: {e}"))?;
             return llama_recipe::train(&root, seed, epochs);
         }
+        Some("llama-scaling") => return llama_recipe::scaling(&root, seed),
         Some("sample-llama") => {
             let number = |name: &str, default: f64| -> Result<f64, String> {
                 arg(&args, name)

