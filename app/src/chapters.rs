@@ -8,16 +8,23 @@ pub enum Chapter {
     Autoregressive,
     Attention,
     Detr,
+    Llama,
 }
 
 impl Chapter {
-    pub const ALL: [Chapter; 3] = [Chapter::Autoregressive, Chapter::Attention, Chapter::Detr];
+    pub const ALL: [Chapter; 4] = [
+        Chapter::Autoregressive,
+        Chapter::Attention,
+        Chapter::Detr,
+        Chapter::Llama,
+    ];
 
     pub fn slug(self) -> &'static str {
         match self {
             Chapter::Autoregressive => "autoregressive",
             Chapter::Attention => "attention",
             Chapter::Detr => "detr",
+            Chapter::Llama => "llama",
         }
     }
 
@@ -27,6 +34,7 @@ impl Chapter {
             Chapter::Autoregressive => td_string!(locale, chapters.ar_title),
             Chapter::Attention => td_string!(locale, chapters.kv_title),
             Chapter::Detr => td_string!(locale, chapters.detr_title),
+            Chapter::Llama => td_string!(locale, chapters.llama_title),
         }
     }
 
@@ -36,6 +44,7 @@ impl Chapter {
             Chapter::Autoregressive => td_string!(locale, chapters.ar_summary),
             Chapter::Attention => td_string!(locale, chapters.kv_summary),
             Chapter::Detr => td_string!(locale, chapters.detr_summary),
+            Chapter::Llama => td_string!(locale, chapters.llama_summary),
         }
     }
 }
@@ -57,7 +66,7 @@ impl Section {
 }
 
 /// Every section of teaching text, in chapter order.
-pub const ALL_SECTIONS: [Section; 12] = [
+pub const ALL_SECTIONS: [Section; 17] = [
     AR_CHAIN_RULE,
     AR_MODELS,
     AR_RECEPTIVE,
@@ -70,6 +79,11 @@ pub const ALL_SECTIONS: [Section; 12] = [
     DETR_MATCHING,
     DETR_PIPELINE,
     DETR_SLOW,
+    LLAMA_DATA,
+    LLAMA_WRITE,
+    LLAMA_ACROSTIC,
+    LLAMA_BLOCK,
+    LLAMA_SCALING,
 ];
 
 pub const AR_CHAIN_RULE: Section = Section {
@@ -142,4 +156,34 @@ pub const DETR_SLOW: Section = Section {
     id: "why-slow",
     heading: |locale| td_string!(locale, teach.why_slow_heading),
     body: |locale| td_string!(locale, teach.why_slow_body),
+};
+
+pub const LLAMA_DATA: Section = Section {
+    id: "data-over-parameters",
+    heading: |locale| td_string!(locale, teach.llama_data_heading),
+    body: |locale| td_string!(locale, teach.llama_data_body),
+};
+
+pub const LLAMA_WRITE: Section = Section {
+    id: "writing",
+    heading: |locale| td_string!(locale, teach.llama_write_heading),
+    body: |locale| td_string!(locale, teach.llama_write_body),
+};
+
+pub const LLAMA_ACROSTIC: Section = Section {
+    id: "acrostic",
+    heading: |locale| td_string!(locale, teach.llama_acrostic_heading),
+    body: |locale| td_string!(locale, teach.llama_acrostic_body),
+};
+
+pub const LLAMA_BLOCK: Section = Section {
+    id: "inside-the-block",
+    heading: |locale| td_string!(locale, teach.llama_block_heading),
+    body: |locale| td_string!(locale, teach.llama_block_body),
+};
+
+pub const LLAMA_SCALING: Section = Section {
+    id: "scaling",
+    heading: |locale| td_string!(locale, teach.llama_scaling_heading),
+    body: |locale| td_string!(locale, teach.llama_scaling_body),
 };

@@ -205,12 +205,62 @@ const DETR: &[Step] = &[
     },
 ];
 
+const LLAMA: &[Step] = &[
+    Step::Text {
+        heading: tr!(llama_1_heading),
+        body: tr!(llama_1_body),
+    },
+    Step::Widget {
+        widget: Widget::LlamaWrite,
+        query: "form=wujue&seed=1",
+        caption: tr!(llama_2_caption),
+    },
+    Step::Widget {
+        widget: Widget::LlamaWrite,
+        query: "form=qilv&seed=3&temp=1",
+        caption: tr!(llama_3_caption),
+    },
+    Step::Text {
+        heading: tr!(llama_4_heading),
+        body: tr!(llama_4_body),
+    },
+    Step::Widget {
+        widget: Widget::LlamaAcrostic,
+        query: "heads=%E6%98%A5%E5%A4%8F%E7%A7%8B%E5%86%AC",
+        caption: tr!(llama_5_caption),
+    },
+    Step::Text {
+        heading: tr!(llama_6_heading),
+        body: tr!(llama_6_body),
+    },
+    Step::Widget {
+        widget: Widget::LlamaInside,
+        query: "layer=1",
+        caption: tr!(llama_7_caption),
+    },
+    Step::Widget {
+        widget: Widget::LlamaScaling,
+        query: "",
+        caption: tr!(llama_8_caption),
+    },
+    Step::Widget {
+        widget: Widget::LlamaSpeed,
+        query: "",
+        caption: tr!(llama_9_caption),
+    },
+    Step::Text {
+        heading: tr!(llama_10_heading),
+        body: tr!(llama_10_body),
+    },
+];
+
 /// The chapter's deck.
 pub fn deck(chapter: Chapter) -> &'static [Step] {
     match chapter {
         Chapter::Autoregressive => AUTOREGRESSIVE,
         Chapter::Attention => ATTENTION,
         Chapter::Detr => DETR,
+        Chapter::Llama => LLAMA,
     }
 }
 
@@ -233,7 +283,7 @@ mod tests {
     use super::*;
     use crate::{
         url_state::{parse_query, WidgetState},
-        widgets::{ar::ArState, attention::KvState, detr::DetrState},
+        widgets::{ar::ArState, attention::KvState, detr::DetrState, llama::LlamaState},
     };
 
     fn pairs(query: &str) -> Vec<(String, String)> {
@@ -289,6 +339,7 @@ mod tests {
                 "/autoregressive" => notices::<ArState>(query),
                 "/attention" => notices::<KvState>(query),
                 "/detr" => notices::<DetrState>(query),
+                "/llama" => notices::<LlamaState>(query),
                 other => panic!("{widget:?} belongs to {other}, which has no deck"),
             };
             assert!(ignored.is_empty(), "{widget:?} {query}: {ignored:?}");

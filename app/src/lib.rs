@@ -13,6 +13,7 @@ pub mod format;
 pub mod in_flight;
 pub mod lang;
 pub mod live_backend;
+pub mod llama_model;
 pub mod math;
 pub mod mnist;
 pub mod motion;
@@ -34,7 +35,9 @@ use leptos_router::{
 };
 
 use live_backend::LiveBackend;
-use pages::{AttentionPage, AutoregressivePage, DetrPage, Embed, GpuPage, Home, NotFound};
+use pages::{
+    AttentionPage, AutoregressivePage, DetrPage, Embed, GpuPage, Home, LlamaPage, NotFound,
+};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -50,6 +53,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/autoregressive") view=AutoregressivePage/>
                 <Route path=path!("/attention") view=AttentionPage/>
                 <Route path=path!("/detr") view=DetrPage/>
+                <Route path=path!("/llama") view=LlamaPage/>
                 <Route path=path!("/gpu") view=GpuPage/>
                 <Route path=path!("/embed/:widget") view=Embed/>
             </Routes>

@@ -11,7 +11,7 @@ use crate::{
     chapters::{
         Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_RECEPTIVE, AR_TEACHER_FORCING,
         DETR_MATCHING, DETR_PIPELINE, DETR_QUERIES, DETR_SET, DETR_SLOW, KV_LIVE, KV_MEMORY,
-        KV_WHY,
+        KV_WHY, LLAMA_ACROSTIC, LLAMA_BLOCK, LLAMA_DATA, LLAMA_SCALING, LLAMA_WRITE,
     },
     embed_bridge::use_embed_bridge,
     embed_protocol::hidden_parts,
@@ -36,6 +36,12 @@ use crate::{
         },
         gpu_bench::GpuBench,
         gpu_selftest::GpuSelfTest,
+        llama::{
+            acrostic::LlamaAcrostic,
+            inside::LlamaInside,
+            scaling::{LlamaScaling, LlamaSpeed},
+            write::LlamaWrite,
+        },
         Widget, WidgetView,
     },
 };
@@ -230,6 +236,37 @@ pub fn DetrPage() -> impl IntoView {
                         <SectionProse section=DETR_SLOW/>
                         <DetrModelFacts/>
                     </DetrSessionScope>
+                </article>
+            </Chrome>
+        }
+        .into_any()
+    })
+}
+
+/// Chapter 4: a tiny LLaMA writing Tang poems.
+#[component]
+pub fn LlamaPage() -> impl IntoView {
+    let chapter = Chapter::Llama;
+    page_or_deck(chapter, move || {
+        view! {
+            <Chrome title=chapter_title(chapter)>
+                <article data-testid="chapter-llama" class="chapter">
+                    <ChapterHead chapter/>
+                    <SectionProse section=LLAMA_DATA/>
+                    <SectionProse section=LLAMA_WRITE/>
+                    <LlamaWrite/>
+                    <EmbedHint widget=Widget::LlamaWrite/>
+                    <SectionProse section=LLAMA_ACROSTIC/>
+                    <LlamaAcrostic/>
+                    <EmbedHint widget=Widget::LlamaAcrostic/>
+                    <SectionProse section=LLAMA_BLOCK/>
+                    <LlamaInside/>
+                    <EmbedHint widget=Widget::LlamaInside/>
+                    <SectionProse section=LLAMA_SCALING/>
+                    <LlamaScaling/>
+                    <EmbedHint widget=Widget::LlamaScaling/>
+                    <LlamaSpeed/>
+                    <EmbedHint widget=Widget::LlamaSpeed/>
                 </article>
             </Chrome>
         }

@@ -6,6 +6,7 @@ pub mod attention;
 pub mod detr;
 pub mod gpu_bench;
 pub mod gpu_selftest;
+pub mod llama;
 pub mod pad_keys;
 
 use leptos::prelude::*;
@@ -32,10 +33,15 @@ pub enum Widget {
     DetrAttention,
     DetrMatching,
     DetrPipeline,
+    LlamaWrite,
+    LlamaAcrostic,
+    LlamaInside,
+    LlamaScaling,
+    LlamaSpeed,
 }
 
 impl Widget {
-    pub const ALL: [Widget; 15] = [
+    pub const ALL: [Widget; 20] = [
         Widget::GpuSelfTest,
         Widget::GpuBench,
         Widget::ArSample,
@@ -51,6 +57,11 @@ impl Widget {
         Widget::DetrAttention,
         Widget::DetrMatching,
         Widget::DetrPipeline,
+        Widget::LlamaWrite,
+        Widget::LlamaAcrostic,
+        Widget::LlamaInside,
+        Widget::LlamaScaling,
+        Widget::LlamaSpeed,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -70,6 +81,11 @@ impl Widget {
             Widget::DetrAttention => "detr-attention",
             Widget::DetrMatching => "detr-matching",
             Widget::DetrPipeline => "detr-pipeline",
+            Widget::LlamaWrite => "llama-write",
+            Widget::LlamaAcrostic => "llama-acrostic",
+            Widget::LlamaInside => "llama-inside",
+            Widget::LlamaScaling => "llama-scaling",
+            Widget::LlamaSpeed => "llama-speed",
         }
     }
 
@@ -92,6 +108,11 @@ impl Widget {
             Widget::DetrAttention => td_string!(locale, shell.widget_detr_attention),
             Widget::DetrMatching => td_string!(locale, shell.widget_detr_matching),
             Widget::DetrPipeline => td_string!(locale, shell.widget_detr_pipeline),
+            Widget::LlamaWrite => td_string!(locale, shell.widget_llama_write),
+            Widget::LlamaAcrostic => td_string!(locale, shell.widget_llama_acrostic),
+            Widget::LlamaInside => td_string!(locale, shell.widget_llama_inside),
+            Widget::LlamaScaling => td_string!(locale, shell.widget_llama_scaling),
+            Widget::LlamaSpeed => td_string!(locale, shell.widget_llama_speed),
         }
     }
 
@@ -110,6 +131,11 @@ impl Widget {
             | Widget::DetrAttention
             | Widget::DetrMatching
             | Widget::DetrPipeline => "/detr",
+            Widget::LlamaWrite
+            | Widget::LlamaAcrostic
+            | Widget::LlamaInside
+            | Widget::LlamaScaling
+            | Widget::LlamaSpeed => "/llama",
         }
     }
 
@@ -136,6 +162,11 @@ pub fn WidgetView(widget: Widget) -> impl IntoView {
         Widget::DetrAttention => view! { <detr::attention::DetrAttention/> }.into_any(),
         Widget::DetrMatching => view! { <detr::matching::DetrMatching/> }.into_any(),
         Widget::DetrPipeline => view! { <detr::pipeline::DetrPipeline/> }.into_any(),
+        Widget::LlamaWrite => view! { <llama::write::LlamaWrite/> }.into_any(),
+        Widget::LlamaAcrostic => view! { <llama::acrostic::LlamaAcrostic/> }.into_any(),
+        Widget::LlamaInside => view! { <llama::inside::LlamaInside/> }.into_any(),
+        Widget::LlamaScaling => view! { <llama::scaling::LlamaScaling/> }.into_any(),
+        Widget::LlamaSpeed => view! { <llama::scaling::LlamaSpeed/> }.into_any(),
     }
 }
 

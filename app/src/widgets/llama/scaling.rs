@@ -1,0 +1,217 @@
+//! LLaMA's argument in miniature: the committed grid of model sizes ×
+//! training tokens, its fitted L(N, D), and the size the fit says is best
+//! at each compute budget (against the rule of thumb of about 20 tokens per
+//! parameter). Also the speed of writing on each backend.
+
+use leptos::{prelude::*, task::spawn_local};
+
+use crate::{
+    ar_models::ModelLoadError,
+    detr_model::backend_name,
+    i18n::{t, t_string, use_i18n},
+    lang::fill,
+    live_backend,
+    llama_model::{llama_session, scaling_grid, ScalingGrid},
+    math::Prose,
+};
+
+use super::{use_llama_state, write::Written};
+
+/// Compute budgets the table asks the fit about, in FLOPs.
+const BUDGETS: [f64; 4] = [1e11, 1e12, 1e13, 1e14];
+
+/// The plot's frame: log10 tokens on x, NLL on y.
+const W: f64 = 480.0;
+const H: f64 = 260.0;
+const PAD: f64 = 40.0;
+
+#[component]
+pub fn LlamaScaling() -> impl IntoView {
+    let i18n = use_i18n();
+    let grid = LocalResource::new(scaling_grid);
+    let plot = move |g: &ScalingGrid| {
+        let (x_lo, x_hi) = (5.0, 7.0);
+        let (lo, hi) = g.runs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| (a.min(r.test_nll), b.max(r.test_nll)));
+        let (y_lo, y_hi) = (lo - 0.1, hi + 0.1);
+        let x = move |tokens: f64| PAD + (tokens.log10() - x_lo) / (x_hi - x_lo) * (W - 2.0 * PAD);
+        let y = move |nll: f64| H - PAD - (nll - y_lo) / (y_hi - y_lo) * (H - 2.0 * PAD);
+        let mut sizes: Vec<f64> = g.runs.iter().map(|r| r.params).collect();
+        sizes.sort_by(f64::total_cmp);
+        sizes.dedup();
+        let colours = ["#b45309", "#1d4ed8", "#047857", "#7c3aed"];
+        let fit = g.fit;
+        let curves = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                let points = (0..=40)
+                    .map(|k| {
+                        let t = 10f64.powf(x_lo + (x_hi - x_lo) * k as f64 / 40.0);
+                        format!("{:.1},{:.1}", x(t), y(fit.loss(n, t)))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                view! { <polyline points=points fill="none" stroke=colours[i % 4] stroke-width="1.5"/> }
+            })
+            .collect_view();
+        let dots = g
+            .runs
+            .iter()
+            .map(|r| {
+                let i = sizes.iter().position(|&n| n == r.params).unwrap_or(0);
+                view! {
+                    <circle cx=format!("{:.1}", x(r.tokens)) cy=format!("{:.1}", y(r.test_nll)) r="4" fill=colours[i % 4]>
+                        <title>{format!("N = {:.0}, D = {:.0}: {:.3}", r.params, r.tokens, r.test_nll)}</title>
+                    </circle>
+                }
+            })
+            .collect_view();
+        let legend = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| view! {
+                <li><span class="swatch" style=format!("background:{}", colours[i % 4])></span>
+                    {move || fill(t_string!(i18n, llama.scaling_size), &[("params", &format!("{:.0}", n / 1000.0))])}
+                </li>
+            })
+            .collect_view();
+        view! {
+            <figure class="scaling-plot">
+                <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=move || t_string!(i18n, llama.scaling_plot_label) data-testid="llama-scaling-plot">
+                    <line x1=PAD y1=H - PAD x2=W - PAD y2=H - PAD stroke="currentColor"/>
+                    <line x1=PAD y1=PAD x2=PAD y2=H - PAD stroke="currentColor"/>
+                    {(5..=7).map(|e| view! {
+                        <text x=x(10f64.powi(e)) y=H - PAD + 16.0 text-anchor="middle" font-size="11">{format!("10^{e}")}</text>
+                    }).collect_view()}
+                    <text x=W / 2.0 y=H - 6.0 text-anchor="middle" font-size="11">{move || t_string!(i18n, llama.scaling_x)}</text>
+                    <text x=PAD - 6.0 y=PAD - 10.0 font-size="11">{move || t_string!(i18n, llama.scaling_y)}</text>
+                    <text x=PAD - 4.0 y=y(y_hi) + 4.0 text-anchor="end" font-size="10">{format!("{y_hi:.1}")}</text>
+                    <text x=PAD - 4.0 y=y(y_lo) + 4.0 text-anchor="end" font-size="10">{format!("{y_lo:.1}")}</text>
+                    {curves}
+                    {dots}
+                </svg>
+                <ul class="legend">{legend}</ul>
+            </figure>
+        }
+    };
+    let table = move |g: &ScalingGrid| {
+        let runs = g.runs.len();
+        let (lo, hi) = (1e4, 1e8);
+        let fit = g.fit;
+        let rows = BUDGETS
+            .iter()
+            .map(|&c| {
+                let n = fit.best_params(c, lo, hi);
+                let d = c / (6.0 * n);
+                view! {
+                    <tr>
+                        <td>{format!("{c:.0e}")}</td>
+                        <td>{format!("{:.0}", n)}</td>
+                        <td>{format!("{:.0}", d)}</td>
+                        <td data-testid="llama-scaling-ratio">{format!("{:.1}", d / n)}</td>
+                        <td>{format!("{:.3}", fit.loss(n, d))}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <p data-testid="llama-scaling-fit">
+                {move || fill(t_string!(i18n, llama.scaling_fit), &[
+                    ("e", &format!("{:.2}", fit.e)), ("a", &format!("{:.1}", fit.a)), ("alpha", &format!("{:.2}", fit.alpha)),
+                    ("b", &format!("{:.1}", fit.b)), ("beta", &format!("{:.2}", fit.beta)), ("rms", &format!("{:.3}", fit.rms)),
+                    ("runs", &runs),
+                ])}
+            </p>
+            <div class="table-scroll">
+                <table class="facts" data-testid="llama-scaling-table">
+                    <thead><tr>
+                        <th scope="col">{t!(i18n, llama.scaling_budget)}</th>
+                        <th scope="col">{t!(i18n, llama.scaling_best_n)}</th>
+                        <th scope="col">{t!(i18n, llama.scaling_best_d)}</th>
+                        <th scope="col">{t!(i18n, llama.scaling_ratio)}</th>
+                        <th scope="col">{t!(i18n, llama.scaling_loss)}</th>
+                    </tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        }
+    };
+    view! {
+        <section class="widget" data-testid="llama-scaling" aria-labelledby="llama-scaling-title">
+            <h2 id="llama-scaling-title">{t!(i18n, llama.scaling_title)}</h2>
+            <p>{move || view! { <Prose text=t_string!(i18n, llama.scaling_intro).to_string()/> }}</p>
+            {move || match grid.get() {
+                None => view! { <p role="status">{t!(i18n, llama.scaling_loading)}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{move || e.say(i18n.get_locale())}</p> }.into_any(),
+                Some(Ok(g)) => view! { {plot(&g)} {table(&g)} }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// Characters per second writing the same poem on each backend the page has.
+#[component]
+pub fn LlamaSpeed() -> impl IntoView {
+    let i18n = use_i18n();
+    let (state, _, _) = use_llama_state();
+    let rates = RwSignal::new(Vec::<(String, usize, f64)>::new());
+    let running = RwSignal::new(false);
+    let (error, set_error) = signal(None::<ModelLoadError>);
+    let run_error = RwSignal::new(None::<String>);
+    let time_both = move |_| {
+        running.set(true);
+        rates.set(Vec::new());
+        let s = state.get_untracked();
+        spawn_local(async move {
+            let backend = live_backend::backend().await;
+            let session = match llama_session(&backend, |_, _| {}).await {
+                Ok(s) => s,
+                Err(e) => {
+                    running.set(false);
+                    return set_error.set(Some(e));
+                }
+            };
+            let g = s.generation(&session.tokenizer, &session.s2t);
+            let mut backends = vec![false];
+            if session.on_gpu() {
+                backends.insert(0, true);
+            }
+            for gpu in backends {
+                // A first pass warms up (pipelines, caches), the second is timed.
+                let _ = session.generate_on(&g, gpu).await;
+                match session.generate_on(&g, gpu).await {
+                    Ok((trace, ms)) => {
+                        let chars = Written { generation: g.clone(), trace, ms, session: session.clone() }.characters();
+                        let name = backend_name(if gpu { session.adapter_name() } else { None }.as_deref(), i18n.get_locale_untracked());
+                        rates.update(|r| r.push((name, chars, ms)));
+                    }
+                    Err(e) => run_error.set(Some(e.to_string())),
+                }
+            }
+            running.set(false);
+        });
+    };
+    view! {
+        <section class="widget" data-testid="llama-speed" aria-labelledby="llama-speed-title">
+            <h2 id="llama-speed-title">{t!(i18n, llama.speed_title)}</h2>
+            <p>{t!(i18n, llama.speed_intro)}</p>
+            <button type="button" data-testid="llama-speed-run" disabled=move || running.get() on:click=time_both>
+                {t!(i18n, llama.speed_run)}
+            </button>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{move || e.say(i18n.get_locale())}</p> })}
+            {move || run_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <ul data-testid="llama-speed-rates" data-count=move || rates.get().len()>
+                {move || rates.get().into_iter().map(|(name, chars, ms)| view! {
+                    <li data-rate=format!("{:.1}", chars as f64 / (ms / 1000.0).max(1e-6))>
+                        {move || fill(t_string!(i18n, llama.speed_rate), &[
+                            ("backend", &name),
+                            ("rate", &format!("{:.0}", chars as f64 / (ms / 1000.0).max(1e-6))),
+                            ("chars", &chars),
+                            ("ms", &format!("{ms:.0}")),
+                        ])}
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+}

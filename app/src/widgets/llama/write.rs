@@ -1,0 +1,388 @@
+//! Write a poem: the LLaMA draws character by character (on the GPU, one
+//! submission and one readback per poem). Clicking a character shows the
+//! ten likeliest characters at that step; clicking another forces it, and
+//! the rest of the poem is drawn again from there.
+
+use std::rc::Rc;
+
+use compute::{
+    models::llama::{
+        sampling::{Generation, GenerationTrace},
+        top_choices,
+    },
+    tang::{Form, EOS, SPECIALS},
+};
+use leptos::{prelude::*, task::spawn_local};
+
+use super::{form_label, use_llama_state, LlamaState, FORM_SLUGS};
+use crate::{
+    ar_models::ModelLoadError,
+    detr_model::backend_name,
+    i18n::{t, t_string, use_i18n},
+    lang::fill,
+    live_backend,
+    llama_model::{llama_session, LlamaSession},
+    math::Prose,
+    widgets::{ar::LoadStatus, UrlNotices},
+};
+
+/// A finished poem and where it ran.
+#[derive(Clone)]
+pub struct Written {
+    pub generation: Generation,
+    pub trace: GenerationTrace,
+    pub ms: f64,
+    pub session: Rc<LlamaSession>,
+}
+
+impl Written {
+    /// Characters drawn or forced (punctuation included, `<eos>` not).
+    pub fn characters(&self) -> usize {
+        self.trace
+            .poem_ids()
+            .iter()
+            .filter(|&&t| t != EOS)
+            .count()
+    }
+}
+
+/// The session and a poem for `state`, rewritten whenever what decides the
+/// poem changes; shared by the write, acrostic and inside widgets.
+pub fn use_written(
+    state: Memo<LlamaState>,
+    acrostic: bool,
+) -> (
+    RwSignal<Option<Written>, LocalStorage>,
+    ReadSignal<(u64, u64)>,
+    ReadSignal<Option<ModelLoadError>>,
+    RwSignal<Option<String>>,
+) {
+    let i18n = use_i18n();
+    let written = RwSignal::new_local(None::<Written>);
+    let (progress, set_progress) = signal((0u64, 0u64));
+    let (error, set_error) = signal(None::<ModelLoadError>);
+    let run_error = RwSignal::new(None::<String>);
+    let run = Memo::new(move |_| {
+        let s = state.get();
+        (s.form.clone(), s.temp, s.top_k, s.top_p, s.seed, if acrostic { s.heads.clone() } else { s.force.clone() })
+    });
+    let latest = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        run.track();
+        live_backend::gpu_epoch();
+        let s = state.get_untracked();
+        let ticket = latest.get_value() + 1;
+        latest.set_value(ticket);
+        spawn_local(async move {
+            let backend = live_backend::backend().await;
+            let session = match llama_session(&backend, move |l, t| set_progress.set((l, t))).await {
+                Ok(s) => s,
+                Err(e) => return set_error.set(Some(e)),
+            };
+            set_error.set(None);
+            let generation = if acrostic {
+                let mut g = Generation::poem(s.form(), s.sampling(), s.seed);
+                match session.tokenizer.acrostic(s.form(), &s.heads, &session.s2t) {
+                    Ok(forced) => g.forced = forced,
+                    Err(e) => {
+                        written.set(None);
+                        return run_error.set(Some(super::acrostic::say_error_in(i18n.get_locale_untracked(), &e)));
+                    }
+                }
+                g
+            } else {
+                s.generation(&session.tokenizer, &session.s2t)
+            };
+            match session.generate(&generation).await {
+                Ok((trace, ms)) => {
+                    if latest.try_get_value() != Some(ticket) {
+                        return;
+                    }
+                    run_error.set(None);
+                    live_backend::result_shown();
+                    written.set(Some(Written {
+                        generation,
+                        trace,
+                        ms,
+                        session,
+                    }));
+                }
+                Err(e) => run_error.set(Some(e.to_string())),
+            }
+        });
+    });
+    (written, progress, error, run_error)
+}
+
+/// The token shown for `id`: its character, or a word for `<eos>` and
+/// `<unk>`.
+pub fn token_text(session: &LlamaSession, id: u32, end: &str) -> String {
+    match id {
+        EOS => end.to_string(),
+        i if (i as usize) < SPECIALS => session.tokenizer.decode(&[i]),
+        i => session.tokenizer.tokens[i as usize].clone(),
+    }
+}
+
+/// The poem's characters laid out line by line, each a button that selects
+/// its position; forced positions are marked.
+#[component]
+pub fn PoemView(
+    written: RwSignal<Option<Written>, LocalStorage>,
+    #[prop(into)] selected: Signal<usize>,
+    on_select: impl Fn(usize) + Clone + Send + Sync + 'static,
+    testid: &'static str,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        written.with(|w| {
+            let Some(w) = w else {
+                return view! { <p class="poem" data-testid=testid>{t!(i18n, llama.writing)}</p> }.into_any();
+            };
+            let tokens = w.trace.tokens.clone();
+            let text = w.session.tokenizer.decode(&tokens);
+            let ids = tokens.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(",");
+            let form = Form::of(&w.session.tokenizer.decode(w.trace.poem_ids().split(|&t| t == EOS).next().unwrap_or(&[])));
+            let mut lines: Vec<Vec<(usize, u32)>> = vec![Vec::new()];
+            for (pos, &id) in tokens.iter().enumerate().skip(2) {
+                if id == EOS {
+                    break;
+                }
+                lines.last_mut().expect("one line at least").push((pos, id));
+                let c = w.session.tokenizer.decode(&[id]);
+                if c == "，" || c == "。" {
+                    lines.push(Vec::new());
+                }
+            }
+            let session = w.session.clone();
+            let forced: Vec<usize> = w.generation.forced.iter().map(|f| f.0).collect();
+            let on_select = on_select.clone();
+            view! {
+                <div
+                    class="poem"
+                    lang="zh-Hant"
+                    data-testid=testid
+                    data-poem=text
+                    data-tokens=ids
+                    data-form=form.map(|f| f.name()).unwrap_or("")
+                >
+                    {lines
+                        .into_iter()
+                        .filter(|l| !l.is_empty())
+                        .map(|line| {
+                            let session = session.clone();
+                            let forced = forced.clone();
+                            let on_select = on_select.clone();
+                            view! {
+                                <p class="poem-line">
+                                    {line
+                                        .into_iter()
+                                        .map(|(pos, id)| {
+                                            let c = token_text(&session, id, "");
+                                            let on_select = on_select.clone();
+                                            let was_forced = forced.contains(&pos);
+                                            view! {
+                                                <button
+                                                    type="button"
+                                                    class="poem-char"
+                                                    class:forced=was_forced
+                                                    aria-pressed=move || (selected.get() == pos).to_string()
+                                                    data-pos=pos
+                                                    on:click=move |_| on_select(pos)
+                                                >
+                                                    {c}
+                                                </button>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </p>
+                            }
+                        })
+                        .collect_view()}
+                </div>
+            }
+            .into_any()
+        })
+    }
+}
+
+/// The position the chart shows: the state's, or the poem's last drawn
+/// character.
+pub fn shown_position(state: &LlamaState, w: Option<&Written>) -> usize {
+    let last = w.map_or(2, |w| w.trace.tokens.len().saturating_sub(1).max(2));
+    match state.at as usize {
+        0 => last,
+        at => at.min(last),
+    }
+}
+
+#[component]
+pub fn LlamaWrite() -> impl IntoView {
+    let i18n = use_i18n();
+    let (state, notices, write) = use_llama_state();
+    let (written, progress, error, run_error) = use_written(state, false);
+    let selected = Signal::derive(move || written.with(|w| shown_position(&state.get(), w.as_ref())));
+    let pick = {
+        let write = write.clone();
+        move |pos: usize| {
+            let mut next = state.get_untracked();
+            next.at = pos as u32;
+            write(next);
+        }
+    };
+    let set = {
+        let write = write.clone();
+        move |change: &dyn Fn(&mut LlamaState, &str), value: String| {
+            let mut next = state.get_untracked();
+            change(&mut next, value.trim());
+            write(next);
+        }
+    };
+    let set_form = set.clone();
+    let set_temp = set.clone();
+    let set_k = set.clone();
+    let set_p = set.clone();
+    let set_seed = set.clone();
+    let write_clear = write.clone();
+    let write_force = write.clone();
+
+    let chart = move || {
+        written.with(|w| {
+            let w = w.as_ref()?;
+            let pos = selected.get();
+            let logits = w.trace.logits.get(pos.checked_sub(1)?)?;
+            let chosen = *w.trace.tokens.get(pos)?;
+            let s = state.get();
+            let mut rows = top_choices(logits, s.temp, 10);
+            if !rows.iter().any(|r| r.0 == chosen) {
+                let probs = compute::reference::filter::tempered_probs(logits, s.temp);
+                rows.push((chosen, probs[chosen as usize]));
+            }
+            let end = t_string!(i18n, llama.end_token).to_string();
+            let session = w.session.clone();
+            let write_force = write_force.clone();
+            let probs = rows.iter().map(|r| format!("{:.6}", r.1)).collect::<Vec<_>>().join(",");
+            let ids = rows.iter().map(|r| r.0.to_string()).collect::<Vec<_>>().join(",");
+            Some(view! {
+                <figure class="llama-chart" data-testid="llama-write-chart" data-pos=pos data-probs=probs data-ids=ids>
+                    <figcaption>
+                        {move || fill(t_string!(i18n, llama.chart_caption), &[("pos", &(pos - 1))])}
+                    </figcaption>
+                    <ol class="choice-bars">
+                        {rows
+                            .into_iter()
+                            .map(|(id, p)| {
+                                let text = token_text(&session, id, &end);
+                                let forcible = id as usize >= SPECIALS;
+                                let c = text.chars().next().unwrap_or(' ');
+                                let write_force = write_force.clone();
+                                view! {
+                                    <li class:chosen=id == chosen>
+                                        <button
+                                            type="button"
+                                            lang="zh-Hant"
+                                            disabled=!forcible || id == chosen
+                                            data-id=id
+                                            on:click=move |_| write_force(state.get_untracked().with_forced(pos, c))
+                                            title=move || t_string!(i18n, llama.force_hint)
+                                        >
+                                            <span class="choice-char">{text}</span>
+                                            <span class="choice-bar" style=format!("width: {:.1}%", p * 100.0)></span>
+                                            <span class="choice-p">{format!("{:.1}%", p * 100.0)}</span>
+                                        </button>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ol>
+                </figure>
+            })
+        })
+    };
+
+    view! {
+        <section class="widget" data-testid="llama-write" aria-labelledby="llama-write-title">
+            <h2 id="llama-write-title">{t!(i18n, llama.write_title)}</h2>
+            <p>{move || view! { <Prose text=t_string!(i18n, llama.write_intro).to_string()/> }}</p>
+            <UrlNotices notices/>
+            <form class="controls" on:submit=|ev| ev.prevent_default()>
+                <label>
+                    <span>{t!(i18n, llama.form_label)}</span>
+                    <select
+                        data-testid="llama-form"
+                        on:change=move |ev| set_form(&|s, v| s.form = v.to_string(), event_target_value(&ev))
+                    >
+                        {FORM_SLUGS
+                            .iter()
+                            .zip(Form::ALL)
+                            .map(|(&slug, form)| view! {
+                                <option value=slug selected=move || state.get().form == slug>
+                                    {move || form_label(i18n.get_locale(), form)}
+                                </option>
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>
+                    <span>{t!(i18n, llama.temperature)}</span>
+                    <input type="number" min="0.1" max="2" step="0.1" data-testid="llama-temp"
+                        prop:value=move || state.get().temp
+                        on:change=move |ev| set_temp(&|s, v| if let Ok(t) = v.parse::<f32>() { s.temp = t.clamp(0.1, 2.0) }, event_target_value(&ev))/>
+                </label>
+                <label>
+                    <span>{t!(i18n, llama.top_k)}</span>
+                    <input type="number" min="0" max="500" step="1" data-testid="llama-top-k"
+                        prop:value=move || state.get().top_k
+                        on:change=move |ev| set_k(&|s, v| if let Ok(k) = v.parse::<u32>() { s.top_k = k.min(500) }, event_target_value(&ev))/>
+                </label>
+                <label>
+                    <span>{t!(i18n, llama.top_p)}</span>
+                    <input type="number" min="0.05" max="1" step="0.05" data-testid="llama-top-p"
+                        prop:value=move || state.get().top_p
+                        on:change=move |ev| set_p(&|s, v| if let Ok(p) = v.parse::<f32>() { s.top_p = p.clamp(0.05, 1.0) }, event_target_value(&ev))/>
+                </label>
+                <label>
+                    <span>{t!(i18n, llama.seed)}</span>
+                    <input type="number" min="0" data-testid="llama-seed"
+                        prop:value=move || state.get().seed
+                        on:change=move |ev| set_seed(&|s, v| if let Ok(n) = v.parse::<u64>() { s.seed = n; s.force.clear(); s.at = 0 }, event_target_value(&ev))/>
+                </label>
+                <button
+                    type="button"
+                    data-testid="llama-clear"
+                    disabled=move || state.get().force.is_empty()
+                    on:click=move |_| {
+                        let mut next = state.get_untracked();
+                        next.force.clear();
+                        write_clear(next);
+                    }
+                >
+                    {t!(i18n, llama.clear_forced)}
+                </button>
+            </form>
+            <LoadStatus what=Signal::derive(move || t_string!(i18n, llama.weights_what).to_string()) progress error/>
+            {move || run_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <div class="llama-write-layout">
+                <PoemView written selected on_select=pick testid="llama-write-poem"/>
+                {chart}
+            </div>
+            <p class="status" role="status" data-testid="llama-write-status"
+                data-ms=move || written.with(|w| w.as_ref().map(|w| w.ms.to_string()).unwrap_or_default())
+                data-backend=move || written.with(|w| w.as_ref().map(|w| if w.session.on_gpu() { "gpu" } else { "cpu" }).unwrap_or_default())
+            >
+                {move || written.with(|w| w.as_ref().map(|w| {
+                    let chars = w.characters();
+                    fill(
+                        t_string!(i18n, llama.write_status),
+                        &[
+                            ("chars", &chars),
+                            ("ms", &format!("{:.0}", w.ms)),
+                            ("rate", &format!("{:.0}", chars as f64 / (w.ms / 1000.0).max(1e-6))),
+                            ("backend", &backend_name(w.session.adapter_name().as_deref(), i18n.get_locale())),
+                        ],
+                    )
+                }))}
+            </p>
+        </section>
+    }
+}
