@@ -30,7 +30,7 @@ pub const S2T_PATH: &str = "tokenizer/opencc-st-characters.txt";
 
 pub struct LlamaSession {
     pub model: Arc<Llama>,
-    pub tokenizer: CharTokenizer,
+    pub tokenizer: Arc<CharTokenizer>,
     pub s2t: SimplifiedToTraditional,
     /// The GPU copy, when the page's backend for this model is WebGPU.
     gpu: Option<(Rc<Executor>, GpuLlama)>,
@@ -136,7 +136,7 @@ async fn load(
     let model = Arc::new(Llama::load(config, &bytes).map_err(unusable)?);
     let mut session = LlamaSession {
         model,
-        tokenizer,
+        tokenizer: Arc::new(tokenizer),
         s2t,
         gpu: None,
     };

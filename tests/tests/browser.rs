@@ -27,6 +27,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/autoregressive", "chapter-autoregressive"),
     ("/attention", "chapter-attention"),
     ("/detr", "chapter-detr"),
+    ("/llama", "chapter-llama"),
     ("/gpu", "gpu-page"),
     ("/embed/gpu-selftest", "embed"),
     ("/embed/ar-costs", "ar-costs"),
@@ -1138,6 +1139,19 @@ fn report(timings: &[(String, f64)]) {
     std::fs::write(path, old + &lines).unwrap();
 }
 
+/// Chapter-4 timings and rates, kept for the closing note.
+fn report_llama(lines: &[(String, f64)]) {
+    std::fs::create_dir_all(artifacts()).unwrap();
+    let text: String = lines
+        .iter()
+        .map(|(k, v)| format!("{k}: {v:.1}\n"))
+        .collect();
+    eprint!("{text}");
+    let path = artifacts().join("llama-timings.txt");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(path, old + &text).unwrap();
+}
+
 /// Chapter-2 timings, kept for the closing note.
 fn report_kv(line: &str) {
     std::fs::create_dir_all(artifacts()).unwrap();
@@ -1171,6 +1185,176 @@ fn assert_checksum(got: f64, want: f64) {
 impl Browser {
     /// Issue 14's three views on whatever backend the browser has, each
     /// checked against compute's own numbers computed natively.
+    /// Chapter 4: a seeded poem, its chart, a forced character and an
+    /// acrostic equal the native CPU decoder's; the inside views hold
+    /// RoPE's property and GQA's bytes; the grid and the speed show.
+    fn check_llama(&self, backend: &str) -> Vec<(String, f64)> {
+        use compute::{
+            models::llama::{
+                sampling::{generate_cpu, Generation, Sampling},
+                top_choices, CpuDecoder, Llama, LlamaConfig, CONFIG_PATH, TOKENIZER_PATH,
+                WEIGHTS_PATH,
+            },
+            tang::{CharTokenizer, Form, SimplifiedToTraditional},
+        };
+        use std::sync::Arc;
+        let assets = workspace().join("assets");
+        let read = |p: &str| std::fs::read(assets.join(p)).unwrap();
+        let config: LlamaConfig = serde_json::from_slice(&read(CONFIG_PATH)).unwrap();
+        let tokenizer = CharTokenizer::from_json(&read(TOKENIZER_PATH)).unwrap();
+        let s2t = SimplifiedToTraditional::parse(
+            &String::from_utf8(read("tokenizer/opencc-st-characters.txt")).unwrap(),
+        );
+        let model = Arc::new(Llama::load(config, &read(WEIGHTS_PATH)).unwrap());
+        let ids =
+            |text: String| -> Vec<u32> { text.split(',').map(|v| v.parse().unwrap()).collect() };
+        let on_gpu = if backend == "webgpu" { "gpu" } else { "cpu" };
+        let mut timings = Vec::new();
+
+        // A seeded poem equals the native decoder's.
+        let sampling = Sampling {
+            temperature: 0.8,
+            top_k: 0,
+            top_p: 1.0,
+        };
+        let g = Generation::poem(Form::Wujue, sampling, 7);
+        let want = generate_cpu(&model, &g).unwrap();
+        self.open("/embed/llama-write?form=wujue&seed=7&at=5");
+        let got = ids(self.attr("llama-write-poem", "data-tokens"));
+        assert_eq!(
+            tokenizer.decode(&got),
+            tokenizer.decode(&want.tokens),
+            "{backend}: the seeded poem"
+        );
+        assert_eq!(got, want.tokens, "{backend}");
+        assert_eq!(self.attr("llama-write-status", "data-backend"), on_gpu);
+        let ms: f64 = self.attr("llama-write-status", "data-ms").parse().unwrap();
+        timings.push((format!("llama 五绝 ({} tokens)", got.len()), ms));
+
+        // The chart at position 5: the ten likeliest, to 1e-4.
+        let top = top_choices(&want.logits[4], 0.8, 10);
+        let chart_ids = ids(self.attr("llama-write-chart", "data-ids"));
+        let probs: Vec<f32> = self
+            .attr("llama-write-chart", "data-probs")
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(
+            &chart_ids[..10],
+            top.iter().map(|t| t.0).collect::<Vec<_>>(),
+            "{backend}"
+        );
+        for (p, t) in probs.iter().zip(&top) {
+            assert!((p - t.1).abs() < 1e-4, "{backend}: chart {p} vs {}", t.1);
+        }
+
+        // Forcing another character at 5 rewrites the rest as the native
+        // decoder does with that character forced.
+        let other = top
+            .iter()
+            .map(|t| t.0)
+            .find(|&id| id != want.tokens[5] && id >= 7)
+            .unwrap();
+        self.session
+            .execute(&format!(
+                "document.querySelector('[data-testid=\"llama-write-chart\"] button[data-id=\"{other}\"]').click()"
+            ))
+            .unwrap();
+        self.wait("location.search.includes('force=5')");
+        let mut forced = g.clone();
+        forced.forced = vec![(5, other)];
+        let want_forced = generate_cpu(&model, &forced).unwrap();
+        let expect = want_forced
+            .tokens
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        self.wait(&format!(
+            "document.querySelector('[data-testid=\"llama-write-poem\"]')?.dataset.tokens === '{expect}'"
+        ));
+        assert_ne!(
+            want_forced.tokens[6..],
+            want.tokens[6..],
+            "forcing changes the continuation"
+        );
+
+        // An acrostic from simplified heads: each line opens with them.
+        let heads = "春风秋月";
+        self.open(&format!("/embed/llama-acrostic?heads={heads}"));
+        let mut acrostic = Generation::poem(Form::Wujue, sampling, 1);
+        acrostic.forced = tokenizer.acrostic(Form::Wujue, heads, &s2t).unwrap();
+        let want_acrostic = generate_cpu(&model, &acrostic).unwrap();
+        let got = ids(self.attr("llama-acrostic-poem", "data-tokens"));
+        assert_eq!(got, want_acrostic.tokens, "{backend}: acrostic");
+        let text = tokenizer.decode(&got);
+        let openings: String = text
+            .split(['，', '。'])
+            .filter_map(|l| l.chars().next())
+            .collect();
+        assert!(openings.starts_with("春風秋月"), "{text}");
+        self.wait_testid("llama-acrostic-costs");
+
+        // Inside the block at position 6, layer 2: the page's residual
+        // vector is the CPU decoder's; RoPE's diagonals are constant.
+        self.open("/embed/llama-inside?form=wujue&seed=1&at=6&layer=1");
+        let poem = generate_cpu(&model, &Generation::poem(Form::Wujue, sampling, 1)).unwrap();
+        let mut decoder = CpuDecoder::new(model.clone());
+        decoder.look_inside = true;
+        let mut last = None;
+        for &t in &poem.tokens[..=6] {
+            last = Some(decoder.step(t).unwrap());
+        }
+        let x_want = &last.unwrap().inside[1].x;
+        let x_got: Vec<f32> = self
+            .attr("llama-inside-x", "data-values")
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(x_got.len(), config.dim);
+        for (a, b) in x_got.iter().zip(x_want) {
+            assert!((a - b).abs() < 1e-3, "{backend}: residual {a} vs {b}");
+        }
+        let drift: f32 = self
+            .attr("llama-inside-rope", "data-drift")
+            .parse()
+            .unwrap();
+        assert!(drift < 1e-4, "RoPE's diagonals drift by {drift}");
+        assert_eq!(
+            self.attr("llama-inside-kv-bytes", "data-bytes"),
+            config.kv_bytes_per_token().to_string()
+        );
+
+        // The scaling grid and the speed of each backend.
+        self.open("/embed/llama-scaling");
+        self.wait_testid("llama-scaling-plot");
+        self.wait(
+            "document.querySelectorAll('[data-testid=\"llama-scaling-ratio\"]').length === 4",
+        );
+        self.open("/embed/llama-speed");
+        self.click("llama-speed-run");
+        let rates = if backend == "webgpu" { 2 } else { 1 };
+        self.wait(&format!(
+            "document.querySelector('[data-testid=\"llama-speed-rates\"]')?.dataset.count === '{rates}'"
+        ));
+        let shown: Vec<String> = self
+            .session
+            .execute("return [...document.querySelectorAll('[data-testid=\"llama-speed-rates\"] li')].map(l => l.dataset.rate)")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        for (i, rate) in shown.iter().enumerate() {
+            timings.push((
+                format!("llama characters/s, backend {i} of {backend}"),
+                rate.parse().unwrap(),
+            ));
+        }
+        timings
+    }
+
     fn check_see_inside(&self, backend: &str) {
         use compute::{
             detr::scenes::generate_scene,
@@ -1446,6 +1630,7 @@ fn webgpu_on_swiftshader() {
     report_kv(&b.check_kv_live("webgpu"));
     report_detr(&b.check_detr("webgpu"));
     b.check_see_inside("webgpu");
+    report_llama(&b.check_llama("webgpu"));
     b.check_backend_choice();
     b.check_device_loss();
     report_detr(&b.soak());
@@ -1508,6 +1693,7 @@ fn cpu_fallback_without_webgpu() {
     report_kv(&b.check_kv_live("cpu"));
     report_detr(&b.check_detr("cpu"));
     b.check_see_inside("cpu");
+    report_llama(&b.check_llama("cpu"));
     b.assert_clean_logs();
 }
 
@@ -2103,7 +2289,7 @@ fn presentation_mode() {
 
     // Every step of every deck fits, stepped through by key; the scale
     // each step needed is printed for the record.
-    for chapter in ["autoregressive", "attention", "detr"] {
+    for chapter in ["autoregressive", "attention", "detr", "llama"] {
         b.open(&format!("/{chapter}?present=1"));
         let (_, steps) = b.present_step();
         let mut scales = Vec::new();
@@ -2207,7 +2393,7 @@ fn every_page() -> Vec<(String, String)> {
         .filter(|(path, _)| !path.starts_with("/embed/"))
         .map(|(path, id)| (path.to_string(), id.to_string()))
         .collect();
-    for chapter in ["autoregressive", "attention", "detr"] {
+    for chapter in ["autoregressive", "attention", "detr", "llama"] {
         pages.push((format!("/{chapter}?present=1"), "present".into()));
     }
     // Widget::ALL's slugs (the tests do not link the app crate).
@@ -2227,6 +2413,11 @@ fn every_page() -> Vec<(String, String)> {
         "detr-attention",
         "detr-matching",
         "detr-pipeline",
+        "llama-write",
+        "llama-acrostic",
+        "llama-inside",
+        "llama-scaling",
+        "llama-speed",
     ] {
         pages.push((format!("/embed/{widget}"), "embed".into()));
     }
@@ -2720,6 +2911,7 @@ fn chinese_pages() {
         ("/autoregressive", "chapter-autoregressive"),
         ("/attention", "chapter-attention"),
         ("/detr", "chapter-detr"),
+        ("/llama", "chapter-llama"),
         ("/gpu", "gpu-page"),
         ("/no/such/page", "not-found"),
         ("/embed/kv-live", "kv-live"),
@@ -2750,7 +2942,7 @@ fn chinese_pages() {
             }
         }
     }
-    println!("chinese_pages: {checked} texts checked on 7 pages");
+    println!("chinese_pages: {checked} texts checked on 8 pages");
     assert!(
         found.is_empty(),
         "English left with lang=zh:\n{}",

@@ -496,7 +496,7 @@ pub const GRID_SIZES: [(usize, usize, usize, usize, usize); 3] =
     [(32, 2, 2, 1, 96), (64, 2, 4, 2, 192), (96, 3, 4, 2, 256)];
 
 /// The grid's training budgets, in scored tokens (an epoch is about 1.36M).
-pub const GRID_TOKENS: [usize; 3] = [250_000, 750_000, 2_250_000];
+pub const GRID_TOKENS: [usize; 3] = [150_000, 450_000, 1_350_000];
 
 /// `glassbox-train llama-scaling`: every size × budget of the grid with one
 /// recipe, the test NLL of each run's last step, and the fitted law, to

@@ -12,7 +12,7 @@ pub const MAX_CONTEXT: usize = 1024;
 
 pub const KERNEL: Kernel = Kernel {
     family: "attention",
-    wgsl: include_str!("../../../shaders/attention.wgsl"),
+    wgsl: include_str!(concat!(env!("OUT_DIR"), "/shaders/attention.wgsl")),
     workgroup: 64,
     constants: &[("CTX", MAX_CONTEXT as f64)],
 };

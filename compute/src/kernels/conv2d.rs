@@ -8,7 +8,7 @@ use crate::{
 
 pub const KERNEL: Kernel = Kernel {
     family: "conv2d",
-    wgsl: include_str!("../../../shaders/conv2d.wgsl"),
+    wgsl: include_str!(concat!(env!("OUT_DIR"), "/shaders/conv2d.wgsl")),
     workgroup: 256,
     constants: &[],
 };

@@ -7,7 +7,7 @@ use crate::{
 
 pub const KERNEL: Kernel = Kernel {
     family: "elementwise",
-    wgsl: include_str!("../../../shaders/elementwise.wgsl"),
+    wgsl: include_str!(concat!(env!("OUT_DIR"), "/shaders/elementwise.wgsl")),
     workgroup: 256,
     constants: &[],
 };

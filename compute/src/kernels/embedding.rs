@@ -7,7 +7,7 @@ use crate::{
 
 pub const KERNEL: Kernel = Kernel {
     family: "embedding",
-    wgsl: include_str!("../../../shaders/embedding.wgsl"),
+    wgsl: include_str!(concat!(env!("OUT_DIR"), "/shaders/embedding.wgsl")),
     workgroup: 256,
     constants: &[],
 };

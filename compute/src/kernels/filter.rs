@@ -8,7 +8,7 @@ use crate::{
 
 pub const KERNEL: Kernel = Kernel {
     family: "filter",
-    wgsl: include_str!("../../../shaders/filter.wgsl"),
+    wgsl: include_str!(concat!(env!("OUT_DIR"), "/shaders/filter.wgsl")),
     workgroup: 256,
     constants: &[],
 };

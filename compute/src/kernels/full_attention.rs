@@ -15,7 +15,7 @@ pub const MAX_KEYS: usize = 256;
 
 pub const KERNEL: Kernel = Kernel {
     family: "full_attention",
-    wgsl: include_str!("../../../shaders/full_attention.wgsl"),
+    wgsl: include_str!(concat!(env!("OUT_DIR"), "/shaders/full_attention.wgsl")),
     workgroup: 64,
     constants: &[],
 };

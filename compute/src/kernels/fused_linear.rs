@@ -16,7 +16,7 @@ const ROWS_PER_GROUP: usize = 16;
 
 pub const KERNEL: Kernel = Kernel {
     family: "fused_linear",
-    wgsl: include_str!("../../../shaders/fused_linear.wgsl"),
+    wgsl: include_str!(concat!(env!("OUT_DIR"), "/shaders/fused_linear.wgsl")),
     // Invocations along the features, four features each.
     workgroup: (NORM_WIDTH / 4) as u32,
     constants: &[],

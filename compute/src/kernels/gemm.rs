@@ -7,7 +7,7 @@ use crate::{
 
 pub const KERNEL: Kernel = Kernel {
     family: "gemm",
-    wgsl: include_str!("../../../shaders/gemm.wgsl"),
+    wgsl: include_str!(concat!(env!("OUT_DIR"), "/shaders/gemm.wgsl")),
     workgroup: 16,
     constants: &[],
 };

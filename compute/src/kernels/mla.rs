@@ -9,7 +9,7 @@ use crate::{
 
 pub const KERNEL: Kernel = Kernel {
     family: "mla",
-    wgsl: include_str!("../../../shaders/mla.wgsl"),
+    wgsl: include_str!(concat!(env!("OUT_DIR"), "/shaders/mla.wgsl")),
     workgroup: 64,
     constants: &[("CTX", MAX_CONTEXT as f64)],
 };

@@ -8,7 +8,7 @@ use crate::{
 
 pub const KERNEL: Kernel = Kernel {
     family: "q8",
-    wgsl: include_str!("../../../shaders/q8.wgsl"),
+    wgsl: include_str!(concat!(env!("OUT_DIR"), "/shaders/q8.wgsl")),
     workgroup: 16,
     constants: &[],
 };

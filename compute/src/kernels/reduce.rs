@@ -7,7 +7,7 @@ use crate::{
 
 pub const KERNEL: Kernel = Kernel {
     family: "reduce",
-    wgsl: include_str!("../../../shaders/reduce.wgsl"),
+    wgsl: include_str!(concat!(env!("OUT_DIR"), "/shaders/reduce.wgsl")),
     workgroup: 256,
     constants: &[],
 };

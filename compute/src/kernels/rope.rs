@@ -8,7 +8,7 @@ use crate::{
 
 pub const KERNEL: Kernel = Kernel {
     family: "rope",
-    wgsl: include_str!("../../../shaders/rope.wgsl"),
+    wgsl: include_str!(concat!(env!("OUT_DIR"), "/shaders/rope.wgsl")),
     workgroup: 256,
     constants: &[],
 };

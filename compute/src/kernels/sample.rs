@@ -8,7 +8,7 @@ use crate::{
 
 pub const KERNEL: Kernel = Kernel {
     family: "sample",
-    wgsl: include_str!("../../../shaders/sample.wgsl"),
+    wgsl: include_str!(concat!(env!("OUT_DIR"), "/shaders/sample.wgsl")),
     workgroup: 64,
     constants: &[],
 };

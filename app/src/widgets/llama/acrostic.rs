@@ -24,7 +24,9 @@ pub fn say_error_in(locale: Locale, e: &AcrosticError) -> String {
             td_string!(locale, llama.acrostic_count),
             &[("got", got), ("lines", lines), ("half", &(lines / 2))],
         ),
-        AcrosticError::Unknown(c) => fill(td_string!(locale, llama.acrostic_unknown), &[("char", c)]),
+        AcrosticError::Unknown(c) => {
+            fill(td_string!(locale, llama.acrostic_unknown), &[("char", c)])
+        }
     }
 }
 
@@ -50,9 +52,9 @@ pub fn LlamaAcrostic() -> impl IntoView {
                     let best_lp = (best.1 as f64).ln();
                     Some(view! {
                         <tr data-pos=pos>
-                            <td lang="zh-Hant">{token_text(&w.session, id, &end)}</td>
+                            <td lang="zh-Hant">{token_text(&w.tokenizer, id, &end)}</td>
                             <td>{format!("{forced_lp:.2}")}</td>
-                            <td lang="zh-Hant">{token_text(&w.session, best.0, &end)}</td>
+                            <td lang="zh-Hant">{token_text(&w.tokenizer, best.0, &end)}</td>
                             <td>{format!("{best_lp:.2}")}</td>
                             <td data-testid="llama-acrostic-cost">{format!("{:.2}", best_lp - forced_lp)}</td>
                         </tr>
@@ -78,7 +80,9 @@ pub fn LlamaAcrostic() -> impl IntoView {
         })
     };
     let error_text = move || {
-        run_error.get().map(|e| view! { <p class="error" role="alert" data-testid="llama-acrostic-error">{e}</p> })
+        run_error.get().map(
+            |e| view! { <p class="error" role="alert" data-testid="llama-acrostic-error">{e}</p> },
+        )
     };
     view! {
         <section class="widget" data-testid="llama-acrostic" aria-labelledby="llama-acrostic-title">

@@ -25,7 +25,11 @@ const ROPE_POSITIONS: usize = 12;
 #[component]
 fn Strip(values: Vec<f32>, label: String, testid: &'static str) -> impl IntoView {
     let max = values.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
-    let data = values.iter().map(|v| format!("{v:.5}")).collect::<Vec<_>>().join(",");
+    let data = values
+        .iter()
+        .map(|v| format!("{v:.5}"))
+        .collect::<Vec<_>>()
+        .join(",");
     view! {
         <div class="strip-row">
             <span class="strip-label">{label.clone()}</span>
@@ -44,7 +48,8 @@ pub fn LlamaInside() -> impl IntoView {
     let i18n = use_i18n();
     let (state, notices, write) = use_llama_state();
     let (written, progress, error, run_error) = use_written(state, false);
-    let selected = Signal::derive(move || written.with(|w| shown_position(&state.get(), w.as_ref())));
+    let selected =
+        Signal::derive(move || written.with(|w| shown_position(&state.get(), w.as_ref())));
     let write_pick = write.clone();
     let pick = move |pos: usize| {
         let mut next = state.get_untracked();
@@ -57,9 +62,9 @@ pub fn LlamaInside() -> impl IntoView {
         let pos = selected.get();
         written.with(|w| {
             let w = w.as_ref()?;
-            let c = w.session.model.config;
+            let c = w.model.config;
             let layer = (s.layer as usize).min(c.n_layers - 1);
-            let mut decoder = CpuDecoder::new(w.session.model.clone());
+            let mut decoder = CpuDecoder::new(w.model.clone());
             decoder.look_inside = true;
             let mut last = None;
             for &t in w.trace.tokens.iter().take(pos + 1) {
@@ -89,7 +94,11 @@ pub fn LlamaInside() -> impl IntoView {
             .flat_map(|m| (0..ROPE_POSITIONS - 1).map(move |n| (m, n)))
             .map(|(m, n)| (scores[m + 1][n + 1] - scores[m][n]).abs())
             .fold(0f32, f32::max);
-        let score_max = scores.iter().flatten().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+        let score_max = scores
+            .iter()
+            .flatten()
+            .fold(0f32, |m, v| m.max(v.abs()))
+            .max(1e-12);
         let product: Vec<f32> = l.gate.iter().zip(&l.up).map(|(a, b)| a * b).collect();
         let gate_max = l.gate.iter().fold(0f32, |m, v| m.max(v.abs()));
         let closed = l.gate.iter().filter(|v| v.abs() < 0.05 * gate_max).count();
@@ -159,8 +168,8 @@ pub fn LlamaInside() -> impl IntoView {
             </div>
         })
     };
-    let layers = move || written.with(|w| w.as_ref().map_or(1, |w| w.session.model.config.n_layers));
-    let heads = move || written.with(|w| w.as_ref().map_or(1, |w| w.session.model.config.n_heads));
+    let layers = move || written.with(|w| w.as_ref().map_or(1, |w| w.model.config.n_layers));
+    let heads = move || written.with(|w| w.as_ref().map_or(1, |w| w.model.config.n_heads));
     view! {
         <section class="widget" data-testid="llama-inside" aria-labelledby="llama-inside-title">
             <h2 id="llama-inside-title">{t!(i18n, llama.inside_title)}</h2>

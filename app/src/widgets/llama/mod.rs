@@ -141,7 +141,9 @@ pub fn parse_force(text: &str) -> Option<Vec<(usize, char)>> {
             let (Some(c), None) = (chars.next(), chars.next()) else {
                 return None;
             };
-            (2..=Form::Qilv.chars() + 2).contains(&pos).then_some((pos, c))
+            (2..=Form::Qilv.chars() + 2)
+                .contains(&pos)
+                .then_some((pos, c))
         })
         .collect()
 }
@@ -172,7 +174,11 @@ impl LlamaState {
 
     /// The write widget's generation: the form's prompt, the seed, and the
     /// forced characters the vocabulary has (in either script).
-    pub fn generation(&self, tokenizer: &CharTokenizer, s2t: &compute::tang::SimplifiedToTraditional) -> Generation {
+    pub fn generation(
+        &self,
+        tokenizer: &CharTokenizer,
+        s2t: &compute::tang::SimplifiedToTraditional,
+    ) -> Generation {
         let mut g = Generation::poem(self.form(), self.sampling(), self.seed);
         g.forced = parse_force(&self.force)
             .unwrap_or_default()
@@ -235,7 +241,9 @@ mod tests {
 
     #[test]
     fn forced_characters_round_trip_through_the_url() {
-        let s = LlamaState::default().with_forced(8, '風').with_forced(14, '月');
+        let s = LlamaState::default()
+            .with_forced(8, '風')
+            .with_forced(14, '月');
         assert_eq!(s.force, "8:風,14:月");
         // Forcing earlier drops the later choice: the rest is rewritten.
         assert_eq!(s.with_forced(5, '花').force, "5:花");

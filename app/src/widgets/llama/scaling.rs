@@ -8,7 +8,7 @@ use leptos::{prelude::*, task::spawn_local};
 use crate::{
     ar_models::ModelLoadError,
     detr_model::backend_name,
-    i18n::{t, t_string, use_i18n},
+    i18n::{t, t_string, td_string, use_i18n},
     lang::fill,
     live_backend,
     llama_model::{llama_session, scaling_grid, ScalingGrid},
@@ -29,70 +29,90 @@ const PAD: f64 = 40.0;
 pub fn LlamaScaling() -> impl IntoView {
     let i18n = use_i18n();
     let grid = LocalResource::new(scaling_grid);
+    // The plot as SVG markup: one string is far less wasm than a view tree.
     let plot = move |g: &ScalingGrid| {
+        let locale = i18n.get_locale();
         let (x_lo, x_hi) = (5.0, 7.0);
-        let (lo, hi) = g.runs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| (a.min(r.test_nll), b.max(r.test_nll)));
+        let (lo, hi) = g
+            .runs
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| {
+                (a.min(r.test_nll), b.max(r.test_nll))
+            });
         let (y_lo, y_hi) = (lo - 0.1, hi + 0.1);
-        let x = move |tokens: f64| PAD + (tokens.log10() - x_lo) / (x_hi - x_lo) * (W - 2.0 * PAD);
-        let y = move |nll: f64| H - PAD - (nll - y_lo) / (y_hi - y_lo) * (H - 2.0 * PAD);
+        let x = |tokens: f64| PAD + (tokens.log10() - x_lo) / (x_hi - x_lo) * (W - 2.0 * PAD);
+        let y = |nll: f64| H - PAD - (nll - y_lo) / (y_hi - y_lo) * (H - 2.0 * PAD);
         let mut sizes: Vec<f64> = g.runs.iter().map(|r| r.params).collect();
         sizes.sort_by(f64::total_cmp);
         sizes.dedup();
         let colours = ["#b45309", "#1d4ed8", "#047857", "#7c3aed"];
         let fit = g.fit;
-        let curves = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| {
-                let points = (0..=40)
-                    .map(|k| {
-                        let t = 10f64.powf(x_lo + (x_hi - x_lo) * k as f64 / 40.0);
-                        format!("{:.1},{:.1}", x(t), y(fit.loss(n, t)))
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                view! { <polyline points=points fill="none" stroke=colours[i % 4] stroke-width="1.5"/> }
-            })
-            .collect_view();
-        let dots = g
-            .runs
-            .iter()
-            .map(|r| {
-                let i = sizes.iter().position(|&n| n == r.params).unwrap_or(0);
-                view! {
-                    <circle cx=format!("{:.1}", x(r.tokens)) cy=format!("{:.1}", y(r.test_nll)) r="4" fill=colours[i % 4]>
-                        <title>{format!("N = {:.0}, D = {:.0}: {:.3}", r.params, r.tokens, r.test_nll)}</title>
-                    </circle>
-                }
-            })
-            .collect_view();
-        let legend = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| view! {
-                <li><span class="swatch" style=format!("background:{}", colours[i % 4])></span>
-                    {move || fill(t_string!(i18n, llama.scaling_size), &[("params", &format!("{:.0}", n / 1000.0))])}
-                </li>
-            })
-            .collect_view();
-        view! {
-            <figure class="scaling-plot">
-                <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=move || t_string!(i18n, llama.scaling_plot_label) data-testid="llama-scaling-plot">
-                    <line x1=PAD y1=H - PAD x2=W - PAD y2=H - PAD stroke="currentColor"/>
-                    <line x1=PAD y1=PAD x2=PAD y2=H - PAD stroke="currentColor"/>
-                    {(5..=7).map(|e| view! {
-                        <text x=x(10f64.powi(e)) y=H - PAD + 16.0 text-anchor="middle" font-size="11">{format!("10^{e}")}</text>
-                    }).collect_view()}
-                    <text x=W / 2.0 y=H - 6.0 text-anchor="middle" font-size="11">{move || t_string!(i18n, llama.scaling_x)}</text>
-                    <text x=PAD - 6.0 y=PAD - 10.0 font-size="11">{move || t_string!(i18n, llama.scaling_y)}</text>
-                    <text x=PAD - 4.0 y=y(y_hi) + 4.0 text-anchor="end" font-size="10">{format!("{y_hi:.1}")}</text>
-                    <text x=PAD - 4.0 y=y(y_lo) + 4.0 text-anchor="end" font-size="10">{format!("{y_lo:.1}")}</text>
-                    {curves}
-                    {dots}
-                </svg>
-                <ul class="legend">{legend}</ul>
-            </figure>
+        let mut svg = format!(
+            r#"<svg viewBox="0 0 {W} {H}" role="img" aria-label="{}" data-testid="llama-scaling-plot"><line x1="{PAD}" y1="{b}" x2="{r}" y2="{b}" stroke="currentColor"/><line x1="{PAD}" y1="{PAD}" x2="{PAD}" y2="{b}" stroke="currentColor"/>"#,
+            escape(td_string!(locale, llama.scaling_plot_label)),
+            b = H - PAD,
+            r = W - PAD,
+        );
+        for e in 5..=7 {
+            svg += &format!(
+                r#"<text x="{:.1}" y="{}" text-anchor="middle" font-size="11">10^{e}</text>"#,
+                x(10f64.powi(e)),
+                H - PAD + 16.0
+            );
         }
+        svg += &format!(
+            r#"<text x="{}" y="{}" text-anchor="middle" font-size="11">{}</text><text x="{}" y="{}" font-size="11">{}</text>"#,
+            W / 2.0,
+            H - 6.0,
+            escape(td_string!(locale, llama.scaling_x)),
+            PAD - 6.0,
+            PAD - 10.0,
+            escape(td_string!(locale, llama.scaling_y)),
+        );
+        for v in [y_lo, y_hi] {
+            svg += &format!(
+                r#"<text x="{}" y="{:.1}" text-anchor="end" font-size="10">{v:.1}</text>"#,
+                PAD - 4.0,
+                y(v) + 4.0
+            );
+        }
+        let mut legend = String::from(r#"<ul class="legend">"#);
+        for (i, &n) in sizes.iter().enumerate() {
+            let points: Vec<String> = (0..=40)
+                .map(|k| {
+                    let t = 10f64.powf(x_lo + (x_hi - x_lo) * k as f64 / 40.0);
+                    format!("{:.1},{:.1}", x(t), y(fit.loss(n, t)))
+                })
+                .collect();
+            svg += &format!(
+                r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="1.5"/>"#,
+                points.join(" "),
+                colours[i % 4]
+            );
+            legend += &format!(
+                r#"<li><span class="swatch" style="background:{}"></span>{}</li>"#,
+                colours[i % 4],
+                escape(&fill(
+                    td_string!(locale, llama.scaling_size),
+                    &[("params", &format!("{:.0}", n / 1000.0))]
+                )),
+            );
+        }
+        for r in &g.runs {
+            let i = sizes.iter().position(|&n| n == r.params).unwrap_or(0);
+            svg += &format!(
+                r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{}"><title>N = {:.0}, D = {:.0}: {:.3}</title></circle>"#,
+                x(r.tokens),
+                y(r.test_nll),
+                colours[i % 4],
+                r.params,
+                r.tokens,
+                r.test_nll
+            );
+        }
+        svg += "</svg>";
+        legend += "</ul>";
+        view! { <figure class="scaling-plot" inner_html=svg + &legend></figure> }
     };
     let table = move |g: &ScalingGrid| {
         let runs = g.runs.len();
@@ -181,8 +201,9 @@ pub fn LlamaSpeed() -> impl IntoView {
                 let _ = session.generate_on(&g, gpu).await;
                 match session.generate_on(&g, gpu).await {
                     Ok((trace, ms)) => {
-                        let chars = Written { generation: g.clone(), trace, ms, session: session.clone() }.characters();
-                        let name = backend_name(if gpu { session.adapter_name() } else { None }.as_deref(), i18n.get_locale_untracked());
+                        let w = Written::new(&session, g.clone(), trace, ms, gpu);
+                        let chars = w.characters();
+                        let name = backend_name(w.adapter.as_deref(), i18n.get_locale_untracked());
                         rates.update(|r| r.push((name, chars, ms)));
                     }
                     Err(e) => run_error.set(Some(e.to_string())),
@@ -214,4 +235,12 @@ pub fn LlamaSpeed() -> impl IntoView {
             </ul>
         </section>
     }
+}
+
+/// Text for SVG markup.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

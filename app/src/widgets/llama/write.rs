@@ -3,14 +3,14 @@
 //! ten likeliest characters at that step; clicking another forces it, and
 //! the rest of the poem is drawn again from there.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use compute::{
     models::llama::{
         sampling::{Generation, GenerationTrace},
-        top_choices,
+        top_choices, Llama,
     },
-    tang::{Form, EOS, SPECIALS},
+    tang::{CharTokenizer, Form, EOS, SPECIALS},
 };
 use leptos::{prelude::*, task::spawn_local};
 
@@ -32,17 +32,34 @@ pub struct Written {
     pub generation: Generation,
     pub trace: GenerationTrace,
     pub ms: f64,
-    pub session: Rc<LlamaSession>,
+    pub model: Arc<Llama>,
+    pub tokenizer: Arc<CharTokenizer>,
+    pub on_gpu: bool,
+    pub adapter: Option<String>,
 }
 
 impl Written {
+    pub fn new(
+        session: &LlamaSession,
+        generation: Generation,
+        trace: GenerationTrace,
+        ms: f64,
+        on_gpu: bool,
+    ) -> Written {
+        Written {
+            generation,
+            trace,
+            ms,
+            model: session.model.clone(),
+            tokenizer: session.tokenizer.clone(),
+            on_gpu,
+            adapter: if on_gpu { session.adapter_name() } else { None },
+        }
+    }
+
     /// Characters drawn or forced (punctuation included, `<eos>` not).
     pub fn characters(&self) -> usize {
-        self.trace
-            .poem_ids()
-            .iter()
-            .filter(|&&t| t != EOS)
-            .count()
+        self.trace.poem_ids().iter().filter(|&&t| t != EOS).count()
     }
 }
 
@@ -52,19 +69,30 @@ pub fn use_written(
     state: Memo<LlamaState>,
     acrostic: bool,
 ) -> (
-    RwSignal<Option<Written>, LocalStorage>,
+    RwSignal<Option<Written>>,
     ReadSignal<(u64, u64)>,
     ReadSignal<Option<ModelLoadError>>,
     RwSignal<Option<String>>,
 ) {
     let i18n = use_i18n();
-    let written = RwSignal::new_local(None::<Written>);
+    let written = RwSignal::new(None::<Written>);
     let (progress, set_progress) = signal((0u64, 0u64));
     let (error, set_error) = signal(None::<ModelLoadError>);
     let run_error = RwSignal::new(None::<String>);
     let run = Memo::new(move |_| {
         let s = state.get();
-        (s.form.clone(), s.temp, s.top_k, s.top_p, s.seed, if acrostic { s.heads.clone() } else { s.force.clone() })
+        (
+            s.form.clone(),
+            s.temp,
+            s.top_k,
+            s.top_p,
+            s.seed,
+            if acrostic {
+                s.heads.clone()
+            } else {
+                s.force.clone()
+            },
+        )
     });
     let latest = StoredValue::new(0u64);
     Effect::new(move |_| {
@@ -75,7 +103,8 @@ pub fn use_written(
         latest.set_value(ticket);
         spawn_local(async move {
             let backend = live_backend::backend().await;
-            let session = match llama_session(&backend, move |l, t| set_progress.set((l, t))).await {
+            let session = match llama_session(&backend, move |l, t| set_progress.set((l, t))).await
+            {
                 Ok(s) => s,
                 Err(e) => return set_error.set(Some(e)),
             };
@@ -86,7 +115,10 @@ pub fn use_written(
                     Ok(forced) => g.forced = forced,
                     Err(e) => {
                         written.set(None);
-                        return run_error.set(Some(super::acrostic::say_error_in(i18n.get_locale_untracked(), &e)));
+                        return run_error.set(Some(super::acrostic::say_error_in(
+                            i18n.get_locale_untracked(),
+                            &e,
+                        )));
                     }
                 }
                 g
@@ -100,12 +132,13 @@ pub fn use_written(
                     }
                     run_error.set(None);
                     live_backend::result_shown();
-                    written.set(Some(Written {
+                    written.set(Some(Written::new(
+                        &session,
                         generation,
                         trace,
                         ms,
-                        session,
-                    }));
+                        session.on_gpu(),
+                    )));
                 }
                 Err(e) => run_error.set(Some(e.to_string())),
             }
@@ -116,11 +149,11 @@ pub fn use_written(
 
 /// The token shown for `id`: its character, or a word for `<eos>` and
 /// `<unk>`.
-pub fn token_text(session: &LlamaSession, id: u32, end: &str) -> String {
+pub fn token_text(tokenizer: &CharTokenizer, id: u32, end: &str) -> String {
     match id {
         EOS => end.to_string(),
-        i if (i as usize) < SPECIALS => session.tokenizer.decode(&[i]),
-        i => session.tokenizer.tokens[i as usize].clone(),
+        i if (i as usize) < SPECIALS => tokenizer.decode(&[i]),
+        i => tokenizer.tokens[i as usize].clone(),
     }
 }
 
@@ -128,7 +161,7 @@ pub fn token_text(session: &LlamaSession, id: u32, end: &str) -> String {
 /// its position; forced positions are marked.
 #[component]
 pub fn PoemView(
-    written: RwSignal<Option<Written>, LocalStorage>,
+    written: RwSignal<Option<Written>>,
     #[prop(into)] selected: Signal<usize>,
     on_select: impl Fn(usize) + Clone + Send + Sync + 'static,
     testid: &'static str,
@@ -140,21 +173,21 @@ pub fn PoemView(
                 return view! { <p class="poem" data-testid=testid>{t!(i18n, llama.writing)}</p> }.into_any();
             };
             let tokens = w.trace.tokens.clone();
-            let text = w.session.tokenizer.decode(&tokens);
+            let text = w.tokenizer.decode(&tokens);
             let ids = tokens.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(",");
-            let form = Form::of(&w.session.tokenizer.decode(w.trace.poem_ids().split(|&t| t == EOS).next().unwrap_or(&[])));
+            let form = Form::of(&w.tokenizer.decode(w.trace.poem_ids().split(|&t| t == EOS).next().unwrap_or(&[])));
             let mut lines: Vec<Vec<(usize, u32)>> = vec![Vec::new()];
             for (pos, &id) in tokens.iter().enumerate().skip(2) {
                 if id == EOS {
                     break;
                 }
                 lines.last_mut().expect("one line at least").push((pos, id));
-                let c = w.session.tokenizer.decode(&[id]);
+                let c = w.tokenizer.decode(&[id]);
                 if c == "，" || c == "。" {
                     lines.push(Vec::new());
                 }
             }
-            let session = w.session.clone();
+            let tokenizer = w.tokenizer.clone();
             let forced: Vec<usize> = w.generation.forced.iter().map(|f| f.0).collect();
             let on_select = on_select.clone();
             view! {
@@ -170,7 +203,7 @@ pub fn PoemView(
                         .into_iter()
                         .filter(|l| !l.is_empty())
                         .map(|line| {
-                            let session = session.clone();
+                            let tokenizer = tokenizer.clone();
                             let forced = forced.clone();
                             let on_select = on_select.clone();
                             view! {
@@ -178,7 +211,7 @@ pub fn PoemView(
                                     {line
                                         .into_iter()
                                         .map(|(pos, id)| {
-                                            let c = token_text(&session, id, "");
+                                            let c = token_text(&tokenizer, id, "");
                                             let on_select = on_select.clone();
                                             let was_forced = forced.contains(&pos);
                                             view! {
@@ -221,7 +254,8 @@ pub fn LlamaWrite() -> impl IntoView {
     let i18n = use_i18n();
     let (state, notices, write) = use_llama_state();
     let (written, progress, error, run_error) = use_written(state, false);
-    let selected = Signal::derive(move || written.with(|w| shown_position(&state.get(), w.as_ref())));
+    let selected =
+        Signal::derive(move || written.with(|w| shown_position(&state.get(), w.as_ref())));
     let pick = {
         let write = write.clone();
         move |pos: usize| {
@@ -259,7 +293,7 @@ pub fn LlamaWrite() -> impl IntoView {
                 rows.push((chosen, probs[chosen as usize]));
             }
             let end = t_string!(i18n, llama.end_token).to_string();
-            let session = w.session.clone();
+            let tokenizer = w.tokenizer.clone();
             let write_force = write_force.clone();
             let probs = rows.iter().map(|r| format!("{:.6}", r.1)).collect::<Vec<_>>().join(",");
             let ids = rows.iter().map(|r| r.0.to_string()).collect::<Vec<_>>().join(",");
@@ -272,7 +306,7 @@ pub fn LlamaWrite() -> impl IntoView {
                         {rows
                             .into_iter()
                             .map(|(id, p)| {
-                                let text = token_text(&session, id, &end);
+                                let text = token_text(&tokenizer, id, &end);
                                 let forcible = id as usize >= SPECIALS;
                                 let c = text.chars().next().unwrap_or(' ');
                                 let write_force = write_force.clone();
@@ -368,7 +402,7 @@ pub fn LlamaWrite() -> impl IntoView {
             </div>
             <p class="status" role="status" data-testid="llama-write-status"
                 data-ms=move || written.with(|w| w.as_ref().map(|w| w.ms.to_string()).unwrap_or_default())
-                data-backend=move || written.with(|w| w.as_ref().map(|w| if w.session.on_gpu() { "gpu" } else { "cpu" }).unwrap_or_default())
+                data-backend=move || written.with(|w| w.as_ref().map(|w| if w.on_gpu { "gpu" } else { "cpu" }).unwrap_or_default())
             >
                 {move || written.with(|w| w.as_ref().map(|w| {
                     let chars = w.characters();
@@ -378,7 +412,7 @@ pub fn LlamaWrite() -> impl IntoView {
                             ("chars", &chars),
                             ("ms", &format!("{:.0}", w.ms)),
                             ("rate", &format!("{:.0}", chars as f64 / (w.ms / 1000.0).max(1e-6))),
-                            ("backend", &backend_name(w.session.adapter_name().as_deref(), i18n.get_locale())),
+                            ("backend", &backend_name(w.adapter.as_deref(), i18n.get_locale())),
                         ],
                     )
                 }))}

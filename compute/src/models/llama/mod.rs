@@ -275,7 +275,10 @@ pub struct LayerInside {
     /// The residual stream entering the layer, and its attention_norm.
     pub x: Vec<f32>,
     pub attn_normed: Vec<f32>,
-    /// The query and key after RoPE, [heads·head_dim] and [kv_heads·head_dim].
+    /// The query and key before and after RoPE, [heads·head_dim] and
+    /// [kv_heads·head_dim].
+    pub q_raw: Vec<f32>,
+    pub k_raw: Vec<f32>,
     pub q: Vec<f32>,
     pub k: Vec<f32>,
     /// Attention weights of each query head over the positions so far.
@@ -366,8 +369,10 @@ impl CpuDecoder {
         let mut inside = Vec::new();
         for (layer, cache) in model.layers.iter().zip(&mut self.caches) {
             let n = rmsnorm_ref(&x, &layer.attention_norm, row, c.norm_eps);
-            let q = rope(&linear_q8_ref(&n, &layer.wq, 1)?, c.n_heads)?;
-            let k = rope(&linear_q8_ref(&n, &layer.wk, 1)?, c.n_kv_heads)?;
+            let q_raw = linear_q8_ref(&n, &layer.wq, 1)?;
+            let k_raw = linear_q8_ref(&n, &layer.wk, 1)?;
+            let q = rope(&q_raw, c.n_heads)?;
+            let k = rope(&k_raw, c.n_kv_heads)?;
             let v = linear_q8_ref(&n, &layer.wv, 1)?;
             let a = attend_step_ref(cache, &q, &k, &v, pos, 1.0 / (hd as f32).sqrt());
             let o = linear_q8_ref(&a, &layer.wo, 1)?;
@@ -385,6 +390,8 @@ impl CpuDecoder {
                 inside.push(LayerInside {
                     x: x.clone(),
                     attn_normed: n,
+                    q_raw,
+                    k_raw,
                     q,
                     k,
                     attention: (0..c.n_heads)
@@ -441,4 +448,82 @@ pub fn forced_at(tokenizer: &CharTokenizer, form: Form, index: usize) -> Option<
         return Some(EOS);
     }
     (index % per_line == form.width()).then(|| tokenizer.id(Form::line_end(index / per_line)))
+}
+
+/// The `n` likeliest next tokens under softmax(logits / temperature), most
+/// likely first (ties by id), with their probabilities.
+pub fn top_choices(logits: &[f32], temperature: f32, n: usize) -> Vec<(u32, f32)> {
+    let probs = crate::reference::filter::tempered_probs(logits, temperature);
+    let mut order: Vec<u32> = (0..probs.len() as u32).collect();
+    order.sort_by(|&a, &b| {
+        probs[b as usize]
+            .total_cmp(&probs[a as usize])
+            .then(a.cmp(&b))
+    });
+    order
+        .into_iter()
+        .take(n)
+        .map(|i| (i, probs[i as usize]))
+        .collect()
+}
+
+/// What RMSNorm does to a vector next to LayerNorm (both with unit gain and
+/// no bias): RMSNorm only rescales; LayerNorm first subtracts the mean.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NormCompare {
+    pub mean: f32,
+    pub rms: f32,
+    pub std: f32,
+    pub rmsnorm: Vec<f32>,
+    pub layernorm: Vec<f32>,
+}
+
+pub fn norm_compare(x: &[f32], eps: f32) -> NormCompare {
+    let n = x.len().max(1) as f64;
+    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let ms = x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / n;
+    let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    let (rms, std) = ((ms + eps as f64).sqrt(), (var + eps as f64).sqrt());
+    NormCompare {
+        mean: mean as f32,
+        rms: rms as f32,
+        std: std as f32,
+        rmsnorm: x.iter().map(|&v| (v as f64 / rms) as f32).collect(),
+        layernorm: x
+            .iter()
+            .map(|&v| ((v as f64 - mean) / std) as f32)
+            .collect(),
+    }
+}
+
+/// RoPE's relative-position property on real vectors: score[m][n] =
+/// rope(q, m) · rope(k, n) / √d for one head's raw query and key, positions
+/// 0..size. Every diagonal (fixed n − m) holds one value.
+pub fn rope_scores(q: &[f32], k: &[f32], size: usize, theta: f64) -> Vec<Vec<f32>> {
+    let d = q.len();
+    let (cos, sin) = rope_tables(size, d, theta);
+    let at = |v: &[f32], pos| {
+        rope_interleaved_ref(
+            v,
+            &cos,
+            &sin,
+            RopeShape {
+                tokens: 1,
+                heads: 1,
+                head_dim: d,
+                pos0: pos,
+            },
+        )
+        .unwrap_or_default()
+    };
+    let qs: Vec<Vec<f32>> = (0..size).map(|m| at(q, m)).collect();
+    let ks: Vec<Vec<f32>> = (0..size).map(|n| at(k, n)).collect();
+    let scale = 1.0 / (d as f32).sqrt();
+    qs.iter()
+        .map(|qm| {
+            ks.iter()
+                .map(|kn| qm.iter().zip(kn).map(|(a, b)| a * b).sum::<f32>() * scale)
+                .collect()
+        })
+        .collect()
 }
