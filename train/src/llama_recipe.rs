@@ -10,11 +10,11 @@ use compute::{
     inputs::SplitMix64,
     models::llama::{
         poem_nll,
-        sampling::{generate, Sampling},
+        sampling::{generate, generate_cpu, Generation, Sampling},
         scaling::{fit as fit_scaling, ScalingPoint},
         Llama, LlamaConfig, CONFIG_PATH, METRICS_PATH, SCALING_PATH, TOKENIZER_PATH, WEIGHTS_PATH,
     },
-    tang::{parse_corpus, CharTokenizer, Form, Poem, Split, EOS},
+    tang::{parse_corpus, CharTokenizer, Form, Poem, SimplifiedToTraditional, Split, EOS},
     weights::{load, to_safetensors},
 };
 use glassbox_train::llama::{mean_nll, LlamaTrain, PoemSet};
@@ -471,8 +471,17 @@ pub fn train(root: &Path, seed: u64, epochs: f64) -> Res<()> {
     Ok(())
 }
 
-/// Prints `n` poems of `form` drawn from the shipped weights, one per line.
-pub fn sample(root: &Path, form: &str, n: usize, seed: u64, s: Sampling) -> Res<()> {
+/// Prints `n` poems of `form` drawn from the shipped weights, one per line;
+/// with `heads`, an acrostic whose lines open with them (simplified or
+/// traditional).
+pub fn sample(
+    root: &Path,
+    form: &str,
+    n: usize,
+    seed: u64,
+    s: Sampling,
+    heads: Option<&str>,
+) -> Res<()> {
     let form = Form::from_name(form)
         .ok_or_else(|| format!("unknown form {form}; expected 五绝, 七绝, 五律 or 七律"))?;
     let assets = root.join("assets");
@@ -480,9 +489,22 @@ pub fn sample(root: &Path, form: &str, n: usize, seed: u64, s: Sampling) -> Res<
     let config: LlamaConfig = serde_json::from_slice(&read(CONFIG_PATH)?).map_err(e)?;
     let tokenizer = CharTokenizer::from_json(&read(TOKENIZER_PATH)?).map_err(e)?;
     let model = Arc::new(Llama::load(config, &read(WEIGHTS_PATH)?).map_err(e)?);
+    let forced = match heads {
+        Some(h) => {
+            let s2t = SimplifiedToTraditional::parse(&String::from_utf8_lossy(&read(
+                "tokenizer/opencc-st-characters.txt",
+            )?));
+            tokenizer
+                .acrostic(form, h, &s2t)
+                .map_err(|x| format!("--heads {h}: {x:?}"))?
+        }
+        None => Vec::new(),
+    };
     let mut ok = 0;
     for i in 0..n {
-        let ids = generate(&model, form, s, poem_seed(seed, i)).map_err(e)?;
+        let mut g = Generation::poem(form, s, poem_seed(seed, i));
+        g.forced = forced.clone();
+        let ids = generate_cpu(&model, &g).map_err(e)?.poem_ids().to_vec();
         ok += is_form(&tokenizer, &ids, form) as usize;
         let text = tokenizer.decode(&ids);
         println!("{text}");

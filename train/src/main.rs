@@ -53,7 +53,7 @@ fn run() -> Result<(), String> {
                  glassbox-train eval-detr --coco <dir>\n       \
                  glassbox-train llama [--seed N] [--epochs E]\n       \
                  glassbox-train llama-scaling [--seed N]\n       \
-                 glassbox-train sample-llama --form <五绝|七绝|五律|七律> [--n N] [--seed S] [--temperature T] [--top-k K] [--top-p P]";
+                 glassbox-train sample-llama --form <五绝|七绝|五律|七律> [--n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--heads 春夏秋冬]";
     let seed: u64 = arg(&args, "--seed")
         .map_or(Ok(0), |s| s.parse())
         .map_err(|e| format!("--seed: {e}"))?;
@@ -85,7 +85,8 @@ fn run() -> Result<(), String> {
                 return Err("--temperature must be above 0".into());
             }
             let n = number("--n", 10.0)? as usize;
-            return llama_recipe::sample(&root, &form, n, seed, sampling);
+            let heads = arg(&args, "--heads");
+            return llama_recipe::sample(&root, &form, n, seed, sampling, heads.as_deref());
         }
         Some("scenes") => {
             let out = arg(&args, "--out").ok_or("--out <dir> is required")?;

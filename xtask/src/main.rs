@@ -69,7 +69,8 @@ fn main() -> ExitCode {
                            `train llama [--epochs E]` -> assets/models/llama/, assets/tokenizer/tang-chars.json,\n            \
                            `train llama-scaling` -> assets/models/llama/scaling.json\n  \
                  sample    `sample llama --form 五绝 --n 200 --seed 1 --temperature 0.8 [--top-k K] [--top-p P]`:\n            \
-                           poems from the shipped LLaMA, one per line on standard output\n  \
+                           poems from the shipped LLaMA, one per line on standard output\n            \
+                           (`--heads 春夏秋冬`: an acrostic, each line opening with one of them)\n  \
                  scenes    `scenes --out <dir> [--count N] [--seed S] [--split train|val|test]`: chapter 3's\n            \
                            scenes as a COCO folder (default: the 1,000 held-out test scenes)\n  \
                  eval      `eval detr --coco <dir>`: the shipped detector on a COCO folder -> <dir>/detections.json, AP\n  \
@@ -777,7 +778,7 @@ fn train(args: &[String]) -> Result {
     write_manifest()
 }
 
-/// `sample llama --form F --n N --seed S --temperature T [--top-k K] [--top-p P]`:
+/// `sample llama --form F --n N --seed S --temperature T [--top-k K] [--top-p P] [--heads H]`:
 /// the poems alone on standard output, everything else on standard error.
 fn sample_llama(args: &[String]) -> Result {
     let status = Command::new("cargo")

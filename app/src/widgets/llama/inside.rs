@@ -67,7 +67,8 @@ pub fn LlamaInside() -> impl IntoView {
             let mut decoder = CpuDecoder::new(w.model.clone());
             decoder.look_inside = true;
             let mut last = None;
-            for &t in w.trace.tokens.iter().take(pos + 1) {
+            // The last token (an <eos> after 66 inputs) may lie past the cache.
+            for &t in w.trace.tokens.iter().take((pos + 1).min(c.max_seq_len)) {
                 last = Some(decoder.step(t).ok()?);
             }
             let l: LayerInside = last?.inside.get(layer)?.clone();
