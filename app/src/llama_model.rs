@@ -143,7 +143,14 @@ async fn load(
     let Backend::Gpu(exec) = backend else {
         return Ok(Rc::new(session));
     };
-    let on_gpu = GpuLlama::new(exec, &session.model).map_err(unusable)?;
+    let on_gpu = match GpuLlama::new(exec, &session.model) {
+        Ok(g) => g,
+        Err(e) => {
+            // The CPU path still works; say why the GPU is not used.
+            leptos::logging::warn!("LLaMA stays on the CPU: {e}");
+            return Ok(Rc::new(session));
+        }
+    };
     // In Auto, the faster at one seeded 五绝 (see live_backend).
     let probe = Generation::poem(Form::Wujue, Default::default(), 0);
     let chosen = family_backend(

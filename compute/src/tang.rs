@@ -365,6 +365,8 @@ pub enum AcrosticError {
     Count { got: usize, lines: usize },
     /// No token stands for this character, in either script.
     Unknown(char),
+    /// Punctuation cannot open a line.
+    Punctuation(char),
 }
 
 impl CharTokenizer {
@@ -405,6 +407,9 @@ impl CharTokenizer {
             .iter()
             .enumerate()
             .map(|(i, &c)| {
+                if is_punctuation(c) || !c.is_alphanumeric() {
+                    return Err(AcrosticError::Punctuation(c));
+                }
                 let id = self.typed_id(c, s2t).ok_or(AcrosticError::Unknown(c))?;
                 Ok((2 + i * stride * (form.width() + 1), id))
             })
@@ -490,6 +495,10 @@ mod tests {
         assert_eq!(
             tok.acrostic(Form::Wujue, "风花雪云", &s2t),
             Err(AcrosticError::Unknown('云'))
+        );
+        assert_eq!(
+            tok.acrostic(Form::Wujue, "风花雪。", &s2t),
+            Err(AcrosticError::Punctuation('。'))
         );
     }
 

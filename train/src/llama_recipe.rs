@@ -564,7 +564,7 @@ pub fn scaling(root: &Path, seed: u64) -> Res<()> {
                 "tokens": curve.last().map_or(tokens, |c| c.tokens_seen),
                 "test_nll": test_nll,
                 "val_nll": curve.last().map_or(f64::NAN, |c| c.val_nll),
-                "flops": 6.0 * config.matmul_params() as f64 * tokens as f64,
+                "flops": 6.0 * config.matmul_params() as f64 * curve.last().map_or(tokens, |c| c.tokens_seen) as f64,
                 "seconds": seconds,
             }));
         }

@@ -21,7 +21,7 @@ pub struct FilterShape {
     pub temperature: f32,
     /// 0 keeps every token.
     pub top_k: usize,
-    /// ≥ 1 keeps every token.
+    /// In (0, 1]; 1 keeps every token.
     pub top_p: f32,
 }
 
@@ -39,7 +39,7 @@ pub fn filter_probs(
         top_k,
         top_p,
     } = shape;
-    if cols == 0 || logits.len < offset + cols || !(temperature > 0.0) || !top_p.is_finite() {
+    if cols == 0 || logits.len < offset + cols || !(temperature > 0.0) || !(top_p > 0.0) {
         return Err(ComputeError::Shape {
             op: "filter_probs",
             detail: format!("{shape:?} at {offset} of {} logits", logits.len),

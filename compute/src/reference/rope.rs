@@ -51,7 +51,7 @@ pub fn rope_interleaved_ref(
         pos0,
     } = shape;
     let half = head_dim / 2;
-    if head_dim % 2 == 1 || x.len() != tokens * heads * head_dim {
+    if head_dim == 0 || head_dim % 2 == 1 || x.len() != tokens * heads * head_dim {
         return Err(ComputeError::Shape {
             op: "rope_interleaved",
             detail: format!("x has {} values for {shape:?}", x.len()),

@@ -27,6 +27,10 @@ pub fn say_error_in(locale: Locale, e: &AcrosticError) -> String {
         AcrosticError::Unknown(c) => {
             fill(td_string!(locale, llama.acrostic_unknown), &[("char", c)])
         }
+        AcrosticError::Punctuation(c) => fill(
+            td_string!(locale, llama.acrostic_punctuation),
+            &[("char", c)],
+        ),
     }
 }
 
@@ -108,7 +112,7 @@ pub fn LlamaAcrostic() -> impl IntoView {
             </form>
             <LoadStatus what=Signal::derive(move || t_string!(i18n, llama.weights_what).to_string()) progress error/>
             {error_text}
-            <PoemView written selected on_select=|_| {} testid="llama-acrostic-poem"/>
+            <PoemView written selected on_select=|_| {} testid="llama-acrostic-poem" readonly=true/>
             {costs}
         </section>
     }

@@ -57,13 +57,15 @@ pub fn LlamaInside() -> impl IntoView {
         write_pick(next);
     };
     // The chosen layer's values for the selected character, on the CPU.
+    // Only the layer and the character decide it (and the poem itself).
+    let layer_wanted = Memo::new(move |_| state.with(|s| s.layer));
     let inside = Memo::new(move |_| {
-        let s = state.get();
+        let wanted = layer_wanted.get();
         let pos = selected.get();
         written.with(|w| {
             let w = w.as_ref()?;
             let c = w.model.config;
-            let layer = (s.layer as usize).min(c.n_layers - 1);
+            let layer = (wanted as usize).min(c.n_layers - 1);
             let mut decoder = CpuDecoder::new(w.model.clone());
             decoder.look_inside = true;
             let mut last = None;
@@ -185,7 +187,7 @@ pub fn LlamaInside() -> impl IntoView {
                         write_layer(next);
                     }>
                         {move || (0..layers()).map(|i| view! {
-                            <option value=i selected=move || state.get().layer as usize == i>{i + 1}</option>
+                            <option value=i selected=move || (state.get().layer as usize).min(layers() - 1) == i>{i + 1}</option>
                         }).collect_view()}
                     </select>
                 </label>
@@ -197,7 +199,7 @@ pub fn LlamaInside() -> impl IntoView {
                         write_head(next);
                     }>
                         {move || (0..heads()).map(|i| view! {
-                            <option value=i selected=move || state.get().head as usize == i>{i}</option>
+                            <option value=i selected=move || (state.get().head as usize).min(heads() - 1) == i>{i}</option>
                         }).collect_view()}
                     </select>
                 </label>

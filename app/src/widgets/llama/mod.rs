@@ -133,7 +133,8 @@ pub fn parse_force(text: &str) -> Option<Vec<(usize, char)>> {
     if text.is_empty() {
         return Some(Vec::new());
     }
-    text.split(',')
+    let pairs: Vec<(usize, char)> = text
+        .split(',')
         .map(|pair| {
             let (pos, c) = pair.split_once(':')?;
             let pos: usize = pos.trim().parse().ok()?;
@@ -145,7 +146,12 @@ pub fn parse_force(text: &str) -> Option<Vec<(usize, char)>> {
                 .contains(&pos)
                 .then_some((pos, c))
         })
-        .collect()
+        .collect::<Option<_>>()?;
+    // One character per position.
+    let mut positions: Vec<usize> = pairs.iter().map(|p| p.0).collect();
+    positions.sort_unstable();
+    positions.dedup();
+    (positions.len() == pairs.len()).then_some(pairs)
 }
 
 pub fn format_force(pairs: &[(usize, char)]) -> String {
@@ -252,6 +258,7 @@ mod tests {
         assert_eq!(parse_force("1:風"), None, "position 1 is the form token");
         assert_eq!(parse_force("8:風月"), None);
         assert_eq!(parse_force("x:風"), None);
+        assert_eq!(parse_force("5:風,5:月"), None, "one character per position");
         let bad: Vec<(String, String)> = vec![("force".into(), "nonsense".into())];
         let parsed = parse_query::<LlamaState>(&bad);
         assert_eq!(parsed.state.force, "");

@@ -140,7 +140,11 @@ pub fn use_written(
                         session.on_gpu(),
                     )));
                 }
-                Err(e) => run_error.set(Some(e.to_string())),
+                Err(e) => {
+                    if latest.try_get_value() == Some(ticket) {
+                        run_error.set(Some(e.to_string()));
+                    }
+                }
             }
         });
     });
@@ -165,6 +169,9 @@ pub fn PoemView(
     #[prop(into)] selected: Signal<usize>,
     on_select: impl Fn(usize) + Clone + Send + Sync + 'static,
     testid: &'static str,
+    /// Plain text, no buttons (the acrostic has nothing to pick).
+    #[prop(optional)]
+    readonly: bool,
 ) -> impl IntoView {
     let i18n = use_i18n();
     move || {
@@ -214,6 +221,9 @@ pub fn PoemView(
                                             let c = token_text(&tokenizer, id, "");
                                             let on_select = on_select.clone();
                                             let was_forced = forced.contains(&pos);
+                                            if readonly {
+                                                return view! { <span class="poem-char" class:forced=was_forced data-pos=pos>{c}</span> }.into_any();
+                                            }
                                             view! {
                                                 <button
                                                     type="button"
@@ -226,6 +236,7 @@ pub fn PoemView(
                                                     {c}
                                                 </button>
                                             }
+                                            .into_any()
                                         })
                                         .collect_view()}
                                 </p>
@@ -239,10 +250,14 @@ pub fn PoemView(
     }
 }
 
-/// The position the chart shows: the state's, or the poem's last drawn
-/// character.
+/// The position the chart shows: the state's, or the poem's last character
+/// (not its `<eos>`).
 pub fn shown_position(state: &LlamaState, w: Option<&Written>) -> usize {
-    let last = w.map_or(2, |w| w.trace.tokens.len().saturating_sub(1).max(2));
+    let last = w.map_or(2, |w| {
+        let t = &w.trace.tokens;
+        let end = t.len() - (t.last() == Some(&EOS)) as usize;
+        end.saturating_sub(1).max(2)
+    });
     match state.at as usize {
         0 => last,
         at => at.min(last),
@@ -300,7 +315,7 @@ pub fn LlamaWrite() -> impl IntoView {
             Some(view! {
                 <figure class="llama-chart" data-testid="llama-write-chart" data-pos=pos data-probs=probs data-ids=ids>
                     <figcaption>
-                        {move || fill(t_string!(i18n, llama.chart_caption), &[("pos", &(pos - 1))])}
+                        {move || fill(t_string!(i18n, llama.chart_caption), &[("pos", &pos)])}
                     </figcaption>
                     <ol class="choice-bars">
                         {rows

@@ -139,10 +139,11 @@ impl GpuLlama {
         gemv_q8_short(rec, &n, &self.output)
     }
 
-    /// Runs `g` to the end of the cache in one submission: the prompt is
-    /// fed, every later position is drawn on the GPU (or forced), and the
-    /// tokens and every step's logits come back in one readback. The trace
-    /// stops at the first `<eos>` after the prompt.
+    /// Runs `g` on the GPU: the prompt is fed, every later position is
+    /// drawn on the GPU (or forced), and the tokens and every step's logits
+    /// come back in one readback, for a poem that ends where its form says;
+    /// one that runs on takes a second submission to the end of the cache.
+    /// The trace stops at the first `<eos>` after the prompt.
     pub async fn generate(
         &self,
         exec: &Executor,
@@ -169,7 +170,8 @@ impl GpuLlama {
         }
         let mut plan = vec![u32::MAX; max + 1];
         plan[..g.prompt.len()].copy_from_slice(&g.prompt);
-        for &(pos, token) in &g.forced {
+        // The first entry for a position wins, as on the CPU.
+        for &(pos, token) in g.forced.iter().rev() {
             if pos >= g.prompt.len() && pos <= max {
                 plan[pos] = token;
             }
@@ -180,47 +182,65 @@ impl GpuLlama {
         exec.ctx()
             .queue
             .write_buffer(self.tokens.buffer(), 0, &bytes);
-        let mut rec = exec.begin();
-        for pos in 0..max {
-            let logits = self.record_step(&mut rec, pos)?;
-            rec.copy(&logits, 0, &self.logits, pos * c.vocab_size, c.vocab_size);
-            let next = pos + 1;
-            if next >= g.prompt.len() && plan[next] == u32::MAX {
-                let probs = filter_probs(
-                    &mut rec,
-                    &self.logits,
-                    pos * c.vocab_size,
-                    g.sampling.shape(c.vocab_size),
-                )?;
-                sample(
-                    &mut rec,
-                    Sampler::Categorical,
-                    &probs,
-                    1,
-                    c.vocab_size,
-                    g.seed,
-                    next as u32,
-                    &self.tokens,
-                    SampleTarget {
-                        offset: next,
-                        as_index: true,
-                    },
-                )?;
+        // Steps up to where the form puts <eos> go in one submission; only a
+        // poem that has not stopped by then needs a second.
+        let first = g.eos_position().unwrap_or(max).max(g.prompt.len()).min(max);
+        let (mut from, mut to) = (0, first);
+        let mut tokens = plan.clone();
+        let mut logits = vec![0f32; max * c.vocab_size];
+        loop {
+            let mut rec = exec.begin();
+            for pos in from..to {
+                let step = self.record_step(&mut rec, pos)?;
+                rec.copy(&step, 0, &self.logits, pos * c.vocab_size, c.vocab_size);
+                let next = pos + 1;
+                if next >= g.prompt.len() && plan[next] == u32::MAX {
+                    let probs = filter_probs(
+                        &mut rec,
+                        &self.logits,
+                        pos * c.vocab_size,
+                        g.sampling.shape(c.vocab_size),
+                    )?;
+                    sample(
+                        &mut rec,
+                        Sampler::Categorical,
+                        &probs,
+                        1,
+                        c.vocab_size,
+                        g.seed,
+                        next as u32,
+                        &self.tokens,
+                        SampleTarget {
+                            offset: next,
+                            as_index: true,
+                        },
+                    )?;
+                }
             }
+            // Tokens (as f32 bits) and this chunk's logits in one buffer:
+            // one readback.
+            let rows = (to - from) * c.vocab_size;
+            let out = exec.empty(max + 1 + rows);
+            rec.copy(&self.tokens, 0, &out, 0, max + 1);
+            rec.copy(&self.logits, from * c.vocab_size, &out, max + 1, rows);
+            exec.submit(rec)?;
+            let words = exec.read(&out).await?;
+            for (t, w) in tokens.iter_mut().zip(&words[..=max]) {
+                *t = w.to_bits();
+            }
+            logits[from * c.vocab_size..to * c.vocab_size].copy_from_slice(&words[max + 1..]);
+            let stopped = (g.prompt.len()..=to).any(|i| tokens[i] == EOS);
+            if stopped || to == max {
+                break;
+            }
+            (from, to) = (to, max);
         }
-        // Tokens (as f32 bits) and logits in one buffer: one readback.
-        let out = exec.empty(max + 1 + max * c.vocab_size);
-        rec.copy(&self.tokens, 0, &out, 0, max + 1);
-        rec.copy(&self.logits, 0, &out, max + 1, max * c.vocab_size);
-        exec.submit(rec)?;
-        let words = exec.read(&out).await?;
-        let tokens: Vec<u32> = words[..=max].iter().map(|w| w.to_bits()).collect();
-        let end = (g.prompt.len()..=max)
+        let end = (g.prompt.len()..=to)
             .find(|&i| tokens[i] == EOS)
-            .unwrap_or(max);
+            .unwrap_or(to);
         Ok(GenerationTrace {
             tokens: tokens[..=end].to_vec(),
-            logits: words[max + 1..]
+            logits: logits
                 .chunks(c.vocab_size)
                 .take(end)
                 .map(<[f32]>::to_vec)

@@ -31,7 +31,6 @@ use crate::{
         reduce::rmsnorm_ref,
         rope::rope_interleaved_ref,
     },
-    tang::{CharTokenizer, Form, EOS},
     weights::{
         load, padded_cols, Q8Matrix, Storage, Tensor as WeightTensor, TensorSpec, WeightFile, BLOCK,
     },
@@ -437,17 +436,6 @@ pub fn poem_nll(model: &Arc<Llama>, ids: &[u32]) -> Result<(f64, usize), Compute
         }
     }
     Ok((total, ids.len().saturating_sub(2)))
-}
-
-/// The tokens a poem of `form` must have at `index` (counting c1 as 0):
-/// punctuation at each line's end and `<eos>` after the last, or `None`
-/// where a character goes.
-pub fn forced_at(tokenizer: &CharTokenizer, form: Form, index: usize) -> Option<u32> {
-    let per_line = form.width() + 1;
-    if index == form.chars() {
-        return Some(EOS);
-    }
-    (index % per_line == form.width()).then(|| tokenizer.id(Form::line_end(index / per_line)))
 }
 
 /// The `n` likeliest next tokens under softmax(logits / temperature), most

@@ -74,6 +74,14 @@ impl Generation {
         }
     }
 
+    /// Where `<eos>` belongs for the prompt's form token, if it has one.
+    pub fn eos_position(&self) -> Option<usize> {
+        let id = *self.prompt.get(1)?;
+        let form = Form::ALL.get(id.checked_sub(crate::tang::FIRST_FORM)? as usize)?;
+        Some(form.chars() + 2)
+    }
+
+    /// The token forced at `pos` (the first entry, if several name it).
     pub fn forced_at(&self, pos: usize) -> Option<u32> {
         self.forced.iter().find(|f| f.0 == pos).map(|f| f.1)
     }
@@ -118,7 +126,7 @@ pub fn generate_cpu(model: &Arc<Llama>, g: &Generation) -> Result<GenerationTrac
             tokens.push(drawn);
         }
         logits.push(l);
-        if next == tokens.len() - 1 && tokens[next] == EOS {
+        if next >= g.prompt.len() && next == tokens.len() - 1 && tokens[next] == EOS {
             break;
         }
     }
