@@ -84,7 +84,7 @@ mod tests {
         assert_eq!(kept(2, 1.0), vec![0, 1, 1, 1, 0, 0]);
         // 0.4 alone holds less than half; with the 0.2s, 0.8.
         assert_eq!(kept(0, 0.5), vec![0, 1, 1, 1, 0, 0]);
-        assert_eq!(kept(0, 0.4), vec![0, 1, 0, 0, 0, 0]);
+        assert_eq!(kept(0, 0.39), vec![0, 1, 0, 0, 0, 0]);
         assert_eq!(kept(1, 0.9), vec![0, 1, 0, 0, 0, 0]);
         assert_eq!(kept(0, 0.95), vec![1; 6]);
     }
