@@ -75,7 +75,7 @@ impl Form {
 
     /// The punctuation that ends line `line` (0-based).
     pub fn line_end(line: usize) -> char {
-        if line % 2 == 0 {
+        if line.is_multiple_of(2) {
             '，'
         } else {
             '。'

@@ -81,7 +81,7 @@ fn run() -> Result<(), String> {
                 top_k: number("--top-k", 0.0)? as usize,
                 top_p: number("--top-p", 1.0)? as f32,
             };
-            if !(sampling.temperature > 0.0) {
+            if sampling.temperature.is_nan() || sampling.temperature <= 0.0 {
                 return Err("--temperature must be above 0".into());
             }
             let n = number("--n", 10.0)? as usize;

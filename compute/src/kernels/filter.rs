@@ -39,7 +39,8 @@ pub fn filter_probs(
         top_k,
         top_p,
     } = shape;
-    if cols == 0 || logits.len < offset + cols || !(temperature > 0.0) || !(top_p > 0.0) {
+    let positive = |v: f32| v > 0.0;
+    if cols == 0 || logits.len < offset + cols || !positive(temperature) || !positive(top_p) {
         return Err(ComputeError::Shape {
             op: "filter_probs",
             detail: format!("{shape:?} at {offset} of {} logits", logits.len),

@@ -63,17 +63,18 @@ impl Written {
     }
 }
 
-/// The session and a poem for `state`, rewritten whenever what decides the
-/// poem changes; shared by the write, acrostic and inside widgets.
-pub fn use_written(
-    state: Memo<LlamaState>,
-    acrostic: bool,
-) -> (
+/// A widget's poem: the latest one written, the download's progress, a
+/// load error, a run error.
+pub type PoemSignals = (
     RwSignal<Option<Written>>,
     ReadSignal<(u64, u64)>,
     ReadSignal<Option<ModelLoadError>>,
     RwSignal<Option<String>>,
-) {
+);
+
+/// The session and a poem for `state`, rewritten whenever what decides the
+/// poem changes; shared by the write, acrostic and inside widgets.
+pub fn use_written(state: Memo<LlamaState>, acrostic: bool) -> PoemSignals {
     let i18n = use_i18n();
     let written = RwSignal::new(None::<Written>);
     let (progress, set_progress) = signal((0u64, 0u64));

@@ -73,10 +73,13 @@ impl LlamaConfig {
         if self.n_heads == 0 || self.n_kv_heads == 0 || self.n_layers == 0 {
             return Err(bad("zero heads or layers"));
         }
-        if self.dim % self.n_heads != 0 || self.n_heads % self.n_kv_heads != 0 {
+        if !self.dim.is_multiple_of(self.n_heads) || !self.n_heads.is_multiple_of(self.n_kv_heads) {
             return Err(bad("heads must divide dim, and kv heads the heads"));
         }
-        if self.head_dim() % 2 != 0 || self.dim % BLOCK != 0 || self.hidden_dim % BLOCK != 0 {
+        if !self.head_dim().is_multiple_of(2)
+            || !self.dim.is_multiple_of(BLOCK)
+            || !self.hidden_dim.is_multiple_of(BLOCK)
+        {
             return Err(bad(
                 "dim and hidden_dim must be multiples of 32, head_dim even",
             ));
