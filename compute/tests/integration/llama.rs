@@ -136,6 +136,40 @@ fn rope_scores_depend_only_on_the_offset() {
     }
 }
 
+/// Random weights rarely stop on time, so this exercises the second
+/// submission; the prompt is longer than the form token alone.
+#[test]
+fn gpu_and_cpu_agree_on_random_weights_past_the_forms_end() {
+    let Some(exec) = gpu() else { return };
+    let config = LlamaConfig {
+        dim: 64,
+        n_layers: 2,
+        n_heads: 4,
+        n_kv_heads: 1,
+        hidden_dim: 96,
+        vocab_size: 300,
+        norm_eps: 1e-5,
+        rope_theta: 10_000.0,
+        max_seq_len: 66,
+    };
+    let model = Arc::new(Llama::random(config, 5));
+    let gpu_model = GpuLlama::new(&exec, &model).unwrap();
+    let mut g = Generation::poem(Form::Wujue, Sampling::default(), 3);
+    g.prompt.extend([40, 41, 42]);
+    g.forced = vec![(10, 7), (30, 8)];
+    let on_cpu = generate_cpu(&model, &g).unwrap();
+    let before = exec.readbacks();
+    let on_gpu = pollster::block_on(gpu_model.generate(&exec, &g)).unwrap();
+    assert_eq!(on_gpu.tokens, on_cpu.tokens);
+    assert_eq!(on_gpu.tokens[10], 7);
+    assert_eq!(on_gpu.logits.len(), on_gpu.tokens.len() - 1);
+    for (a, b) in on_gpu.logits.iter().zip(&on_cpu.logits) {
+        assert_close(a, b, 1e-3, "logits");
+    }
+    let ran_on = on_cpu.tokens.len() > g.eos_position().unwrap() + 1;
+    assert_eq!(exec.readbacks() - before, 1 + ran_on as usize);
+}
+
 #[test]
 fn gpu_and_cpu_write_the_same_poem() {
     let Some(exec) = gpu() else { return };
