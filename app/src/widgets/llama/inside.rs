@@ -4,7 +4,7 @@
 //! and up projections and their product, RoPE's scores over positions for
 //! the real query and key (constant along each diagonal), and GQA's sharing.
 
-use compute::models::llama::{norm_compare, rope_scores, CpuDecoder, LayerInside};
+use compute::models::llama::{norm_compare, rope_pair_path, rope_scores, CpuDecoder, LayerInside};
 use leptos::prelude::*;
 
 use super::{
@@ -102,6 +102,14 @@ pub fn LlamaInside() -> impl IntoView {
             .flatten()
             .fold(0f32, |m, v| m.max(v.abs()))
             .max(1e-12);
+        let q_head = &l.q_raw[head * hd..(head + 1) * hd];
+        let wheel = pair_wheel(
+            &[
+                rope_pair_path(q_head, 0, ROPE_POSITIONS, c.rope_theta),
+                rope_pair_path(q_head, hd / 4, ROPE_POSITIONS, c.rope_theta),
+            ],
+            t_string!(i18n, llama.inside_rope_pairs),
+        );
         let product: Vec<f32> = l.gate.iter().zip(&l.up).map(|(a, b)| a * b).collect();
         let gate_max = l.gate.iter().fold(0f32, |m, v| m.max(v.abs()));
         let closed = l.gate.iter().filter(|v| v.abs() < 0.05 * gate_max).count();
@@ -144,6 +152,7 @@ pub fn LlamaInside() -> impl IntoView {
                             .map(|&v| view! { <span title=format!("{v:.3}") style=format!("background:{}", signed_css(v / score_max))></span> })
                             .collect_view()}
                     </div>
+                    <div class="rope-wheel" inner_html=wheel></div>
                     <p>{move || fill(t_string!(i18n, llama.inside_rope_note), &[
                         ("head", &head), ("kv", &kv_head), ("drift", &format!("{drift:.1e}")),
                     ])}</p>
@@ -210,4 +219,30 @@ pub fn LlamaInside() -> impl IntoView {
             {views}
         </section>
     }
+}
+
+/// Two of the query's coordinate pairs at each position, as arrows from the
+/// origin (SVG markup): the first pair turns fast, a middle one slowly.
+fn pair_wheel(paths: &[Vec<[f32; 2]>], label: &str) -> String {
+    let r = paths
+        .iter()
+        .flatten()
+        .fold(1e-6f32, |m, p| m.max(p[0].hypot(p[1])));
+    let colours = ["#1d4ed8", "#b45309"];
+    let mut svg = format!(
+        r#"<svg viewBox="-1.1 -1.1 2.2 2.2" role="img" aria-label="{}" data-testid="llama-inside-rope-pairs">"#,
+        label.replace('"', "&quot;")
+    );
+    for (k, path) in paths.iter().enumerate() {
+        for (pos, p) in path.iter().enumerate() {
+            let opacity = 0.25 + 0.75 * pos as f32 / path.len().max(1) as f32;
+            svg += &format!(
+                r#"<line x1="0" y1="0" x2="{:.3}" y2="{:.3}" stroke="{}" stroke-width="0.02" opacity="{opacity:.2}"/>"#,
+                p[0] / r,
+                -p[1] / r,
+                colours[k % 2]
+            );
+        }
+    }
+    svg + "</svg>"
 }

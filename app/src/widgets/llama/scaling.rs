@@ -55,13 +55,13 @@ pub fn LlamaScaling() -> impl IntoView {
         );
         for e in 5..=7 {
             svg += &format!(
-                r#"<text x="{:.1}" y="{}" text-anchor="middle" font-size="11">10^{e}</text>"#,
+                r#"<text fill="currentColor" x="{:.1}" y="{}" text-anchor="middle" font-size="11">10^{e}</text>"#,
                 x(10f64.powi(e)),
                 H - PAD + 16.0
             );
         }
         svg += &format!(
-            r#"<text x="{}" y="{}" text-anchor="middle" font-size="11">{}</text><text x="{}" y="{}" font-size="11">{}</text>"#,
+            r#"<text fill="currentColor" x="{}" y="{}" text-anchor="middle" font-size="11">{}</text><text fill="currentColor" x="{}" y="{}" font-size="11">{}</text>"#,
             W / 2.0,
             H - 6.0,
             escape(td_string!(locale, llama.scaling_x)),
@@ -71,7 +71,7 @@ pub fn LlamaScaling() -> impl IntoView {
         );
         for v in [y_lo, y_hi] {
             svg += &format!(
-                r#"<text x="{}" y="{:.1}" text-anchor="end" font-size="10">{v:.1}</text>"#,
+                r#"<text fill="currentColor" x="{}" y="{:.1}" text-anchor="end" font-size="10">{v:.1}</text>"#,
                 PAD - 4.0,
                 y(v) + 4.0
             );

@@ -97,7 +97,9 @@ pub fn use_written(state: Memo<LlamaState>, acrostic: bool) -> PoemSignals {
     });
     let latest = StoredValue::new(0u64);
     Effect::new(move |_| {
-        run.track();
+        // get, not track: a memo that is never read never subscribes to
+        // its own sources, and would never change.
+        let _ = run.get();
         live_backend::gpu_epoch();
         let s = state.get_untracked();
         let ticket = latest.get_value() + 1;

@@ -518,3 +518,54 @@ pub fn rope_scores(q: &[f32], k: &[f32], size: usize, theta: f64) -> Vec<Vec<f32
         })
         .collect()
 }
+
+/// One coordinate pair of a head's vector, rotated to positions
+/// 0..positions: the points (x_2i, x_2i+1) RoPE moves it through. Pair 0
+/// turns by 1 radian per position, the last pair barely at all.
+pub fn rope_pair_path(v: &[f32], pair: usize, positions: usize, theta: f64) -> Vec<[f32; 2]> {
+    let d = v.len();
+    if pair >= d / 2 {
+        return Vec::new();
+    }
+    let (cos, sin) = rope_tables(positions, d, theta);
+    (0..positions)
+        .map(|pos| {
+            let r = rope_interleaved_ref(
+                v,
+                &cos,
+                &sin,
+                RopeShape {
+                    tokens: 1,
+                    heads: 1,
+                    head_dim: d,
+                    pos0: pos,
+                },
+            )
+            .unwrap_or_default();
+            [r[2 * pair], r[2 * pair + 1]]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rope_pairs_turn_by_their_frequency_and_keep_their_length() {
+        let v: Vec<f32> = (0..32).map(|i| (i as f32 * 0.37).sin()).collect();
+        let fast = rope_pair_path(&v, 0, 5, 10_000.0);
+        let slow = rope_pair_path(&v, 8, 5, 10_000.0);
+        let angle = |p: [f32; 2]| p[1].atan2(p[0]);
+        let turn = |a: f32, b: f32| (b - a).rem_euclid(std::f32::consts::TAU);
+        // Pair 0 turns by one radian per position, pair 8 by 10000^(-1/2).
+        assert!((turn(angle(fast[0]), angle(fast[1])) - 1.0).abs() < 1e-4);
+        assert!((turn(angle(slow[0]), angle(slow[4])) - 0.04).abs() < 1e-4);
+        let len = |p: [f32; 2]| p[0].hypot(p[1]);
+        assert!(fast.iter().all(|&p| (len(p) - len(fast[0])).abs() < 1e-5));
+        assert!(rope_pair_path(&v, 16, 5, 10_000.0).is_empty());
+        let norms = norm_compare(&[1.0, 3.0], 0.0);
+        assert!((norms.mean - 2.0).abs() < 1e-6 && (norms.rms - 5f32.sqrt()).abs() < 1e-6);
+        assert_eq!(norms.layernorm, vec![-1.0, 1.0]);
+    }
+}
