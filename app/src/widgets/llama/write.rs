@@ -378,7 +378,7 @@ pub fn LlamaWrite() -> impl IntoView {
                 <label>
                     <span>{t!(i18n, llama.temperature)}</span>
                     <input type="number" min="0.1" max="2" step="0.1" data-testid="llama-temp"
-                        prop:value=move || state.get().temp
+                        prop:value=move || state.get().temp.to_string()
                         on:change=move |ev| set_temp(&|s, v| if let Ok(t) = v.parse::<f32>() { s.temp = t.clamp(0.1, 2.0) }, event_target_value(&ev))/>
                 </label>
                 <label>
@@ -390,7 +390,7 @@ pub fn LlamaWrite() -> impl IntoView {
                 <label>
                     <span>{t!(i18n, llama.top_p)}</span>
                     <input type="number" min="0.05" max="1" step="0.05" data-testid="llama-top-p"
-                        prop:value=move || state.get().top_p
+                        prop:value=move || state.get().top_p.to_string()
                         on:change=move |ev| set_p(&|s, v| if let Ok(p) = v.parse::<f32>() { s.top_p = p.clamp(0.05, 1.0) }, event_target_value(&ev))/>
                 </label>
                 <label>
