@@ -50,15 +50,16 @@ fn rope(x: &Tensor, (cos, sin): &(Tensor, Tensor)) -> Result<Tensor> {
     Tensor::cat(&[first, second], D::Minus1)
 }
 
-fn rmsnorm(x: &Tensor, gamma: &Tensor) -> Result<Tensor> {
-    let inv = (x.sqr()?.mean_keepdim(D::Minus1)? + EPS as f64)?
+/// RMSNorm over the last dimension (chapter 4's LLaMA uses it too).
+pub(crate) fn rmsnorm(x: &Tensor, gamma: &Tensor, eps: f32) -> Result<Tensor> {
+    let inv = (x.sqr()?.mean_keepdim(D::Minus1)? + eps as f64)?
         .sqrt()?
         .recip()?;
     x.broadcast_mul(&inv)?.broadcast_mul(gamma)
 }
 
 /// x [B, T, in] · Wᵀ for W [out, in].
-fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+pub(crate) fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
     let (b, t, d) = x.dims3()?;
     x.reshape((b * t, d))?
         .matmul(&w.t()?)?
@@ -66,7 +67,7 @@ fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
 }
 
 /// [B, T, H·D] → [B, H, T, D].
-fn heads(x: &Tensor, h: usize) -> Result<Tensor> {
+pub(crate) fn heads(x: &Tensor, h: usize) -> Result<Tensor> {
     let (b, t, hd) = x.dims3()?;
     x.reshape((b, t, h, hd / h))?.transpose(1, 2)?.contiguous()
 }
@@ -189,13 +190,13 @@ impl DigitTransformer {
             .reshape((b, t, c.dim))?;
         for i in 0..c.layers {
             let n = |s: &str| format!("l{i}.{s}");
-            let h = rmsnorm(&x, self.w(&n("attn_norm")))?;
+            let h = rmsnorm(&x, self.w(&n("attn_norm")), EPS)?;
             x = (&x + self.attention(i, &h)?)?;
-            let h = rmsnorm(&x, self.w(&n("ffn_norm")))?;
+            let h = rmsnorm(&x, self.w(&n("ffn_norm")), EPS)?;
             let up = linear(&h, self.w(&n("w1")))?.gelu()?;
             x = (&x + linear(&up, self.w(&n("w2")))?)?;
         }
-        linear(&rmsnorm(&x, self.w("out_norm"))?, self.w("head"))
+        linear(&rmsnorm(&x, self.w("out_norm"), EPS)?, self.w("head"))
     }
 
     /// Exact −log p(x) in nats per image, [B]: the patches' categorical NLL.

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use candle_core::{DType, Device, Result, Tensor, Var, D};
 use candle_nn::ops::{log_softmax, softmax};
+
+use crate::attention::{heads, linear, rmsnorm};
 use compute::{
     inputs::uniform_signed,
     kernels::rope::rope_tables,
@@ -38,27 +40,6 @@ fn rope(x: &Tensor, (cos, sin): &(Tensor, Tensor)) -> Result<Tensor> {
     let r0 = (x0.broadcast_mul(&cos)? - x1.broadcast_mul(&sin)?)?;
     let r1 = (x0.broadcast_mul(&sin)? + x1.broadcast_mul(&cos)?)?;
     Tensor::cat(&[r0, r1], D::Minus1)?.reshape((b, h, t, d))
-}
-
-fn rmsnorm(x: &Tensor, gamma: &Tensor, eps: f32) -> Result<Tensor> {
-    let inv = (x.sqr()?.mean_keepdim(D::Minus1)? + eps as f64)?
-        .sqrt()?
-        .recip()?;
-    x.broadcast_mul(&inv)?.broadcast_mul(gamma)
-}
-
-/// x [B, T, in] · Wᵀ for W [out, in].
-fn linear(x: &Tensor, w: &Tensor) -> Result<Tensor> {
-    let (b, t, d) = x.dims3()?;
-    x.reshape((b * t, d))?
-        .matmul(&w.t()?)?
-        .reshape((b, t, w.dim(0)?))
-}
-
-/// [B, T, H·D] → [B, H, T, D].
-fn heads(x: &Tensor, h: usize) -> Result<Tensor> {
-    let (b, t, hd) = x.dims3()?;
-    x.reshape((b, t, h, hd / h))?.transpose(1, 2)?.contiguous()
 }
 
 impl LlamaTrain {

@@ -492,23 +492,8 @@ pub fn norm_compare(x: &[f32], eps: f32) -> NormCompare {
 /// 0..size. Every diagonal (fixed n − m) holds one value.
 pub fn rope_scores(q: &[f32], k: &[f32], size: usize, theta: f64) -> Vec<Vec<f32>> {
     let d = q.len();
-    let (cos, sin) = rope_tables(size, d, theta);
-    let at = |v: &[f32], pos| {
-        rope_interleaved_ref(
-            v,
-            &cos,
-            &sin,
-            RopeShape {
-                tokens: 1,
-                heads: 1,
-                head_dim: d,
-                pos0: pos,
-            },
-        )
-        .unwrap_or_default()
-    };
-    let qs: Vec<Vec<f32>> = (0..size).map(|m| at(q, m)).collect();
-    let ks: Vec<Vec<f32>> = (0..size).map(|n| at(k, n)).collect();
+    let qs = rotated(q, size, theta);
+    let ks = rotated(k, size, theta);
     let scale = 1.0 / (d as f32).sqrt();
     qs.iter()
         .map(|qm| {
@@ -527,22 +512,25 @@ pub fn rope_pair_path(v: &[f32], pair: usize, positions: usize, theta: f64) -> V
     if pair >= d / 2 {
         return Vec::new();
     }
+    rotated(v, positions, theta)
+        .into_iter()
+        .map(|r| [r[2 * pair], r[2 * pair + 1]])
+        .collect()
+}
+
+/// One head's vector rotated by RoPE to each of positions 0..positions.
+fn rotated(v: &[f32], positions: usize, theta: f64) -> Vec<Vec<f32>> {
+    let d = v.len();
     let (cos, sin) = rope_tables(positions, d, theta);
     (0..positions)
         .map(|pos| {
-            let r = rope_interleaved_ref(
-                v,
-                &cos,
-                &sin,
-                RopeShape {
-                    tokens: 1,
-                    heads: 1,
-                    head_dim: d,
-                    pos0: pos,
-                },
-            )
-            .unwrap_or_default();
-            [r[2 * pair], r[2 * pair + 1]]
+            let shape = RopeShape {
+                tokens: 1,
+                heads: 1,
+                head_dim: d,
+                pos0: pos,
+            };
+            rope_interleaved_ref(v, &cos, &sin, shape).unwrap_or_default()
         })
         .collect()
 }
