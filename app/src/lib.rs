@@ -4,6 +4,7 @@
 pub mod ar_models;
 pub mod assets;
 pub mod chapters;
+pub mod chunks;
 pub mod decks;
 pub mod detr_model;
 pub mod digit_models;

@@ -13,6 +13,7 @@ use crate::{
         DETR_MATCHING, DETR_PIPELINE, DETR_QUERIES, DETR_SET, DETR_SLOW, KV_LIVE, KV_MEMORY,
         KV_WHY, LLAMA_ACROSTIC, LLAMA_BLOCK, LLAMA_DATA, LLAMA_SCALING, LLAMA_WRITE,
     },
+    chunks::{Lazy, Part},
     embed_bridge::use_embed_bridge,
     embed_protocol::hidden_parts,
     i18n::{t, t_string, use_i18n},
@@ -154,124 +155,165 @@ fn page_or_deck(chapter: Chapter, page: impl Fn() -> AnyView + Send + 'static) -
     }
 }
 
-/// Chapter 1: text and the four widgets, all sharing the URL's `ArState`.
+/// A chapter's page: the shell's chrome at once, the body from the
+/// chapter's chunk.
+fn chapter_page(chapter: Chapter) -> impl IntoView {
+    page_or_deck(chapter, move || {
+        view! {
+            <Chrome title=chapter_title(chapter)>
+                <Lazy part=Part::ChapterPage(chapter)/>
+            </Chrome>
+        }
+        .into_any()
+    })
+}
+
 #[component]
 pub fn AutoregressivePage() -> impl IntoView {
-    let chapter = Chapter::Autoregressive;
-    page_or_deck(chapter, move || {
-        view! {
-            <Chrome title=chapter_title(chapter)>
-                <article data-testid="chapter-autoregressive" class="chapter">
-                    <ChapterHead chapter/>
-                    <SectionProse section=AR_CHAIN_RULE/>
-                    <ArScore/>
-                    <EmbedHint widget=Widget::ArScore/>
-                    <SectionProse section=AR_MODELS/>
-                    <ArSample/>
-                    <EmbedHint widget=Widget::ArSample/>
-                    <SectionProse section=AR_RECEPTIVE/>
-                    <ArReceptive/>
-                    <EmbedHint widget=Widget::ArReceptive/>
-                    <SectionProse section=AR_TEACHER_FORCING/>
-                    <ArComplete/>
-                    <EmbedHint widget=Widget::ArComplete/>
-                    <ArCosts/>
-                    <EmbedHint widget=Widget::ArCosts/>
-                </article>
-            </Chrome>
-        }
-        .into_any()
-    })
+    chapter_page(Chapter::Autoregressive)
 }
 
-/// Chapter 2: the KV cache.
 #[component]
 pub fn AttentionPage() -> impl IntoView {
-    let chapter = Chapter::Attention;
-    page_or_deck(chapter, move || {
-        view! {
-            <Chrome title=chapter_title(chapter)>
-                <article data-testid="chapter-attention" class="chapter">
-                    <ChapterHead chapter/>
-                    <SectionProse section=KV_WHY/>
-                    <KvCalculator/>
-                    <EmbedHint widget=Widget::KvCalculator/>
-                    <SectionProse section=KV_LIVE/>
-                    <KvLive/>
-                    <EmbedHint widget=Widget::KvLive/>
-                    <SectionProse section=KV_MEMORY/>
-                    <KvMemory/>
-                    <EmbedHint widget=Widget::KvMemory/>
-                </article>
-            </Chrome>
-        }
-        .into_any()
-    })
+    chapter_page(Chapter::Attention)
 }
 
-/// Chapter 3: DETR. The four widgets share one detection of the canvas.
 #[component]
 pub fn DetrPage() -> impl IntoView {
-    let chapter = Chapter::Detr;
-    page_or_deck(chapter, move || {
-        view! {
-            <Chrome title=chapter_title(chapter)>
-                <article data-testid="chapter-detr" class="chapter">
-                    <ChapterHead chapter/>
-                    <DetrSessionScope>
-                        <SectionProse section=DETR_SET/>
-                        <DetrDetect/>
-                        <EmbedHint widget=Widget::DetrDetect/>
-                        <SectionProse section=DETR_QUERIES/>
-                        <DetrQueries/>
-                        <EmbedHint widget=Widget::DetrQueries/>
-                        <DetrAttention/>
-                        <EmbedHint widget=Widget::DetrAttention/>
-                        <SectionProse section=DETR_MATCHING/>
-                        <DetrMatching/>
-                        <EmbedHint widget=Widget::DetrMatching/>
-                        <SectionProse section=DETR_PIPELINE/>
-                        <DetrPipeline/>
-                        <EmbedHint widget=Widget::DetrPipeline/>
-                        <SectionProse section=DETR_SLOW/>
-                        <DetrModelFacts/>
-                    </DetrSessionScope>
-                </article>
-            </Chrome>
-        }
-        .into_any()
-    })
+    chapter_page(Chapter::Detr)
 }
 
-/// Chapter 4: a tiny LLaMA writing Tang poems.
 #[component]
 pub fn LlamaPage() -> impl IntoView {
-    let chapter = Chapter::Llama;
-    page_or_deck(chapter, move || {
-        view! {
-            <Chrome title=chapter_title(chapter)>
-                <article data-testid="chapter-llama" class="chapter">
-                    <ChapterHead chapter/>
-                    <SectionProse section=LLAMA_DATA/>
-                    <SectionProse section=LLAMA_WRITE/>
-                    <LlamaWrite/>
-                    <EmbedHint widget=Widget::LlamaWrite/>
-                    <SectionProse section=LLAMA_ACROSTIC/>
-                    <LlamaAcrostic/>
-                    <EmbedHint widget=Widget::LlamaAcrostic/>
-                    <SectionProse section=LLAMA_BLOCK/>
-                    <LlamaInside/>
-                    <EmbedHint widget=Widget::LlamaInside/>
-                    <SectionProse section=LLAMA_SCALING/>
-                    <LlamaScaling/>
-                    <EmbedHint widget=Widget::LlamaScaling/>
-                    <LlamaSpeed/>
-                    <EmbedHint widget=Widget::LlamaSpeed/>
-                </article>
-            </Chrome>
+    chapter_page(Chapter::Llama)
+}
+
+/// Chapter 1's chunk: text and the four widgets, all sharing the URL's
+/// `ArState`; or one of its widgets.
+pub fn ar_part(part: Part) -> AnyView {
+    let chapter = Chapter::Autoregressive;
+    match part {
+        Part::Widget(Widget::ArScore) => view! { <ArScore/> }.into_any(),
+        Part::Widget(Widget::ArSample) => view! { <ArSample/> }.into_any(),
+        Part::Widget(Widget::ArReceptive) => view! { <ArReceptive/> }.into_any(),
+        Part::Widget(Widget::ArComplete) => view! { <ArComplete/> }.into_any(),
+        Part::Widget(Widget::ArCosts) => view! { <ArCosts/> }.into_any(),
+        _ => view! {
+            <article data-testid="chapter-autoregressive" class="chapter">
+                <ChapterHead chapter/>
+                <SectionProse section=AR_CHAIN_RULE/>
+                <ArScore/>
+                <EmbedHint widget=Widget::ArScore/>
+                <SectionProse section=AR_MODELS/>
+                <ArSample/>
+                <EmbedHint widget=Widget::ArSample/>
+                <SectionProse section=AR_RECEPTIVE/>
+                <ArReceptive/>
+                <EmbedHint widget=Widget::ArReceptive/>
+                <SectionProse section=AR_TEACHER_FORCING/>
+                <ArComplete/>
+                <EmbedHint widget=Widget::ArComplete/>
+                <ArCosts/>
+                <EmbedHint widget=Widget::ArCosts/>
+            </article>
         }
-        .into_any()
-    })
+        .into_any(),
+    }
+}
+
+/// Chapter 2's chunk: the KV cache.
+pub fn attention_part(part: Part) -> AnyView {
+    let chapter = Chapter::Attention;
+    match part {
+        Part::Widget(Widget::KvCalculator) => view! { <KvCalculator/> }.into_any(),
+        Part::Widget(Widget::KvLive) => view! { <KvLive/> }.into_any(),
+        Part::Widget(Widget::KvMemory) => view! { <KvMemory/> }.into_any(),
+        _ => view! {
+            <article data-testid="chapter-attention" class="chapter">
+                <ChapterHead chapter/>
+                <SectionProse section=KV_WHY/>
+                <KvCalculator/>
+                <EmbedHint widget=Widget::KvCalculator/>
+                <SectionProse section=KV_LIVE/>
+                <KvLive/>
+                <EmbedHint widget=Widget::KvLive/>
+                <SectionProse section=KV_MEMORY/>
+                <KvMemory/>
+                <EmbedHint widget=Widget::KvMemory/>
+            </article>
+        }
+        .into_any(),
+    }
+}
+
+/// Chapter 3's chunk: DETR. The page's widgets share one detection of the
+/// canvas.
+pub fn detr_part(part: Part) -> AnyView {
+    let chapter = Chapter::Detr;
+    match part {
+        Part::Widget(Widget::DetrDetect) => view! { <DetrDetect/> }.into_any(),
+        Part::Widget(Widget::DetrQueries) => view! { <DetrQueries/> }.into_any(),
+        Part::Widget(Widget::DetrAttention) => view! { <DetrAttention/> }.into_any(),
+        Part::Widget(Widget::DetrMatching) => view! { <DetrMatching/> }.into_any(),
+        Part::Widget(Widget::DetrPipeline) => view! { <DetrPipeline/> }.into_any(),
+        _ => view! {
+            <article data-testid="chapter-detr" class="chapter">
+                <ChapterHead chapter/>
+                <DetrSessionScope>
+                    <SectionProse section=DETR_SET/>
+                    <DetrDetect/>
+                    <EmbedHint widget=Widget::DetrDetect/>
+                    <SectionProse section=DETR_QUERIES/>
+                    <DetrQueries/>
+                    <EmbedHint widget=Widget::DetrQueries/>
+                    <DetrAttention/>
+                    <EmbedHint widget=Widget::DetrAttention/>
+                    <SectionProse section=DETR_MATCHING/>
+                    <DetrMatching/>
+                    <EmbedHint widget=Widget::DetrMatching/>
+                    <SectionProse section=DETR_PIPELINE/>
+                    <DetrPipeline/>
+                    <EmbedHint widget=Widget::DetrPipeline/>
+                    <SectionProse section=DETR_SLOW/>
+                    <DetrModelFacts/>
+                </DetrSessionScope>
+            </article>
+        }
+        .into_any(),
+    }
+}
+
+/// Chapter 4's chunk: a tiny LLaMA writing Tang poems.
+pub fn llama_part(part: Part) -> AnyView {
+    let chapter = Chapter::Llama;
+    match part {
+        Part::Widget(Widget::LlamaWrite) => view! { <LlamaWrite/> }.into_any(),
+        Part::Widget(Widget::LlamaAcrostic) => view! { <LlamaAcrostic/> }.into_any(),
+        Part::Widget(Widget::LlamaInside) => view! { <LlamaInside/> }.into_any(),
+        Part::Widget(Widget::LlamaScaling) => view! { <LlamaScaling/> }.into_any(),
+        Part::Widget(Widget::LlamaSpeed) => view! { <LlamaSpeed/> }.into_any(),
+        _ => view! {
+            <article data-testid="chapter-llama" class="chapter">
+                <ChapterHead chapter/>
+                <SectionProse section=LLAMA_DATA/>
+                <SectionProse section=LLAMA_WRITE/>
+                <LlamaWrite/>
+                <EmbedHint widget=Widget::LlamaWrite/>
+                <SectionProse section=LLAMA_ACROSTIC/>
+                <LlamaAcrostic/>
+                <EmbedHint widget=Widget::LlamaAcrostic/>
+                <SectionProse section=LLAMA_BLOCK/>
+                <LlamaInside/>
+                <EmbedHint widget=Widget::LlamaInside/>
+                <SectionProse section=LLAMA_SCALING/>
+                <LlamaScaling/>
+                <EmbedHint widget=Widget::LlamaScaling/>
+                <LlamaSpeed/>
+                <EmbedHint widget=Widget::LlamaSpeed/>
+            </article>
+        }
+        .into_any(),
+    }
 }
 
 #[component]
@@ -279,6 +321,18 @@ pub fn GpuPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <Chrome title=Signal::derive(move || t_string!(i18n, shell.gpu_title).to_string())>
+            <Lazy part=Part::GpuPage/>
+        </Chrome>
+    }
+}
+
+/// The GPU page's chunk: the adapter, its self-test and benchmarks.
+pub fn gpu_part(part: Part) -> AnyView {
+    let i18n = use_i18n();
+    match part {
+        Part::Widget(Widget::GpuSelfTest) => view! { <GpuSelfTest/> }.into_any(),
+        Part::Widget(Widget::GpuBench) => view! { <GpuBench/> }.into_any(),
+        _ => view! {
             <article data-testid="gpu-page">
                 <h1 data-testid="page-title">{t!(i18n, shell.gpu_title)}</h1>
                 <GpuInfo/>
@@ -288,7 +342,8 @@ pub fn GpuPage() -> impl IntoView {
                 <EmbedHint widget=Widget::GpuBench/>
                 <AssetCheck/>
             </article>
-        </Chrome>
+        }
+        .into_any(),
     }
 }
 

@@ -16,13 +16,14 @@ use std::{
 #[path = "../../tests/src/static_server.rs"]
 #[allow(dead_code)]
 mod static_server;
+mod web_build;
 
 /// The newest trunk whose MSRV fits rustc 1.95 (trunk 0.22 needs 1.96).
 const TRUNK_VERSION: &str = "0.21.14";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const APT_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "mesa-vulkan-drivers"];
 /// wasm-opt, from the npm registry (Debian's binaryen is too old for the
-/// features rustc emits); trunk finds it on PATH.
+/// features rustc emits).
 const BINARYEN: &str = "binaryen@132.0.0";
 /// The accessibility checker the browser tests inject into every page.
 const AXE_CORE: &str = "axe-core@4.14.1";
@@ -88,17 +89,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// Builds once, then serves `dist/`: no file watcher unless asked for, since
-/// trunk's watcher can panic during a first long build.
+/// Builds once, then serves `dist/`. With `--watch`, it also rebuilds
+/// whenever a source file changes (polled every two seconds).
 fn serve(args: &[String]) -> Result {
     ensure_web_tools()?;
-    if args.iter().any(|a| a == "--watch") {
-        println!("xtask: trunk serve --release on http://127.0.0.1:8080, rebuilding on change");
-        return run(Command::new("trunk").args(["serve", "--release"]));
-    }
-    if let Some(other) = args.first() {
-        return Err(format!("serve takes only --watch, not {other:?}"));
-    }
+    let watch = match args {
+        [] => false,
+        [flag] if flag == "--watch" => true,
+        [other, ..] => return Err(format!("serve takes only --watch, not {other:?}")),
+    };
     println!("xtask: building the app (a first build takes several minutes)");
     build_app()?;
     let server = static_server::StaticServer::start_on(&root().join("dist"), "127.0.0.1:8080")?;
@@ -106,29 +105,61 @@ fn serve(args: &[String]) -> Result {
         "xtask: glassbox is ready at {}/ (Ctrl-C stops)",
         server.origin
     );
+    let mut built = newest_source_change();
     loop {
-        std::thread::park();
+        if !watch {
+            std::thread::park();
+            continue;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let now = newest_source_change();
+        if now != built {
+            built = now;
+            match build_app() {
+                Ok(()) => println!("xtask: rebuilt; reload the page"),
+                Err(e) => eprintln!("xtask: the rebuild failed: {e}"),
+            }
+        }
     }
 }
 
-/// `trunk build --release` into dist/ (wasm-opt -Oz on the way), then the
-/// Content-Security-Policy.
+/// The latest modification time among the files the app is built from.
+fn newest_source_change() -> Option<std::time::SystemTime> {
+    fn newest(path: &Path) -> Option<std::time::SystemTime> {
+        let meta = std::fs::metadata(path).ok()?;
+        if !meta.is_dir() {
+            return meta.modified().ok();
+        }
+        std::fs::read_dir(path)
+            .ok()?
+            .flatten()
+            .filter_map(|entry| newest(&entry.path()))
+            .max()
+    }
+    ["app", "compute/src", "shaders", "assets", "index.html"]
+        .iter()
+        .filter_map(|p| newest(&root().join(p)))
+        .max()
+}
+
+/// `trunk build --release` into dist/ (the page, CSS, assets and icons),
+/// then the app's wasm, split per chapter (web_build.rs), its loader, the
+/// Content-Security-Policy and the service worker.
 fn build_app() -> Result {
-    let wasm_opt = ensure_wasm_opt()?;
-    let path = env::join_paths(
-        std::iter::once(wasm_opt).chain(env::split_paths(&env::var_os("PATH").unwrap_or_default())),
-    )
-    .map_err(|e| e.to_string())?;
+    let wasm_opt = ensure_wasm_opt()?.join("wasm-opt");
     step(
-        "build the app",
-        Command::new("trunk")
-            .args(["build", "--release"])
-            .env("PATH", path),
+        "build the page",
+        Command::new("trunk").args(["build", "--release"]),
     )?;
     let dist = root().join("dist");
+    let wasm = web_build::build_split_wasm(&dist, &wasm_opt)?;
+    let index = dist.join("index.html");
+    let html = std::fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
+    std::fs::write(&index, web_build::with_loader(&html, &wasm)?)
+        .map_err(|e| format!("{}: {e}", index.display()))?;
     drop_training_only(&dist)?;
-    write_csp(&dist.join("index.html"))?;
-    write_service_worker(&dist)
+    write_csp(&index)?;
+    write_service_worker(&dist, &wasm.lazy_files)
 }
 
 /// trunk copies all of `assets/`; the files the manifest marks
@@ -163,10 +194,11 @@ fn drop_training_only(dist: &Path) -> Result {
 const SW_BUILD_PLACEHOLDER: &str = "const BUILD = null;";
 
 /// Writes the build's id and precache list into `dist/sw.js`: the page, the
-/// files it names (hashed JS, wasm, CSS, icon), the web app manifest's
-/// icons, and `assets/manifest.json`. The id hashes all of them, so any
+/// files it names (hashed JS, wasm, CSS, icon), the chapters' wasm chunks
+/// (`lazy_files`), the web app manifest's icons, and `assets/manifest.json`.
+/// The id hashes all of them, so any
 /// change makes a new worker that replaces the old cache as a whole.
-fn write_service_worker(dist: &Path) -> Result {
+fn write_service_worker(dist: &Path, lazy_files: &[String]) -> Result {
     use sha2::Digest;
     let read = |name: &str| {
         let path = dist.join(name);
@@ -174,7 +206,10 @@ fn write_service_worker(dist: &Path) -> Result {
     };
     let index = String::from_utf8_lossy(&read("index.html")?).into_owned();
     let webmanifest = String::from_utf8_lossy(&read("manifest.webmanifest")?).into_owned();
-    let precache = shell_files(&index, &webmanifest, |p| dist.join(p).is_file())?;
+    let mut precache = shell_files(&index, &webmanifest, |p| dist.join(p).is_file())?;
+    precache.extend(lazy_files.iter().cloned());
+    precache.sort();
+    precache.dedup();
     let mut hasher = sha2::Sha256::new();
     for path in &precache {
         let bytes = read(path.trim_start_matches('/'))?;
@@ -354,36 +389,15 @@ fn test() -> Result {
         "format",
         Command::new("cargo").args(["fmt", "--all", "--", "--check"]),
     )?;
+    // Native clippy runs inside the test builds: clippy-driver compiles the
+    // workspace's crates (lints, then code), so the dependencies are built
+    // once instead of also being checked (10 of a cold CI run's minutes).
+    let lint = clippy_as_compiler()?;
     step(
-        "clippy (native)",
-        Command::new("cargo").args([
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    )?;
-    step(
-        "clippy (wasm32)",
-        Command::new("cargo").args([
-            "clippy",
-            "-p",
-            "glassbox-app",
-            "-p",
-            "glassbox-compute",
-            "--target",
-            WASM_TARGET,
-            "--",
-            "-D",
-            "warnings",
-        ]),
-    )?;
-    step(
-        "unit and GPU tests",
+        "clippy (native) with the unit and GPU tests",
         Command::new("cargo")
             .args(["test", "--workspace"])
+            .envs(lint.clone())
             .envs(gpu_env.clone()),
     )?;
     build_app()?;
@@ -402,6 +416,7 @@ fn test() -> Result {
                 "--",
                 "--test-threads=1",
             ])
+            .envs(lint)
             .envs(gpu_env)
             .env("GLASSBOX_AXE_JS", axe),
     )?;
@@ -835,6 +850,25 @@ fn root() -> PathBuf {
         .parent()
         .expect("xtask sits in the workspace")
         .to_path_buf()
+}
+
+/// The environment under which cargo compiles the workspace's own crates
+/// with clippy-driver and `-D warnings`, as `cargo clippy` does, but with
+/// code generated too; dependencies still go to rustc. The tests' two cargo
+/// runs must share it, or the second rebuilds the workspace.
+fn clippy_as_compiler() -> Result<Vec<(&'static str, String)>> {
+    let driver = output("rustup", &["which", "clippy-driver"])
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .ok_or("clippy-driver is missing: run `rustup component add clippy`")?;
+    Ok(vec![
+        ("RUSTC_WORKSPACE_WRAPPER", driver),
+        // cargo-clippy's own encoding of the lint arguments.
+        (
+            "CLIPPY_ARGS",
+            "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__".into(),
+        ),
+    ])
 }
 
 fn step(name: &str, cmd: &mut Command) -> Result {

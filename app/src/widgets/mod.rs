@@ -12,6 +12,8 @@ pub mod pad_keys;
 use leptos::prelude::*;
 
 use crate::{
+    chapters::Chapter,
+    chunks::{Lazy, Part},
     i18n::{td_string, use_i18n, Locale},
     url_state::Notice,
 };
@@ -139,35 +141,38 @@ impl Widget {
         }
     }
 
+    /// The chapter the widget belongs to; `None` for the GPU page's.
+    pub fn chapter(self) -> Option<Chapter> {
+        match self {
+            Widget::GpuSelfTest | Widget::GpuBench => None,
+            Widget::ArSample
+            | Widget::ArScore
+            | Widget::ArComplete
+            | Widget::ArCosts
+            | Widget::ArReceptive => Some(Chapter::Autoregressive),
+            Widget::KvCalculator | Widget::KvLive | Widget::KvMemory => Some(Chapter::Attention),
+            Widget::DetrDetect
+            | Widget::DetrQueries
+            | Widget::DetrAttention
+            | Widget::DetrMatching
+            | Widget::DetrPipeline => Some(Chapter::Detr),
+            Widget::LlamaWrite
+            | Widget::LlamaAcrostic
+            | Widget::LlamaInside
+            | Widget::LlamaScaling
+            | Widget::LlamaSpeed => Some(Chapter::Llama),
+        }
+    }
+
     pub fn from_slug(slug: &str) -> Option<Self> {
         Widget::ALL.into_iter().find(|w| w.slug() == slug)
     }
 }
 
+/// One widget, drawn by its chapter's chunk (embeds and lecture decks).
 #[component]
 pub fn WidgetView(widget: Widget) -> impl IntoView {
-    match widget {
-        Widget::GpuSelfTest => view! { <gpu_selftest::GpuSelfTest/> }.into_any(),
-        Widget::GpuBench => view! { <gpu_bench::GpuBench/> }.into_any(),
-        Widget::ArSample => view! { <ar::sample::ArSample/> }.into_any(),
-        Widget::ArScore => view! { <ar::score::ArScore/> }.into_any(),
-        Widget::ArComplete => view! { <ar::complete::ArComplete/> }.into_any(),
-        Widget::ArCosts => view! { <ar::costs::ArCosts/> }.into_any(),
-        Widget::ArReceptive => view! { <ar::receptive::ArReceptive/> }.into_any(),
-        Widget::KvCalculator => view! { <attention::calculator::KvCalculator/> }.into_any(),
-        Widget::KvLive => view! { <attention::live::KvLive/> }.into_any(),
-        Widget::KvMemory => view! { <attention::memory::KvMemory/> }.into_any(),
-        Widget::DetrDetect => view! { <detr::detect::DetrDetect/> }.into_any(),
-        Widget::DetrQueries => view! { <detr::queries::DetrQueries/> }.into_any(),
-        Widget::DetrAttention => view! { <detr::attention::DetrAttention/> }.into_any(),
-        Widget::DetrMatching => view! { <detr::matching::DetrMatching/> }.into_any(),
-        Widget::DetrPipeline => view! { <detr::pipeline::DetrPipeline/> }.into_any(),
-        Widget::LlamaWrite => view! { <llama::write::LlamaWrite/> }.into_any(),
-        Widget::LlamaAcrostic => view! { <llama::acrostic::LlamaAcrostic/> }.into_any(),
-        Widget::LlamaInside => view! { <llama::inside::LlamaInside/> }.into_any(),
-        Widget::LlamaScaling => view! { <llama::scaling::LlamaScaling/> }.into_any(),
-        Widget::LlamaSpeed => view! { <llama::scaling::LlamaSpeed/> }.into_any(),
-    }
+    view! { <Lazy part=Part::Widget(widget)/> }
 }
 
 /// What the URL parser ignored, said once at the top of the widget.
