@@ -13,6 +13,7 @@ pub mod kernels;
 pub mod kv_cache;
 pub mod models;
 pub mod reference;
+pub mod search;
 pub mod selftest;
 pub mod tang;
 pub mod tokenizer;

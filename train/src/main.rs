@@ -53,6 +53,7 @@ fn run() -> Result<(), String> {
                  glassbox-train eval-detr --coco <dir>\n       \
                  glassbox-train llama [--seed N] [--epochs E]\n       \
                  glassbox-train llama-scaling [--seed N]\n       \
+                 glassbox-train tang-corpus\n       \
                  glassbox-train sample-llama --form <五绝|七绝|五律|七律> [--n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--heads 春夏秋冬]";
     let seed: u64 = arg(&args, "--seed")
         .map_or(Ok(0), |s| s.parse())
@@ -69,6 +70,7 @@ fn run() -> Result<(), String> {
             return llama_recipe::train(&root, seed, epochs);
         }
         Some("llama-scaling") => return llama_recipe::scaling(&root, seed),
+        Some("tang-corpus") => return tang_corpus(&root),
         Some("sample-llama") => {
             let number = |name: &str, default: f64| -> Result<f64, String> {
                 arg(&args, name)
@@ -289,5 +291,30 @@ fn finish<M: ArModel>(
     let text = serde_json::to_string_pretty(&metrics).map_err(|x| x.to_string())?;
     std::fs::write(dir.join(format!("{name}.json")), text + "\n").map_err(|x| x.to_string())?;
     println!("train: {name}: test {test:.2} nats (f32 {test_f32:.2}), validation {val:.2}, train {train:.2}; {} bytes", bytes.len());
+    Ok(())
+}
+
+/// `assets/data/tang/corpus.bin` from `poems.tsv`: the compact copy of the
+/// same poems that the app ships (chapter 6's index, chapter 4's check for
+/// memorised lines).
+fn tang_corpus(root: &Path) -> Result<(), String> {
+    use compute::tang::{decode_corpus, encode_corpus, parse_corpus, CORPUS_PATH};
+    let tsv_path = root.join("assets/data/tang/poems.tsv");
+    let tsv = std::fs::read_to_string(&tsv_path)
+        .map_err(|e| format!("{}: {e} (run `cargo xtask data tang`)", tsv_path.display()))?;
+    let poems = parse_corpus(&tsv).map_err(|e| e.to_string())?;
+    let bytes = encode_corpus(&poems);
+    if decode_corpus(&bytes).map_err(|e| e.to_string())? != poems {
+        return Err("corpus.bin does not decode to poems.tsv's poems".into());
+    }
+    let out = root.join("assets").join(CORPUS_PATH);
+    std::fs::write(&out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!(
+        "glassbox-train: {} ({} poems, {} bytes; poems.tsv is {} bytes)",
+        out.display(),
+        poems.len(),
+        bytes.len(),
+        tsv.len()
+    );
     Ok(())
 }

@@ -654,12 +654,15 @@ fn tang_data() -> Result {
     let license =
         std::fs::read_to_string(work.join("package/LICENSE")).map_err(|e| e.to_string())?;
     let notice = format!(
-        "assets/data/tang/poems.tsv is selected from dist/quantangshi/ of the npm package\n\
+        "assets/data/tang/poems.tsv, and its compact copy corpus.bin, are selected from\n\
+         dist/quantangshi/ of the npm package\n\
          {TANG_PACKAGE} (https://github.com/chinese-poetry/chinese-poetry), whose license follows.\n\n{license}"
     );
     std::fs::write(out.join("LICENSE.txt"), notice).map_err(|e| e.to_string())?;
     opencc_characters(&work)?;
     let _ = std::fs::remove_dir_all(&work);
+    // The compact copy the app ships (compute::tang::encode_corpus).
+    trainer(&["tang-corpus".to_string()])?;
     write_manifest()
 }
 
@@ -1007,9 +1010,10 @@ fn write_manifest() -> Result {
     let lines: Vec<String> = entries
         .iter()
         .map(|(p, sha, bytes)| {
-            // Training data is never downloaded by the app.
+            // Training data is never downloaded by the app; the poems ship
+            // compacted (data/tang/corpus.bin), with their license.
             let training_only =
-                p.starts_with("data/") && (p.contains("train") || p.starts_with("data/tang/"));
+                p.starts_with("data/") && (p.contains("train") || p == "data/tang/poems.tsv");
             format!(
                 "    {{\"path\": \"{p}\", \"sha256\": \"{sha}\", \"bytes\": {bytes}, \"training_only\": {training_only}}}"
             )

@@ -21,5 +21,6 @@ mod mnist_data;
 mod model_parity;
 mod q8_parity;
 mod reduce_parity;
+mod search;
 mod tokenizer;
 mod weights_fuzz;
