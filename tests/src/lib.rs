@@ -4,6 +4,9 @@
 // The static server is one file that `cargo xtask serve` includes too.
 #[path = "static_server.rs"]
 mod static_server;
+
+#[cfg(test)]
+mod search_reference;
 pub use static_server::StaticServer;
 
 use std::{

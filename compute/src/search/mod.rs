@@ -13,6 +13,61 @@ use std::collections::HashMap;
 use crate::error::ComputeError;
 pub use terms::{segment, ScriptFold, Segmentation, Term};
 
+/// Chapter 6's 50 fixed queries, as a visitor would type them (simplified):
+/// the native tests and the tantivy comparison run them all.
+pub const REFERENCE_QUERIES: [&str; 50] = [
+    "明月",
+    "春风",
+    "白云",
+    "故乡",
+    "江南",
+    "秋风",
+    "青山",
+    "流水",
+    "落花",
+    "夕阳",
+    "长安",
+    "黄河",
+    "孤舟",
+    "归来",
+    "相思",
+    "万里",
+    "千里",
+    "美人",
+    "将军",
+    "天涯",
+    "芳草",
+    "杨柳",
+    "烟花",
+    "梅花",
+    "桃花",
+    "风雨",
+    "人间",
+    "山中",
+    "寒山",
+    "东风",
+    "明月 故乡",
+    "春风 杨柳",
+    "白云 青山",
+    "江南 落花",
+    "秋风 长安",
+    "孤舟 夕阳",
+    "黄河 万里",
+    "相思 明月",
+    "将军 万里",
+    "天涯 芳草",
+    "东风 桃花",
+    "山中 白云",
+    "人间 天上",
+    "寒山 秋风",
+    "明月光",
+    "春眠不觉晓",
+    "白发三千丈",
+    "独在异乡",
+    "床前明月",
+    "西出阳关",
+];
+
 /// A document: its id (the poem's index j over all 57,607 Tang poems) and
 /// its folded text, the title, author and poem apart by newlines so that no
 /// term spans two fields.
