@@ -19,8 +19,8 @@ use math_core::{LatexToMathML, MathCoreConfig, MathDisplay};
 /// The languages, English first (the default), and the translation files
 /// of each: `locales/<lang>/<namespace>.json`.
 const LANGUAGES: [&str; 2] = ["en", "zh"];
-const NAMESPACES: [&str; 10] = [
-    "common", "chapters", "teach", "decks", "shell", "ar", "kv", "detr", "gpu", "llama",
+const NAMESPACES: [&str; 11] = [
+    "common", "chapters", "teach", "decks", "shell", "ar", "kv", "detr", "gpu", "llama", "search",
 ];
 
 /// The files whose text may hold `$…$` formulas, besides the translations.

@@ -9,14 +9,16 @@ pub enum Chapter {
     Attention,
     Detr,
     Llama,
+    Search,
 }
 
 impl Chapter {
-    pub const ALL: [Chapter; 4] = [
+    pub const ALL: [Chapter; 5] = [
         Chapter::Autoregressive,
         Chapter::Attention,
         Chapter::Detr,
         Chapter::Llama,
+        Chapter::Search,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -25,6 +27,7 @@ impl Chapter {
             Chapter::Attention => "attention",
             Chapter::Detr => "detr",
             Chapter::Llama => "llama",
+            Chapter::Search => "search",
         }
     }
 
@@ -35,6 +38,7 @@ impl Chapter {
             Chapter::Attention => td_string!(locale, chapters.kv_title),
             Chapter::Detr => td_string!(locale, chapters.detr_title),
             Chapter::Llama => td_string!(locale, chapters.llama_title),
+            Chapter::Search => td_string!(locale, chapters.search_title),
         }
     }
 
@@ -45,6 +49,7 @@ impl Chapter {
             Chapter::Attention => td_string!(locale, chapters.kv_summary),
             Chapter::Detr => td_string!(locale, chapters.detr_summary),
             Chapter::Llama => td_string!(locale, chapters.llama_summary),
+            Chapter::Search => td_string!(locale, chapters.search_summary),
         }
     }
 }
@@ -66,7 +71,7 @@ impl Section {
 }
 
 /// Every section of teaching text, in chapter order.
-pub const ALL_SECTIONS: [Section; 17] = [
+pub const ALL_SECTIONS: [Section; 22] = [
     AR_CHAIN_RULE,
     AR_MODELS,
     AR_RECEPTIVE,
@@ -84,7 +89,42 @@ pub const ALL_SECTIONS: [Section; 17] = [
     LLAMA_ACROSTIC,
     LLAMA_BLOCK,
     LLAMA_SCALING,
+    SEARCH_INDEX,
+    SEARCH_TERMS,
+    SEARCH_QUERIES,
+    SEARCH_RANKING,
+    SEARCH_PLATFORM,
 ];
+
+pub const SEARCH_INDEX: Section = Section {
+    id: "inverted-index",
+    heading: |locale| td_string!(locale, teach.search_index_heading),
+    body: |locale| td_string!(locale, teach.search_index_body),
+};
+
+pub const SEARCH_TERMS: Section = Section {
+    id: "terms",
+    heading: |locale| td_string!(locale, teach.search_terms_heading),
+    body: |locale| td_string!(locale, teach.search_terms_body),
+};
+
+pub const SEARCH_QUERIES: Section = Section {
+    id: "queries",
+    heading: |locale| td_string!(locale, teach.search_queries_heading),
+    body: |locale| td_string!(locale, teach.search_queries_body),
+};
+
+pub const SEARCH_RANKING: Section = Section {
+    id: "ranking",
+    heading: |locale| td_string!(locale, teach.search_ranking_heading),
+    body: |locale| td_string!(locale, teach.search_ranking_body),
+};
+
+pub const SEARCH_PLATFORM: Section = Section {
+    id: "platform",
+    heading: |locale| td_string!(locale, teach.search_platform_heading),
+    body: |locale| td_string!(locale, teach.search_platform_body),
+};
 
 pub const AR_CHAIN_RULE: Section = Section {
     id: "chain-rule",

@@ -254,6 +254,62 @@ const LLAMA: &[Step] = &[
     },
 ];
 
+/// 明月 故乡, percent-encoded.
+macro_rules! moon_home {
+    () => {
+        "q=%E6%98%8E%E6%9C%88%20%E6%95%85%E4%B9%A1"
+    };
+}
+
+const SEARCH: &[Step] = &[
+    Step::Text {
+        heading: tr!(search_1_heading),
+        body: tr!(search_1_body),
+    },
+    Step::Widget {
+        widget: Widget::SearchBuild,
+        query: "q=%E6%98%8E%E6%9C%88",
+        caption: tr!(search_2_caption),
+    },
+    Step::Widget {
+        widget: Widget::SearchQuery,
+        query: "q=%E6%98%8E%E6%9C%88",
+        caption: tr!(search_3_caption),
+    },
+    Step::Text {
+        heading: tr!(search_4_heading),
+        body: tr!(search_4_body),
+    },
+    Step::Widget {
+        widget: Widget::SearchIntersect,
+        query: concat!(moon_home!(), "&mode=merge&at=20"),
+        caption: tr!(search_5_caption),
+    },
+    Step::Widget {
+        widget: Widget::SearchIntersect,
+        query: concat!(moon_home!(), "&mode=gallop&at=20"),
+        caption: tr!(search_6_caption),
+    },
+    Step::Text {
+        heading: tr!(search_7_heading),
+        body: tr!(search_7_body),
+    },
+    Step::Widget {
+        widget: Widget::SearchQuery,
+        query: concat!(moon_home!(), "&k1=2&b=0.3"),
+        caption: tr!(search_8_caption),
+    },
+    Step::Widget {
+        widget: Widget::SearchPipeline,
+        query: "q=%E6%98%8E%E6%9C%88&w=0.5",
+        caption: tr!(search_9_caption),
+    },
+    Step::Text {
+        heading: tr!(search_10_heading),
+        body: tr!(search_10_body),
+    },
+];
+
 /// The chapter's deck.
 pub fn deck(chapter: Chapter) -> &'static [Step] {
     match chapter {
@@ -261,6 +317,7 @@ pub fn deck(chapter: Chapter) -> &'static [Step] {
         Chapter::Attention => ATTENTION,
         Chapter::Detr => DETR,
         Chapter::Llama => LLAMA,
+        Chapter::Search => SEARCH,
     }
 }
 
@@ -283,7 +340,10 @@ mod tests {
     use super::*;
     use crate::{
         url_state::{parse_query, WidgetState},
-        widgets::{ar::ArState, attention::KvState, detr::DetrState, llama::LlamaState},
+        widgets::{
+            ar::ArState, attention::KvState, detr::DetrState, llama::LlamaState,
+            search::SearchState,
+        },
     };
 
     fn pairs(query: &str) -> Vec<(String, String)> {
@@ -340,6 +400,7 @@ mod tests {
                 "/attention" => notices::<KvState>(query),
                 "/detr" => notices::<DetrState>(query),
                 "/llama" => notices::<LlamaState>(query),
+                "/search" => notices::<SearchState>(query),
                 other => panic!("{widget:?} belongs to {other}, which has no deck"),
             };
             assert!(ignored.is_empty(), "{widget:?} {query}: {ignored:?}");

@@ -21,6 +21,7 @@ pub mod motion;
 pub mod offline;
 pub mod pages;
 pub mod present;
+pub mod search_model;
 pub mod theme;
 pub mod url_state;
 pub mod widgets;
@@ -38,6 +39,7 @@ use leptos_router::{
 use live_backend::LiveBackend;
 use pages::{
     AttentionPage, AutoregressivePage, DetrPage, Embed, GpuPage, Home, LlamaPage, NotFound,
+    SearchPage,
 };
 
 #[component]
@@ -55,6 +57,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/attention") view=AttentionPage/>
                 <Route path=path!("/detr") view=DetrPage/>
                 <Route path=path!("/llama") view=LlamaPage/>
+                <Route path=path!("/search") view=SearchPage/>
                 <Route path=path!("/gpu") view=GpuPage/>
                 <Route path=path!("/embed/:widget") view=Embed/>
             </Routes>

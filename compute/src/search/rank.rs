@@ -103,6 +103,41 @@ pub fn exhaustive(index: &Index, query: &QueryTerms, bm25: Bm25, k: usize) -> (V
             contributions,
         })
         .collect();
+    sort_hits(&mut hits);
+    hits.truncate(k);
+    (hits, scored)
+}
+
+/// `ids` (ascending, e.g. a Boolean query's matches) scored and ranked
+/// best first: the same order and scores as [`exhaustive`] on those ids.
+pub fn rank_matches(index: &Index, query: &QueryTerms, bm25: Bm25, ids: &[u32]) -> Vec<Hit> {
+    let avgdl = index.avg_doc_len();
+    let mut hits: Vec<Hit> = ids
+        .iter()
+        .map(|&id| {
+            let dl = index.doc_len(id).unwrap_or(0);
+            let contributions: Vec<f64> = query
+                .lists
+                .iter()
+                .enumerate()
+                .map(|(t, list)| {
+                    list.ids.binary_search(&id).map_or(0.0, |p| {
+                        bm25.term_score(query.idfs[t], list.tfs[p], dl, avgdl)
+                    })
+                })
+                .collect();
+            Hit {
+                id,
+                score: contributions.iter().sum(),
+                contributions,
+            }
+        })
+        .collect();
+    sort_hits(&mut hits);
+    hits
+}
+
+fn sort_hits(hits: &mut [Hit]) {
     hits.sort_by(|a, b| {
         if ranks_before((a.score, a.id), (b.score, b.id)) {
             std::cmp::Ordering::Less
@@ -110,8 +145,6 @@ pub fn exhaustive(index: &Index, query: &QueryTerms, bm25: Bm25, k: usize) -> (V
             std::cmp::Ordering::Greater
         }
     });
-    hits.truncate(k);
-    (hits, scored)
 }
 
 /// What WAND did: the top k, how many documents it scored fully, and how
@@ -304,6 +337,12 @@ mod tests {
             let direct = direct_score(&seg(doc), &query, df, docs.len(), index.avg_doc_len(), bm25);
             assert!((hit.score - direct).abs() < 1e-12, "{} {direct}", hit.score);
         }
+        let ids: Vec<u32> = {
+            let mut ids: Vec<u32> = all.iter().map(|h| h.id).collect();
+            ids.sort_unstable();
+            ids
+        };
+        assert_eq!(rank_matches(&index, &terms, bm25, &ids), all);
         for k in 1..=4 {
             let run = wand(&index, &terms, bm25, k);
             assert_eq!(run.hits, all[..k.min(all.len())].to_vec());

@@ -207,3 +207,16 @@ fn galloping_equals_merging_on_real_lists() {
     );
     assert!(gallop.comparisons < merge.comparisons);
 }
+
+/// The pipeline's popularity priors: one per shipped poem, in [0, 1], with
+/// the most-found poem at 1.
+#[test]
+fn the_popularity_file_has_one_prior_per_poem() {
+    use compute::tang::{decode_popularity, POPULARITY_PATH};
+    let corpus = corpus();
+    let bytes = std::fs::read(assets().join(POPULARITY_PATH)).unwrap();
+    let priors = decode_popularity(&bytes, corpus.docs.len()).unwrap();
+    assert!(priors.iter().all(|p| (0.0..=1.0).contains(p)));
+    assert_eq!(priors.iter().copied().fold(0.0, f32::max), 1.0);
+    assert!(decode_popularity(&bytes, corpus.docs.len() + 1).is_err());
+}

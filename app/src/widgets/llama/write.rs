@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use compute::search::query::BooleanQuery;
 use compute::{
     models::llama::{
         sampling::{Generation, GenerationTrace},
@@ -23,7 +24,13 @@ use crate::{
     live_backend,
     llama_model::{llama_session, LlamaSession},
     math::Prose,
-    widgets::{ar::LoadStatus, UrlNotices},
+    search_model::search_session,
+    url_state::path_with_query,
+    widgets::{
+        ar::LoadStatus,
+        search::{IndexStatus, Shared},
+        UrlNotices,
+    },
 };
 
 /// A finished poem and where it ran.
@@ -55,6 +62,23 @@ impl Written {
             on_gpu,
             adapter: if on_gpu { session.adapter_name() } else { None },
         }
+    }
+
+    /// The poem's lines, without their punctuation.
+    pub fn lines(&self) -> Vec<String> {
+        let ids: Vec<u32> = self
+            .trace
+            .poem_ids()
+            .iter()
+            .copied()
+            .filter(|&t| t != EOS)
+            .collect();
+        self.tokenizer
+            .decode(&ids)
+            .split(['，', '。'])
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 
     /// Characters drawn or forced (punctuation included, `<eos>` not).
@@ -267,6 +291,116 @@ pub fn shown_position(state: &LlamaState, w: Option<&Written>) -> usize {
     }
 }
 
+/// One line of the poem looked up in the corpus: how many poems hold it as
+/// a phrase, and how many of those the model trained on.
+#[derive(Clone)]
+struct LineCheck {
+    line: String,
+    poems: usize,
+    trained_on: usize,
+}
+
+/// Chapter 6's index asked whether each line occurs, as a phrase, in the
+/// corpus: a model that copies its training poems shows here.
+#[component]
+fn MemorisationCheck(written: RwSignal<Option<Written>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let checked = RwSignal::new(None::<Vec<LineCheck>>);
+    let progress = RwSignal::new(None);
+    let error = RwSignal::new(None);
+    let session = RwSignal::new(None);
+    let busy = RwSignal::new(false);
+    // A new poem clears the old answers.
+    Effect::new(move |_| {
+        written.track();
+        checked.set(None);
+    });
+    let check = move |_| {
+        let Some(lines) = written.with_untracked(|w| w.as_ref().map(Written::lines)) else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            match search_session(move |p| {
+                let _ = progress.try_set(Some(p));
+            })
+            .await
+            {
+                Ok(s) => {
+                    let rows = lines
+                        .into_iter()
+                        .map(|line| {
+                            let ids = BooleanQuery::parse(&format!("\"{line}\""), &s.fold)
+                                .and_then(|q| q.run(&s.index))
+                                .unwrap_or_default();
+                            let trained_on = ids
+                                .iter()
+                                .filter(|&&id| s.poem(id).is_some_and(|(_, p)| p.trains_base()))
+                                .count();
+                            LineCheck {
+                                line,
+                                poems: ids.len(),
+                                trained_on,
+                            }
+                        })
+                        .collect();
+                    let _ = checked.try_set(Some(rows));
+                    let _ = session.try_set(Some(Shared(s)));
+                }
+                Err(e) => {
+                    let _ = error.try_set(Some(e));
+                }
+            }
+            let _ = busy.try_set(false);
+        });
+    };
+    view! {
+        <div class="memorisation" data-testid="llama-memorisation">
+            <p>
+                <button type="button" data-testid="llama-memorisation-check"
+                    disabled=move || busy.get() || written.with(Option::is_none)
+                    on:click=check>
+                    {t!(i18n, llama.memo_button)}
+                </button>
+                " "
+                {t!(i18n, llama.memo_intro)}
+            </p>
+            <Show when=move || busy.get()>
+                <IndexStatus progress error session/>
+            </Show>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{move || e.say(i18n.get_locale())}</p> })}
+            {move || checked.get().map(|rows| {
+                let counts = rows.iter().map(|r| r.poems.to_string()).collect::<Vec<_>>().join(",");
+                view! {
+                    <ul class="memorisation-lines" data-testid="llama-memorised" data-counts=counts>
+                        {rows
+                            .into_iter()
+                            .map(|r| {
+                                let query = serde_urlencoded::to_string([("q", format!("\"{}\"", r.line))]).unwrap_or_default();
+                                let href = path_with_query("/search", &query);
+                                let found = move || if r.poems == 0 {
+                                    t_string!(i18n, llama.memo_none).to_string()
+                                } else {
+                                    fill(t_string!(i18n, llama.memo_found), &[("count", &r.poems), ("train", &r.trained_on)])
+                                };
+                                view! {
+                                    <li>
+                                        <span lang="zh-Hant">{r.line.clone()}</span>
+                                        " "
+                                        {found}
+                                        " "
+                                        <a href=href>{t!(i18n, llama.memo_open)}</a>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+            })}
+        </div>
+    }
+}
+
 #[component]
 pub fn LlamaWrite() -> impl IntoView {
     let i18n = use_i18n();
@@ -435,6 +569,7 @@ pub fn LlamaWrite() -> impl IntoView {
                     )
                 }))}
             </p>
+            <MemorisationCheck written/>
         </section>
     }
 }
