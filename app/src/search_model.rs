@@ -148,30 +148,43 @@ impl SearchSession {
     }
 }
 
+/// A caller's progress report.
+type Watcher = Box<dyn FnMut(SearchProgress)>;
+
 thread_local! {
     static SESSION: RefCell<Option<Arc<SearchSession>>> = const { RefCell::new(None) };
     static LOADING: InFlight<()> = InFlight::new();
+    /// Callers waiting on a build another started: they see its progress.
+    static WATCHERS: RefCell<Vec<Watcher>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The index, building it if this page has not yet; widgets ask at once and
-/// it is built once.
+/// The index, building it if this page has not yet; widgets ask at once, it
+/// is built once, and every caller hears how far it got.
 pub async fn search_session(
-    on_progress: impl FnMut(SearchProgress),
+    on_progress: impl FnMut(SearchProgress) + 'static,
 ) -> Result<Arc<SearchSession>, ModelLoadError> {
     if let Some(s) = SESSION.with(|s| s.borrow().clone()) {
         return Ok(s);
     }
     if let Some(rx) = LOADING.with(|l| l.join(())) {
+        WATCHERS.with(|w| w.borrow_mut().push(Box::new(on_progress)));
         let _ = rx.await;
         if let Some(s) = SESSION.with(|s| s.borrow().clone()) {
             return Ok(s);
         }
-        return Box::pin(search_session(on_progress)).await;
+        // The build failed: try again, leading this time.
+        return Box::pin(search_session(|_| {})).await;
     }
-    let built = build(on_progress).await;
+    let mut on_progress = on_progress;
+    let built = build(move |p| {
+        on_progress(p);
+        WATCHERS.with(|w| w.borrow_mut().iter_mut().for_each(|f| f(p)));
+    })
+    .await;
     if let Ok(s) = &built {
         SESSION.with(|slot| *slot.borrow_mut() = Some(s.clone()));
     }
+    WATCHERS.with(|w| w.borrow_mut().clear());
     LOADING.with(|l| l.finish(&()));
     built
 }

@@ -59,7 +59,7 @@ pub fn SearchBuild() -> impl IntoView {
                     ],
                 )}
             </p>
-            <table class="search-bytes" data-testid="search-bytes" data-raw=bytes.raw data-compressed=bytes.compressed>
+            <div class="table-scroll"><table class="search-bytes" data-testid="search-bytes" data-raw=bytes.raw data-compressed=bytes.compressed>
                 <caption>{t!(i18n, search.bytes_caption)}</caption>
                 <thead>
                     <tr>
@@ -83,7 +83,7 @@ pub fn SearchBuild() -> impl IntoView {
                         <td>{format!("{:.2}×", bytes.raw as f64 / bytes.compressed.max(1) as f64)}</td>
                     </tr>
                 </tbody>
-            </table>
+            </table></div>
         })
     };
 
@@ -107,7 +107,7 @@ pub fn SearchBuild() -> impl IntoView {
             None => ("–".to_string(), "–".to_string()),
         };
         Some(view! {
-            <table class="search-segmentation" data-testid="search-segmentation">
+            <div class="table-scroll"><table class="search-segmentation" data-testid="search-segmentation">
                 <caption>{move || fill(t_string!(i18n, search.seg_caption), &[("line", &SAMPLE_LINE)])}</caption>
                 <thead>
                     <tr>
@@ -131,7 +131,7 @@ pub fn SearchBuild() -> impl IntoView {
                         <td data-testid="search-recall-bigrams">{bigrams_recall}</td>
                     </tr>
                 </tbody>
-            </table>
+            </table></div>
         })
     };
 
@@ -176,7 +176,7 @@ pub fn SearchBuild() -> impl IntoView {
             })
             .collect_view();
         Some(view! {
-            <table class="search-lists" data-testid="search-lists">
+            <div class="table-scroll"><table class="search-lists" data-testid="search-lists">
                 <caption>{t!(i18n, search.lists_caption)}</caption>
                 <thead>
                     <tr>
@@ -187,7 +187,7 @@ pub fn SearchBuild() -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
-            </table>
+            </table></div>
         })
     };
     let opened = move || {
@@ -237,7 +237,7 @@ pub fn SearchBuild() -> impl IntoView {
                         ("shown", &shown_len(df)),
                     ],
                 )}</p>
-                <table>
+                <div class="table-scroll"><table>
                     <thead>
                         <tr>
                             <th scope="col">{t!(i18n, search.opened_id)}</th>
@@ -247,7 +247,7 @@ pub fn SearchBuild() -> impl IntoView {
                         </tr>
                     </thead>
                     <tbody>{cells}</tbody>
-                </table>
+                </table></div>
             </div>
         }.into_any())
     };
