@@ -163,19 +163,23 @@ thread_local! {
 pub async fn search_session(
     on_progress: impl FnMut(SearchProgress) + 'static,
 ) -> Result<Arc<SearchSession>, ModelLoadError> {
+    session_with(Box::new(on_progress)).await
+}
+
+/// Not generic: it may call itself (after a failed build).
+async fn session_with(mut on_progress: Watcher) -> Result<Arc<SearchSession>, ModelLoadError> {
     if let Some(s) = SESSION.with(|s| s.borrow().clone()) {
         return Ok(s);
     }
     if let Some(rx) = LOADING.with(|l| l.join(())) {
-        WATCHERS.with(|w| w.borrow_mut().push(Box::new(on_progress)));
+        WATCHERS.with(|w| w.borrow_mut().push(on_progress));
         let _ = rx.await;
         if let Some(s) = SESSION.with(|s| s.borrow().clone()) {
             return Ok(s);
         }
         // The build failed: try again, leading this time.
-        return Box::pin(search_session(|_| {})).await;
+        return Box::pin(session_with(Box::new(|_| {}))).await;
     }
-    let mut on_progress = on_progress;
     let built = build(move |p| {
         on_progress(p);
         WATCHERS.with(|w| w.borrow_mut().iter_mut().for_each(|f| f(p)));

@@ -1320,6 +1320,22 @@ impl Browser {
         let build_ms: f64 = self.attr("search-build-stats", "data-ms").parse().unwrap();
         timings.push((format!("search {backend}: index build (ms)"), build_ms));
 
+        // The opened list is 明月's, amid its sorted neighbours.
+        let moon = reference.index.list("明月").unwrap();
+        assert_eq!(
+            self.attr("search-opened", "data-df"),
+            moon.df.to_string(),
+            "{backend}"
+        );
+        let here = self.wait(
+            "document.querySelector('[data-testid=\"search-dictionary\"] li.here')?.textContent",
+        );
+        assert_eq!(
+            here.as_str().unwrap(),
+            format!("明月 ({})", moon.df),
+            "{backend}"
+        );
+
         let want: Vec<u32> = reference.ranked("明月").into_iter().take(10).collect();
         assert_eq!(want.len(), 10);
         assert_eq!(

@@ -22,6 +22,9 @@ const SAMPLE_LINE: &str = "床前明月光，疑是地上霜。";
 /// Ids shown of the opened list.
 const SHOWN_IDS: usize = 12;
 
+/// Dictionary entries shown on each side of the opened term.
+const NEIGHBOURS: usize = 4;
+
 #[component]
 pub fn SearchBuild() -> impl IntoView {
     let i18n = use_i18n();
@@ -198,6 +201,22 @@ pub fn SearchBuild() -> impl IntoView {
                 <p data-testid="search-opened">{move || fill(t_string!(i18n, search.opened_missing), &[("term", &term)])}</p>
             }.into_any());
         };
+        // The sorted dictionary around the term, each entry with its
+        // document frequency.
+        let index = &s.0.index;
+        let at = index.terms.partition_point(|t| *t < term);
+        let neighbours = (at.saturating_sub(NEIGHBOURS)
+            ..(at + NEIGHBOURS + 1).min(index.terms.len()))
+            .map(|k| {
+                let here = k == at;
+                let entry = format!(
+                    "{} ({})",
+                    index.terms[k],
+                    group(u64::from(index.lists[k].df))
+                );
+                view! { <li class:here=here lang="zh-Hans">{entry}</li> }
+            })
+            .collect_view();
         let ids = list.decode().map(|p| p.ids).unwrap_or_default();
         let shown = &ids[..ids.len().min(SHOWN_IDS)];
         let gaps = varint::gaps(shown);
@@ -225,8 +244,11 @@ pub fn SearchBuild() -> impl IntoView {
         let df = list.df;
         let id_bytes = list.ids.len();
         let term_attr = term.clone();
+        let dictionary_size = index.terms.len();
         Some(view! {
             <div class="search-opened" data-testid="search-opened" data-term=term_attr data-df=df>
+                <p>{move || fill(t_string!(i18n, search.dictionary_around), &[("count", &group(dictionary_size as u64))])}</p>
+                <ol class="dictionary" data-testid="search-dictionary">{neighbours}</ol>
                 <p>{move || fill(
                     t_string!(i18n, search.opened_summary),
                     &[
