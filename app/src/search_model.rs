@@ -156,6 +156,28 @@ thread_local! {
     static LOADING: InFlight<()> = InFlight::new();
     /// Callers waiting on a build another started: they see its progress.
     static WATCHERS: RefCell<Vec<Watcher>> = const { RefCell::new(Vec::new()) };
+    /// The latest query's run, which every widget on the page shows.
+    static LAST_RUN: RefCell<Option<(String, Bm25, Arc<SearchRun>)>> = const { RefCell::new(None) };
+}
+
+/// `session.run(query, bm25)`, run once however many widgets ask for it.
+pub fn shared_run(
+    session: &SearchSession,
+    query: &str,
+    bm25: Bm25,
+) -> Result<Arc<SearchRun>, ComputeError> {
+    let cached = LAST_RUN.with(|last| {
+        last.borrow()
+            .as_ref()
+            .filter(|(q, b, _)| q == query && *b == bm25)
+            .map(|(_, _, run)| run.clone())
+    });
+    if let Some(run) = cached {
+        return Ok(run);
+    }
+    let run = Arc::new(session.run(query, bm25)?);
+    LAST_RUN.with(|last| *last.borrow_mut() = Some((query.to_string(), bm25, run.clone())));
+    Ok(run)
 }
 
 /// The index, building it if this page has not yet; widgets ask at once, it

@@ -191,6 +191,16 @@ impl PostingList {
     pub fn compressed_bytes(&self) -> usize {
         self.ids.len() + self.tfs.len() + self.positions.len()
     }
+
+    /// How many positions the list holds (without decoding it).
+    pub fn position_count(&self) -> u64 {
+        varint_count(&self.positions)
+    }
+
+    /// The list's bytes were every id, frequency and position a raw u32.
+    pub fn raw_bytes(&self) -> u64 {
+        4 * (2 * u64::from(self.df) + self.position_count())
+    }
 }
 
 /// Byte counts for the whole index: every id, frequency and position as a
@@ -356,10 +366,9 @@ impl Index {
     pub fn bytes(&self) -> IndexBytes {
         let mut bytes = IndexBytes::default();
         for list in &self.lists {
-            let positions = varint_count(&list.positions);
             bytes.postings += u64::from(list.df);
-            bytes.positions += positions;
-            bytes.raw += 4 * (2 * u64::from(list.df) + positions);
+            bytes.positions += list.position_count();
+            bytes.raw += list.raw_bytes();
             bytes.compressed += list.compressed_bytes() as u64;
             bytes.raw_ids += 4 * u64::from(list.df);
             bytes.compressed_ids += list.ids.len() as u64;

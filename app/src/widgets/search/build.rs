@@ -158,8 +158,7 @@ pub fn SearchBuild() -> impl IntoView {
             .map(|term| {
                 let list = s.0.index.list(term);
                 let df = list.map_or(0, |l| l.df);
-                let positions = list.map_or(0, |l| l.decode().map_or(0, |p| p.positions.len()));
-                let raw = 4 * (2 * df as usize + positions);
+                let raw = list.map_or(0, |l| l.raw_bytes());
                 let compressed = list.map_or(0, |l| l.compressed_bytes());
                 let term_for_click = term.clone();
                 let write = write.clone();
@@ -172,7 +171,7 @@ pub fn SearchBuild() -> impl IntoView {
                             </button>
                         </th>
                         <td>{group(u64::from(df))}</td>
-                        <td>{group(raw as u64)}</td>
+                        <td>{group(raw)}</td>
                         <td>{group(compressed as u64)}</td>
                     </tr>
                 }

@@ -19,7 +19,7 @@ use crate::{
     format::group,
     i18n::{t_string, use_i18n},
     lang::fill,
-    search_model::{search_session, SearchProgress, SearchRun, SearchSession},
+    search_model::{search_session, shared_run, SearchProgress, SearchRun, SearchSession},
     url_state::{use_widget_state, Invalid, Notice, WidgetState},
 };
 
@@ -195,10 +195,8 @@ pub fn use_search_run(
             b: f64::from(b),
         };
         Some(
-            session
-                .0
-                .run(&q, bm25)
-                .map(|r| Shared(Arc::new(r)))
+            shared_run(&session.0, &q, bm25)
+                .map(Shared)
                 .map_err(|e| e.to_string()),
         )
     })
