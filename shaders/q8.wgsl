@@ -2,7 +2,7 @@
 // weights [out, in]), dequantized on the fly: W[r, c] = q[r, c] · d[r, c / 32].
 //
 // Bindings (group 0):
-//   0  params : uniform     (rows R, cols C, padded cols Cp, batch m, first row r0)
+//   0  params : uniform     (rows R, cols C, padded cols Cp, batch m, first row r0, accumulate)
 //   1  quants : array<u32>  read   [R, Cp / 4]   four i8 per word, little-endian
 //   2  scales : array<f32>  read   [R, Cp / 32]
 //   3  x      : array<f32>  read   [m, C]
@@ -26,6 +26,12 @@
 //   rows × output rows), walking C one Q8 block (32) at a time through
 //   workgroup tiles of x and dequantized W: 2 · WG · 32 · 4 bytes = 4 KiB.
 //   Dispatch: (ceil(R / WG), ceil(m / WG), 1).
+// q8_backward (training): the gradient at a frozen layer's input,
+//   y[i, c] = Σ_r x[i, r] · W[r, c], with x the gradient at its output
+//   [m, R] and y [m, C] (added to y's values when accumulate is 1). WG × WG
+//   invocations compute a WG × WG tile of y, walking R a tile at a time
+//   through workgroup tiles of x and dequantized W.
+//   Dispatch: (ceil(C / WG), ceil(m / WG), 1).
 //
 // x is read only below C: a pooled x buffer may hold garbage past C, and
 // garbage · 0 can be NaN.
@@ -38,6 +44,7 @@ struct Params {
     cp: u32,
     m: u32,
     r0: u32,
+    accumulate: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -176,5 +183,38 @@ fn gemm_q8(
     let r = r0 + lid.x;
     if (i < p.m && r < p.rows) {
         y[i * p.rows + r] = acc;
+    }
+}
+
+// W[r, c], dequantized: quant byte r·Cp + c, scale (r·Cp + c) / 32.
+fn weight_at(r: u32, c: u32) -> f32 {
+    let idx = r * p.cp + c;
+    let word = bitcast<i32>(quants[idx / 4u]);
+    return f32(extractBits(word, (idx % 4u) * 8u, 8u)) * scales[idx / 32u];
+}
+
+@compute @workgroup_size(WG, WG)
+fn q8_backward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let i = wid.y * WG + lid.y;
+    let c = wid.x * WG + lid.x;
+    var acc = 0.0;
+    for (var r0 = 0u; r0 < p.rows; r0 += WG) {
+        let xr = r0 + lid.x;
+        x_tile[lid.y * WG + lid.x] = select(0.0, x[i * p.rows + xr], i < p.m && xr < p.rows);
+        let wr = r0 + lid.y;
+        w_tile[lid.y * WG + lid.x] = select(0.0, weight_at(wr, c), wr < p.rows && c < p.cols);
+        workgroupBarrier();
+        for (var t = 0u; t < WG; t++) {
+            acc += x_tile[lid.y * WG + t] * w_tile[t * WG + lid.x];
+        }
+        workgroupBarrier();
+    }
+    if (i < p.m && c < p.cols) {
+        let at = i * p.cols + c;
+        var prior = 0.0;
+        if (p.accumulate == 1u) {
+            prior = y[at];
+        }
+        y[at] = prior + acc;
     }
 }

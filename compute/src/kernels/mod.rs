@@ -2,6 +2,8 @@
 //! Each records dispatches into a [`crate::executor::Recording`].
 
 pub mod attention;
+pub mod backprop;
+pub mod causal_attention;
 pub mod conv2d;
 pub mod elementwise;
 pub mod embedding;
@@ -9,6 +11,7 @@ pub mod filter;
 pub mod full_attention;
 pub mod fused_linear;
 pub mod gemm;
+pub mod lora;
 pub mod mla;
 pub mod q8;
 pub mod reduce;

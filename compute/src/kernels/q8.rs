@@ -143,3 +143,49 @@ pub fn linear_q8(
     }
     Ok(y)
 }
+
+/// dx[m, cols] = dy[m, rows] · W (or dx += …): the gradient at a frozen
+/// Q8_0 layer's input, for training. `into` is written when `accumulate`
+/// is false and added to otherwise.
+pub fn linear_q8_backward(
+    rec: &mut Recording<'_>,
+    dy: &GpuTensor,
+    w: &GpuQ8,
+    m: usize,
+    into: &GpuTensor,
+    accumulate: bool,
+) -> Result<(), ComputeError> {
+    if m == 0 || dy.len != m * w.rows || into.len != m * w.cols {
+        return Err(ComputeError::Shape {
+            op: "linear_q8_backward",
+            detail: format!(
+                "dy has {} values and dx {}, expected {m}·{} and {m}·{}",
+                dy.len, into.len, w.rows, w.cols
+            ),
+        });
+    }
+    let wg = KERNEL.workgroup;
+    let groups = [(w.cols as u32).div_ceil(wg), (m as u32).div_ceil(wg), 1];
+    if groups[1] > 65535 {
+        return Err(ComputeError::Shape {
+            op: "linear_q8_backward",
+            detail: "too many workgroups".into(),
+        });
+    }
+    let params = [
+        w.rows as u32,
+        w.cols as u32,
+        padded_cols(w.cols) as u32,
+        m as u32,
+        0,
+        u32::from(accumulate),
+    ];
+    rec.dispatch(
+        &KERNEL,
+        "q8_backward",
+        &[(1, &w.quants), (2, &w.scales), (3, dy), (4, into)],
+        &params,
+        groups,
+    );
+    Ok(())
+}

@@ -3,6 +3,7 @@
 //! WebGPU is missing and the oracle in parity tests.
 
 pub mod attention;
+pub mod backprop;
 pub mod conv2d;
 pub mod elementwise;
 pub mod embedding;

@@ -17,6 +17,7 @@ mod elementwise_parity;
 mod embedding_rope_parity;
 mod gemm_parity;
 mod llama;
+mod lora;
 mod mnist_data;
 mod model_parity;
 mod q8_parity;

@@ -14,6 +14,7 @@
 //! `output.weight`.
 
 pub mod gpu;
+pub mod lora;
 pub mod sampling;
 pub mod scaling;
 
