@@ -26,6 +26,7 @@ use serde_json::json;
 mod attention_recipe;
 mod detr_recipe;
 mod llama_recipe;
+mod lora_recipe;
 
 /// Chapter 3's training length: fixed, so a rerun gives the same weights.
 const DETR_STEPS: usize = 11000;
@@ -53,6 +54,8 @@ fn run() -> Result<(), String> {
                  glassbox-train eval-detr --coco <dir>\n       \
                  glassbox-train llama [--seed N] [--epochs E]\n       \
                  glassbox-train llama-scaling [--seed N]\n       \
+                 glassbox-train lora --poet <白居易|杜甫|李白> --rank R --targets <qv|attn|all> --steps N [--backend cpu|gpu] [--lr L] [--alpha A]\n       \
+                 glassbox-train lora-table\n       \
                  glassbox-train tang-corpus\n       \
                  glassbox-train sample-llama --form <五绝|七绝|五律|七律> [--n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--heads 春夏秋冬]";
     let seed: u64 = arg(&args, "--seed")
@@ -70,6 +73,31 @@ fn run() -> Result<(), String> {
             return llama_recipe::train(&root, seed, epochs);
         }
         Some("llama-scaling") => return llama_recipe::scaling(&root, seed),
+        Some("lora") => {
+            let poet = arg(&args, "--poet").ok_or("--poet is required")?;
+            let number = |name: &str, default: usize| -> Result<usize, String> {
+                arg(&args, name)
+                    .map_or(Ok(default), |s| s.parse())
+                    .map_err(|e| format!("{name}: {e}"))
+            };
+            let targets = arg(&args, "--targets").unwrap_or_else(|| "qv".into());
+            let backend = arg(&args, "--backend").unwrap_or_else(|| "cpu".into());
+            return lora_recipe::lora(
+                &root,
+                &poet,
+                number("--rank", 4)?,
+                &targets,
+                number("--steps", lora_recipe::TABLE_STEPS)?,
+                &backend,
+                arg(&args, "--lr")
+                    .map_or(Ok(lora_recipe::LR), |s| s.parse())
+                    .map_err(|e| format!("--lr: {e}"))?,
+                arg(&args, "--alpha")
+                    .map_or(Ok(lora_recipe::ALPHA), |s| s.parse())
+                    .map_err(|e| format!("--alpha: {e}"))?,
+            );
+        }
+        Some("lora-table") => return lora_recipe::table(&root),
         Some("tang-corpus") => return tang_corpus(&root),
         Some("sample-llama") => {
             let number = |name: &str, default: f64| -> Result<f64, String> {

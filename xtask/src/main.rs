@@ -68,7 +68,9 @@ fn main() -> ExitCode {
                            `train attention --variant <mha|gqa|mqa|mla>` -> assets/models/attention/,\n            \
                            `train detr` -> assets/models/detr/,\n            \
                            `train llama [--epochs E]` -> assets/models/llama/, assets/tokenizer/tang-chars.json,\n            \
-                           `train llama-scaling` -> assets/models/llama/scaling.json\n  \
+                           `train llama-scaling` -> assets/models/llama/scaling.json,\n            \
+                           `train lora --poet 白居易 --rank 4 --targets qv|attn|all --steps 300 [--backend cpu|gpu]`\n            \
+                           -> target/lora/, `train lora-table` -> assets/models/lora/ (adapters, table.json)\n  \
                  sample    `sample llama --form 五绝 --n 200 --seed 1 --temperature 0.8 [--top-k K] [--top-p P]`:\n            \
                            poems from the shipped LLaMA, one per line on standard output\n            \
                            (`--heads 春夏秋冬`: an acrostic, each line opening with one of them)\n  \

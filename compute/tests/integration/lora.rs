@@ -475,3 +475,50 @@ fn merged_equals_unmerged_and_a_round_trip_changes_nothing() {
         .unwrap();
     assert_eq!(again, first);
 }
+
+#[test]
+fn an_adapter_hot_swaps_on_both_decoders() {
+    use compute::models::llama::{
+        gpu::GpuLlama,
+        sampling::{generate_cpu, generate_cpu_adapted, Generation, Sampling},
+    };
+    use std::sync::Arc;
+    let Some(exec) = gpu() else { return };
+    let c = LlamaConfig {
+        vocab_size: 60,
+        ..small_config()
+    };
+    let model = Arc::new(Llama::random(c, 8));
+    // A strong adapter, so the samples must differ.
+    let mut a = Adapter::init(
+        &c,
+        LoraConfig {
+            rank: 4,
+            alpha: 16.0,
+            targets: Targets::All,
+        },
+        2,
+    );
+    let n = a.len();
+    a.set_flat(&scaled(70, n, 0.5));
+    let a = Arc::new(a);
+    let g = Generation::poem(Form::Wujue, Sampling::default(), 11);
+    let base_cpu = generate_cpu(&model, &g).unwrap();
+    let adapted_cpu = generate_cpu_adapted(&model, Some(a.clone()), &g).unwrap();
+    assert_ne!(base_cpu.tokens, adapted_cpu.tokens);
+    let gpu = GpuLlama::new(&exec, &model).unwrap();
+    let on_gpu = |adapter: Option<&Adapter>| {
+        gpu.set_adapter(&exec, adapter);
+        pollster::block_on(gpu.generate(&exec, &g)).unwrap()
+    };
+    let adapted = on_gpu(Some(&a));
+    assert_eq!(adapted.tokens, adapted_cpu.tokens);
+    assert_close(
+        &adapted.logits.concat(),
+        &adapted_cpu.logits.concat(),
+        1e-3,
+        "adapted logits",
+    );
+    // Back to the base: its exact sample again.
+    assert_eq!(on_gpu(None).tokens, base_cpu.tokens);
+}

@@ -3,7 +3,10 @@
 //! the sampler writes and the next step's embedding reads. A whole poem is
 //! one submission and one readback.
 
+use std::cell::RefCell;
+
 use super::{
+    lora::{Adapter, Linear},
     sampling::{Generation, GenerationTrace},
     Llama, LlamaConfig,
 };
@@ -15,6 +18,7 @@ use crate::{
         elementwise::{activation, binary, Activation, Binary},
         embedding::embedding,
         filter::filter_probs,
+        lora::{matmul_strided, Product, View},
         q8::{gemv_q8_short, GpuQ8},
         reduce::{rmsnorm, Rows},
         rope::{rope_interleaved, rope_tables, RopeShape},
@@ -49,6 +53,19 @@ pub struct GpuLlama {
     tokens: GpuTensor,
     /// [max_seq_len, vocab]: each step's logits.
     logits: GpuTensor,
+    /// A LoRA adapter beside the frozen weights (chapter 5): swapped
+    /// without touching the base's buffers.
+    lora: RefCell<Option<GpuLora>>,
+}
+
+/// An adapter on the GPU: its numbers in `Adapter::flat`'s order and
+/// where each pair's A and B start.
+struct GpuLora {
+    rank: usize,
+    scale: f32,
+    theta: GpuTensor,
+    /// (layer, linear, out, in, A's offset, B's offset).
+    pairs: Vec<(usize, Linear, usize, usize, usize, usize)>,
 }
 
 impl GpuLlama {
@@ -91,7 +108,80 @@ impl GpuLlama {
             sin: exec.upload(&sin),
             tokens: exec.zeros(c.max_seq_len + 1),
             logits: exec.zeros(c.max_seq_len * c.vocab_size),
+            lora: RefCell::new(None),
         })
+    }
+
+    /// Puts an adapter beside the base, or takes it away: only the
+    /// adapter's numbers are uploaded.
+    pub fn set_adapter(&self, exec: &Executor, adapter: Option<&Adapter>) {
+        *self.lora.borrow_mut() = adapter.map(|a| {
+            let r = a.config.rank;
+            let mut at = 0;
+            let pairs = a
+                .pairs
+                .iter()
+                .map(|p| {
+                    let entry = (p.layer, p.linear, p.rows, p.cols, at, at + r * p.cols);
+                    at += r * (p.cols + p.rows);
+                    entry
+                })
+                .collect();
+            GpuLora {
+                rank: r,
+                scale: a.config.scale(),
+                theta: exec.upload(&a.flat()),
+                pairs,
+            }
+        });
+    }
+
+    /// W·x for one token, plus the adapter's scale·B·(A·x) where it has one.
+    fn linear(
+        &self,
+        rec: &mut Recording<'_>,
+        layer: usize,
+        which: Linear,
+        x: &GpuTensor,
+        w: &GpuQ8,
+    ) -> Result<GpuTensor, ComputeError> {
+        let y = gemv_q8_short(rec, x, w)?;
+        let lora = self.lora.borrow();
+        let Some(l) = lora.as_ref() else {
+            return Ok(y);
+        };
+        let Some(&(_, _, rows, cols, a, b)) = l.pairs.iter().find(|p| p.0 == layer && p.1 == which)
+        else {
+            return Ok(y);
+        };
+        let u = rec.exec().empty(l.rank);
+        matmul_strided(
+            rec,
+            (x, View::rows(0, cols)),
+            (&l.theta, View::transposed(a, cols)),
+            (&u, View::rows(0, l.rank)),
+            Product {
+                m: 1,
+                k: cols,
+                n: l.rank,
+            },
+            1.0,
+            false,
+        )?;
+        matmul_strided(
+            rec,
+            (&u, View::rows(0, l.rank)),
+            (&l.theta, View::transposed(b, l.rank)),
+            (&y, View::rows(0, rows)),
+            Product {
+                m: 1,
+                k: l.rank,
+                n: rows,
+            },
+            l.scale,
+            true,
+        )?;
+        Ok(y)
     }
 
     /// Bytes the KV caches hold, for every position.
@@ -117,22 +207,22 @@ impl GpuLlama {
             pos0: pos,
         };
         let scale = 1.0 / (c.head_dim() as f32).sqrt();
-        for (layer, cache) in self.layers.iter().zip(&self.caches) {
+        for (i, (layer, cache)) in self.layers.iter().zip(&self.caches).enumerate() {
             let n = rmsnorm(rec, &x, &layer.attention_norm, row, c.norm_eps)?;
-            let q = gemv_q8_short(rec, &n, &layer.wq)?;
+            let q = self.linear(rec, i, Linear::Wq, &n, &layer.wq)?;
             let q = rope_interleaved(rec, &q, &self.cos, &self.sin, rope_shape(c.n_heads))?;
-            let k = gemv_q8_short(rec, &n, &layer.wk)?;
+            let k = self.linear(rec, i, Linear::Wk, &n, &layer.wk)?;
             let k = rope_interleaved(rec, &k, &self.cos, &self.sin, rope_shape(c.n_kv_heads))?;
-            let v = gemv_q8_short(rec, &n, &layer.wv)?;
+            let v = self.linear(rec, i, Linear::Wv, &n, &layer.wv)?;
             let a = attend_step(rec, cache, &q, &k, &v, pos, scale)?;
-            let o = gemv_q8_short(rec, &a, &layer.wo)?;
+            let o = self.linear(rec, i, Linear::Wo, &a, &layer.wo)?;
             let h = binary(rec, &x, &o, Binary::Add)?;
             let m = rmsnorm(rec, &h, &layer.ffn_norm, row, c.norm_eps)?;
-            let pre_gate = gemv_q8_short(rec, &m, &layer.w1)?;
+            let pre_gate = self.linear(rec, i, Linear::W1, &m, &layer.w1)?;
             let gate = activation(rec, &pre_gate, Activation::Silu);
-            let up = gemv_q8_short(rec, &m, &layer.w3)?;
+            let up = self.linear(rec, i, Linear::W3, &m, &layer.w3)?;
             let g = binary(rec, &gate, &up, Binary::Mul)?;
-            let down = gemv_q8_short(rec, &g, &layer.w2)?;
+            let down = self.linear(rec, i, Linear::W2, &g, &layer.w2)?;
             x = binary(rec, &h, &down, Binary::Add)?;
         }
         let n = rmsnorm(rec, &x, &self.norm, row, c.norm_eps)?;

@@ -313,6 +313,8 @@ pub struct CpuDecoder {
     pub tokens: Vec<u32>,
     /// Keep each layer's intermediate values (costs copies).
     pub look_inside: bool,
+    /// A LoRA adapter beside the frozen weights (chapter 5).
+    pub adapter: Option<Arc<lora::Adapter>>,
 }
 
 impl CpuDecoder {
@@ -328,6 +330,7 @@ impl CpuDecoder {
             sin,
             tokens: Vec::new(),
             look_inside: false,
+            adapter: None,
         }
     }
 
@@ -370,24 +373,35 @@ impl CpuDecoder {
         };
         let mut x = model.embedding(token);
         let mut inside = Vec::new();
-        for (layer, cache) in model.layers.iter().zip(&mut self.caches) {
+        let adapter = self.adapter.clone();
+        for (i, (layer, cache)) in model.layers.iter().zip(&mut self.caches).enumerate() {
+            // W·x, plus the adapter's (α/r)·B·A·x where it has one.
+            let linear = |x: &[f32], w: &Q8Matrix, which: lora::Linear| {
+                let mut y = linear_q8_ref(x, w, 1)?;
+                if let Some(a) = &adapter {
+                    if let Some(p) = a.pair(i, which) {
+                        p.apply(a.config.rank, a.config.scale(), x, &mut y);
+                    }
+                }
+                Ok::<_, ComputeError>(y)
+            };
             let n = rmsnorm_ref(&x, &layer.attention_norm, row, c.norm_eps);
-            let q_raw = linear_q8_ref(&n, &layer.wq, 1)?;
-            let k_raw = linear_q8_ref(&n, &layer.wk, 1)?;
+            let q_raw = linear(&n, &layer.wq, lora::Linear::Wq)?;
+            let k_raw = linear(&n, &layer.wk, lora::Linear::Wk)?;
             let q = rope(&q_raw, c.n_heads)?;
             let k = rope(&k_raw, c.n_kv_heads)?;
-            let v = linear_q8_ref(&n, &layer.wv, 1)?;
+            let v = linear(&n, &layer.wv, lora::Linear::Wv)?;
             let a = attend_step_ref(cache, &q, &k, &v, pos, 1.0 / (hd as f32).sqrt());
-            let o = linear_q8_ref(&a, &layer.wo, 1)?;
+            let o = linear(&a, &layer.wo, lora::Linear::Wo)?;
             let h: Vec<f32> = x.iter().zip(&o).map(|(a, b)| a + b).collect();
             let m = rmsnorm_ref(&h, &layer.ffn_norm, row, c.norm_eps);
-            let gate: Vec<f32> = linear_q8_ref(&m, &layer.w1, 1)?
+            let gate: Vec<f32> = linear(&m, &layer.w1, lora::Linear::W1)?
                 .into_iter()
                 .map(silu)
                 .collect();
-            let up = linear_q8_ref(&m, &layer.w3, 1)?;
+            let up = linear(&m, &layer.w3, lora::Linear::W3)?;
             let g: Vec<f32> = gate.iter().zip(&up).map(|(a, b)| a * b).collect();
-            let down = linear_q8_ref(&g, &layer.w2, 1)?;
+            let down = linear(&g, &layer.w2, lora::Linear::W2)?;
             let next: Vec<f32> = h.iter().zip(&down).map(|(a, b)| a + b).collect();
             if self.look_inside {
                 inside.push(LayerInside {

@@ -106,6 +106,15 @@ impl GenerationTrace {
 
 /// The CPU's generation: one step per token through the cache.
 pub fn generate_cpu(model: &Arc<Llama>, g: &Generation) -> Result<GenerationTrace, ComputeError> {
+    generate_cpu_adapted(model, None, g)
+}
+
+/// The same with a LoRA adapter beside the frozen weights.
+pub fn generate_cpu_adapted(
+    model: &Arc<Llama>,
+    adapter: Option<Arc<super::lora::Adapter>>,
+    g: &Generation,
+) -> Result<GenerationTrace, ComputeError> {
     let max = model.config.max_seq_len;
     if g.prompt.is_empty() || g.prompt.len() > max {
         return Err(ComputeError::Shape {
@@ -114,6 +123,7 @@ pub fn generate_cpu(model: &Arc<Llama>, g: &Generation) -> Result<GenerationTrac
         });
     }
     let mut decoder = CpuDecoder::new(model.clone());
+    decoder.adapter = adapter;
     let mut tokens = g.prompt.clone();
     let mut logits = Vec::new();
     for pos in 0..max {

@@ -140,7 +140,7 @@ fn shuffle<T>(v: &mut [T], rng: &mut SplitMix64) {
 /// make the model forget.
 pub struct PoetData {
     pub poet: String,
-    /// The poet's train and validation poems.
+    /// The poet's poems in the train split (j % 20 < 18).
     pub train: PoemSet,
     pub test: PoemSet,
     pub others_test: PoemSet,
@@ -153,7 +153,7 @@ impl PoetData {
         };
         PoetData {
             poet: poet.to_string(),
-            train: set(&|p| p.author == poet && p.split() != Split::Test),
+            train: set(&|p| p.author == poet && p.split() == Split::Train),
             test: set(&|p| p.author == poet && p.split() == Split::Test),
             others_test: set(&|p| p.author != poet && p.split() == Split::Test),
         }
