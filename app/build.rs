@@ -19,8 +19,9 @@ use math_core::{LatexToMathML, MathCoreConfig, MathDisplay};
 /// The languages, English first (the default), and the translation files
 /// of each: `locales/<lang>/<namespace>.json`.
 const LANGUAGES: [&str; 2] = ["en", "zh"];
-const NAMESPACES: [&str; 11] = [
-    "common", "chapters", "teach", "decks", "shell", "ar", "kv", "detr", "gpu", "llama", "search",
+const NAMESPACES: [&str; 12] = [
+    "common", "chapters", "teach", "decks", "shell", "ar", "kv", "detr", "gpu", "llama", "lora",
+    "search",
 ];
 
 /// The files whose text may hold `$…$` formulas, besides the translations.
@@ -133,6 +134,10 @@ const SPOKEN: &[(&str, &str, &str)] = &[
     ("\\beta", " beta ", " beta "),
     ("\\epsilon", " epsilon ", " epsilon "),
     ("\\sqrt", " the square root of ", " 平方根 "),
+    ("\\frac", " the fraction ", " 分式 "),
+    ("\\top", " transposed ", " 转置 "),
+    ("\\gamma", " gamma ", " gamma "),
+    ("\\Delta", " delta ", " delta "),
     ("\\odot", " times, element by element, ", " 逐元素乘 "),
     ("\\varnothing", " no object ", " 无目标 "),
     ("\\emptyset", " no object ", " 无目标 "),
@@ -157,6 +162,7 @@ const SPOKEN: &[(&str, &str, &str)] = &[
     (">", " greater than ", " 大于 "),
     ("^", " superscript ", " 上标 "),
     ("_", " sub ", " 下标 "),
+    ("}{", " over ", " 除以 "),
     ("{", " ", " "),
     ("}", " ", " "),
 ];

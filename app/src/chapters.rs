@@ -9,15 +9,17 @@ pub enum Chapter {
     Attention,
     Detr,
     Llama,
+    Lora,
     Search,
 }
 
 impl Chapter {
-    pub const ALL: [Chapter; 5] = [
+    pub const ALL: [Chapter; 6] = [
         Chapter::Autoregressive,
         Chapter::Attention,
         Chapter::Detr,
         Chapter::Llama,
+        Chapter::Lora,
         Chapter::Search,
     ];
 
@@ -27,6 +29,7 @@ impl Chapter {
             Chapter::Attention => "attention",
             Chapter::Detr => "detr",
             Chapter::Llama => "llama",
+            Chapter::Lora => "lora",
             Chapter::Search => "search",
         }
     }
@@ -38,6 +41,7 @@ impl Chapter {
             Chapter::Attention => td_string!(locale, chapters.kv_title),
             Chapter::Detr => td_string!(locale, chapters.detr_title),
             Chapter::Llama => td_string!(locale, chapters.llama_title),
+            Chapter::Lora => td_string!(locale, chapters.lora_title),
             Chapter::Search => td_string!(locale, chapters.search_title),
         }
     }
@@ -49,6 +53,7 @@ impl Chapter {
             Chapter::Attention => td_string!(locale, chapters.kv_summary),
             Chapter::Detr => td_string!(locale, chapters.detr_summary),
             Chapter::Llama => td_string!(locale, chapters.llama_summary),
+            Chapter::Lora => td_string!(locale, chapters.lora_summary),
             Chapter::Search => td_string!(locale, chapters.search_summary),
         }
     }
@@ -71,7 +76,7 @@ impl Section {
 }
 
 /// Every section of teaching text, in chapter order.
-pub const ALL_SECTIONS: [Section; 22] = [
+pub const ALL_SECTIONS: [Section; 26] = [
     AR_CHAIN_RULE,
     AR_MODELS,
     AR_RECEPTIVE,
@@ -89,12 +94,40 @@ pub const ALL_SECTIONS: [Section; 22] = [
     LLAMA_ACROSTIC,
     LLAMA_BLOCK,
     LLAMA_SCALING,
+    LORA_IDEA,
+    LORA_TRAIN,
+    LORA_COMPARE,
+    LORA_RANK,
     SEARCH_INDEX,
     SEARCH_TERMS,
     SEARCH_QUERIES,
     SEARCH_RANKING,
     SEARCH_PLATFORM,
 ];
+
+pub const LORA_IDEA: Section = Section {
+    id: "low-rank",
+    heading: |locale| td_string!(locale, teach.lora_idea_heading),
+    body: |locale| td_string!(locale, teach.lora_idea_body),
+};
+
+pub const LORA_TRAIN: Section = Section {
+    id: "backward",
+    heading: |locale| td_string!(locale, teach.lora_train_heading),
+    body: |locale| td_string!(locale, teach.lora_train_body),
+};
+
+pub const LORA_COMPARE: Section = Section {
+    id: "before-after",
+    heading: |locale| td_string!(locale, teach.lora_compare_heading),
+    body: |locale| td_string!(locale, teach.lora_compare_body),
+};
+
+pub const LORA_RANK: Section = Section {
+    id: "rank",
+    heading: |locale| td_string!(locale, teach.lora_rank_heading),
+    body: |locale| td_string!(locale, teach.lora_rank_body),
+};
 
 pub const SEARCH_INDEX: Section = Section {
     id: "inverted-index",

@@ -81,6 +81,7 @@ async fn load(part: Part) -> Result<AnyView, ChunkError> {
         Some(Chapter::Attention) => attention_chunk(part).await,
         Some(Chapter::Detr) => detr_chunk(part).await,
         Some(Chapter::Llama) => llama_chunk(part).await,
+        Some(Chapter::Lora) => lora_chunk(part).await,
         Some(Chapter::Search) => search_chunk(part).await,
         None => gpu_chunk(part).await,
     }
@@ -107,6 +108,11 @@ fn detr_chunk(part: Part) -> Result<AnyView, ChunkError> {
 #[wasm_split(llama, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn llama_chunk(part: Part) -> Result<AnyView, ChunkError> {
     Ok(pages::llama_part(part))
+}
+
+#[wasm_split(lora, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn lora_chunk(part: Part) -> Result<AnyView, ChunkError> {
+    Ok(pages::lora_part(part))
 }
 
 #[wasm_split(search, wasm_split_path = ::leptos::wasm_split, fallible)]

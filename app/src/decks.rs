@@ -261,6 +261,46 @@ macro_rules! moon_home {
     };
 }
 
+const LORA: &[Step] = &[
+    Step::Text {
+        heading: tr!(lora_1_heading),
+        body: tr!(lora_1_body),
+    },
+    Step::Widget {
+        widget: Widget::LoraTrain,
+        query: "steps=40",
+        caption: tr!(lora_2_caption),
+    },
+    Step::Text {
+        heading: tr!(lora_3_heading),
+        body: tr!(lora_3_body),
+    },
+    Step::Widget {
+        widget: Widget::LoraCompare,
+        query: "swap=base",
+        caption: tr!(lora_4_caption),
+    },
+    Step::Widget {
+        widget: Widget::LoraCompare,
+        query: "swap=dufu&poet=dufu",
+        caption: tr!(lora_5_caption),
+    },
+    Step::Widget {
+        widget: Widget::LoraInside,
+        query: "swap=libai&poet=libai",
+        caption: tr!(lora_6_caption),
+    },
+    Step::Widget {
+        widget: Widget::LoraTable,
+        query: "poet=baijuyi",
+        caption: tr!(lora_7_caption),
+    },
+    Step::Text {
+        heading: tr!(lora_8_heading),
+        body: tr!(lora_8_body),
+    },
+];
+
 const SEARCH: &[Step] = &[
     Step::Text {
         heading: tr!(search_1_heading),
@@ -317,6 +357,7 @@ pub fn deck(chapter: Chapter) -> &'static [Step] {
         Chapter::Attention => ATTENTION,
         Chapter::Detr => DETR,
         Chapter::Llama => LLAMA,
+        Chapter::Lora => LORA,
         Chapter::Search => SEARCH,
     }
 }
@@ -341,7 +382,7 @@ mod tests {
     use crate::{
         url_state::{parse_query, WidgetState},
         widgets::{
-            ar::ArState, attention::KvState, detr::DetrState, llama::LlamaState,
+            ar::ArState, attention::KvState, detr::DetrState, llama::LlamaState, lora::LoraState,
             search::SearchState,
         },
     };
@@ -401,6 +442,7 @@ mod tests {
                 "/detr" => notices::<DetrState>(query),
                 "/llama" => notices::<LlamaState>(query),
                 "/search" => notices::<SearchState>(query),
+                "/lora" => notices::<LoraState>(query),
                 other => panic!("{widget:?} belongs to {other}, which has no deck"),
             };
             assert!(ignored.is_empty(), "{widget:?} {query}: {ignored:?}");

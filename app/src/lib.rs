@@ -15,6 +15,7 @@ pub mod in_flight;
 pub mod lang;
 pub mod live_backend;
 pub mod llama_model;
+pub mod lora_model;
 pub mod math;
 pub mod mnist;
 pub mod motion;
@@ -38,8 +39,8 @@ use leptos_router::{
 
 use live_backend::LiveBackend;
 use pages::{
-    AttentionPage, AutoregressivePage, DetrPage, Embed, GpuPage, Home, LlamaPage, NotFound,
-    SearchPage,
+    AttentionPage, AutoregressivePage, DetrPage, Embed, GpuPage, Home, LlamaPage, LoraPage,
+    NotFound, SearchPage,
 };
 
 #[component]
@@ -57,6 +58,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/attention") view=AttentionPage/>
                 <Route path=path!("/detr") view=DetrPage/>
                 <Route path=path!("/llama") view=LlamaPage/>
+                <Route path=path!("/lora") view=LoraPage/>
                 <Route path=path!("/search") view=SearchPage/>
                 <Route path=path!("/gpu") view=GpuPage/>
                 <Route path=path!("/embed/:widget") view=Embed/>

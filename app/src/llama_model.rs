@@ -8,7 +8,8 @@ use std::{cell::RefCell, collections::BTreeMap, rc::Rc, sync::Arc};
 use compute::{
     models::llama::{
         gpu::GpuLlama,
-        sampling::{generate_cpu, Generation, GenerationTrace},
+        lora::Adapter,
+        sampling::{generate_cpu, generate_cpu_adapted, Generation, GenerationTrace},
         scaling::ScalingFit,
         Llama, LlamaConfig, CONFIG_PATH, METRICS_PATH, SCALING_PATH, TOKENIZER_PATH, WEIGHTS_PATH,
     },
@@ -51,6 +52,31 @@ impl LlamaSession {
     /// (on the GPU: submission and the one readback).
     pub async fn generate(&self, g: &Generation) -> Result<(GenerationTrace, f64), ComputeError> {
         self.generate_on(g, self.on_gpu()).await
+    }
+
+    /// The GPU's executor, when the model runs there.
+    pub fn executor(&self) -> Option<Rc<Executor>> {
+        self.gpu.as_ref().map(|(exec, _)| exec.clone())
+    }
+
+    /// A generation with a LoRA adapter beside the base (chapter 5): on the
+    /// GPU only the adapter is uploaded, and taken away again after.
+    pub async fn generate_adapted(
+        &self,
+        g: &Generation,
+        adapter: Option<Arc<Adapter>>,
+    ) -> Result<(GenerationTrace, f64), ComputeError> {
+        let start = now_ms();
+        let trace = match &self.gpu {
+            Some((exec, model)) => {
+                model.set_adapter(exec, adapter.as_deref());
+                let trace = model.generate(exec, g).await;
+                model.set_adapter(exec, None);
+                trace?
+            }
+            None => generate_cpu_adapted(&self.model, adapter, g)?,
+        };
+        Ok((trace, now_ms() - start))
     }
 
     /// The same on a chosen backend (the GPU only if the session has one).

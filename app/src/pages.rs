@@ -11,8 +11,9 @@ use crate::{
     chapters::{
         Chapter, Section, AR_CHAIN_RULE, AR_MODELS, AR_RECEPTIVE, AR_TEACHER_FORCING,
         DETR_MATCHING, DETR_PIPELINE, DETR_QUERIES, DETR_SET, DETR_SLOW, KV_LIVE, KV_MEMORY,
-        KV_WHY, LLAMA_ACROSTIC, LLAMA_BLOCK, LLAMA_DATA, LLAMA_SCALING, LLAMA_WRITE, SEARCH_INDEX,
-        SEARCH_PLATFORM, SEARCH_QUERIES, SEARCH_RANKING, SEARCH_TERMS,
+        KV_WHY, LLAMA_ACROSTIC, LLAMA_BLOCK, LLAMA_DATA, LLAMA_SCALING, LLAMA_WRITE, LORA_COMPARE,
+        LORA_IDEA, LORA_RANK, LORA_TRAIN, SEARCH_INDEX, SEARCH_PLATFORM, SEARCH_QUERIES,
+        SEARCH_RANKING, SEARCH_TERMS,
     },
     chunks::{Lazy, Part},
     embed_bridge::use_embed_bridge,
@@ -44,6 +45,7 @@ use crate::{
             scaling::{LlamaScaling, LlamaSpeed},
             write::LlamaWrite,
         },
+        lora::{compare::LoraCompare, inside::LoraInside, table::LoraTable, train::LoraTrain},
         search::{
             build::SearchBuild, intersect::SearchIntersect, pipeline::SearchPipeline,
             results::SearchResults,
@@ -315,6 +317,40 @@ pub fn llama_part(part: Part) -> AnyView {
                 <EmbedHint widget=Widget::LlamaScaling/>
                 <LlamaSpeed/>
                 <EmbedHint widget=Widget::LlamaSpeed/>
+            </article>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+pub fn LoraPage() -> impl IntoView {
+    chapter_page(Chapter::Lora)
+}
+
+/// Chapter 5's chunk: LoRA adapters trained here, on the tab's GPU or CPU.
+pub fn lora_part(part: Part) -> AnyView {
+    let chapter = Chapter::Lora;
+    match part {
+        Part::Widget(Widget::LoraTrain) => view! { <LoraTrain/> }.into_any(),
+        Part::Widget(Widget::LoraCompare) => view! { <LoraCompare/> }.into_any(),
+        Part::Widget(Widget::LoraInside) => view! { <LoraInside/> }.into_any(),
+        Part::Widget(Widget::LoraTable) => view! { <LoraTable/> }.into_any(),
+        _ => view! {
+            <article data-testid="chapter-lora" class="chapter">
+                <ChapterHead chapter/>
+                <SectionProse section=LORA_IDEA/>
+                <SectionProse section=LORA_TRAIN/>
+                <LoraTrain/>
+                <EmbedHint widget=Widget::LoraTrain/>
+                <SectionProse section=LORA_COMPARE/>
+                <LoraCompare/>
+                <EmbedHint widget=Widget::LoraCompare/>
+                <LoraInside/>
+                <EmbedHint widget=Widget::LoraInside/>
+                <SectionProse section=LORA_RANK/>
+                <LoraTable/>
+                <EmbedHint widget=Widget::LoraTable/>
             </article>
         }
         .into_any(),

@@ -328,6 +328,8 @@ pub fn table(root: &Path) -> Res<()> {
     let setup = Setup::load(root)?;
     let frozen = Frozen::new(&setup.model).map_err(e)?;
     let cpu = Backend::Cpu;
+    std::fs::create_dir_all(root.join("assets").join(compute::models::llama::lora::DIR))
+        .map_err(e)?;
     let mut rows = Vec::new();
     let mut full = Vec::new();
     for poet in 0..3 {

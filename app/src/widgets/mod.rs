@@ -7,6 +7,7 @@ pub mod detr;
 pub mod gpu_bench;
 pub mod gpu_selftest;
 pub mod llama;
+pub mod lora;
 pub mod pad_keys;
 pub mod search;
 
@@ -41,6 +42,10 @@ pub enum Widget {
     LlamaInside,
     LlamaScaling,
     LlamaSpeed,
+    LoraTrain,
+    LoraCompare,
+    LoraInside,
+    LoraTable,
     SearchBuild,
     SearchQuery,
     SearchIntersect,
@@ -48,7 +53,7 @@ pub enum Widget {
 }
 
 impl Widget {
-    pub const ALL: [Widget; 24] = [
+    pub const ALL: [Widget; 28] = [
         Widget::GpuSelfTest,
         Widget::GpuBench,
         Widget::ArSample,
@@ -69,6 +74,10 @@ impl Widget {
         Widget::LlamaInside,
         Widget::LlamaScaling,
         Widget::LlamaSpeed,
+        Widget::LoraTrain,
+        Widget::LoraCompare,
+        Widget::LoraInside,
+        Widget::LoraTable,
         Widget::SearchBuild,
         Widget::SearchQuery,
         Widget::SearchIntersect,
@@ -97,6 +106,10 @@ impl Widget {
             Widget::LlamaInside => "llama-inside",
             Widget::LlamaScaling => "llama-scaling",
             Widget::LlamaSpeed => "llama-speed",
+            Widget::LoraTrain => "lora-train",
+            Widget::LoraCompare => "lora-compare",
+            Widget::LoraInside => "lora-inside",
+            Widget::LoraTable => "lora-table",
             Widget::SearchBuild => "search-build",
             Widget::SearchQuery => "search-query",
             Widget::SearchIntersect => "search-intersect",
@@ -128,6 +141,10 @@ impl Widget {
             Widget::LlamaInside => td_string!(locale, shell.widget_llama_inside),
             Widget::LlamaScaling => td_string!(locale, shell.widget_llama_scaling),
             Widget::LlamaSpeed => td_string!(locale, shell.widget_llama_speed),
+            Widget::LoraTrain => td_string!(locale, shell.widget_lora_train),
+            Widget::LoraCompare => td_string!(locale, shell.widget_lora_compare),
+            Widget::LoraInside => td_string!(locale, shell.widget_lora_inside),
+            Widget::LoraTable => td_string!(locale, shell.widget_lora_table),
             Widget::SearchBuild => td_string!(locale, shell.widget_search_build),
             Widget::SearchQuery => td_string!(locale, shell.widget_search_query),
             Widget::SearchIntersect => td_string!(locale, shell.widget_search_intersect),
@@ -155,6 +172,9 @@ impl Widget {
             | Widget::LlamaInside
             | Widget::LlamaScaling
             | Widget::LlamaSpeed => "/llama",
+            Widget::LoraTrain | Widget::LoraCompare | Widget::LoraInside | Widget::LoraTable => {
+                "/lora"
+            }
             Widget::SearchBuild
             | Widget::SearchQuery
             | Widget::SearchIntersect
@@ -182,6 +202,9 @@ impl Widget {
             | Widget::LlamaInside
             | Widget::LlamaScaling
             | Widget::LlamaSpeed => Some(Chapter::Llama),
+            Widget::LoraTrain | Widget::LoraCompare | Widget::LoraInside | Widget::LoraTable => {
+                Some(Chapter::Lora)
+            }
             Widget::SearchBuild
             | Widget::SearchQuery
             | Widget::SearchIntersect

@@ -362,3 +362,28 @@ impl CpuTrainer {
         Ok(loss)
     }
 }
+
+/// The merge check: the largest |logit| difference on `batch` between the
+/// merged model (W + scale·B·A folded in) and `frozen` with the branch
+/// beside it, and how many logits were compared.
+pub fn merge_gap(
+    model: &Llama,
+    frozen: &Frozen,
+    adapter: &Adapter,
+    batch: &Batch,
+) -> Result<(f32, usize), ComputeError> {
+    let merged = Frozen::merged(model, adapter)?;
+    let tokens = Tensor::from_vec(batch.tokens.clone(), (batch.rows, batch.len), &Device::Cpu)
+        .map_err(err)?;
+    let branches = branch_tensors(adapter)?;
+    let unmerged = frozen
+        .logits(&tokens, Some((&branches, adapter.config.scale() as f64)))
+        .map_err(err)?;
+    let folded = merged.logits(&tokens, None).map_err(err)?;
+    let gap = (unmerged - &folded)
+        .and_then(|d| d.abs())
+        .and_then(|d| d.max_all())
+        .and_then(|d| d.to_scalar::<f32>())
+        .map_err(err)?;
+    Ok((gap, folded.elem_count()))
+}

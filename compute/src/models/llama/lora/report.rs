@@ -314,3 +314,82 @@ mod tests {
         assert!(sv[1..].iter().all(|&v| v < 1e-4 * sv[0]));
     }
 }
+
+/// One row of the LoRA paper's Table 6: validation accuracy (%) of GPT-3
+/// 175B adapted at ranks 1, 2, 4, 8 and 64.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PaperRow {
+    pub task: &'static str,
+    pub weights: &'static str,
+    pub accuracy: [f32; 5],
+}
+
+pub const PAPER_RANKS: [usize; 5] = [1, 2, 4, 8, 64];
+
+pub const PAPER_SOURCE: &str =
+    "Hu et al. 2021, LoRA: Low-Rank Adaptation of Large Language Models (arXiv:2106.09685), Table 6";
+
+/// Hu et al.'s Table 6, as published.
+pub const PAPER_TABLE6: [PaperRow; 6] = [
+    PaperRow {
+        task: "WikiSQL (±0.5%)",
+        weights: "W_q",
+        accuracy: [68.8, 69.6, 70.5, 70.4, 70.0],
+    },
+    PaperRow {
+        task: "WikiSQL (±0.5%)",
+        weights: "W_q, W_v",
+        accuracy: [73.4, 73.3, 73.7, 73.8, 73.5],
+    },
+    PaperRow {
+        task: "WikiSQL (±0.5%)",
+        weights: "W_q, W_k, W_v, W_o",
+        accuracy: [74.1, 73.7, 74.0, 74.0, 73.9],
+    },
+    PaperRow {
+        task: "MultiNLI (±0.1%)",
+        weights: "W_q",
+        accuracy: [90.7, 90.9, 91.1, 90.7, 90.7],
+    },
+    PaperRow {
+        task: "MultiNLI (±0.1%)",
+        weights: "W_q, W_v",
+        accuracy: [91.3, 91.4, 91.3, 91.6, 91.4],
+    },
+    PaperRow {
+        task: "MultiNLI (±0.1%)",
+        weights: "W_q, W_k, W_v, W_o",
+        accuracy: [91.2, 91.7, 91.7, 91.5, 91.4],
+    },
+];
+
+/// A row of `assets/models/lora/table.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct TableRow {
+    pub poet: String,
+    pub rank: usize,
+    pub targets: String,
+    pub trainable_params: usize,
+    pub poet_nll_before: f64,
+    pub poet_nll_after: f64,
+    pub others_nll_before: f64,
+    pub others_nll_after: f64,
+}
+
+/// Full fine-tuning's row: every parameter trained on the same batches.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct FullRow {
+    pub poet: String,
+    pub trainable_params: usize,
+    pub poet_nll_before: f64,
+    pub poet_nll_after: f64,
+    pub others_nll_before: f64,
+    pub others_nll_after: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct RankTable {
+    pub about: String,
+    pub runs: Vec<TableRow>,
+    pub full_fine_tune: Vec<FullRow>,
+}
