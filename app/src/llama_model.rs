@@ -54,11 +54,6 @@ impl LlamaSession {
         self.generate_on(g, self.on_gpu()).await
     }
 
-    /// The GPU's executor, when the model runs there.
-    pub fn executor(&self) -> Option<Rc<Executor>> {
-        self.gpu.as_ref().map(|(exec, _)| exec.clone())
-    }
-
     /// A generation with a LoRA adapter beside the base (chapter 5): on the
     /// GPU only the adapter is uploaded, and taken away again after.
     pub async fn generate_adapted(

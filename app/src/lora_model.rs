@@ -31,7 +31,7 @@ use crate::{
 pub const PAGE_BATCH: usize = 8;
 /// Held-out poems per form the page evaluates on: the first this many of
 /// each form, so the curve's points are comparable and quick.
-pub const EVAL_PER_FORM: usize = 8;
+pub const EVAL_PER_FORM: usize = 4;
 
 pub struct LoraSession {
     pub llama: Rc<LlamaSession>,
@@ -150,27 +150,32 @@ pub async fn rank_table() -> Result<RankTable, ModelLoadError> {
 /// Training on the page's backend: the WGSL kernels on WebGPU, candle's
 /// autodiff on the CPU.
 pub enum Trainer {
-    Gpu(Rc<Executor>, GpuTrainer),
-    Cpu(CpuTrainer),
+    Gpu(Rc<Executor>, Box<GpuTrainer>),
+    Cpu(Box<CpuTrainer>),
 }
 
 impl Trainer {
+    /// On `exec` when given (the page's WebGPU device), else on the CPU.
+    /// Training does not follow decoding's calibration: a software GPU
+    /// that loses at writing one poem still trains here, which is the
+    /// chapter's point.
     pub fn new(
         session: &LoraSession,
+        exec: Option<Rc<Executor>>,
         adapter: &Adapter,
         hyper: AdamW,
     ) -> Result<Trainer, ComputeError> {
         let model = &session.llama.model;
-        match session.llama.executor() {
+        match exec {
             Some(exec) => {
                 let t = GpuTrainer::new(&exec, model, adapter, hyper)?;
-                Ok(Trainer::Gpu(exec, t))
+                Ok(Trainer::Gpu(exec, Box::new(t)))
             }
-            None => Ok(Trainer::Cpu(CpuTrainer::new(
+            None => Ok(Trainer::Cpu(Box::new(CpuTrainer::new(
                 Frozen::new(model)?,
                 adapter.clone(),
                 hyper,
-            ))),
+            )))),
         }
     }
 

@@ -28,6 +28,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/attention", "chapter-attention"),
     ("/detr", "chapter-detr"),
     ("/llama", "chapter-llama"),
+    ("/lora", "chapter-lora"),
     ("/search", "chapter-search"),
     ("/gpu", "gpu-page"),
     ("/embed/gpu-selftest", "embed"),
@@ -1283,6 +1284,107 @@ impl Browser {
     /// script, the intersection counts and the re-ranking match the native
     /// reference; chapter 4's memorisation check agrees with a native phrase
     /// query. Returns the build's and the queries' times for the note.
+    /// Chapter 5: 20 steps at the default settings lower the training
+    /// loss; the base and the shipped 白居易 adapter write the poems the
+    /// native decoders write for the same seed, and they differ; swapping
+    /// back to the base gives the base's exact poem; merged and unmerged
+    /// agree; the rank table is the committed one.
+    fn check_lora(&self, backend: &str) -> Vec<(String, f64)> {
+        use compute::models::llama::{
+            lora::{shipped_path, Adapter},
+            sampling::{generate_cpu_adapted, Generation},
+            Llama, LlamaConfig, CONFIG_PATH, WEIGHTS_PATH,
+        };
+        use compute::tang::Form;
+        use std::sync::Arc;
+        let assets = workspace().join("assets");
+        let read = |p: &str| std::fs::read(assets.join(p)).unwrap();
+        let config: LlamaConfig = serde_json::from_slice(&read(CONFIG_PATH)).unwrap();
+        let model = Arc::new(Llama::load(config, &read(WEIGHTS_PATH)).unwrap());
+        let shipped = Arc::new(
+            Adapter::from_safetensors("shipped", &config, &read(&shipped_path(0))).unwrap(),
+        );
+        let g = Generation::poem(Form::Wujue, Default::default(), 1);
+        let ids = |adapter: Option<Arc<Adapter>>| {
+            generate_cpu_adapted(&model, adapter, &g)
+                .unwrap()
+                .tokens
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let (base_ids, adapted_ids) = (ids(None), ids(Some(shipped)));
+        assert_ne!(
+            base_ids, adapted_ids,
+            "the shipped adapter changes the poem"
+        );
+        let mut timings = Vec::new();
+
+        self.open("/lora?steps=20&swap=baijuyi&seed=1&form=wujue");
+        let ids_of = |id: &str| {
+            self.wait(&format!(
+                "document.querySelector('[data-testid=\"{id}\"]')?.dataset.ids || null"
+            ))
+            .as_str()
+            .unwrap()
+            .to_string()
+        };
+        assert_eq!(
+            ids_of("lora-sample-base"),
+            base_ids,
+            "{backend}: the base's poem"
+        );
+        self.wait(&format!(
+            "document.querySelector('[data-testid=\"lora-sample-adapted\"]')?.dataset.ids === '{adapted_ids}'"
+        ));
+        // Merged equals unmerged.
+        let gap: f32 = self.attr("lora-merge", "data-gap").parse().unwrap();
+        assert!(
+            gap < 1e-3,
+            "{backend}: merged and unmerged logits differ by {gap}"
+        );
+        // The committed rank table: 3 poets × 5 ranks × 2 target sets.
+        assert_eq!(self.attr("lora-rank-table", "data-rows"), "30", "{backend}");
+
+        // Swap to the base: its exact poem again.
+        self.click("lora-swap-base");
+        self.wait(&format!(
+            "document.querySelector('[data-testid=\"lora-sample-adapted\"]')?.dataset.ids === '{base_ids}'"
+        ));
+
+        // 20 steps at the defaults lower the training loss.
+        self.click("lora-train");
+        let t0 = std::time::Instant::now();
+        self.session
+            .wait_for(
+                "document.querySelector('[data-testid=\"lora-loss\"]')?.dataset.steps === '20' && !document.querySelector('[data-testid=\"lora-swap-yours\"]')?.disabled",
+                Duration::from_secs(600),
+            )
+            .unwrap();
+        timings.push((
+            format!("lora {backend}: 20 steps with evaluations (s)"),
+            t0.elapsed().as_secs_f64(),
+        ));
+        let first: f32 = self.attr("lora-loss", "data-first").parse().unwrap();
+        let last: f32 = self.attr("lora-loss", "data-last").parse().unwrap();
+        assert!(
+            last < first,
+            "{backend}: the training loss went {first} → {last}"
+        );
+        let speed = self.text("lora-speed");
+        eprintln!("lora {backend}: {speed}; loss {first} → {last}");
+        let steps_per_s: f64 = speed.split_whitespace().next().unwrap().parse().unwrap();
+        timings.push((format!("lora {backend}: steps/s"), steps_per_s));
+        // Your adapter can be chosen once trained, and its merge checks out.
+        self.click("lora-swap-yours");
+        self.wait("new URLSearchParams(location.search).get('swap') === 'yours'");
+        self.wait(
+            "Number(document.querySelector('[data-testid=\"lora-merge\"]')?.dataset.gap) < 1e-3",
+        );
+        timings
+    }
+
     fn check_search(&self, backend: &str) -> Vec<(String, f64)> {
         use compute::{
             models::llama::{
@@ -1926,6 +2028,15 @@ fn webgpu_on_swiftshader() {
 /// Chapter 6 with SwiftShader's WebGPU and without WebGPU: the index has
 /// no GPU path, but chapter 4's memorisation check runs beside the LLaMA on
 /// either backend.
+#[test]
+fn lora_in_both_modes() {
+    for (mode, backend) in [(GpuMode::WebGpu, "webgpu"), (GpuMode::NoWebGpu, "cpu")] {
+        let b = Browser::start(mode);
+        report_search(&b.check_lora(backend));
+        b.assert_clean_logs();
+    }
+}
+
 #[test]
 fn search_in_both_modes() {
     for (mode, backend) in [(GpuMode::WebGpu, "webgpu"), (GpuMode::NoWebGpu, "cpu")] {
@@ -2582,7 +2693,14 @@ fn presentation_mode() {
 
     // Every step of every deck fits, stepped through by key; the scale
     // each step needed is printed for the record.
-    for chapter in ["autoregressive", "attention", "detr", "llama", "search"] {
+    for chapter in [
+        "autoregressive",
+        "attention",
+        "detr",
+        "llama",
+        "lora",
+        "search",
+    ] {
         b.open(&format!("/{chapter}?present=1"));
         let (_, steps) = b.present_step();
         let mut scales = Vec::new();
@@ -2686,7 +2804,14 @@ fn every_page() -> Vec<(String, String)> {
         .filter(|(path, _)| !path.starts_with("/embed/"))
         .map(|(path, id)| (path.to_string(), id.to_string()))
         .collect();
-    for chapter in ["autoregressive", "attention", "detr", "llama", "search"] {
+    for chapter in [
+        "autoregressive",
+        "attention",
+        "detr",
+        "llama",
+        "lora",
+        "search",
+    ] {
         pages.push((format!("/{chapter}?present=1"), "present".into()));
     }
     // Widget::ALL's slugs (the tests do not link the app crate).
@@ -3209,6 +3334,7 @@ fn chinese_pages() {
         ("/attention", "chapter-attention"),
         ("/detr", "chapter-detr"),
         ("/llama", "chapter-llama"),
+        ("/lora", "chapter-lora"),
         ("/search", "chapter-search"),
         ("/gpu", "gpu-page"),
         ("/no/such/page", "not-found"),

@@ -10,7 +10,7 @@ use compute::{
     inputs::SplitMix64,
     models::llama::{
         poem_nll,
-        sampling::{generate, generate_cpu, Generation, Sampling},
+        sampling::{generate, Generation, Sampling},
         scaling::{fit as fit_scaling, ScalingPoint},
         Llama, LlamaConfig, CONFIG_PATH, METRICS_PATH, SCALING_PATH, TOKENIZER_PATH, WEIGHTS_PATH,
     },
@@ -481,6 +481,7 @@ pub fn sample(
     seed: u64,
     s: Sampling,
     heads: Option<&str>,
+    adapter: Option<&str>,
 ) -> Res<()> {
     let form = Form::from_name(form)
         .ok_or_else(|| format!("unknown form {form}; expected 五绝, 七绝, 五律 or 七律"))?;
@@ -500,11 +501,31 @@ pub fn sample(
         }
         None => Vec::new(),
     };
+    // A shipped LoRA adapter beside the base (chapter 5).
+    let adapter = match adapter {
+        Some(poet) => {
+            let path =
+                compute::models::llama::lora::shipped_path(crate::lora_recipe::poet_index(poet)?);
+            Some(Arc::new(
+                compute::models::llama::lora::Adapter::from_safetensors(
+                    &path,
+                    &config,
+                    &read(&path)?,
+                )
+                .map_err(e)?,
+            ))
+        }
+        None => None,
+    };
     let mut ok = 0;
     for i in 0..n {
         let mut g = Generation::poem(form, s, poem_seed(seed, i));
         g.forced = forced.clone();
-        let ids = generate_cpu(&model, &g).map_err(e)?.poem_ids().to_vec();
+        let ids =
+            compute::models::llama::sampling::generate_cpu_adapted(&model, adapter.clone(), &g)
+                .map_err(e)?
+                .poem_ids()
+                .to_vec();
         ok += is_form(&tokenizer, &ids, form) as usize;
         let text = tokenizer.decode(&ids);
         println!("{text}");

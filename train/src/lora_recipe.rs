@@ -106,7 +106,7 @@ pub struct Run {
 
 pub enum Backend {
     Cpu,
-    Gpu(Executor),
+    Gpu(Box<Executor>),
 }
 
 impl Backend {
@@ -115,7 +115,7 @@ impl Backend {
             "cpu" => Ok(Backend::Cpu),
             "gpu" => {
                 let ctx = pollster::block_on(GpuContext::new()).map_err(e)?;
-                Ok(Backend::Gpu(Executor::new(ctx)))
+                Ok(Backend::Gpu(Box::new(Executor::new(ctx))))
             }
             other => Err(format!("--backend takes cpu or gpu, not {other:?}")),
         }

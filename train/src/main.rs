@@ -57,7 +57,7 @@ fn run() -> Result<(), String> {
                  glassbox-train lora --poet <白居易|杜甫|李白> --rank R --targets <qv|attn|all> --steps N [--backend cpu|gpu] [--lr L] [--alpha A]\n       \
                  glassbox-train lora-table\n       \
                  glassbox-train tang-corpus\n       \
-                 glassbox-train sample-llama --form <五绝|七绝|五律|七律> [--n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--heads 春夏秋冬]";
+                 glassbox-train sample-llama --form <五绝|七绝|五律|七律> [--n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--heads 春夏秋冬] [--adapter 白居易|杜甫|李白]";
     let seed: u64 = arg(&args, "--seed")
         .map_or(Ok(0), |s| s.parse())
         .map_err(|e| format!("--seed: {e}"))?;
@@ -116,7 +116,16 @@ fn run() -> Result<(), String> {
             }
             let n = number("--n", 10.0)? as usize;
             let heads = arg(&args, "--heads");
-            return llama_recipe::sample(&root, &form, n, seed, sampling, heads.as_deref());
+            let adapter = arg(&args, "--adapter");
+            return llama_recipe::sample(
+                &root,
+                &form,
+                n,
+                seed,
+                sampling,
+                heads.as_deref(),
+                adapter.as_deref(),
+            );
         }
         Some("scenes") => {
             let out = arg(&args, "--out").ok_or("--out <dir> is required")?;

@@ -73,7 +73,8 @@ fn main() -> ExitCode {
                            -> target/lora/, `train lora-table` -> assets/models/lora/ (adapters, table.json)\n  \
                  sample    `sample llama --form 五绝 --n 200 --seed 1 --temperature 0.8 [--top-k K] [--top-p P]`:\n            \
                            poems from the shipped LLaMA, one per line on standard output\n            \
-                           (`--heads 春夏秋冬`: an acrostic, each line opening with one of them)\n  \
+                           (`--heads 春夏秋冬`: an acrostic, each line opening with one of them;\n            \
+                           `--adapter 白居易`: with that poet's shipped LoRA adapter)\n  \
                  scenes    `scenes --out <dir> [--count N] [--seed S] [--split train|val|test]`: chapter 3's\n            \
                            scenes as a COCO folder (default: the 1,000 held-out test scenes)\n  \
                  eval      `eval detr --coco <dir>`: the shipped detector on a COCO folder -> <dir>/detections.json, AP\n  \

@@ -7,11 +7,13 @@
 use std::sync::Arc;
 
 use compute::{
+    backend::BackendChoice,
     models::llama::lora::{
         report::{sizes, Shape, ADAM_BYTES_PER_PARAM, LLAMA2_7B, LLAMA2_7B_SOURCE},
         Adapter, Targets,
     },
     reference::backprop::AdamW,
+    Backend,
 };
 use leptos::{prelude::*, task::spawn_local};
 
@@ -29,6 +31,9 @@ use crate::{
         UrlNotices,
     },
 };
+
+/// A control's change to the state, given the control's new value.
+type Edit = Box<dyn Fn(&mut LoraState, String)>;
 
 /// Steps between two held-out evaluations.
 const EVAL_EVERY: usize = 10;
@@ -103,7 +108,15 @@ pub fn LoraTrain() -> impl IntoView {
             };
             let poet = s.poet();
             let fresh = Adapter::init(&session.llama.model.config, s.config(), 5);
-            let mut trainer = match Trainer::new(&session, &fresh, AdamW::with_lr(s.lr)) {
+            // The page's GPU, unless the visitor chose the CPU.
+            let exec = match (&backend, live_backend::choice()) {
+                (Backend::Gpu(exec), choice) if choice != BackendChoice::Cpu => Some(exec.clone()),
+                _ => None,
+            };
+            if exec.is_some() {
+                adapter_name.set(backend_adapter(&backend));
+            }
+            let mut trainer = match Trainer::new(&session, exec, &fresh, AdamW::with_lr(s.lr)) {
                 Ok(t) => t,
                 Err(e) => {
                     phase.set(Phase::Idle);
@@ -160,7 +173,7 @@ pub fn LoraTrain() -> impl IntoView {
         });
     };
 
-    let setter = move |f: Box<dyn Fn(&mut LoraState, String)>| {
+    let setter = move |f: Edit| {
         let write = write.clone();
         move |ev: web_sys::Event| {
             let mut s = state.get_untracked();
@@ -257,6 +270,13 @@ pub fn LoraTrain() -> impl IntoView {
             <Speed curve adapter_name/>
             <Sizes state config/>
         </section>
+    }
+}
+
+fn backend_adapter(backend: &Backend) -> Option<String> {
+    match backend {
+        Backend::Gpu(exec) => Some(exec.ctx().summary().adapter_name),
+        Backend::Cpu(_) => None,
     }
 }
 

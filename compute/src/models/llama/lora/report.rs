@@ -165,6 +165,7 @@ pub fn singular_values(p: &LoraPair, rank: usize, scale: f32) -> Vec<f32> {
 }
 
 /// Eigenvalues of a symmetric matrix by cyclic Jacobi rotations.
+#[allow(clippy::needless_range_loop)] // rows p and q change together
 fn jacobi_eigenvalues(mut a: Vec<Vec<f64>>) -> Vec<f64> {
     let n = a.len();
     for _sweep in 0..60 {
