@@ -26,9 +26,7 @@ use crate::{
     llama_model::{llama_session, LlamaSession},
 };
 
-/// Poems per training step in the browser: half the native recipe's 16, so
-/// a step on a software GPU stays near a second.
-pub const PAGE_BATCH: usize = 8;
+pub use compute::models::llama::lora::{PAGE_BATCH, SEED};
 /// Held-out poems per form the page evaluates on: the first this many of
 /// each form, so the curve's points are comparable and quick.
 pub const EVAL_PER_FORM: usize = 4;
@@ -59,21 +57,20 @@ thread_local! {
     static LOADING: InFlight<()> = InFlight::new();
 }
 
-/// The adapter the visitor trained or uploaded: one per page, shared by the
-/// widgets (training writes it, the others read it).
+/// The adapter the visitor trained or uploaded: one per tab, shared by the
+/// widgets (training writes it, the others read it). Widgets are siblings,
+/// so a context would not reach across them; the signal lives here and each
+/// widget holds a handle owned by itself.
 #[derive(Clone, Copy)]
 pub struct Yours(pub RwSignal<Option<Arc<Adapter>>>);
 
+thread_local! {
+    static YOURS: ArcRwSignal<Option<Arc<Adapter>>> = ArcRwSignal::new(None);
+}
+
 impl Yours {
     pub fn provide() -> Yours {
-        match use_context::<Yours>() {
-            Some(y) => y,
-            None => {
-                let y = Yours(RwSignal::new(None));
-                provide_context(y);
-                y
-            }
-        }
+        Yours(YOURS.with(|y| y.clone()).into())
     }
 }
 

@@ -18,7 +18,7 @@ use compute::{
             cpu::{CpuTrainer, Frozen},
             data::{Batch, PoemSet, PoetData},
             gpu::GpuTrainer,
-            shipped_path, Adapter, LoraConfig, Targets, TABLE_PATH,
+            shipped_path, Adapter, LoraConfig, Targets, SEED, TABLE_PATH,
         },
         Llama, LlamaConfig, CONFIG_PATH, TOKENIZER_PATH, WEIGHTS_PATH,
     },
@@ -40,9 +40,8 @@ fn e(err: impl std::fmt::Display) -> String {
 /// The recipe every run shares: batch, learning rate, α, seed. α stays 8
 /// at every rank, as the LoRA paper keeps α fixed rather than retuning it.
 pub const BATCH: usize = 16;
-pub const LR: f32 = 2e-3;
+pub const LR: f32 = compute::models::llama::lora::PAGE_LR;
 pub const ALPHA: f32 = 8.0;
-pub const SEED: u64 = 5;
 /// The grid's budget: steps per run.
 pub const TABLE_STEPS: usize = 300;
 pub const RANKS: [usize; 5] = [1, 2, 4, 8, 16];

@@ -128,15 +128,15 @@ pub fn LoraInside() -> impl IntoView {
                                 <tbody>
                                     {v.changes.iter().map(|c| {
                                         let bars = c.singular_values.iter().map(|&sv| view! {
-                                            <span class="sv-bar" style=format!("width:{:.1}%", 100.0 * sv / largest) title=format!("{sv:.4}")></span>
+                                            <span class="sv-bar" style=format!("width:{:.1}%", 100.0 * sv / largest)></span>
                                         }).collect_view();
                                         let values = c.singular_values.iter().map(|v| format!("{v:.3}")).collect::<Vec<_>>().join(", ");
                                         view! {
                                             <tr>
                                                 <th scope="row"><code>{format!("layers.{}.{}", c.layer, c.linear_name())}</code></th>
-                                                <td><div class="sv-bars" aria-label=values.clone()>{bars}</div><small>{values}</small></td>
+                                                <td><div class="sv-bars" aria-hidden="true">{bars}</div><small>{values}</small></td>
                                                 <td>
-                                                    <span class="bar" style=format!("width:{:.1}%", 100.0 * c.relative / top)></span>
+                                                    <span class="bar" aria-hidden="true" style=format!("width:{:.1}rem", 5.0 * c.relative / top)></span>
                                                     {format!("{:.2}%", 100.0 * c.relative)}
                                                 </td>
                                             </tr>

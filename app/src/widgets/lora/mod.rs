@@ -9,7 +9,7 @@ pub mod table;
 pub mod train;
 
 use compute::{
-    models::llama::lora::{LoraConfig, Targets, MAX_RANK},
+    models::llama::lora::{LoraConfig, Targets, MAX_RANK, PAGE_DEFAULT, PAGE_LR},
     tang::HELD_OUT_POETS,
 };
 use leptos::prelude::*;
@@ -45,10 +45,10 @@ impl Default for LoraState {
     fn default() -> Self {
         LoraState {
             poet: "baijuyi".into(),
-            rank: 4,
-            targets: "qv".into(),
-            alpha: 8.0,
-            lr: 0.002,
+            rank: PAGE_DEFAULT.rank as u32,
+            targets: PAGE_DEFAULT.targets.key().into(),
+            alpha: PAGE_DEFAULT.alpha,
+            lr: PAGE_LR,
             steps: 60,
             swap: "baijuyi".into(),
             form: "wujue".into(),

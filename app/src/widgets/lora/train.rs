@@ -25,7 +25,7 @@ use crate::{
     i18n::{t, t_string, use_i18n},
     lang::fill,
     live_backend,
-    lora_model::{lora_session, Trainer, Yours, PAGE_BATCH},
+    lora_model::{lora_session, Trainer, Yours, PAGE_BATCH, SEED},
     widgets::{
         ar::{next_frame, LoadStatus},
         UrlNotices,
@@ -107,7 +107,7 @@ pub fn LoraTrain() -> impl IntoView {
                 }
             };
             let poet = s.poet();
-            let fresh = Adapter::init(&session.llama.model.config, s.config(), 5);
+            let fresh = Adapter::init(&session.llama.model.config, s.config(), SEED);
             // The page's GPU, unless the visitor chose the CPU.
             let exec = match (&backend, live_backend::choice()) {
                 (Backend::Gpu(exec), choice) if choice != BackendChoice::Cpu => Some(exec.clone()),
@@ -126,7 +126,7 @@ pub fn LoraTrain() -> impl IntoView {
             curve.update(|c| c.on_gpu = trainer.on_gpu());
             let plan = session.poets[poet]
                 .train
-                .plan(PAGE_BATCH, s.steps as usize, 5);
+                .plan(PAGE_BATCH, s.steps as usize, SEED);
             let (held, _) = session.eval_sets(poet);
             phase.set(Phase::Running);
             for (i, batch) in plan.iter().enumerate() {

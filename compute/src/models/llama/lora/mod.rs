@@ -38,6 +38,22 @@ pub fn shipped_path(poet: usize) -> String {
     )
 }
 
+/// Poems per training step in the browser: half the native recipe's 16, so
+/// a step on a software GPU stays near a second.
+pub const PAGE_BATCH: usize = 8;
+/// The seed of a fresh adapter's A and of the batch order, on the page and
+/// in the native recipe.
+pub const SEED: u64 = 5;
+
+/// The page's defaults: rank 4 on W_q and W_v, α = 8, learning rate 2e-3
+/// (the native recipe's).
+pub const PAGE_DEFAULT: LoraConfig = LoraConfig {
+    rank: 4,
+    alpha: 8.0,
+    targets: Targets::Qv,
+};
+pub const PAGE_LR: f32 = 2e-3;
+
 /// A user's adapter larger than this is refused before parsing: rank 64 on
 /// every matrix of this model is about 2.4 MB.
 pub const MAX_ADAPTER_BYTES: usize = 4 << 20;
