@@ -75,14 +75,14 @@ pub fn LoraTable() -> impl IntoView {
                                     </tbody>
                                 </table>
                             </div>
-                            <p class="note">{t!(i18n, lora.table_note)}</p>
+                            <p class="note">{t!(i18n, lora.table_note)} " " <code>"cargo xtask train lora-table"</code></p>
                         }.into_any()
                     }
                 })}
             </Suspense>
             <div class="table-scroll">
                 <table data-testid="lora-paper-table">
-                    <caption>{fill(t_string!(i18n, lora.paper_caption), &[("source", &PAPER_SOURCE)])}</caption>
+                    <caption>{t!(i18n, lora.paper_caption)}</caption>
                     <thead><tr>
                         <th scope="col">{t!(i18n, lora.paper_task)}</th>
                         <th scope="col">{t!(i18n, lora.targets)}</th>
@@ -99,6 +99,7 @@ pub fn LoraTable() -> impl IntoView {
                     </tbody>
                 </table>
             </div>
+            <p class="source">{t!(i18n, lora.paper_source)} " " <cite lang="en">{PAPER_SOURCE}</cite></p>
         </section>
     }
 }
