@@ -75,7 +75,8 @@ pub fn LoraTable() -> impl IntoView {
                                     </tbody>
                                 </table>
                             </div>
-                            <p class="note">{t!(i18n, lora.table_note)} " " <code>"cargo xtask train lora-table"</code></p>
+                            <p class="note">{t!(i18n, lora.table_note)}</p>
+                            <div class="note"><code>"cargo xtask train lora-table"</code></div>
                         }.into_any()
                     }
                 })}
@@ -99,7 +100,7 @@ pub fn LoraTable() -> impl IntoView {
                     </tbody>
                 </table>
             </div>
-            <p class="source">{t!(i18n, lora.paper_source)} " " <cite lang="en">{PAPER_SOURCE}</cite></p>
+            <div class="source note">{t!(i18n, lora.paper_source)} " " <cite lang="en">{PAPER_SOURCE}</cite></div>
         </section>
     }
 }

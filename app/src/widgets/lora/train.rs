@@ -480,7 +480,7 @@ fn Sizes(
                     {row(t_string!(i18n, lora.sizes_full_7b).to_string(), big.full_params, big.full_optimizer_bytes)}
                 </tbody>
             </table>
-            <p class="source">{t!(i18n, lora.sizes_source)} " " <cite lang="en">{LLAMA2_7B_SOURCE}</cite></p>
+            <div class="source note">{t!(i18n, lora.sizes_source)} " " <cite lang="en">{LLAMA2_7B_SOURCE}</cite></div>
         })
     }
 }
