@@ -5,7 +5,7 @@
 use std::{cell::RefCell, rc::Rc};
 
 use compute::{
-    detr::{
+    models::detr::{
         config::{METRICS_PATH, WEIGHTS_PATH},
         gpu::DetrGpu,
         model::{Detr, DetrTrace, Pipeline},

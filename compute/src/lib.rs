@@ -4,7 +4,6 @@
 
 pub mod backend;
 pub mod bench;
-pub mod detr;
 pub mod error;
 pub mod executor;
 pub mod gpu;

@@ -7,7 +7,7 @@
 
 use std::{fs, path::Path};
 
-use compute::detr::{
+use compute::models::detr::{
     coco_eval::{Detection, GroundTruth},
     scenes::{Scene, CANVAS},
 };
@@ -181,7 +181,7 @@ pub fn write_detections(path: &Path, detections: &[Detection]) -> Result<(), Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use compute::detr::scenes::Scene;
+    use compute::models::detr::scenes::Scene;
 
     fn folder(name: &str, file_name: impl Fn(&str) -> String) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("glassbox-coco-{name}-{}", std::process::id()));

@@ -1,6 +1,6 @@
 //! Chapter 3's DETR on candle, for training. The sizes, tensor names and the
-//! positional encoding are compute's (`compute::detr::config`); the matching
-//! cost and the assignment are compute's too (`compute::detr::set_loss`), so
+//! positional encoding are compute's (`compute::models::detr::config`); the matching
+//! cost and the assignment are compute's too (`compute::models::detr::set_loss`), so
 //! the page shows the very matching that trained the model.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use candle_core::{DType, Device, Result, Tensor, Var, D};
 use candle_nn::ops::{log_softmax, sigmoid, softmax};
 use compute::{
-    detr::{
+    inputs::uniform_signed,
+    models::detr::{
         config::{
             sine_positions, specs, BACKBONE, CELLS, CLASSES, DECODER_LAYERS, DIM, ENCODER_LAYERS,
             HEADS, HEAD_DIM, LN_EPS, QUERIES,
@@ -19,7 +20,6 @@ use compute::{
             CostMatrix, Target, COST_CLASS, COST_GIOU, COST_L1, NO_OBJECT, NO_OBJECT_WEIGHT,
         },
     },
-    inputs::uniform_signed,
     weights::Tensor as Stored,
 };
 

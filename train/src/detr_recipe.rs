@@ -6,14 +6,14 @@ use std::{path::Path, time::Instant};
 use candle_core::{backprop::GradStore, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use compute::{
-    detr::{
+    inputs::SplitMix64,
+    models::detr::{
         coco_eval::{evaluate, ApSummary, GroundTruth},
         config::{params, specs, METRICS_PATH, TEST_SCENES, TEST_SCENES_SEED, WEIGHTS_PATH},
         output::{detections, read_queries},
         scenes::{generate_scene, Scene},
         set_loss::CLASSES,
     },
-    inputs::SplitMix64,
     weights::{load, to_safetensors},
 };
 use glassbox_train::{
@@ -267,7 +267,7 @@ pub fn export_scenes(
 /// the app's CPU path, on every image of a COCO folder; writes
 /// `<dir>/detections.json` and prints COCO AP.
 pub fn eval(root: &Path, dir: &Path) -> Result<ApSummary, String> {
-    use compute::detr::model::Detr as Runtime;
+    use compute::models::detr::model::Detr as Runtime;
     let path = root.join("assets").join(WEIGHTS_PATH);
     let bytes = std::fs::read(&path)
         .map_err(|x| format!("{}: {x} (run `cargo xtask train detr`)", path.display()))?;

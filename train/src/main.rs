@@ -12,8 +12,8 @@ use std::{
 };
 
 use compute::{
-    detr::config::{TEST_SCENES, TEST_SCENES_SEED},
     models::ar::made::{Made as MadeSpec, HIDDEN as MADE_HIDDEN},
+    models::detr::config::{TEST_SCENES, TEST_SCENES_SEED},
     weights::{load, to_safetensors, Tensor as Stored, TensorSpec},
 };
 use glassbox_train::{

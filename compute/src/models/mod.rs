@@ -3,6 +3,7 @@
 //! layer by layer and the CPU path serves browsers without WebGPU.
 
 pub mod ar;
+pub mod detr;
 pub mod digit_transformer;
 pub mod llama;
 pub mod mla;

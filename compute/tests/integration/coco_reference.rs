@@ -3,7 +3,7 @@
 //! positives). `tests/coco/make_reference.py` wrote the file with
 //! pycocotools 2.0.11 from PyPI.
 
-use compute::detr::coco_eval::{evaluate, Detection, GroundTruth};
+use compute::models::detr::coco_eval::{evaluate, Detection, GroundTruth};
 use serde_json::Value;
 
 #[test]

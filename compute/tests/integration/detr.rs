@@ -6,13 +6,6 @@ use crate::common;
 
 use common::{assert_close, gpu, run, tol_f32, TOL_F32_ELEMENTWISE};
 use compute::{
-    detr::{
-        config::{TEST_SCENES_SEED, WEIGHTS_PATH},
-        gpu::DetrGpu,
-        gpu_unfused::DetrGpuUnfused,
-        model::Detr,
-        scenes::{generate_scene, CANVAS},
-    },
     inputs::{uniform_signed, SplitMix64},
     kernels::{
         elementwise::transpose,
@@ -20,6 +13,13 @@ use compute::{
         fused_linear::{
             linear_q8_fused, Fused, FusedActivation, FusedLinear, FusedNorm, GpuFusedLinear, Out,
         },
+    },
+    models::detr::{
+        config::{TEST_SCENES_SEED, WEIGHTS_PATH},
+        gpu::DetrGpu,
+        gpu_unfused::DetrGpuUnfused,
+        model::Detr,
+        scenes::{generate_scene, CANVAS},
     },
     models::digit_transformer::SIDE,
     reference::{full_attention::full_attention_ref, fused_linear::linear_q8_fused_ref},
@@ -295,7 +295,7 @@ fn gpu_pipeline_stages_match_the_cpu_reference() {
     let (trace, got) = pollster::block_on(gpu_model.forward_stages(&exec, &image)).unwrap();
     assert_eq!(exec.readbacks(), readbacks + 1);
     assert!(trace.max_abs_diff(&want_trace) < 1e-3);
-    let stages = |p: &compute::detr::model::Pipeline| {
+    let stages = |p: &compute::models::detr::model::Pipeline| {
         p.features
             .iter()
             .chain([&p.encoder_tokens])

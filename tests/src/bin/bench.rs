@@ -116,7 +116,7 @@ fn run() -> Result<(), String> {
 /// before, and on the CPU reference. Median of 21
 /// passes after 2 warm-up passes.
 fn detr_forward(root: &std::path::Path, gpu: &Backend) -> Result<serde_json::Value, String> {
-    use compute::detr::{
+    use compute::models::detr::{
         config::WEIGHTS_PATH, gpu::DetrGpu, gpu_unfused::DetrGpuUnfused, model::Detr,
     };
     let bytes = std::fs::read(root.join("assets").join(WEIGHTS_PATH)).map_err(|e| e.to_string())?;

@@ -5,14 +5,14 @@
 use std::path::Path;
 
 use compute::{
-    detr::{
+    inputs::SplitMix64,
+    models::detr::{
         config::{specs, QUERIES, WEIGHTS_PATH},
         model::Detr as Runtime,
         output::read_queries,
         scenes::generate_scene,
         set_loss::{set_loss, CostMatrix, NO_OBJECT_WEIGHT},
     },
-    inputs::SplitMix64,
     weights::{load, to_safetensors},
 };
 use glassbox_train::{

@@ -31,7 +31,7 @@ fn eval_runs_on_a_small_generated_set() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("detections.json")).unwrap())
             .unwrap();
     let list = detections.as_array().unwrap();
-    assert_eq!(list.len(), 40 * compute::detr::config::QUERIES);
+    assert_eq!(list.len(), 40 * compute::models::detr::config::QUERIES);
     assert!(list
         .iter()
         .all(|d| d["bbox"].as_array().unwrap().len() == 4 && d["score"].as_f64().unwrap() <= 1.0));

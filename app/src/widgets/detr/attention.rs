@@ -2,7 +2,7 @@
 //! 12×12 cells, per head and layer), and where a cell looks (the encoder's
 //! self-attention from a clicked pixel).
 
-use compute::detr::{
+use compute::models::detr::{
     config::{CELLS, ENCODER_LAYERS, FEATURE_SIDE, HEADS, QUERIES},
     scenes::CANVAS,
 };

@@ -3,7 +3,7 @@
 //! loss terms that assignment gives, all computed by compute's
 //! `detr::set_loss`, the same code the trainer called.
 
-use compute::detr::{
+use compute::models::detr::{
     boxes::Corners,
     drawing::ink_regions,
     scenes::CANVAS,

@@ -13,7 +13,8 @@ pub mod queries;
 use std::rc::Rc;
 
 use compute::{
-    detr::{
+    inputs::SplitMix64,
+    models::detr::{
         config::{DECODER_LAYERS, ENCODER_LAYERS, QUERIES},
         drawing::{canvas_from_code, ink_regions},
         model::{DetrTrace, Pipeline},
@@ -21,7 +22,6 @@ use compute::{
         scenes::{generate_scene, Scene, CANVAS},
         set_loss::NO_OBJECT,
     },
-    inputs::SplitMix64,
 };
 use leptos::{html, prelude::*, task::spawn_local};
 use serde::{Deserialize, Serialize};
@@ -41,7 +41,7 @@ use crate::{
 pub struct DetrState {
     /// The generated test scene shown while `x` is empty.
     pub scene: u64,
-    /// The visitor's canvas (`compute::detr::drawing::canvas_to_code`), or
+    /// The visitor's canvas (`compute::models::detr::drawing::canvas_to_code`), or
     /// empty for the generated scene.
     pub x: String,
     /// Detections below this score (percent) are not drawn.
@@ -365,7 +365,7 @@ pub fn ground_truth(
     labels: &[Option<u8>],
     queries: &[QueryOutput],
 ) -> Vec<(u8, [f64; 4], bool)> {
-    use compute::detr::boxes::{iou, Corners};
+    use compute::models::detr::boxes::{iou, Corners};
     if let Some(scene) = &canvas.scene {
         return scene
             .objects

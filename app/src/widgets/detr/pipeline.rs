@@ -4,7 +4,7 @@
 //! are the live pass's own (`Detr::forward_stages`, one readback on the
 //! GPU), refreshed on every change to the canvas.
 
-use compute::detr::{
+use compute::models::detr::{
     config::{BACKBONE, DECODER_LAYERS, QUERIES},
     model::Stage,
     scenes::CANVAS,

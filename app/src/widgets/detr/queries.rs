@@ -3,7 +3,7 @@
 //! queries are shown, not hidden: predicting "nothing here" is how DETR
 //! says no to a duplicate.
 
-use compute::detr::config::{DECODER_LAYERS, QUERIES};
+use compute::models::detr::config::{DECODER_LAYERS, QUERIES};
 use leptos::prelude::*;
 
 use super::{
