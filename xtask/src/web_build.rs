@@ -13,7 +13,7 @@ use std::{
     process::Command,
 };
 
-use crate::{root, step, Result, WASM_TARGET};
+use crate::{step, target_dir, Result, WASM_TARGET};
 
 /// What the page must load, as URL paths under `dist/`.
 pub struct SplitBuild {
@@ -48,13 +48,13 @@ pub fn build_split_wasm(dist: &Path, wasm_opt: &Path) -> Result<SplitBuild> {
                 "web",
             ]),
     )?;
-    let built = root().join(format!("target/{WASM_TARGET}/web/glassbox-app.wasm"));
+    let built = target_dir()?.join(format!("{WASM_TARGET}/web/glassbox-app.wasm"));
     let input = std::fs::read(&built).map_err(|e| format!("{}: {e}", built.display()))?;
     let id = short_hash(&input);
     let out = dist.join("wasm").join(&id);
     std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     // The main module before wasm-bindgen: never shipped.
-    let main_split = root().join("target/split/glassbox-app.wasm");
+    let main_split = target_dir()?.join("split/glassbox-app.wasm");
     std::fs::create_dir_all(main_split.parent().unwrap()).map_err(|e| e.to_string())?;
 
     let started = std::time::Instant::now();
