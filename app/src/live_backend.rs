@@ -111,6 +111,7 @@ async fn recover(why: String) {
     CURRENT.with(|c| *c.borrow_mut() = None);
     crate::ar_models::forget_loaded();
     crate::detr_model::forget_loaded();
+    crate::llama_model::forget_loaded();
     backend().await;
     EPOCH.with(|e| e.update(|n| *n += 1));
 }

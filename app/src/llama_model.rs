@@ -35,6 +35,9 @@ pub struct LlamaSession {
     pub s2t: SimplifiedToTraditional,
     /// The GPU copy, when the page's backend for this model is WebGPU.
     gpu: Option<(Rc<Executor>, GpuLlama)>,
+    /// A GPU copy made only to time WebGPU when Auto chose the CPU for this
+    /// model: uploaded on the first request and kept for the next.
+    timing_gpu: RefCell<Option<Rc<GpuLlama>>>,
 }
 
 impl LlamaSession {
@@ -71,6 +74,33 @@ impl LlamaSession {
             }
             None => generate_cpu_adapted(&self.model, adapter, g)?,
         };
+        Ok((trace, now_ms() - start))
+    }
+
+    /// A generation timed on WebGPU whatever Auto chose: on the session's
+    /// GPU copy, or on one uploaded now (`uploading` is told first, so the
+    /// page can say so) and kept for the next timing.
+    pub async fn generate_on_webgpu(
+        &self,
+        exec: &Rc<Executor>,
+        g: &Generation,
+        uploading: impl FnOnce(),
+    ) -> Result<(GenerationTrace, f64), ComputeError> {
+        if self.gpu.is_some() {
+            return self.generate_on(g, true).await;
+        }
+        let existing = self.timing_gpu.borrow().clone();
+        let model = match existing {
+            Some(model) => model,
+            None => {
+                uploading();
+                let model = Rc::new(GpuLlama::new(exec, &self.model)?);
+                *self.timing_gpu.borrow_mut() = Some(model.clone());
+                model
+            }
+        };
+        let start = now_ms();
+        let trace = model.generate(exec, g).await?;
         Ok((trace, now_ms() - start))
     }
 
@@ -160,6 +190,7 @@ async fn load(
         tokenizer: Arc::new(tokenizer),
         s2t,
         gpu: None,
+        timing_gpu: RefCell::new(None),
     };
     let Backend::Gpu(exec) = backend else {
         return Ok(Rc::new(session));

@@ -48,8 +48,13 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
+/// Screenshots and timings: `e2e/` in cargo's target directory, wherever
+/// `CARGO_TARGET_DIR` puts it.
 fn artifacts() -> PathBuf {
-    workspace().join("target/e2e")
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR sits in the target directory")
+        .join("e2e")
 }
 
 struct Browser {
@@ -227,15 +232,42 @@ impl Browser {
         self.session.set_window_size(width, height).unwrap();
         self.open(path);
         self.wait_testid("backend-badge");
+        self.assert_fits_now(&format!("{path} at {width}px"));
+        self.session.screenshot(&artifacts().join(shot)).unwrap();
+    }
+
+    /// The page as it is now does not scroll sideways, and every file
+    /// picker shows its whole button inside its box and the page, with the
+    /// browser's own control hidden.
+    fn assert_fits_now(&self, what: &str) {
         let overflow = self
             .session
             .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
             .unwrap();
         assert!(
             overflow.as_i64().unwrap() <= 0,
-            "{path} at {width}px scrolls sideways by {overflow}px"
+            "{what} scrolls sideways by {overflow}px"
         );
-        self.session.screenshot(&artifacts().join(shot)).unwrap();
+        let problems = self
+            .session
+            .execute(
+                "const out = [];
+                 for (const b of document.querySelectorAll('.file-picker-button')) {
+                   const picker = b.closest('.file-picker');
+                   const r = b.getBoundingClientRect();
+                   const box = picker.parentElement.getBoundingClientRect();
+                   const input = picker.querySelector('input[type=file]').getBoundingClientRect();
+                   const id = b.dataset.testid;
+                   if (b.scrollWidth > b.clientWidth + 1) out.push(id + ' clips its words');
+                   if (r.left < box.left - 1 || r.right > box.right + 1) out.push(id + ' leaves its box');
+                   if (r.right > document.documentElement.clientWidth) out.push(id + ' leaves the page');
+                   if (r.width < 8 || r.height < 8) out.push(id + ' is not shown');
+                   if (input.width > 1 || input.height > 1) out.push(id + ': the browser\'s own control shows');
+                 }
+                 return out;",
+            )
+            .unwrap();
+        assert_eq!(problems, json!([]), "{what}");
     }
 }
 
@@ -647,11 +679,11 @@ impl Browser {
 }
 
 /// The committed detector and the MNIST test split, loaded natively as the oracle.
-fn committed_detr() -> compute::detr::model::Detr {
+fn committed_detr() -> compute::models::detr::model::Detr {
     let path = workspace()
         .join("assets")
-        .join(compute::detr::config::WEIGHTS_PATH);
-    compute::detr::model::Detr::load(&std::fs::read(path).unwrap()).unwrap()
+        .join(compute::models::detr::config::WEIGHTS_PATH);
+    compute::models::detr::model::Detr::load(&std::fs::read(path).unwrap()).unwrap()
 }
 
 fn mnist_test() -> (Vec<u8>, Vec<u8>) {
@@ -698,7 +730,7 @@ impl Browser {
     /// models reload on a new device, and the next sample and the next
     /// detection equal the native reference.
     fn check_device_loss(&self) {
-        use compute::detr::drawing::{canvas_from_code, canvas_to_code};
+        use compute::models::detr::drawing::{canvas_from_code, canvas_to_code};
         let sample = "document.querySelector('[data-testid=\"ar-sample-status\"]')";
         self.open("/embed/ar-sample?model=nade&seed=3&speed=784&debug=lose-device");
         self.wait_testid("gpu-lost");
@@ -874,7 +906,7 @@ impl Browser {
     /// the widgets show equals the native CPU reference on the same canvas.
     /// Returns the timing line for the closing note.
     fn check_detr(&self, backend: &str) -> String {
-        use compute::detr::{
+        use compute::models::detr::{
             boxes::{self, Corners},
             config::QUERIES,
             drawing::{canvas_from_code, ink_regions},
@@ -962,7 +994,7 @@ impl Browser {
         // is the trained model's doing, not the app's: reported, not failed.)
         let mut regions = ink_regions(&canvas);
         regions.sort_by(|a, b| a[0].total_cmp(&b[0]));
-        let on = |q: &compute::detr::output::QueryOutput, region: &[f64; 4]| {
+        let on = |q: &compute::models::detr::output::QueryOutput, region: &[f64; 4]| {
             boxes::iou(Corners::from_xywh(q.bbox), Corners::from_xywh(*region)) >= 0.5
         };
         for (region, label) in regions.iter().zip(&want) {
@@ -1508,6 +1540,47 @@ impl Browser {
         );
         self.wait("new URLSearchParams(location.search).get('at') === '1'");
 
+        // Every comparison counted is a step to go through (galloping once
+        // counted its binary search's without showing them), on the page
+        // and on the deck's two intersection steps, in both languages.
+        for (path, mode, count) in [
+            (
+                "/search?q=%E6%98%8E%E6%9C%88%20%E6%95%85%E4%B9%A1&mode=gallop",
+                "gallop",
+                gallop,
+            ),
+            (
+                "/search?q=%E6%98%8E%E6%9C%88%20%E6%95%85%E4%B9%A1&mode=gallop&lang=zh",
+                "gallop",
+                gallop,
+            ),
+            ("/search?present=1&step=5&lang=zh", "merge", merge),
+            ("/search?present=1&step=6&lang=zh", "gallop", gallop),
+            ("/search?present=1&step=6", "gallop", gallop),
+        ] {
+            self.open(path);
+            let steps = self.wait(
+                "document.querySelector('[data-testid=\"search-intersect-view\"]')?.dataset.steps",
+            );
+            assert_eq!(
+                steps.as_str(),
+                Some(count.to_string().as_str()),
+                "{backend}: {path}"
+            );
+            assert_eq!(
+                self.attr("search-intersect-view", &format!("data-{mode}")),
+                count.to_string()
+            );
+            self.click("search-step-next");
+            let said = self.text("search-intersect-step").replace(',', "");
+            let total = if path.contains("lang=zh") {
+                format!("共 {count} 次")
+            } else {
+                format!("of {count};")
+            };
+            assert!(said.contains(&total), "{backend}: {path} says {said:?}");
+        }
+
         // A phrase uses positions; a bad query says why.
         self.search_for("\"低头思故乡\"");
         let phrase = reference.ranked("\"低头思故乡\"");
@@ -1716,35 +1789,75 @@ impl Browser {
         self.wait(
             "document.querySelectorAll('[data-testid=\"llama-scaling-ratio\"]').length === 4",
         );
+        // The speed of each backend: a row for the CPU and one for WebGPU,
+        // which says why in words where the browser has no WebGPU.
+        let speed_rows = |within: Duration| -> Vec<(String, Option<f64>, String)> {
+            self.click("llama-speed-run");
+            self.session
+                .wait_for(
+                    "document.querySelector('[data-testid=\"llama-speed-rates\"]')?.dataset.count === '2'",
+                    within,
+                )
+                .unwrap();
+            let rows = self
+                .session
+                .execute("return [...document.querySelectorAll('[data-testid=\"llama-speed-rates\"] li')].map(l => [l.dataset.backend, l.dataset.rate || null, l.innerText])")
+                .unwrap();
+            rows.as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r[0].as_str().unwrap().to_string(),
+                        r[1].as_str().map(|v| v.parse().unwrap()),
+                        r[2].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        };
         self.open("/embed/llama-speed");
-        self.click("llama-speed-run");
-        let rates = if backend == "webgpu" { 2 } else { 1 };
-        self.wait(&format!(
-            "document.querySelector('[data-testid=\"llama-speed-rates\"]')?.dataset.count === '{rates}'"
-        ));
-        let shown: Vec<String> = self
-            .session
-            .execute("return [...document.querySelectorAll('[data-testid=\"llama-speed-rates\"] li')].map(l => l.dataset.rate)")
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_string())
-            .collect();
-        for (i, rate) in shown.iter().enumerate() {
-            timings.push((
-                format!("llama characters/s, backend {i} of {backend}"),
-                rate.parse().unwrap(),
-            ));
+        let rows = speed_rows(LOAD);
+        assert_eq!(rows[0].0, "cpu", "{rows:?}");
+        assert_eq!(rows[1].0, "webgpu", "{rows:?}");
+        assert!(rows[0].1.is_some(), "{rows:?}");
+        if backend == "webgpu" {
+            assert!(rows[1].1.is_some(), "{rows:?}");
+        } else {
+            assert_eq!(rows[1].1, None, "{rows:?}");
+            assert!(
+                rows[1].2.starts_with("WebGPU: not timed, because ") && rows[1].2.len() > 40,
+                "{rows:?}"
+            );
+            self.open("/embed/llama-speed?lang=zh");
+            let zh = speed_rows(LOAD);
+            assert!(zh[1].2.starts_with("WebGPU：未计时，因为"), "{zh:?}");
+        }
+        for (name, rate, _) in &rows {
+            if let Some(rate) = rate {
+                timings.push((format!("llama characters/s, {name} of {backend}"), *rate));
+            }
+        }
+        if backend == "webgpu" {
+            // Auto, where calibration picks the CPU on SwiftShader: both
+            // backends are still timed, WebGPU's copy uploaded on demand.
+            self.open_as_is("/embed/llama-speed");
+            let rows = speed_rows(Duration::from_secs(60));
+            assert!(rows.iter().all(|r| r.1.is_some()), "Auto: {rows:?}");
+            for (name, rate, _) in &rows {
+                timings.push((
+                    format!("llama characters/s under Auto, {name}"),
+                    rate.unwrap(),
+                ));
+            }
         }
         timings
     }
 
     fn check_see_inside(&self, backend: &str) {
         use compute::{
-            detr::scenes::generate_scene,
             inputs::SplitMix64,
             kv_cache::Variant,
+            models::detr::scenes::generate_scene,
             models::{
                 ar::receptive::{count, sees},
                 digit_transformer::{memory::CacheLayout, Config},
@@ -2025,6 +2138,59 @@ fn webgpu_on_swiftshader() {
     b.assert_fits(390, 844, "/", "home-phone.png");
     b.assert_fits(1920, 1080, "/", "home-projector.png");
     b.assert_fits(1280, 800, "/", "home-laptop.png");
+}
+
+/// Every upload control is our own button, in the page's language, that
+/// fits its box on a laptop and a phone, with the native input hidden but
+/// reachable by keyboard.
+#[test]
+fn upload_controls_fit() {
+    let b = Browser::start(GpuMode::NoWebGpu);
+    for lang in ["en", "zh"] {
+        for (path, id, texts) in [
+            ("/detr", "detr-upload", "detr"),
+            ("/lora", "lora-upload", "lora"),
+        ] {
+            let locale: Value = serde_json::from_str(
+                &std::fs::read_to_string(
+                    workspace().join(format!("app/locales/{lang}/{texts}.json")),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            let words = locale["upload"].as_str().unwrap();
+            for (width, height) in [(1280, 800), (390, 844)] {
+                b.session.set_window_size(width, height).unwrap();
+                b.open(&format!("{path}?lang={lang}"));
+                let button = format!("{id}-button");
+                b.wait_testid(&button);
+                // Scrolled into view: the screenshot shows it.
+                b.session
+                    .execute(&format!(
+                        "document.querySelector('[data-testid=\"{button}\"]').scrollIntoView({{block: 'center'}})"
+                    ))
+                    .unwrap();
+                b.assert_fits_now(&format!("{path}?lang={lang} at {width}×{height}"));
+                assert_eq!(b.text(&button), words, "{path}?lang={lang}");
+                let focused = b
+                    .session
+                    .execute(&format!(
+                        "const i = document.querySelector('[data-testid=\"{id}\"]'); i.focus();
+                         return document.activeElement === i && i.tabIndex >= 0 && i.labels[0].innerText.trim()"
+                    ))
+                    .unwrap();
+                assert_eq!(
+                    focused,
+                    json!(words),
+                    "{path}?lang={lang}: the input's keyboard focus and name"
+                );
+                b.session
+                    .screenshot(&artifacts().join(format!("upload-{texts}-{lang}-{width}.png")))
+                    .unwrap();
+            }
+        }
+    }
+    b.assert_clean_logs();
 }
 
 /// Chapter 6 with SwiftShader's WebGPU and without WebGPU: the index has

@@ -4,6 +4,7 @@ pub mod ar;
 pub mod asset_check;
 pub mod attention;
 pub mod detr;
+pub mod file_picker;
 pub mod gpu_bench;
 pub mod gpu_selftest;
 pub mod llama;

@@ -6,6 +6,8 @@
 //! terms must sit at consecutive positions. A word matches a document that
 //! holds all of its terms.
 
+use std::cmp::Ordering;
+
 use super::{segment, Index, Postings, ScriptFold, Segmentation};
 use crate::error::ComputeError;
 
@@ -225,30 +227,49 @@ fn union(a: &[u32], b: &[u32]) -> Vec<u32> {
     out
 }
 
-/// One comparison of an intersection, for drawing: the two cursors and
-/// what the comparison found.
+/// One comparison of an intersection, for drawing: the two cursors, what
+/// the comparison found, and for galloping's binary search the part of the
+/// searched list still in question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
     pub a: usize,
     pub b: usize,
     pub outcome: Outcome,
+    /// The searched list's range (its own indices, end excluded) that can
+    /// still hold the wanted id after this comparison, while galloping
+    /// narrows it; `None` outside a search.
+    pub window: Option<(usize, usize)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Both lists hold the document.
     Match,
-    /// The `a` document is smaller: `a` moves on.
+    /// The merge: the `a` document is smaller, `a` moves on.
     AdvanceA,
-    /// The `b` document is smaller: `b` moves on (merge), or `b` gallops.
+    /// The merge: the `b` document is smaller, `b` moves on.
     AdvanceB,
+    /// Galloping: the searched list's id is smaller, so its cursor jumps
+    /// twice as far as last time.
+    Jump,
+    /// Galloping: the searched list's id is larger, so the wanted id lies
+    /// within the last jump, where a binary search looks for it.
+    Passed,
+    /// Binary search: the probed id is smaller; the upper half remains.
+    Above,
+    /// Binary search: the probed id is larger; the lower half remains.
+    Below,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Intersection {
     pub ids: Vec<u32>,
+    /// Three-way comparisons of two ids; each is one of `steps`.
     pub comparisons: usize,
     pub steps: Vec<Step>,
+    /// Galloping searches the longer list (`b` when the lengths tie) for
+    /// each id of the other; false for the merge and when `a` is searched.
+    pub searches_b: bool,
 }
 
 /// The plain merge: one comparison per step, each moving a cursor.
@@ -258,14 +279,15 @@ pub fn intersect_merge(a: &[u32], b: &[u32]) -> Intersection {
     while i < a.len() && j < b.len() {
         out.comparisons += 1;
         let outcome = match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Equal => Outcome::Match,
-            std::cmp::Ordering::Less => Outcome::AdvanceA,
-            std::cmp::Ordering::Greater => Outcome::AdvanceB,
+            Ordering::Equal => Outcome::Match,
+            Ordering::Less => Outcome::AdvanceA,
+            Ordering::Greater => Outcome::AdvanceB,
         };
         out.steps.push(Step {
             a: i,
             b: j,
             outcome,
+            window: None,
         });
         match outcome {
             Outcome::Match => {
@@ -274,84 +296,105 @@ pub fn intersect_merge(a: &[u32], b: &[u32]) -> Intersection {
                 j += 1;
             }
             Outcome::AdvanceA => i += 1,
-            Outcome::AdvanceB => j += 1,
+            _ => j += 1,
         }
     }
     out
 }
 
-/// Galloping: for each document of the shorter list, the longer list's
-/// cursor jumps 1, 2, 4, … ahead until it passes it, then binary-searches
-/// the last jump. Every comparison is counted.
+/// Galloping: for each id of the shorter list, the longer list's cursor
+/// probes 1, 2, 4, … places ahead until an id is not smaller, then a binary
+/// search looks within the last jump. Every comparison is counted and
+/// recorded as a step, so the step-through and the count agree.
 pub fn intersect_gallop(a: &[u32], b: &[u32]) -> Intersection {
-    let (short, long, swapped) = if a.len() <= b.len() {
-        (a, b, false)
-    } else {
-        (b, a, true)
+    let searches_b = a.len() <= b.len();
+    let (short, long) = if searches_b { (a, b) } else { (b, a) };
+    let mut out = Intersection {
+        searches_b,
+        ..Intersection::default()
     };
-    let mut out = Intersection::default();
+    // One counted comparison of short[i] with long[at], as a step whose
+    // outcome the caller fills in.
+    let compare = |i: usize, at: usize, out: &mut Intersection| {
+        out.comparisons += 1;
+        let (a, b) = if searches_b { (i, at) } else { (at, i) };
+        let step = Step {
+            a,
+            b,
+            outcome: Outcome::Match,
+            window: None,
+        };
+        (long[at].cmp(&short[i]), step)
+    };
     let mut j = 0;
     for (i, &want) in short.iter().enumerate() {
         if j >= long.len() {
             break;
         }
-        // Gallop: find hi with long[hi] >= want.
-        let mut lo = j;
-        let mut step = 1;
-        let mut hi = j;
+        // Gallop from the cursor until a probe is not smaller than `want`;
+        // `lo..hi` is then the range that can still hold it.
+        let (mut lo, mut probe, mut jump) = (j, j, 1);
+        let mut hi = long.len();
+        let mut found = None;
         loop {
-            out.comparisons += 1;
-            let step_at = |at: usize, outcome| {
-                if swapped {
-                    Step {
-                        a: at,
-                        b: i,
-                        outcome,
-                    }
-                } else {
-                    Step {
-                        a: i,
-                        b: at,
-                        outcome,
+            let (order, mut step) = compare(i, probe, &mut out);
+            match order {
+                Ordering::Equal => {
+                    step.outcome = Outcome::Match;
+                    found = Some(probe);
+                }
+                Ordering::Greater => {
+                    hi = probe;
+                    step.outcome = Outcome::Passed;
+                    step.window = Some((lo, hi));
+                }
+                Ordering::Less => {
+                    lo = probe + 1;
+                    probe += jump;
+                    jump *= 2;
+                    step.outcome = Outcome::Jump;
+                    if probe >= long.len() {
+                        // Past the end: the rest of the list is the range.
+                        step.window = Some((lo, hi));
                     }
                 }
+            }
+            out.steps.push(step);
+            if order != Ordering::Less || probe >= long.len() {
+                break;
+            }
+        }
+        // Binary search in lo..hi for `want`, unless the gallop landed on it.
+        while found.is_none() && lo < hi {
+            let mid = (lo + hi) / 2;
+            let (order, mut step) = compare(i, mid, &mut out);
+            step.outcome = match order {
+                Ordering::Equal => {
+                    found = Some(mid);
+                    Outcome::Match
+                }
+                Ordering::Less => {
+                    lo = mid + 1;
+                    Outcome::Above
+                }
+                Ordering::Greater => {
+                    hi = mid;
+                    Outcome::Below
+                }
             };
-            if long[hi] >= want {
-                out.steps.push(step_at(
-                    hi,
-                    if long[hi] == want {
-                        Outcome::Match
-                    } else {
-                        Outcome::AdvanceA
-                    },
-                ));
-                break;
+            if step.outcome != Outcome::Match {
+                step.window = Some((lo, hi));
             }
-            out.steps.push(step_at(hi, Outcome::AdvanceB));
-            lo = hi + 1;
-            hi += step;
-            step *= 2;
-            if hi >= long.len() {
-                hi = long.len();
-                break;
+            out.steps.push(step);
+        }
+        j = match found {
+            Some(at) => {
+                out.ids.push(want);
+                at + 1
             }
-        }
-        // Binary search in long[lo..hi] for the first >= want.
-        let (mut l, mut h) = (lo, hi);
-        while l < h {
-            let mid = (l + h) / 2;
-            out.comparisons += 1;
-            if long[mid] < want {
-                l = mid + 1;
-            } else {
-                h = mid;
-            }
-        }
-        j = l;
-        if j < long.len() && long[j] == want {
-            out.ids.push(want);
-            j += 1;
-        }
+            // Not in the list: `lo` is the first id larger than `want`.
+            None => lo,
+        };
     }
     out
 }
@@ -434,6 +477,66 @@ mod tests {
             merge.comparisons
         );
         assert_eq!(merge.comparisons, merge.steps.len());
+        assert_eq!(gallop.comparisons, gallop.steps.len());
         assert_eq!(intersect_merge(&[], &long), Intersection::default());
+    }
+
+    /// Sorted distinct ids below `universe`, each kept with chance `p`.
+    fn random_list(rng: &mut crate::inputs::SplitMix64, universe: u32, p: f64) -> Vec<u32> {
+        (0..universe)
+            .filter(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p)
+            .collect()
+    }
+
+    #[test]
+    fn every_comparison_is_a_step_on_random_lists() {
+        let mut rng = crate::inputs::SplitMix64::new(34);
+        for round in 0..300 {
+            let universe = 1 + (rng.next_u64() % 3000) as u32;
+            let (pa, pb) = (
+                [0.0, 0.002, 0.02, 0.3, 1.0][round % 5],
+                [0.0, 0.01, 0.1, 0.5, 1.0][(round / 5) % 5],
+            );
+            let a = random_list(&mut rng, universe, pa);
+            let b = random_list(&mut rng, universe, pb);
+            let want: Vec<u32> = a
+                .iter()
+                .copied()
+                .filter(|x| b.binary_search(x).is_ok())
+                .collect();
+            for (name, got) in [
+                ("merge", intersect_merge(&a, &b)),
+                ("gallop", intersect_gallop(&a, &b)),
+            ] {
+                let what = format!("{name}, round {round}: {} ∩ {}", a.len(), b.len());
+                assert_eq!(got.ids, want, "{what}");
+                assert_eq!(got.comparisons, got.steps.len(), "{what}");
+                // Each match is a step, and each step's cursors and outcome
+                // are what the lists hold there.
+                let matches = got.steps.iter().filter(|s| s.outcome == Outcome::Match);
+                assert_eq!(matches.count(), want.len(), "{what}");
+                for s in &got.steps {
+                    let (x, y) = (a[s.a], b[s.b]);
+                    let searched_smaller = if got.searches_b { y < x } else { x < y };
+                    let ok = match s.outcome {
+                        Outcome::Match => x == y,
+                        Outcome::AdvanceA => x < y,
+                        Outcome::AdvanceB => y < x,
+                        Outcome::Jump | Outcome::Above => searched_smaller,
+                        Outcome::Passed | Outcome::Below => !searched_smaller && x != y,
+                    };
+                    assert!(ok, "{what}: {s:?} holds {x} and {y}");
+                    // A narrowing window holds the wanted id's place.
+                    if let Some((lo, hi)) = s.window {
+                        let (searched, wanted) = if got.searches_b { (&b, x) } else { (&a, y) };
+                        let place = searched.partition_point(|&id| id < wanted);
+                        assert!(
+                            lo <= place && place <= hi && hi <= searched.len(),
+                            "{what}: {s:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

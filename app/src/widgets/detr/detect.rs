@@ -3,11 +3,11 @@
 //! boxes, labels and scores over it, above a confidence threshold.
 
 use compute::{
-    detr::{
+    inputs::SplitMix64,
+    models::detr::{
         drawing::{canvas_to_code, drop_digit},
         scenes::{CANVAS, MAX_HEIGHT, MIN_HEIGHT},
     },
-    inputs::SplitMix64,
 };
 use leptos::{html, prelude::*, task::spawn_local};
 use wasm_bindgen::JsCast;
@@ -21,6 +21,7 @@ use crate::{
     lang::fill,
     mnist::test_digits,
     widgets::{
+        file_picker::FilePicker,
         pad_keys::{pad_key, summary, PadKey},
         UrlNotices,
     },
@@ -417,7 +418,7 @@ pub fn DetrDetect() -> impl IntoView {
             .detected
             .get()
             .map(|d| {
-                let mut q: Vec<(usize, compute::detr::output::QueryOutput)> = d
+                let mut q: Vec<(usize, compute::models::detr::output::QueryOutput)> = d
                     .queries()
                     .into_iter()
                     .enumerate()
@@ -557,10 +558,9 @@ pub fn DetrDetect() -> impl IntoView {
                                 s.labels.clear();
                             });
                         }>{t!(i18n, detr.new_scene)}</button>
-                        <label class="upload">
-                            <span>{t!(i18n, detr.upload)}</span>
-                            <input type="file" accept="image/*" data-testid="detr-upload" on:change=on_upload/>
-                        </label>
+                        <FilePicker accept="image/*" testid="detr-upload" on_change=on_upload>
+                            {t!(i18n, detr.upload)}
+                        </FilePicker>
                     </form>
                     <p class="note" role="status" data-testid="detr-note">{move || note.with(|n| n.say(i18n.get_locale()))}</p>
                     <label class="slider">

@@ -3,6 +3,7 @@
 //! at each compute budget (against the rule of thumb of about 20 tokens per
 //! parameter). Also the speed of writing on each backend.
 
+use compute::{backend::BackendChoice, Backend};
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
@@ -169,69 +170,169 @@ pub fn LlamaScaling() -> impl IntoView {
     }
 }
 
-/// Characters per second writing the same poem on each backend the page has.
+/// One backend's line in the speed widget.
+#[derive(Clone, PartialEq)]
+enum SpeedRow {
+    /// Characters written in `ms` milliseconds on the named backend.
+    Rate {
+        webgpu: bool,
+        name: String,
+        chars: usize,
+        ms: f64,
+    },
+    /// A backend that could not be timed, and why, in words.
+    NotTimed { webgpu: bool, why: String },
+}
+
+/// What the speed widget is doing now.
+#[derive(Clone, Copy, PartialEq)]
+enum SpeedStage {
+    Idle,
+    Loading,
+    TimingCpu,
+    UploadingGpu,
+    TimingGpu,
+}
+
+/// Characters per second writing the same poem on each backend the page
+/// has: the CPU always, and WebGPU whenever the browser has it, even where
+/// Auto chose the CPU for this model (its copy is uploaded on demand).
 #[component]
 pub fn LlamaSpeed() -> impl IntoView {
     let i18n = use_i18n();
     let (state, _, _) = use_llama_state();
-    let rates = RwSignal::new(Vec::<(String, usize, f64)>::new());
-    let running = RwSignal::new(false);
+    let rows = RwSignal::new(Vec::<SpeedRow>::new());
+    let stage = RwSignal::new(SpeedStage::Idle);
     let (error, set_error) = signal(None::<ModelLoadError>);
-    let run_error = RwSignal::new(None::<String>);
     let time_both = move |_| {
-        running.set(true);
-        rates.set(Vec::new());
+        stage.set(SpeedStage::Loading);
+        rows.set(Vec::new());
+        set_error.set(None);
         let s = state.get_untracked();
         spawn_local(async move {
             let backend = live_backend::backend().await;
             let session = match llama_session(&backend, |_, _| {}).await {
                 Ok(s) => s,
                 Err(e) => {
-                    running.set(false);
+                    stage.set(SpeedStage::Idle);
                     return set_error.set(Some(e));
                 }
             };
+            let locale = i18n.get_locale_untracked();
             let g = s.generation(&session.tokenizer, &session.s2t);
-            let mut backends = vec![false];
-            if session.on_gpu() {
-                backends.insert(0, true);
-            }
-            for gpu in backends {
-                // A first pass warms up (pipelines, caches), the second is timed.
-                let _ = session.generate_on(&g, gpu).await;
-                match session.generate_on(&g, gpu).await {
-                    Ok((trace, ms)) => {
-                        let w = Written::new(&session, g.clone(), trace, ms, gpu);
-                        let chars = w.characters();
-                        let name = backend_name(w.adapter.as_deref(), i18n.get_locale_untracked());
-                        rates.update(|r| r.push((name, chars, ms)));
+            let characters =
+                |trace| Written::new(&session, g.clone(), trace, 0.0, false).characters();
+            // A first pass warms up (pipelines, caches), the second is timed.
+            stage.set(SpeedStage::TimingCpu);
+            let _ = session.generate_on(&g, false).await;
+            let cpu = match session.generate_on(&g, false).await {
+                Ok((trace, ms)) => SpeedRow::Rate {
+                    webgpu: false,
+                    name: backend_name(None, locale),
+                    chars: characters(trace),
+                    ms,
+                },
+                Err(e) => SpeedRow::NotTimed {
+                    webgpu: false,
+                    why: e.to_string(),
+                },
+            };
+            rows.update(|r| r.push(cpu));
+            let gpu = match &backend {
+                Backend::Cpu(reason) => SpeedRow::NotTimed {
+                    webgpu: true,
+                    why: live_backend::why_cpu(locale, reason),
+                },
+                Backend::Gpu(_) if live_backend::choice() == BackendChoice::Cpu => {
+                    SpeedRow::NotTimed {
+                        webgpu: true,
+                        why: td_string!(locale, gpu.why_chosen).to_string(),
                     }
-                    Err(e) => run_error.set(Some(e.to_string())),
                 }
-            }
-            running.set(false);
+                Backend::Gpu(exec) => {
+                    stage.set(SpeedStage::TimingGpu);
+                    let upload = || stage.set(SpeedStage::UploadingGpu);
+                    let warm = session.generate_on_webgpu(exec, &g, upload).await;
+                    stage.set(SpeedStage::TimingGpu);
+                    let timed = match warm {
+                        Ok(_) => session.generate_on_webgpu(exec, &g, || {}).await,
+                        Err(e) => Err(e),
+                    };
+                    match timed {
+                        Ok((trace, ms)) => SpeedRow::Rate {
+                            webgpu: true,
+                            name: backend_name(
+                                Some(exec.ctx().summary().adapter_name.as_str()),
+                                locale,
+                            ),
+                            chars: characters(trace),
+                            ms,
+                        },
+                        Err(e) => SpeedRow::NotTimed {
+                            webgpu: true,
+                            why: e.to_string(),
+                        },
+                    }
+                }
+            };
+            rows.update(|r| r.push(gpu));
+            stage.set(SpeedStage::Idle);
         });
+    };
+    let status = move || {
+        let key = match stage.get() {
+            SpeedStage::Idle => return None,
+            SpeedStage::Loading => t_string!(i18n, llama.speed_loading),
+            SpeedStage::TimingCpu => t_string!(i18n, llama.speed_timing_cpu),
+            SpeedStage::UploadingGpu => t_string!(i18n, llama.speed_uploading),
+            SpeedStage::TimingGpu => t_string!(i18n, llama.speed_timing_gpu),
+        };
+        Some(key)
+    };
+    let line = move |row: SpeedRow| {
+        let locale = i18n.get_locale();
+        match row {
+            SpeedRow::Rate {
+                webgpu,
+                name,
+                chars,
+                ms,
+            } => {
+                let rate = chars as f64 / (ms / 1000.0).max(1e-6);
+                view! {
+                    <li data-backend=if webgpu { "webgpu" } else { "cpu" } data-rate=format!("{rate:.1}")>
+                        {fill(td_string!(locale, llama.speed_rate), &[
+                            ("backend", &name),
+                            ("rate", &format!("{rate:.0}")),
+                            ("chars", &chars),
+                            ("ms", &format!("{ms:.0}")),
+                        ])}
+                    </li>
+                }
+                .into_any()
+            }
+            SpeedRow::NotTimed { webgpu, why } => view! {
+                <li data-backend=if webgpu { "webgpu" } else { "cpu" } data-unavailable="true">
+                    {fill(td_string!(locale, llama.speed_not_timed), &[
+                        ("backend", &if webgpu { "WebGPU" } else { td_string!(locale, detr.backend_cpu) }),
+                        ("why", &why),
+                    ])}
+                </li>
+            }
+            .into_any(),
+        }
     };
     view! {
         <section class="widget" data-testid="llama-speed" aria-labelledby="llama-speed-title">
             <h2 id="llama-speed-title">{t!(i18n, llama.speed_title)}</h2>
             <p>{t!(i18n, llama.speed_intro)}</p>
-            <button type="button" data-testid="llama-speed-run" disabled=move || running.get() on:click=time_both>
+            <button type="button" data-testid="llama-speed-run" disabled=move || stage.get() != SpeedStage::Idle on:click=time_both>
                 {t!(i18n, llama.speed_run)}
             </button>
+            <p role="status" data-testid="llama-speed-status">{status}</p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{move || e.say(i18n.get_locale())}</p> })}
-            {move || run_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            <ul data-testid="llama-speed-rates" data-count=move || rates.get().len()>
-                {move || rates.get().into_iter().map(|(name, chars, ms)| view! {
-                    <li data-rate=format!("{:.1}", chars as f64 / (ms / 1000.0).max(1e-6))>
-                        {move || fill(t_string!(i18n, llama.speed_rate), &[
-                            ("backend", &name),
-                            ("rate", &format!("{:.0}", chars as f64 / (ms / 1000.0).max(1e-6))),
-                            ("chars", &chars),
-                            ("ms", &format!("{ms:.0}")),
-                        ])}
-                    </li>
-                }).collect_view()}
+            <ul data-testid="llama-speed-rates" data-count=move || rows.get().len()>
+                {move || rows.get().into_iter().map(line).collect_view()}
             </ul>
         </section>
     }

@@ -24,7 +24,7 @@ use crate::{
     lang::fill,
     live_backend,
     lora_model::{lora_session, LoraSession, Yours},
-    widgets::ar::LoadStatus,
+    widgets::{ar::LoadStatus, file_picker::FilePicker},
 };
 
 /// A written poem's text and token ids.
@@ -317,10 +317,9 @@ pub fn LoraCompare() -> impl IntoView {
                         {t!(i18n, lora.download)}
                     </a>
                 })}
-                <label class="upload">
+                <FilePicker accept=".safetensors" testid="lora-upload" on_change=on_upload>
                     {t!(i18n, lora.upload)}
-                    <input type="file" accept=".safetensors" data-testid="lora-upload" on:change=on_upload/>
-                </label>
+                </FilePicker>
             </div>
             {move || upload_error.get().map(|e| view! {
                 <p class="error" role="alert" data-testid="lora-upload-error">{e}</p>

@@ -88,7 +88,18 @@ pub fn SearchIntersect() -> impl IntoView {
             .iter()
             .filter(|s| s.outcome == Outcome::Match)
             .count();
-        let row = |ids: &[u32], cursor: Option<usize>, term: &str, label: &'static str| {
+        // Galloping's binary search: the searched list's range still in question.
+        let window = current.and_then(|c| c.window);
+        let (window_a, window_b) = if shown.searches_b {
+            (None, window)
+        } else {
+            (window, None)
+        };
+        let row = |ids: &[u32],
+                   cursor: Option<usize>,
+                   window: Option<(usize, usize)>,
+                   term: &str,
+                   label: &'static str| {
             let c = cursor.unwrap_or(0);
             let lo = c.saturating_sub(WINDOW);
             let hi = (c + WINDOW + 1).min(ids.len());
@@ -102,7 +113,8 @@ pub fn SearchIntersect() -> impl IntoView {
                             .enumerate()
                             .map(|(k, id)| {
                                 let here = cursor == Some(lo + k);
-                                view! { <li class:cursor=here aria-current=here.then_some("true")>{id.to_string()}</li> }
+                                let searched = window.is_some_and(|(from, to)| (from..to).contains(&(lo + k)));
+                                view! { <li class:cursor=here class:searched=searched aria-current=here.then_some("true")>{id.to_string()}</li> }
                             })
                             .collect_view()}
                         {(hi < ids.len()).then(|| view! { <li class="intersect-more">"…"</li> })}
@@ -110,10 +122,34 @@ pub fn SearchIntersect() -> impl IntoView {
                 </div>
             }
         };
-        let outcome = current.map(|c| match c.outcome {
-            Outcome::Match => t_string!(i18n, search.outcome_match),
-            Outcome::AdvanceA => t_string!(i18n, search.outcome_a),
-            Outcome::AdvanceB => t_string!(i18n, search.outcome_b),
+        let searched_list = if shown.searches_b {
+            t_string!(i18n, search.list_bottom)
+        } else {
+            t_string!(i18n, search.list_top)
+        };
+        let outcome = current.map(|c| {
+            let text = match c.outcome {
+                Outcome::Match => t_string!(i18n, search.outcome_match),
+                Outcome::AdvanceA => t_string!(i18n, search.outcome_a),
+                Outcome::AdvanceB => t_string!(i18n, search.outcome_b),
+                Outcome::Jump => t_string!(i18n, search.outcome_jump),
+                Outcome::Passed => t_string!(i18n, search.outcome_passed),
+                Outcome::Above => t_string!(i18n, search.outcome_above),
+                Outcome::Below => t_string!(i18n, search.outcome_below),
+            };
+            let mut said = fill(text, &[("list", &searched_list)]);
+            if let Some((from, to)) = c.window {
+                said.push(' ');
+                said.push_str(&if from < to {
+                    fill(
+                        t_string!(i18n, search.intersect_window),
+                        &[("from", &(from + 1)), ("to", &to), ("list", &searched_list)],
+                    )
+                } else {
+                    t_string!(i18n, search.intersect_window_empty).to_string()
+                });
+            }
+            said
         });
         let (merge, gallop, common) =
             (p.merge.comparisons, p.gallop.comparisons, p.merge.ids.len());
@@ -125,13 +161,13 @@ pub fn SearchIntersect() -> impl IntoView {
             <div class="intersect" data-testid="search-intersect-view"
                 data-merge=merge data-gallop=gallop data-common=common data-steps=steps data-at=at>
                 <div class="intersect-rows">
-                    {row(&p.a, current.map(|c| c.a), &p.terms[0], "search-intersect-a")}
-                    {row(&p.b, current.map(|c| c.b), &p.terms[1], "search-intersect-b")}
+                    {row(&p.a, current.map(|c| c.a), window_a, &p.terms[0], "search-intersect-a")}
+                    {row(&p.b, current.map(|c| c.b), window_b, &p.terms[1], "search-intersect-b")}
                 </div>
                 <p role="status" data-testid="search-intersect-step">
                     {move || fill(
                         t_string!(i18n, search.intersect_step),
-                        &[("at", &at), ("steps", &steps), ("found", &found)],
+                        &[("at", &group(at as u64)), ("steps", &group(steps as u64)), ("found", &group(found as u64))],
                     )}
                     " "
                     {outcome}
