@@ -262,7 +262,7 @@ impl Browser {
                    if (r.left < box.left - 1 || r.right > box.right + 1) out.push(id + ' leaves its box');
                    if (r.right > document.documentElement.clientWidth) out.push(id + ' leaves the page');
                    if (r.width < 8 || r.height < 8) out.push(id + ' is not shown');
-                   if (input.width > 1 || input.height > 1) out.push(id + ': the browser\'s own control shows');
+                   if (input.width > 1 || input.height > 1) out.push(id + ': the native control shows');
                  }
                  return out;",
             )
