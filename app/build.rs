@@ -16,20 +16,31 @@ use leptos_i18n_parser::parse_locales::{
 };
 use math_core::{LatexToMathML, MathCoreConfig, MathDisplay};
 
-/// The languages, English first (the default), and the translation files
-/// of each: `locales/<lang>/<namespace>.json`.
+/// The languages, English first (the default). Each has the same translation
+/// files, `locales/<lang>/<namespace>.json`: the shell's, and one per chapter
+/// named by its slug, so a new chapter's texts need no change here.
 const LANGUAGES: [&str; 2] = ["en", "zh"];
-const NAMESPACES: [&str; 12] = [
-    "common", "chapters", "teach", "decks", "shell", "ar", "kv", "detr", "gpu", "llama", "lora",
-    "search",
-];
+
+/// The namespaces: the names of `locales/en/*.json`, sorted.
+fn namespaces() -> Vec<String> {
+    println!("cargo:rerun-if-changed=locales/en");
+    let mut names: Vec<String> = fs::read_dir("locales/en")
+        .expect("locales/en")
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".json").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
 
 /// The files whose text may hold `$…$` formulas, besides the translations.
 const CONTENT: [&str; 4] = [
-    "src/widgets/ar/costs.rs",
-    "src/widgets/ar/sample.rs",
-    "src/widgets/ar/score.rs",
-    "src/widgets/attention/calculator.rs",
+    "src/chapters/autoregressive/widgets/costs.rs",
+    "src/chapters/autoregressive/widgets/sample.rs",
+    "src/chapters/autoregressive/widgets/score.rs",
+    "src/chapters/attention/widgets/calculator.rs",
 ];
 
 fn main() {
@@ -40,7 +51,7 @@ fn main() {
 fn translations() {
     let config = Config::new(LANGUAGES[0])
         .and_then(|c| c.add_locales(&LANGUAGES[1..]))
-        .and_then(|c| c.add_namespaces(NAMESPACES))
+        .and_then(|c| c.add_namespaces(namespaces()))
         .map(|c| c.parse_options(ParseOptions::new().interpolate_display(true)))
         .unwrap_or_else(|e| panic!("translations' config: {e}"));
     let parsed = parse_locales(None, config).unwrap_or_else(|e| panic!("translations: {e}"));
@@ -71,8 +82,8 @@ fn formulas() {
     let converter = LatexToMathML::new(MathCoreConfig::default()).expect("math-core's config");
     let mut formulas = BTreeMap::new();
     let locale_files = LANGUAGES.iter().flat_map(|l| {
-        NAMESPACES
-            .iter()
+        namespaces()
+            .into_iter()
             .map(move |n| format!("locales/{l}/{n}.json"))
     });
     for file in CONTENT.iter().map(|f| f.to_string()).chain(locale_files) {

@@ -2,7 +2,7 @@ fn main() {
     console_error_panic_hook::set_once();
     report_csp_violations();
     leptos::mount::mount_to_body(glassbox_app::App);
-    glassbox_app::offline::register_service_worker();
+    glassbox_app::shell::offline::register_service_worker();
 }
 
 /// The page's Content-Security-Policy allows only its own origin. A

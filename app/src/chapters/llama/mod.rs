@@ -1,0 +1,96 @@
+//! Chapter 4: a tiny LLaMA writing Tang poems.
+
+mod deck;
+mod sections;
+pub mod session;
+pub mod widgets;
+
+use leptos::{prelude::*, wasm_split::wasm_split};
+
+use crate::shell::{
+    chapter::{text, Chapter, ChunkError, ChunkFuture, Group, Page},
+    page_parts::{ChapterHead, EmbedHint, SectionProse},
+    widget::Widget,
+};
+use widgets::{
+    acrostic::LlamaAcrostic,
+    inside::LlamaInside,
+    scaling::{LlamaScaling, LlamaSpeed},
+    write::LlamaWrite,
+};
+
+pub const WRITE: Widget = Widget {
+    slug: "llama-write",
+    title: text!(llama.widget_write),
+};
+
+pub const ACROSTIC: Widget = Widget {
+    slug: "llama-acrostic",
+    title: text!(llama.widget_acrostic),
+};
+
+pub const INSIDE: Widget = Widget {
+    slug: "llama-inside",
+    title: text!(llama.widget_inside),
+};
+
+pub const SCALING: Widget = Widget {
+    slug: "llama-scaling",
+    title: text!(llama.widget_scaling),
+};
+
+pub const SPEED: Widget = Widget {
+    slug: "llama-speed",
+    title: text!(llama.widget_speed),
+};
+
+pub static CHAPTER: Chapter = Chapter {
+    page: Page {
+        slug: "llama",
+        title: text!(llama.title),
+        widgets: &[WRITE, ACROSTIC, INSIDE, SCALING, SPEED],
+        load,
+    },
+    group: Group::Transformers,
+    summary: text!(llama.summary),
+    sections: &sections::ALL,
+    deck: deck::DECK,
+};
+
+fn load(widget: Option<Widget>) -> ChunkFuture {
+    Box::pin(llama_chunk(widget))
+}
+
+/// The chapter's chunk: everything below is fetched the first time the
+/// page or one of its widgets is shown.
+#[wasm_split(llama, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn llama_chunk(widget: Option<Widget>) -> Result<AnyView, ChunkError> {
+    Ok(match widget {
+        Some(w) if w == WRITE => view! { <LlamaWrite/> }.into_any(),
+        Some(w) if w == ACROSTIC => view! { <LlamaAcrostic/> }.into_any(),
+        Some(w) if w == INSIDE => view! { <LlamaInside/> }.into_any(),
+        Some(w) if w == SCALING => view! { <LlamaScaling/> }.into_any(),
+        Some(w) if w == SPEED => view! { <LlamaSpeed/> }.into_any(),
+        _ => view! {
+        <article data-testid="chapter-llama" class="chapter">
+            <ChapterHead chapter=&CHAPTER/>
+            <SectionProse section=sections::DATA/>
+            <SectionProse section=sections::WRITE/>
+            <LlamaWrite/>
+            <EmbedHint widget=WRITE/>
+            <SectionProse section=sections::ACROSTIC/>
+            <LlamaAcrostic/>
+            <EmbedHint widget=ACROSTIC/>
+            <SectionProse section=sections::BLOCK/>
+            <LlamaInside/>
+            <EmbedHint widget=INSIDE/>
+            <SectionProse section=sections::SCALING/>
+            <LlamaScaling/>
+            <EmbedHint widget=SCALING/>
+            <LlamaSpeed/>
+            <EmbedHint widget=SPEED/>
+        </article>
+        }
+        .into_any(),
+    })
+}

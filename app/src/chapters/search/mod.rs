@@ -1,0 +1,85 @@
+//! Chapter 6: an inverted index over the Tang poems, built here.
+
+mod deck;
+mod sections;
+pub mod session;
+pub mod widgets;
+
+use leptos::{prelude::*, wasm_split::wasm_split};
+
+use crate::shell::{
+    chapter::{text, Chapter, ChunkError, ChunkFuture, Group, Page},
+    page_parts::{ChapterHead, EmbedHint, SectionProse},
+    widget::Widget,
+};
+use widgets::{
+    build::SearchBuild, intersect::SearchIntersect, pipeline::SearchPipeline, results::SearchResults,
+};
+
+pub const BUILD: Widget = Widget {
+    slug: "search-build",
+    title: text!(search.widget_build),
+};
+
+pub const QUERY: Widget = Widget {
+    slug: "search-query",
+    title: text!(search.widget_query),
+};
+
+pub const INTERSECT: Widget = Widget {
+    slug: "search-intersect",
+    title: text!(search.widget_intersect),
+};
+
+pub const PIPELINE: Widget = Widget {
+    slug: "search-pipeline",
+    title: text!(search.widget_pipeline),
+};
+
+pub static CHAPTER: Chapter = Chapter {
+    page: Page {
+        slug: "search",
+        title: text!(search.title),
+        widgets: &[BUILD, QUERY, INTERSECT, PIPELINE],
+        load,
+    },
+    group: Group::Search,
+    summary: text!(search.summary),
+    sections: &sections::ALL,
+    deck: deck::DECK,
+};
+
+fn load(widget: Option<Widget>) -> ChunkFuture {
+    Box::pin(search_chunk(widget))
+}
+
+/// The chapter's chunk: everything below is fetched the first time the
+/// page or one of its widgets is shown.
+#[wasm_split(search, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn search_chunk(widget: Option<Widget>) -> Result<AnyView, ChunkError> {
+    Ok(match widget {
+        Some(w) if w == BUILD => view! { <SearchBuild/> }.into_any(),
+        Some(w) if w == QUERY => view! { <SearchResults/> }.into_any(),
+        Some(w) if w == INTERSECT => view! { <SearchIntersect/> }.into_any(),
+        Some(w) if w == PIPELINE => view! { <SearchPipeline/> }.into_any(),
+        _ => view! {
+        <article data-testid="chapter-search" class="chapter">
+            <ChapterHead chapter=&CHAPTER/>
+            <SectionProse section=sections::INDEX/>
+            <SearchBuild/>
+            <EmbedHint widget=BUILD/>
+            <SectionProse section=sections::TERMS/>
+            <SectionProse section=sections::QUERIES/>
+            <SearchResults/>
+            <EmbedHint widget=QUERY/>
+            <SearchIntersect/>
+            <EmbedHint widget=INTERSECT/>
+            <SectionProse section=sections::RANKING/>
+            <SectionProse section=sections::PLATFORM/>
+            <SearchPipeline/>
+            <EmbedHint widget=PIPELINE/>
+        </article>
+        }
+        .into_any(),
+    })
+}
