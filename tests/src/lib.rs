@@ -130,6 +130,7 @@ fn unwrap_value(response: std::result::Result<ureq::Response, ureq::Error>) -> R
 /// WebDriver's codes for the keys that are not characters.
 pub mod keys {
     pub const TAB: &str = "\u{E004}";
+    pub const ENTER: &str = "\u{E007}";
     pub const SHIFT: &str = "\u{E008}";
     pub const ESCAPE: &str = "\u{E00C}";
     pub const PAGE_UP: &str = "\u{E00E}";

@@ -3272,6 +3272,309 @@ fn keyboard_drawing_and_reduced_motion() {
 /// The page's language: `lang=` in the URL, the header's switcher (which
 /// is remembered, and rewrites a `lang=` in the URL), and `<html lang>`,
 /// on pages, in presentation mode and in embeds.
+/// The header, the Chapters menu, a chapter's table of contents and its
+/// previous and next links: on a desk and a phone, in both languages.
+#[test]
+fn navigation_on_desk_and_phone() {
+    use glassbox_tests::keys::{ENTER, ESCAPE, TAB};
+    let b = Browser::start(GpuMode::NoWebGpu);
+    let s = &b.session;
+    let header_height = || {
+        s.execute("return document.querySelector('.site-header').getBoundingClientRect().height")
+            .unwrap()
+            .as_f64()
+            .unwrap()
+    };
+    // Every route's header fits its budget, in both languages, at both
+    // sizes, with no sideways scrolling.
+    let mut tallest = Vec::new();
+    for (width, height, budget) in [(1280, 800, 80.0), (390, 844, 64.0)] {
+        s.set_window_size(width, height).unwrap();
+        for lang in ["en", "zh"] {
+            let mut worst: f64 = 0.0;
+            for (path, id) in ROUTES.iter().filter(|(p, _)| !p.starts_with("/embed/")) {
+                b.open(&format!("{path}?lang={lang}"));
+                b.wait_testid(id);
+                b.wait_testid("backend-badge");
+                let h = header_height();
+                assert!(
+                    h <= budget,
+                    "{path} ({lang}) at {width}px: the header is {h}px, over {budget}"
+                );
+                b.assert_fits_now(&format!("{path} ({lang}) at {width}px"));
+                worst = worst.max(h);
+            }
+            tallest.push(format!("{width}px {lang}: {worst:.0}px"));
+        }
+    }
+    println!(
+        "header heights, tallest per size and language: {}",
+        tallest.join("; ")
+    );
+
+    // The menu by keyboard, at 1280×800: Tab to its button, Enter opens it,
+    // the current chapter is marked, Escape closes it and keeps focus.
+    s.set_window_size(1280, 800).unwrap();
+    b.open("/attention");
+    b.wait_testid("chapter-attention");
+    let focused = |testid: &str| {
+        s.execute(&format!(
+            "return document.activeElement?.dataset.testid === '{testid}'"
+        ))
+        .unwrap()
+            == json!(true)
+    };
+    let menu_open = || {
+        s.execute("return document.querySelector('[data-testid=\"chapters-menu\"]').open")
+            .unwrap()
+            == json!(true)
+    };
+    let mut tabs = 0;
+    while !focused("chapters-menu-button") {
+        assert!(tabs < 6, "6 presses of Tab never reached the Chapters menu");
+        s.press(&[TAB]).unwrap();
+        tabs += 1;
+    }
+    assert!(!menu_open());
+    s.press(&[ENTER]).unwrap();
+    b.wait("document.querySelector('[data-testid=\"chapters-menu\"]').open");
+    assert_eq!(
+        s.execute(
+            "return [...document.querySelectorAll('.chapters-menu-panel a[aria-current=\"page\"]')].map(a => a.getAttribute('href'))"
+        )
+        .unwrap(),
+        json!(["/attention"])
+    );
+    let visible = s
+        .execute(
+            "const r = document.querySelector('.chapters-menu-panel a[href=\"/search\"]').getBoundingClientRect();
+             return r.width > 0 && r.bottom <= innerHeight"
+        )
+        .unwrap();
+    assert_eq!(visible, json!(true), "the open menu shows every chapter");
+    s.press(&[ESCAPE]).unwrap();
+    b.wait("!document.querySelector('[data-testid=\"chapters-menu\"]').open");
+    assert!(
+        focused("chapters-menu-button"),
+        "Escape left focus elsewhere"
+    );
+    // Open again and follow a link with the keyboard: Tab to LLaMA, Enter.
+    s.press(&[ENTER]).unwrap();
+    b.wait("document.querySelector('[data-testid=\"chapters-menu\"]').open");
+    let mut tabs = 0;
+    while s
+        .execute("return document.activeElement?.getAttribute('href')")
+        .unwrap()
+        != json!("/llama")
+    {
+        assert!(
+            tabs < 10,
+            "10 presses of Tab never reached LLaMA in the menu"
+        );
+        s.press(&[TAB]).unwrap();
+        tabs += 1;
+    }
+    s.press(&[ENTER]).unwrap();
+    b.wait_testid("chapter-llama");
+    b.wait("location.pathname === '/llama' && !document.querySelector('[data-testid=\"chapters-menu\"]').open");
+    assert_eq!(
+        s.execute(
+            "return [...document.querySelectorAll('.chapters-menu-panel a[aria-current=\"page\"]')].map(a => a.getAttribute('href'))"
+        )
+        .unwrap(),
+        json!(["/llama"])
+    );
+
+    // The table of contents: beside the text on a desk, marking the
+    // section in view as the reader scrolls.
+    b.open("/search");
+    b.wait_testid("chapter-search");
+    b.wait("document.getElementById('ranking')");
+    let beside = s
+        .execute(
+            "const t = document.querySelector('[data-testid=\"toc\"]').getBoundingClientRect();
+             const body = document.querySelector('.chapter-body').getBoundingClientRect();
+             return t.right <= body.left && t.width > 100",
+        )
+        .unwrap();
+    assert_eq!(
+        beside,
+        json!(true),
+        "the contents are not beside the text at 1280px"
+    );
+    let marked = "[...document.querySelectorAll('[data-testid=\"toc\"] a[aria-current=\"location\"]')].map(a => a.dataset.section).join()";
+    b.wait(&format!("{marked} === 'inverted-index'"));
+    for section in ["queries", "ranking", "platform"] {
+        s.execute(&format!(
+            "document.getElementById('{section}').scrollIntoView({{block: 'start'}})"
+        ))
+        .unwrap();
+        b.wait(&format!("{marked} === '{section}'"));
+        let kept = s
+            .execute("const r = document.querySelector('[data-testid=\"toc\"]').getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight")
+            .unwrap();
+        assert_eq!(
+            kept,
+            json!(true),
+            "the contents scrolled away at #{section}"
+        );
+    }
+
+    // Previous and next chapters, first to last.
+    let neighbours = || {
+        s.execute(
+            "return ['chapter-prev', 'chapter-next'].map(id => document.querySelector(`[data-testid=\"${id}\"]`)?.getAttribute('href') ?? null)"
+        )
+        .unwrap()
+    };
+    for (path, id, want) in [
+        (
+            "/autoregressive",
+            "chapter-autoregressive",
+            json!([null, "/attention"]),
+        ),
+        (
+            "/attention",
+            "chapter-attention",
+            json!(["/autoregressive", "/detr"]),
+        ),
+        ("/search", "chapter-search", json!(["/lora", null])),
+    ] {
+        b.open(path);
+        b.wait_testid(id);
+        b.wait_testid("chapter-neighbours");
+        assert_eq!(neighbours(), want, "{path}");
+    }
+    b.open("/attention");
+    b.wait_testid("chapter-next");
+    s.execute("document.querySelector('[data-testid=\"chapter-next\"]').click()")
+        .unwrap();
+    b.wait_testid("chapter-detr");
+    b.wait("location.pathname === '/detr'");
+
+    // On a phone the contents sit folded above the text.
+    s.set_window_size(390, 844).unwrap();
+    b.open("/detr");
+    b.wait_testid("chapter-detr");
+    let folded = s
+        .execute(
+            "const t = document.querySelector('[data-testid=\"toc\"]');
+             const body = document.querySelector('.chapter-body').getBoundingClientRect();
+             return !t.querySelector('details').open && t.getBoundingClientRect().bottom <= body.top"
+        )
+        .unwrap();
+    assert_eq!(
+        folded,
+        json!(true),
+        "the contents are not folded above the text on a phone"
+    );
+    b.session
+        .screenshot(&artifacts().join("navigation-phone.png"))
+        .unwrap();
+    b.assert_clean_logs();
+}
+
+/// Poems in simplified or traditional characters: `script=`, else the
+/// remembered switch, else the page's language; the simplified text is the
+/// corpus's mapped by OpenCC character by character.
+#[test]
+fn poems_in_either_script() {
+    let b = Browser::start(GpuMode::NoWebGpu);
+    let s = &b.session;
+    let reference = SearchReference::load();
+    let first_hit = |b: &Browser| -> (u32, String, String) {
+        b.wait("document.querySelector('[data-testid=\"search-results\"] .search-hit-text')");
+        let got = b
+            .session
+            .execute(
+                "const hit = document.querySelector('[data-testid=\"search-results\"] .search-hit');
+                 const text = hit.querySelector('.search-hit-text');
+                 return [Number(hit.dataset.id), text.textContent, text.lang]",
+            )
+            .unwrap();
+        (
+            got[0].as_u64().unwrap() as u32,
+            got[1].as_str().unwrap().to_string(),
+            got[2].as_str().unwrap().to_string(),
+        )
+    };
+    let poem_text = |id: u32| {
+        reference
+            .poems
+            .iter()
+            .find(|p| p.j == id as usize)
+            .unwrap()
+            .text
+            .clone()
+    };
+    let script = "document.querySelector('[data-testid=\"script-switch\"]')?.dataset.script";
+    // 明月 "bright moon": the first hit's text has characters that change.
+    let moon = "q=%E6%98%8E%E6%9C%88";
+    // A Chinese page: simplified by default.
+    b.open(&format!("/search?{moon}&lang=zh"));
+    b.wait(&format!("{script} === 'hans'"));
+    b.wait("document.querySelector('[data-testid=\"search-results\"] .search-hit-text')?.lang === 'zh-Hans'");
+    let (id, text, lang) = first_hit(&b);
+    let traditional = poem_text(id);
+    let simplified = reference.fold.text(&traditional);
+    assert_ne!(
+        simplified, traditional,
+        "poem {id} reads the same in both scripts"
+    );
+    assert_eq!(
+        (text.as_str(), lang.as_str()),
+        (simplified.as_str(), "zh-Hans"),
+        "poem {id}"
+    );
+    // An English page: the corpus's traditional script.
+    b.open(&format!("/search?{moon}&lang=en"));
+    b.wait(&format!("{script} === 'hant'"));
+    let (id2, text, lang) = first_hit(&b);
+    assert_eq!(id2, id);
+    assert_eq!(
+        (text.as_str(), lang.as_str()),
+        (traditional.as_str(), "zh-Hant")
+    );
+    // script=hans wins over the language.
+    b.open(&format!("/search?{moon}&lang=en&script=hans"));
+    b.wait(&format!("{script} === 'hans'"));
+    b.wait("document.querySelector('[data-testid=\"search-results\"] .search-hit-text')?.lang === 'zh-Hans'");
+    assert_eq!(first_hit(&b).1, simplified);
+    // The switch: traditional, written into the URL and remembered.
+    s.execute(
+        "document.querySelector('[data-testid=\"script-switch\"] [data-value=\"hant\"]').click()",
+    )
+    .unwrap();
+    b.wait(&format!(
+        "{script} === 'hant' && location.search.includes('script=hant')"
+    ));
+    assert_eq!(first_hit(&b).1, traditional);
+    b.open(&format!("/search?{moon}&lang=zh"));
+    b.wait(&format!("{script} === 'hant'"));
+    assert_eq!(first_hit(&b).1, traditional);
+    // Chapter 4 follows it too: the poem shown is the written one, mapped.
+    b.open("/llama?form=wujue&seed=1&script=hans");
+    b.wait("document.querySelector('[data-testid=\"llama-write-poem\"] .poem-char')");
+    b.wait("document.querySelector('[data-testid=\"llama-write-poem\"]')?.lang === 'zh-Hans'");
+    let got = s
+        .execute(
+            "const poem = document.querySelector('[data-testid=\"llama-write-poem\"]');
+             return [poem.dataset.poem, [...poem.querySelectorAll('.poem-char')].map(c => c.textContent).join('')]",
+        )
+        .unwrap();
+    let written = got[0].as_str().unwrap();
+    let shown = got[1].as_str().unwrap();
+    let want: String = reference
+        .fold
+        .text(written)
+        .chars()
+        .filter(|c| shown.contains(*c))
+        .collect();
+    assert!(!shown.is_empty());
+    assert_eq!(shown, want, "written {written}");
+    b.assert_clean_logs();
+}
+
 #[test]
 fn language_choice() {
     let b = Browser::start(GpuMode::NoWebGpu);
@@ -3283,13 +3586,14 @@ fn language_choice() {
     assert_eq!(
         b.session
             .execute(
-                "return [...document.querySelectorAll('nav a')].map(a => a.innerText).slice(0, 3)"
+                "return [...document.querySelectorAll('nav a')].map(a => a.textContent).slice(0, 3)"
             )
             .unwrap(),
+        // The Chapters menu, grouped: generative models, then transformers.
         json!([
             "MNIST 上的自回归模型",
             "注意力的变体与 KV 缓存",
-            "DETR：把检测当作集合预测"
+            "写唐诗的小 LLaMA"
         ])
     );
     b.wait("document.title === '看清机器学习模型的内部 · glassbox'");

@@ -13,6 +13,8 @@ use std::{
 
 // The browser tests' static server, shared as one file (xtask serves on a
 // fixed port, so its free-port constructor goes unused here).
+#[cfg(test)]
+mod modules;
 #[path = "../../tests/src/static_server.rs"]
 #[allow(dead_code)]
 mod static_server;

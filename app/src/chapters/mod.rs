@@ -7,18 +7,24 @@ use crate::shell::{
     widget::Widget,
 };
 
-/// Declares each chapter's module and lists it. Adding a chapter is its
-/// folder (`chapters/<slug>/`), its locale files, and its slug here.
-macro_rules! registry {
-    ($($slug:ident),* $(,)?) => {
-        $(pub mod $slug;)*
+pub mod attention;
+pub mod autoregressive;
+pub mod detr;
+pub mod llama;
+pub mod lora;
+pub mod search;
 
-        /// Every chapter, in reading order.
-        pub static ALL: &[&Chapter] = &[$(&$slug::CHAPTER),*];
-    };
-}
-
-registry!(autoregressive, attention, detr, llama, lora, search);
+/// Every chapter, in reading order. A new chapter is its folder
+/// (`chapters/<slug>/`), its locale files, its `mod` line above and its
+/// entry here.
+pub static ALL: &[&Chapter] = &[
+    &autoregressive::CHAPTER,
+    &attention::CHAPTER,
+    &detr::CHAPTER,
+    &llama::CHAPTER,
+    &lora::CHAPTER,
+    &search::CHAPTER,
+];
 
 /// Every page with a chunk of its own: the chapters, then the GPU page.
 pub fn pages() -> impl Iterator<Item = &'static Page> {

@@ -8,7 +8,7 @@ use crate::{
     i18n::{t, t_string, use_i18n},
     shell::{
         assets::{fetch_asset, manifest, FetchError},
-        lang::fill,
+        format::fill,
     },
 };
 

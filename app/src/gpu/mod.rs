@@ -12,10 +12,11 @@ use leptos::{prelude::*, wasm_split::wasm_split};
 use crate::{
     i18n::{t, t_string, use_i18n},
     shell::{
-        chapter::{text, ChunkError, ChunkFuture, Page},
-        lang::fill,
+        chapter::{ChunkError, ChunkFuture, Page},
+        format::fill,
         live_backend::LiveBackend,
         page_parts::EmbedHint,
+        text::text,
         widget::Widget,
     },
 };

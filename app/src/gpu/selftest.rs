@@ -13,7 +13,7 @@ use crate::shell::widget::UrlNotices;
 use crate::{
     i18n::{t, t_string, td_string, use_i18n, Locale},
     shell::{
-        lang::fill,
+        format::fill,
         live_backend::LiveBackend,
         url_state::{use_widget_state, Invalid, WidgetState},
     },

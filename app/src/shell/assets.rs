@@ -16,7 +16,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::{
     i18n::{td_string, Locale},
-    shell::lang::fill,
+    shell::format::fill,
 };
 
 /// Why a file could not be had. [`FetchError::say`] words it in the page's

@@ -6,19 +6,10 @@ use std::{future::Future, pin::Pin};
 
 use leptos::prelude::*;
 
-use crate::{i18n::Locale, shell::widget::Widget};
-
-/// A text in the page's language, from the locale files.
-pub type Text = fn(Locale) -> &'static str;
-
-/// `text!(namespace.key)`: the [`Text`] under `key` in
-/// `locales/<lang>/<namespace>.json`.
-macro_rules! text {
-    ($namespace:ident . $key:ident) => {
-        |locale: $crate::i18n::Locale| $crate::i18n::td_string!(locale, $namespace.$key)
-    };
-}
-pub(crate) use text;
+use crate::{
+    i18n::Locale,
+    shell::{text::Text, widget::Widget},
+};
 
 /// A page whose code is a wasm chunk of its own: a chapter, or the GPU page.
 #[derive(Debug)]

@@ -1,4 +1,4 @@
-//! Numbers as the page prints them.
+//! Numbers and texts with values, as the page prints them.
 
 /// 1234567 → "1,234,567".
 pub fn group(n: u64) -> String {
@@ -27,6 +27,37 @@ pub fn human_bytes(b: u64) -> String {
     } else {
         format!("{v:.2} {}", UNITS[u])
     }
+}
+
+/// A translation with `{name}` placeholders, filled in. Plain keys with
+/// placeholders, rather than leptos_i18n's `{{ name }}` interpolation,
+/// because each interpolated key generates its own builder types (kilobytes
+/// of wasm apiece, against the first-load budget). A unit test checks that
+/// both languages name the same placeholders.
+pub fn fill(template: &str, vars: &[(&str, &dyn std::fmt::Display)]) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            vars.iter()
+                .find(|(name, _)| *name == &after[..close])
+                .map(|v| (close, v.1))
+        });
+        match value {
+            Some((close, value)) => {
+                out.push_str(&value.to_string());
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]

@@ -120,37 +120,6 @@ pub fn LangSwitch() -> impl IntoView {
     }
 }
 
-/// A translation with `{name}` placeholders, filled in. Plain keys with
-/// placeholders, rather than leptos_i18n's `{{ name }}` interpolation,
-/// because each interpolated key generates its own builder types (kilobytes
-/// of wasm apiece, against the first-load budget). A unit test checks that
-/// both languages name the same placeholders.
-pub fn fill(template: &str, vars: &[(&str, &dyn std::fmt::Display)]) -> String {
-    let mut out = String::with_capacity(template.len() + 16);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let value = after.find('}').and_then(|close| {
-            vars.iter()
-                .find(|(name, _)| *name == &after[..close])
-                .map(|v| (close, v.1))
-        });
-        match value {
-            Some((close, value)) => {
-                out.push_str(&value.to_string());
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 fn t_string_label(locale: Locale) -> &'static str {
     crate::i18n::td_string!(locale, common.switch_language_label)
 }
@@ -158,6 +127,7 @@ fn t_string_label(locale: Locale) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shell::format::fill;
 
     #[test]
     fn lang_values() {

@@ -20,7 +20,7 @@ use web_time::Instant;
 
 use crate::{
     i18n::{t, t_string, td_string, use_i18n, Locale},
-    shell::{in_flight::InFlight, lang::fill},
+    shell::{format::fill, in_flight::InFlight},
 };
 
 /// Context newtype: the detected backend, resolved once WebGPU has answered.
@@ -340,51 +340,85 @@ pub fn BackendBadge() -> impl IntoView {
             gpu_bytes.set(Some(exec.bytes_held()));
         }
     }));
+    // The badge stays in the header; the control, the bytes held and each
+    // calibration's reason open under it, so the header stays one row.
     view! {
         <span class="backend">
-            <Suspense fallback=move || view! { <span class="badge" data-testid="backend-badge">{t!(i18n, gpu.backend_detecting)}</span> }>
-                {move || Suspend::new(async move {
-                    let backend = backend.await;
-                    let kind = match backend {
-                        Backend::Gpu(_) => "webgpu",
-                        Backend::Cpu(_) => "cpu",
-                    };
-                    let has_gpu = backend.on_gpu();
-                    let badge = Badge::of(&backend);
-                    view! {
-                        <span class=format!("badge badge-{kind}") data-testid="backend-badge" data-backend=kind>
-                            {move || badge.text(i18n.get_locale())}
+            <details class="backend-menu" data-testid="backend-menu">
+                <summary title=move || t_string!(i18n, shell.backend_details)>
+                    <Suspense fallback=move || view! { <span class="badge" data-testid="backend-badge">{t!(i18n, gpu.backend_detecting)}</span> }>
+                        {move || Suspend::new(async move {
+                            let backend = backend.await;
+                            let kind = match backend {
+                                Backend::Gpu(_) => "webgpu",
+                                Backend::Cpu(_) => "cpu",
+                            };
+                            let badge = Badge::of(&backend);
+                            view! {
+                                <span class=format!("badge badge-{kind}") data-testid="backend-badge" data-backend=kind>
+                                    {move || badge.text(i18n.get_locale())}
+                                </span>
+                            }
+                        })}
+                    </Suspense>
+                </summary>
+                <div class="backend-panel">
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let has_gpu = backend.await.on_gpu();
+                            view! {
+                                <label class="backend-choice">
+                                    <span>{t!(i18n, gpu.backend_run_on)}</span>
+                                    <select
+                                        data-testid="backend-choice"
+                                        on:change=move |ev| {
+                                            if let Some(c) = BackendChoice::from_slug(&event_target_value(&ev)) {
+                                                reload_with(c);
+                                            }
+                                        }
+                                        prop:value=choice().slug()
+                                    >
+                                        <option value="auto">{t!(i18n, gpu.backend_auto)}</option>
+                                        <option value="gpu" disabled=!has_gpu>"GPU"</option>
+                                        <option value="cpu">"CPU"</option>
+                                    </select>
+                                </label>
+                            }
+                        })}
+                    </Suspense>
+                    {move || gpu_bytes.get().map(|b| view! {
+                        <span class="note" data-testid="gpu-bytes" data-value=b.to_string()>
+                            {move || fill(
+                                t_string!(i18n, gpu.backend_gpu_bytes),
+                                &[("bytes", &crate::shell::format::human_bytes(b))],
+                            )}
                         </span>
-                        <label class="backend-choice">
-                            <span>{t!(i18n, gpu.backend_run_on)}</span>
-                            <select
-                                data-testid="backend-choice"
-                                on:change=move |ev| {
-                                    if let Some(c) = BackendChoice::from_slug(&event_target_value(&ev)) {
-                                        reload_with(c);
+                    })}
+                    <span class="backend-reasons" data-testid="backend-reasons" aria-live="polite">
+                        {move || {
+                            calibrations
+                                .get()
+                                .into_iter()
+                                .map(|c| {
+                                    let chosen = if c.gpu_wins() { "gpu" } else { "cpu" };
+                                    view! {
+                                        <span class="backend-reason" data-family=c.family data-chosen=chosen>
+                                            {format!(
+                                                "{} → {}",
+                                                family_in(i18n.get_locale(), c.family),
+                                                reason_in(i18n.get_locale(), &c)
+                                            )}
+                                        </span>
                                     }
-                                }
-                                prop:value=choice().slug()
-                            >
-                                <option value="auto">{t!(i18n, gpu.backend_auto)}</option>
-                                <option value="gpu" disabled=!has_gpu>"GPU"</option>
-                                <option value="cpu">"CPU"</option>
-                            </select>
-                        </label>
-                    }
-                })}
-            </Suspense>
+                                })
+                                .collect_view()
+                        }}
+                    </span>
+                </div>
+            </details>
             {bad_choice.map(|value| view! {
                 <span class="notices" role="status">
                     {move || fill(t_string!(i18n, gpu.backend_bad_choice), &[("value", &value)])}
-                </span>
-            })}
-            {move || gpu_bytes.get().map(|b| view! {
-                <span class="note" data-testid="gpu-bytes" data-value=b.to_string()>
-                    {move || fill(
-                        t_string!(i18n, gpu.backend_gpu_bytes),
-                        &[("bytes", &crate::shell::format::human_bytes(b))],
-                    )}
                 </span>
             })}
             {move || {
@@ -398,26 +432,6 @@ pub fn BackendBadge() -> impl IntoView {
                     </span>
                 })
             }}
-            <span class="backend-reasons" data-testid="backend-reasons" aria-live="polite">
-                {move || {
-                    calibrations
-                        .get()
-                        .into_iter()
-                        .map(|c| {
-                            let chosen = if c.gpu_wins() { "gpu" } else { "cpu" };
-                            view! {
-                                <span class="backend-reason" data-family=c.family data-chosen=chosen>
-                                    {format!(
-                                        "{} → {}",
-                                        family_in(i18n.get_locale(), c.family),
-                                        reason_in(i18n.get_locale(), &c)
-                                    )}
-                                </span>
-                            }
-                        })
-                        .collect_view()
-                }}
-            </span>
         </span>
     }
 }

@@ -18,8 +18,8 @@ use crate::{
             self, js_detail, manifest, offline_cache, offline_key, store_offline, CacheError,
             FetchError,
         },
+        format::fill,
         format::{group, human_bytes},
-        lang::fill,
     },
 };
 

@@ -4,7 +4,7 @@
 
 use crate::{
     i18n::{td_string, Locale},
-    shell::lang::fill,
+    shell::format::fill,
 };
 
 /// What a key does on a focused drawing pad.

@@ -2,10 +2,7 @@
 //! Chapters come from the registry, so nothing here names one.
 
 use leptos::prelude::*;
-use leptos_router::{
-    components::A,
-    hooks::{use_location, use_params_map},
-};
+use leptos_router::hooks::{use_location, use_params_map};
 
 use crate::{
     chapters as registry,
@@ -15,9 +12,11 @@ use crate::{
         chunks::{Lazy, Part, WidgetView},
         embed_bridge::use_embed_bridge,
         embed_protocol::hidden_parts,
-        lang::{fill, LangSwitch},
+        format::fill,
+        lang::LangSwitch,
         live_backend::BackendBadge,
         math::Prose,
+        nav::{ChapterNeighbours, ChaptersMenu, TableOfContents},
         offline::OfflineSave,
         page_parts::EmbedHint,
         present::{presenting, Presentation},
@@ -36,16 +35,12 @@ pub fn Chrome(#[prop(into)] title: Signal<String>, children: Children) -> impl I
         <a class="skip-link" href="#main">{t!(i18n, common.skip)}</a>
         <header class="site-header">
             <a class="brand" href="/">"glassbox"</a>
-            <nav aria-label=move || t_string!(i18n, common.nav_label)>
-                {registry::ALL
-                    .iter()
-                    .map(|&c| view! { <A href=c.page.path()>{move || c.title(i18n.get_locale())}</A> })
-                    .collect_view()}
-                <A href="/gpu">{t!(i18n, common.your_gpu)}</A>
-            </nav>
-            <BackendBadge/>
-            <ThemeToggle/>
-            <LangSwitch/>
+            <ChaptersMenu/>
+            <span class="header-end">
+                <BackendBadge/>
+                <ThemeToggle/>
+                <LangSwitch/>
+            </span>
         </header>
         <main id="main" tabindex="-1">{children()}</main>
         <footer class="site-footer">{t!(i18n, common.footer)}</footer>
@@ -103,7 +98,13 @@ fn ChapterPage(chapter: &'static Chapter) -> impl IntoView {
             let title = Signal::derive(move || chapter.title(i18n.get_locale()).to_string());
             view! {
                 <Chrome title>
-                    <Lazy part=Part { page: &chapter.page, widget: None }/>
+                    <div class="chapter-layout">
+                        <TableOfContents chapter/>
+                        <div class="chapter-body">
+                            <Lazy part=Part { page: &chapter.page, widget: None }/>
+                            <ChapterNeighbours chapter/>
+                        </div>
+                    </div>
                 </Chrome>
             }
             .into_any()

@@ -20,7 +20,7 @@ use crate::{
     shell::{
         chapter::{Chapter, Page, Step},
         chunks::WidgetView,
-        lang::fill,
+        format::fill,
         math::Prose,
         offline::OfflineSave,
         theme::{choice, choose, ThemeToggle},

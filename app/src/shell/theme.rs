@@ -12,7 +12,7 @@ use wasm_bindgen::{closure::Closure, JsCast};
 
 use crate::{
     i18n::{t_string, use_i18n},
-    shell::lang::fill,
+    shell::format::fill,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

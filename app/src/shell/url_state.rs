@@ -14,7 +14,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::{
     i18n::{td_string, Locale},
-    shell::lang::fill,
+    shell::format::fill,
 };
 
 pub trait WidgetState:
@@ -137,8 +137,8 @@ pub fn to_query<S: WidgetState>(state: &S) -> String {
 /// debugging switches, the theme, an embed's `hide=` and trusted host
 /// `origin=`, the language (reserved for the translation work), and
 /// presentation mode's `present=` and `step=`.
-pub const PAGE_PARAMS: [&str; 8] = [
-    "backend", "debug", "theme", "hide", "origin", "lang", "present", "step",
+pub const PAGE_PARAMS: [&str; 9] = [
+    "backend", "debug", "theme", "hide", "origin", "lang", "script", "present", "step",
 ];
 
 pub fn parse_query<S: WidgetState>(pairs: &[(String, String)]) -> Parsed<S> {

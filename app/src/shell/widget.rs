@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::{
     i18n::{use_i18n, Locale},
-    shell::{chapter::Text, url_state::Notice},
+    shell::{text::Text, url_state::Notice},
 };
 
 #[derive(Debug, Clone, Copy)]

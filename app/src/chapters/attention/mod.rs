@@ -1,6 +1,7 @@
 //! Chapter 2: attention variants (MHA, GQA, MQA, MLA) and the KV cache, in a calculator and a live decoder.
 
 mod deck;
+pub mod embeds;
 mod sections;
 pub mod session;
 pub mod widgets;
@@ -8,26 +9,13 @@ pub mod widgets;
 use leptos::{prelude::*, wasm_split::wasm_split};
 
 use crate::shell::{
-    chapter::{text, Chapter, ChunkError, ChunkFuture, Group, Page},
+    chapter::{Chapter, ChunkError, ChunkFuture, Group, Page},
     page_parts::{ChapterHead, EmbedHint, SectionProse},
+    text::text,
     widget::Widget,
 };
+use embeds::{CALCULATOR, LIVE, MEMORY};
 use widgets::{calculator::KvCalculator, live::KvLive, memory::KvMemory};
-
-pub const CALCULATOR: Widget = Widget {
-    slug: "kv-calculator",
-    title: text!(attention.widget_calculator),
-};
-
-pub const LIVE: Widget = Widget {
-    slug: "kv-live",
-    title: text!(attention.widget_live),
-};
-
-pub const MEMORY: Widget = Widget {
-    slug: "kv-memory",
-    title: text!(attention.widget_memory),
-};
 
 pub static CHAPTER: Chapter = Chapter {
     page: Page {

@@ -10,7 +10,10 @@ use compute::{
 };
 use serde::Deserialize;
 
-use crate::{chapters::autoregressive::session::ModelLoadError, shell::assets::{fetch_asset, manifest}};
+use crate::{
+    chapters::autoregressive::session::ModelLoadError,
+    shell::assets::{fetch_asset, manifest},
+};
 
 pub async fn digit_model(
     variant: Variant,

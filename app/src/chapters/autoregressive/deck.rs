@@ -1,7 +1,7 @@
 //! The chapter as a lecture deck (`present=1`): text steps, and widgets
 //! with a preset query. Content only; the shell's `present.rs` shows it.
 
-use crate::shell::chapter::{text, Step};
+use crate::shell::{chapter::Step, text::text};
 
 /// MNIST test digit 699, a 7, as chapter 1's drawing code (what "Load a real
 /// test digit" writes for #699; a test checks it against the committed split).
@@ -11,6 +11,7 @@ macro_rules! test_seven {
         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAfAAAH8AAH_wAA-GAAAA4AAADgAAAcAAABwAAAGAAAA4AAADAAAAMAAABwAAAGAAAA4AAADgAAAMAAAAwAAADgAAAMAAAAAAA"
     };
 }
+#[cfg(test)]
 pub const TEST_SEVEN: (usize, &str) = (699, test_seven!());
 
 pub const DECK: &[Step] = &[
@@ -19,7 +20,7 @@ pub const DECK: &[Step] = &[
         body: text!(autoregressive.deck_1_body),
     },
     Step::Widget {
-        widget: super::SCORE,
+        widget: super::embeds::SCORE,
         query: concat!("x=", test_seven!()),
         caption: text!(autoregressive.deck_2_caption),
     },
@@ -28,17 +29,17 @@ pub const DECK: &[Step] = &[
         body: text!(autoregressive.deck_3_body),
     },
     Step::Widget {
-        widget: super::SAMPLE,
+        widget: super::embeds::SAMPLE,
         query: "model=nade&seed=3&speed=16",
         caption: text!(autoregressive.deck_4_caption),
     },
     Step::Widget {
-        widget: super::SAMPLE,
+        widget: super::embeds::SAMPLE,
         query: "model=pixelcnn&seed=3&speed=16",
         caption: text!(autoregressive.deck_5_caption),
     },
     Step::Widget {
-        widget: super::RECEPTIVE,
+        widget: super::embeds::RECEPTIVE,
         query: concat!("pixel=400&x=", test_seven!()),
         caption: text!(autoregressive.deck_receptive_caption),
     },
@@ -47,12 +48,12 @@ pub const DECK: &[Step] = &[
         body: text!(autoregressive.deck_6_body),
     },
     Step::Widget {
-        widget: super::COMPLETE,
+        widget: super::embeds::COMPLETE,
         query: concat!("rows=14&x=", test_seven!()),
         caption: text!(autoregressive.deck_7_caption),
     },
     Step::Widget {
-        widget: super::COSTS,
+        widget: super::embeds::COSTS,
         query: "",
         caption: text!(autoregressive.deck_8_caption),
     },

@@ -1,6 +1,7 @@
 //! Chapter 1: autoregressive models on MNIST (FVSBN, NADE, MADE, PixelCNN): exact likelihoods, sampling, receptive fields and teacher forcing.
 
 mod deck;
+pub mod embeds;
 mod sections;
 pub mod session;
 pub mod widgets;
@@ -8,37 +9,14 @@ pub mod widgets;
 use leptos::{prelude::*, wasm_split::wasm_split};
 
 use crate::shell::{
-    chapter::{text, Chapter, ChunkError, ChunkFuture, Group, Page},
+    chapter::{Chapter, ChunkError, ChunkFuture, Group, Page},
     page_parts::{ChapterHead, EmbedHint, SectionProse},
+    text::text,
     widget::Widget,
 };
+use embeds::{COMPLETE, COSTS, RECEPTIVE, SAMPLE, SCORE};
 use widgets::{
     complete::ArComplete, costs::ArCosts, receptive::ArReceptive, sample::ArSample, score::ArScore,
-};
-
-pub const SCORE: Widget = Widget {
-    slug: "ar-score",
-    title: text!(autoregressive.widget_score),
-};
-
-pub const SAMPLE: Widget = Widget {
-    slug: "ar-sample",
-    title: text!(autoregressive.widget_sample),
-};
-
-pub const RECEPTIVE: Widget = Widget {
-    slug: "ar-receptive",
-    title: text!(autoregressive.widget_receptive),
-};
-
-pub const COMPLETE: Widget = Widget {
-    slug: "ar-complete",
-    title: text!(autoregressive.widget_complete),
-};
-
-pub const COSTS: Widget = Widget {
-    slug: "ar-costs",
-    title: text!(autoregressive.widget_costs),
 };
 
 pub static CHAPTER: Chapter = Chapter {

@@ -11,7 +11,15 @@ use compute::{
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::{shell::{assets::{fetch_asset, manifest, FetchError}, in_flight::InFlight, lang::fill, live_backend::family_backend}, i18n::{td_string, Locale}};
+use crate::{
+    i18n::{td_string, Locale},
+    shell::{
+        assets::{fetch_asset, manifest, FetchError},
+        format::fill,
+        in_flight::InFlight,
+        live_backend::family_backend,
+    },
+};
 
 /// Why a model, its metrics or the MNIST test split could not be had.
 /// `Display` is the English wording (for logs and callers without a
@@ -66,11 +74,15 @@ impl ModelLoadError {
                     DigitsProblem::Mismatch => {
                         td_string!(locale, autoregressive.err_digits_mismatch).to_string()
                     }
-                    DigitsProblem::NoDigit(index) => {
-                        fill(td_string!(locale, autoregressive.err_no_digit), &[("index", index)])
-                    }
+                    DigitsProblem::NoDigit(index) => fill(
+                        td_string!(locale, autoregressive.err_no_digit),
+                        &[("index", index)],
+                    ),
                 };
-                fill(td_string!(locale, autoregressive.err_digits), &[("detail", &detail)])
+                fill(
+                    td_string!(locale, autoregressive.err_digits),
+                    &[("detail", &detail)],
+                )
             }
         }
     }
@@ -185,7 +197,7 @@ pub async fn metrics(kind: ArKind) -> Result<TrainedMetrics, ModelLoadError> {
 /// Test digit `index` of the committed test split (binarised at 0.5), and
 /// its label.
 pub async fn test_digit(index: usize) -> Result<(Vec<f32>, u8), ModelLoadError> {
-    let digits = crate::shell::mnist::test_digits().await?;
+    let digits = test_digits().await?;
     let px = compute::models::ar::PIXELS;
     let image = digits
         .images
@@ -199,6 +211,45 @@ pub async fn test_digit(index: usize) -> Result<(Vec<f32>, u8), ModelLoadError> 
 
 /// Digits in the committed test split.
 pub const TEST_DIGITS: usize = 997;
+
+// The committed MNIST test split, downloaded and parsed once per page:
+// chapter 1's "real test digit", chapter 3's scenes and dropped-in digits.
+
+/// The MNIST test split at full intensity (0–255): images [n, 784], labels.
+pub struct TestDigits {
+    pub images: Vec<u8>,
+    pub labels: Vec<u8>,
+}
+
+const PATH: &str = "data/mnist-test.safetensors";
+
+thread_local! {
+    static DIGITS: RefCell<Option<Rc<TestDigits>>> = const { RefCell::new(None) };
+}
+
+pub async fn test_digits() -> Result<Rc<TestDigits>, ModelLoadError> {
+    if let Some(d) = DIGITS.with(|d| d.borrow().clone()) {
+        return Ok(d);
+    }
+    let m = manifest().await?;
+    let bytes = fetch_asset(PATH, &m, |_, _| {}).await?;
+    let bad = |detail: String| ModelLoadError::Digits(DigitsProblem::Parse(detail));
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
+    let get = |name: &str| {
+        st.tensor(name)
+            .map(|t| t.data().to_vec())
+            .map_err(|e| bad(e.to_string()))
+    };
+    let digits = Rc::new(TestDigits {
+        images: get("images")?,
+        labels: get("labels")?,
+    });
+    if digits.labels.is_empty() || digits.images.len() != digits.labels.len() * 784 {
+        return Err(ModelLoadError::Digits(DigitsProblem::Mismatch));
+    }
+    DIGITS.with(|d| *d.borrow_mut() = Some(digits.clone()));
+    Ok(digits)
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! The chapter as a lecture deck (`present=1`): text steps, and widgets
 //! with a preset query. Content only; the shell's `present.rs` shows it.
 
-use crate::shell::chapter::{text, Step};
+use crate::shell::{chapter::Step, text::text};
 
 pub const DECK: &[Step] = &[
     Step::Text {
@@ -9,7 +9,7 @@ pub const DECK: &[Step] = &[
         body: text!(detr.deck_1_body),
     },
     Step::Widget {
-        widget: super::DETECT,
+        widget: super::embeds::DETECT,
         query: "scene=1",
         caption: text!(detr.deck_2_caption),
     },
@@ -18,17 +18,17 @@ pub const DECK: &[Step] = &[
         body: text!(detr.deck_3_body),
     },
     Step::Widget {
-        widget: super::QUERIES,
+        widget: super::embeds::QUERIES,
         query: "scene=1",
         caption: text!(detr.deck_4_caption),
     },
     Step::Widget {
-        widget: super::QUERIES,
+        widget: super::embeds::QUERIES,
         query: "scene=1&layer=0",
         caption: text!(detr.deck_5_caption),
     },
     Step::Widget {
-        widget: super::ATTENTION,
+        widget: super::embeds::ATTENTION,
         query: "scene=1&query=0&cell=66",
         caption: text!(detr.deck_6_caption),
     },
@@ -37,17 +37,17 @@ pub const DECK: &[Step] = &[
         body: text!(detr.deck_7_body),
     },
     Step::Widget {
-        widget: super::MATCHING,
+        widget: super::embeds::MATCHING,
         query: "scene=1",
         caption: text!(detr.deck_8_caption),
     },
     Step::Widget {
-        widget: super::PIPELINE,
+        widget: super::embeds::PIPELINE,
         query: "scene=1&stage=7&query=0",
         caption: text!(detr.deck_pipeline_caption),
     },
     Step::Widget {
-        widget: super::DETECT,
+        widget: super::embeds::DETECT,
         query: "scene=7&conf=30",
         caption: text!(detr.deck_9_caption),
     },

@@ -1,6 +1,7 @@
 //! Chapter 3: DETR, a small detector for canvases of digits, opened layer by layer. The page's widgets share one detection of the canvas.
 
 mod deck;
+pub mod embeds;
 mod sections;
 pub mod session;
 pub mod widgets;
@@ -8,38 +9,15 @@ pub mod widgets;
 use leptos::{prelude::*, wasm_split::wasm_split};
 
 use crate::shell::{
-    chapter::{text, Chapter, ChunkError, ChunkFuture, Group, Page},
+    chapter::{Chapter, ChunkError, ChunkFuture, Group, Page},
     page_parts::{ChapterHead, EmbedHint, SectionProse},
+    text::text,
     widget::Widget,
 };
+use embeds::{ATTENTION, DETECT, MATCHING, PIPELINE, QUERIES};
 use widgets::{
     attention::DetrAttention, detect::DetrDetect, matching::DetrMatching, pipeline::DetrPipeline,
     queries::DetrQueries, DetrModelFacts, DetrSessionScope,
-};
-
-pub const DETECT: Widget = Widget {
-    slug: "detr-detect",
-    title: text!(detr.widget_detect),
-};
-
-pub const QUERIES: Widget = Widget {
-    slug: "detr-queries",
-    title: text!(detr.widget_queries),
-};
-
-pub const ATTENTION: Widget = Widget {
-    slug: "detr-attention",
-    title: text!(detr.widget_attention),
-};
-
-pub const MATCHING: Widget = Widget {
-    slug: "detr-matching",
-    title: text!(detr.widget_matching),
-};
-
-pub const PIPELINE: Widget = Widget {
-    slug: "detr-pipeline",
-    title: text!(detr.widget_pipeline),
 };
 
 pub static CHAPTER: Chapter = Chapter {

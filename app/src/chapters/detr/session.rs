@@ -15,7 +15,15 @@ use compute::{
 };
 use serde::Deserialize;
 
-use crate::{chapters::autoregressive::session::ModelLoadError, shell::{assets::{fetch_asset, manifest}, in_flight::InFlight, live_backend::family_backend}, i18n::{td_string, Locale}};
+use crate::{
+    chapters::autoregressive::session::ModelLoadError,
+    i18n::{td_string, Locale},
+    shell::{
+        assets::{fetch_asset, manifest},
+        in_flight::InFlight,
+        live_backend::family_backend,
+    },
+};
 
 /// The detector on the page's backend.
 pub enum DetrRunner {

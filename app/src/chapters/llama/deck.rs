@@ -1,7 +1,7 @@
 //! The chapter as a lecture deck (`present=1`): text steps, and widgets
 //! with a preset query. Content only; the shell's `present.rs` shows it.
 
-use crate::shell::chapter::{text, Step};
+use crate::shell::{chapter::Step, text::text};
 
 pub const DECK: &[Step] = &[
     Step::Text {
@@ -9,12 +9,12 @@ pub const DECK: &[Step] = &[
         body: text!(llama.deck_1_body),
     },
     Step::Widget {
-        widget: super::WRITE,
+        widget: super::embeds::WRITE,
         query: "form=wujue&seed=1",
         caption: text!(llama.deck_2_caption),
     },
     Step::Widget {
-        widget: super::WRITE,
+        widget: super::embeds::WRITE,
         query: "form=qilv&seed=3&temp=1",
         caption: text!(llama.deck_3_caption),
     },
@@ -23,7 +23,7 @@ pub const DECK: &[Step] = &[
         body: text!(llama.deck_4_body),
     },
     Step::Widget {
-        widget: super::ACROSTIC,
+        widget: super::embeds::ACROSTIC,
         query: "heads=%E6%98%A5%E5%A4%8F%E7%A7%8B%E5%86%AC",
         caption: text!(llama.deck_5_caption),
     },
@@ -32,17 +32,17 @@ pub const DECK: &[Step] = &[
         body: text!(llama.deck_6_body),
     },
     Step::Widget {
-        widget: super::INSIDE,
+        widget: super::embeds::INSIDE,
         query: "layer=1",
         caption: text!(llama.deck_7_caption),
     },
     Step::Widget {
-        widget: super::SCALING,
+        widget: super::embeds::SCALING,
         query: "",
         caption: text!(llama.deck_8_caption),
     },
     Step::Widget {
-        widget: super::SPEED,
+        widget: super::embeds::SPEED,
         query: "",
         caption: text!(llama.deck_9_caption),
     },

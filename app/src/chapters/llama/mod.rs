@@ -1,6 +1,7 @@
 //! Chapter 4: a tiny LLaMA writing Tang poems.
 
 mod deck;
+pub mod embeds;
 mod sections;
 pub mod session;
 pub mod widgets;
@@ -8,40 +9,17 @@ pub mod widgets;
 use leptos::{prelude::*, wasm_split::wasm_split};
 
 use crate::shell::{
-    chapter::{text, Chapter, ChunkError, ChunkFuture, Group, Page},
+    chapter::{Chapter, ChunkError, ChunkFuture, Group, Page},
     page_parts::{ChapterHead, EmbedHint, SectionProse},
+    text::text,
     widget::Widget,
 };
+use embeds::{ACROSTIC, INSIDE, SCALING, SPEED, WRITE};
 use widgets::{
     acrostic::LlamaAcrostic,
     inside::LlamaInside,
     scaling::{LlamaScaling, LlamaSpeed},
     write::LlamaWrite,
-};
-
-pub const WRITE: Widget = Widget {
-    slug: "llama-write",
-    title: text!(llama.widget_write),
-};
-
-pub const ACROSTIC: Widget = Widget {
-    slug: "llama-acrostic",
-    title: text!(llama.widget_acrostic),
-};
-
-pub const INSIDE: Widget = Widget {
-    slug: "llama-inside",
-    title: text!(llama.widget_inside),
-};
-
-pub const SCALING: Widget = Widget {
-    slug: "llama-scaling",
-    title: text!(llama.widget_scaling),
-};
-
-pub const SPEED: Widget = Widget {
-    slug: "llama-speed",
-    title: text!(llama.widget_speed),
 };
 
 pub static CHAPTER: Chapter = Chapter {

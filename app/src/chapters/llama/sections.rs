@@ -1,7 +1,7 @@
 //! The chapter's teaching text, section by section (keys into its locale
 //! files); the page puts its widgets between them. Content only.
 
-use crate::shell::chapter::{text, Section};
+use crate::shell::{chapter::Section, text::text};
 
 pub const DATA: Section = Section {
     id: "data-over-parameters",

@@ -18,7 +18,14 @@ use compute::{
 };
 use serde::Deserialize;
 
-use crate::{chapters::{autoregressive::session::ModelLoadError, detr::session::now_ms}, shell::{assets::{fetch_asset, manifest}, in_flight::InFlight, live_backend::family_backend}};
+use crate::{
+    chapters::{autoregressive::session::ModelLoadError, detr::session::now_ms},
+    shell::{
+        assets::{fetch_asset, manifest},
+        in_flight::InFlight,
+        live_backend::family_backend,
+    },
+};
 
 /// The OpenCC table the acrostic reads simplified characters with.
 pub const S2T_PATH: &str = "tokenizer/opencc-st-characters.txt";

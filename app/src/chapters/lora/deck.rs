@@ -1,7 +1,7 @@
 //! The chapter as a lecture deck (`present=1`): text steps, and widgets
 //! with a preset query. Content only; the shell's `present.rs` shows it.
 
-use crate::shell::chapter::{text, Step};
+use crate::shell::{chapter::Step, text::text};
 
 pub const DECK: &[Step] = &[
     Step::Text {
@@ -9,7 +9,7 @@ pub const DECK: &[Step] = &[
         body: text!(lora.deck_1_body),
     },
     Step::Widget {
-        widget: super::TRAIN,
+        widget: super::embeds::TRAIN,
         query: "steps=40",
         caption: text!(lora.deck_2_caption),
     },
@@ -18,22 +18,22 @@ pub const DECK: &[Step] = &[
         body: text!(lora.deck_3_body),
     },
     Step::Widget {
-        widget: super::COMPARE,
+        widget: super::embeds::COMPARE,
         query: "swap=base",
         caption: text!(lora.deck_4_caption),
     },
     Step::Widget {
-        widget: super::COMPARE,
+        widget: super::embeds::COMPARE,
         query: "swap=dufu&poet=dufu",
         caption: text!(lora.deck_5_caption),
     },
     Step::Widget {
-        widget: super::INSIDE,
+        widget: super::embeds::INSIDE,
         query: "swap=libai&poet=libai",
         caption: text!(lora.deck_6_caption),
     },
     Step::Widget {
-        widget: super::TABLE,
+        widget: super::embeds::TABLE,
         query: "poet=baijuyi",
         caption: text!(lora.deck_7_caption),
     },

@@ -1,6 +1,7 @@
 //! Chapter 5: LoRA adapters trained here, on the tab's GPU or CPU.
 
 mod deck;
+pub mod embeds;
 mod sections;
 pub mod session;
 pub mod widgets;
@@ -8,31 +9,13 @@ pub mod widgets;
 use leptos::{prelude::*, wasm_split::wasm_split};
 
 use crate::shell::{
-    chapter::{text, Chapter, ChunkError, ChunkFuture, Group, Page},
+    chapter::{Chapter, ChunkError, ChunkFuture, Group, Page},
     page_parts::{ChapterHead, EmbedHint, SectionProse},
+    text::text,
     widget::Widget,
 };
+use embeds::{COMPARE, INSIDE, TABLE, TRAIN};
 use widgets::{compare::LoraCompare, inside::LoraInside, table::LoraTable, train::LoraTrain};
-
-pub const TRAIN: Widget = Widget {
-    slug: "lora-train",
-    title: text!(lora.widget_train),
-};
-
-pub const COMPARE: Widget = Widget {
-    slug: "lora-compare",
-    title: text!(lora.widget_compare),
-};
-
-pub const INSIDE: Widget = Widget {
-    slug: "lora-inside",
-    title: text!(lora.widget_inside),
-};
-
-pub const TABLE: Widget = Widget {
-    slug: "lora-table",
-    title: text!(lora.widget_table),
-};
 
 pub static CHAPTER: Chapter = Chapter {
     page: Page {

@@ -19,7 +19,16 @@ use compute::{
 };
 use leptos::prelude::*;
 
-use crate::{chapters::{autoregressive::session::ModelLoadError, llama::session::{llama_session, LlamaSession}}, shell::{assets::{fetch_asset, manifest}, in_flight::InFlight}};
+use crate::{
+    chapters::{
+        autoregressive::session::ModelLoadError,
+        llama::session::{llama_session, LlamaSession},
+    },
+    shell::{
+        assets::{fetch_asset, manifest},
+        in_flight::InFlight,
+    },
+};
 
 pub use compute::models::llama::lora::{PAGE_BATCH, SEED};
 /// Held-out poems per form the page evaluates on: the first this many of

@@ -1,7 +1,7 @@
 //! The chapter as a lecture deck (`present=1`): text steps, and widgets
 //! with a preset query. Content only; the shell's `present.rs` shows it.
 
-use crate::shell::chapter::{text, Step};
+use crate::shell::{chapter::Step, text::text};
 
 /// 明月 故乡, percent-encoded.
 macro_rules! moon_home {
@@ -16,12 +16,12 @@ pub const DECK: &[Step] = &[
         body: text!(search.deck_1_body),
     },
     Step::Widget {
-        widget: super::BUILD,
+        widget: super::embeds::BUILD,
         query: "q=%E6%98%8E%E6%9C%88",
         caption: text!(search.deck_2_caption),
     },
     Step::Widget {
-        widget: super::QUERY,
+        widget: super::embeds::QUERY,
         query: "q=%E6%98%8E%E6%9C%88",
         caption: text!(search.deck_3_caption),
     },
@@ -30,12 +30,12 @@ pub const DECK: &[Step] = &[
         body: text!(search.deck_4_body),
     },
     Step::Widget {
-        widget: super::INTERSECT,
+        widget: super::embeds::INTERSECT,
         query: concat!(moon_home!(), "&mode=merge&at=20"),
         caption: text!(search.deck_5_caption),
     },
     Step::Widget {
-        widget: super::INTERSECT,
+        widget: super::embeds::INTERSECT,
         query: concat!(moon_home!(), "&mode=gallop&at=20"),
         caption: text!(search.deck_6_caption),
     },
@@ -44,12 +44,12 @@ pub const DECK: &[Step] = &[
         body: text!(search.deck_7_body),
     },
     Step::Widget {
-        widget: super::QUERY,
+        widget: super::embeds::QUERY,
         query: concat!(moon_home!(), "&k1=2&b=0.3"),
         caption: text!(search.deck_8_caption),
     },
     Step::Widget {
-        widget: super::PIPELINE,
+        widget: super::embeds::PIPELINE,
         query: "q=%E6%98%8E%E6%9C%88&w=0.5",
         caption: text!(search.deck_9_caption),
     },

@@ -1,6 +1,7 @@
 //! Chapter 6: an inverted index over the Tang poems, built here.
 
 mod deck;
+pub mod embeds;
 mod sections;
 pub mod session;
 pub mod widgets;
@@ -8,32 +9,15 @@ pub mod widgets;
 use leptos::{prelude::*, wasm_split::wasm_split};
 
 use crate::shell::{
-    chapter::{text, Chapter, ChunkError, ChunkFuture, Group, Page},
+    chapter::{Chapter, ChunkError, ChunkFuture, Group, Page},
     page_parts::{ChapterHead, EmbedHint, SectionProse},
+    text::text,
     widget::Widget,
 };
+use embeds::{BUILD, INTERSECT, PIPELINE, QUERY};
 use widgets::{
-    build::SearchBuild, intersect::SearchIntersect, pipeline::SearchPipeline, results::SearchResults,
-};
-
-pub const BUILD: Widget = Widget {
-    slug: "search-build",
-    title: text!(search.widget_build),
-};
-
-pub const QUERY: Widget = Widget {
-    slug: "search-query",
-    title: text!(search.widget_query),
-};
-
-pub const INTERSECT: Widget = Widget {
-    slug: "search-intersect",
-    title: text!(search.widget_intersect),
-};
-
-pub const PIPELINE: Widget = Widget {
-    slug: "search-pipeline",
-    title: text!(search.widget_pipeline),
+    build::SearchBuild, intersect::SearchIntersect, pipeline::SearchPipeline,
+    results::SearchResults,
 };
 
 pub static CHAPTER: Chapter = Chapter {

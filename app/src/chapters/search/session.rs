@@ -16,7 +16,15 @@ use compute::{
     ComputeError,
 };
 
-use crate::{chapters::{autoregressive::session::ModelLoadError, detr::session::now_ms, llama::session::S2T_PATH}, shell::{assets::{fetch_asset, manifest}, in_flight::InFlight}};
+use crate::{
+    chapters::{
+        autoregressive::session::ModelLoadError, detr::session::now_ms, llama::session::S2T_PATH,
+    },
+    shell::{
+        assets::{fetch_asset, manifest},
+        in_flight::InFlight,
+    },
+};
 
 /// Poems indexed between two yields to the page.
 const SLICE: usize = 1_500;

@@ -11,7 +11,17 @@ use compute::tokenizer::Gpt2Tokenizer;
 use leptos::{prelude::*, task::spawn_local};
 
 use super::{KvState, MAX_COUNT};
-use crate::{shell::{assets::{fetch_asset, manifest}, format::{group, human_bytes}, lang::fill, math::Prose, url_state::use_widget_state, widget::UrlNotices}, i18n::{t, t_string, td_string, use_i18n, Locale}};
+use crate::{
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    shell::{
+        assets::{fetch_asset, manifest},
+        format::fill,
+        format::{group, human_bytes},
+        math::Prose,
+        url_state::use_widget_state,
+        widget::UrlNotices,
+    },
+};
 
 /// The published shapes, compiled in (they are part of the page's text).
 const PRESETS_JSON: &str = include_str!("../../../../../assets/reference/kv-cache-models.json");

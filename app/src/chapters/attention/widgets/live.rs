@@ -17,7 +17,27 @@ use leptos::{prelude::*, task::spawn_local};
 use web_time::Instant;
 
 use super::KvState;
-use crate::{chapters::{autoregressive::{session::ModelLoadError, widgets::{next_frame, pixels::{Palette, PixelCanvas}, LoadStatus}}, attention::session::{digit_metrics, digit_model, DigitMetrics}}, shell::{format::{group, human_bytes}, lang::fill, live_backend::{self, family_backend}, url_state::use_widget_state, widget::UrlNotices}, i18n::{t, t_string, use_i18n}};
+use crate::{
+    chapters::{
+        attention::session::{digit_metrics, digit_model, DigitMetrics},
+        autoregressive::{
+            session::ModelLoadError,
+            widgets::{
+                next_frame,
+                pixels::{Palette, PixelCanvas},
+                LoadStatus,
+            },
+        },
+    },
+    i18n::{t, t_string, use_i18n},
+    shell::{
+        format::fill,
+        format::{group, human_bytes},
+        live_backend::{self, family_backend},
+        url_state::use_widget_state,
+        widget::UrlNotices,
+    },
+};
 
 /// Steps timed with and without the cache by "Time it": without a cache
 /// the work grows with the square of the length, so a short prefix.

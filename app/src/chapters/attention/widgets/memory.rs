@@ -18,7 +18,24 @@ use compute::{
 use leptos::{html, prelude::*, task::spawn_local};
 
 use super::{live::decoder_backend, KvState};
-use crate::{chapters::{autoregressive::{session::ModelLoadError, widgets::{next_frame, pixels::{paint_signed, RowMark}, LoadStatus}}, attention::session::digit_model}, shell::{format::group, lang::fill, live_backend, math::Prose, url_state::use_widget_state, widget::UrlNotices}, i18n::{t, t_string, use_i18n}};
+use crate::{
+    chapters::{
+        attention::session::digit_model,
+        autoregressive::{
+            session::ModelLoadError,
+            widgets::{
+                next_frame,
+                pixels::{paint_signed, RowMark},
+                LoadStatus,
+            },
+        },
+    },
+    i18n::{t, t_string, use_i18n},
+    shell::{
+        format::fill, format::group, live_backend, math::Prose, url_state::use_widget_state,
+        widget::UrlNotices,
+    },
+};
 
 /// One variant's decoder and what it last reported.
 #[derive(Clone, Default, PartialEq)]

@@ -12,7 +12,11 @@ use super::{
     pixels::{Palette, PixelCanvas},
     use_ar_state, weights_of, LoadStatus, ModelSelect,
 };
-use crate::{chapters::autoregressive::session::{runner, ModelLoadError}, i18n::{t, t_string, use_i18n}, shell::{lang::fill, live_backend, widget::UrlNotices}};
+use crate::{
+    chapters::autoregressive::session::{runner, ModelLoadError},
+    i18n::{t, t_string, use_i18n},
+    shell::{format::fill, live_backend, widget::UrlNotices},
+};
 
 /// Pixels per submission while completing.
 const CHUNK: usize = 56;

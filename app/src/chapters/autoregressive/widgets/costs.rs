@@ -9,15 +9,28 @@ use leptos::{prelude::*, task::spawn_local};
 use web_time::Instant;
 
 use super::RunFailure;
-use crate::{chapters::autoregressive::session::{metrics, runner}, shell::{format::group, lang::fill, live_backend, math::Prose}, i18n::{t, t_string, td_string, use_i18n, Locale}};
+use crate::{
+    chapters::autoregressive::session::{metrics, runner},
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    shell::{format::fill, format::group, live_backend, math::Prose},
+};
 
 /// How the parameter count follows from the architecture (text with
 /// `$…$` formulas, for [`Prose`]).
 fn formula(locale: Locale, kind: ArKind) -> String {
     match kind {
-        ArKind::Fvsbn => fill(td_string!(locale, autoregressive.formula_fvsbn), &[("n", &PIXELS)]),
-        ArKind::Nade => fill(td_string!(locale, autoregressive.formula_nade), &[("d", &nade::HIDDEN)]),
-        ArKind::Made => fill(td_string!(locale, autoregressive.formula_made), &[("d", &made::HIDDEN)]),
+        ArKind::Fvsbn => fill(
+            td_string!(locale, autoregressive.formula_fvsbn),
+            &[("n", &PIXELS)],
+        ),
+        ArKind::Nade => fill(
+            td_string!(locale, autoregressive.formula_nade),
+            &[("d", &nade::HIDDEN)],
+        ),
+        ArKind::Made => fill(
+            td_string!(locale, autoregressive.formula_made),
+            &[("d", &made::HIDDEN)],
+        ),
         ArKind::PixelCnn => fill(
             td_string!(locale, autoregressive.formula_pixelcnn),
             &[
@@ -134,7 +147,11 @@ pub fn ArCosts() -> impl IntoView {
 /// (model, NLL in nats, source), worded in `locale`.
 fn published(locale: Locale) -> [(&'static str, &'static str, &'static str); 8] {
     [
-        ("FVSBN", "97.45", td_string!(locale, autoregressive.src_fvsbn)),
+        (
+            "FVSBN",
+            "97.45",
+            td_string!(locale, autoregressive.src_fvsbn),
+        ),
         (
             td_string!(locale, autoregressive.pub_nade_500),
             "88.86",
@@ -152,7 +169,11 @@ fn published(locale: Locale) -> [(&'static str, &'static str, &'static str); 8] 
             td_string!(locale, autoregressive.pub_made_nll),
             td_string!(locale, autoregressive.src_made),
         ),
-        ("PixelCNN", "81.30", td_string!(locale, autoregressive.src_pixelcnn)),
+        (
+            "PixelCNN",
+            "81.30",
+            td_string!(locale, autoregressive.src_pixelcnn),
+        ),
         (
             td_string!(locale, autoregressive.pub_pixelrnn),
             "79.20",

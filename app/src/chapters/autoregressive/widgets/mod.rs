@@ -13,7 +13,14 @@ use compute::models::ar::{image_from_code, ArKind, PIXELS, SIDE};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{chapters::autoregressive::session::ModelLoadError, i18n::{t, t_string, td_string, use_i18n, Locale}, shell::{lang::fill, url_state::{use_widget_state, Invalid, Parsed, WidgetState}}};
+use crate::{
+    chapters::autoregressive::session::ModelLoadError,
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    shell::{
+        format::fill,
+        url_state::{use_widget_state, Invalid, Parsed, WidgetState},
+    },
+};
 
 /// Pixels per animation frame the sampler may advance.
 pub const SPEEDS: [u32; 6] = [1, 4, 16, 56, 196, 784];

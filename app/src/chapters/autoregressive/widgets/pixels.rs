@@ -5,7 +5,13 @@ use compute::models::ar::{PIXELS, SIDE};
 use leptos::{html, prelude::*};
 use wasm_bindgen::{Clamped, JsCast};
 
-use crate::{i18n::t_string, shell::{lang::fill, pad_keys::{moved, pad_key, summary, PadKey}}};
+use crate::{
+    i18n::t_string,
+    shell::{
+        format::fill,
+        pad_keys::{moved, pad_key, summary, PadKey},
+    },
+};
 
 /// How values map to colours.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -14,7 +14,11 @@ use super::{
     pixels::{diverging, put_rgba},
     use_ar_state, ModelLoading, RunFailure,
 };
-use crate::{chapters::autoregressive::session::runner, i18n::{t, t_string, td_string, use_i18n, Locale}, shell::{lang::fill, live_backend, math::Prose, widget::UrlNotices}};
+use crate::{
+    chapters::autoregressive::session::runner,
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    shell::{format::fill, live_backend, math::Prose, widget::UrlNotices},
+};
 
 /// Light grey: after pixel i, outside any conditional.
 const LATER: [u8; 4] = [236, 239, 243, 255];

@@ -13,7 +13,11 @@ use super::{
     pixels::{Palette, PixelCanvas},
     use_ar_state, weights_of, LoadStatus, ModelSelect, SPEEDS,
 };
-use crate::{chapters::autoregressive::session::{runner, ModelLoadError}, i18n::{t, t_string, use_i18n}, shell::{lang::fill, live_backend, math::Prose, motion, widget::UrlNotices}};
+use crate::{
+    chapters::autoregressive::session::{runner, ModelLoadError},
+    i18n::{t, t_string, use_i18n},
+    shell::{format::fill, live_backend, math::Prose, motion, widget::UrlNotices},
+};
 
 #[component]
 pub fn ArSample() -> impl IntoView {

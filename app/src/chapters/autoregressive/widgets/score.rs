@@ -10,7 +10,11 @@ use super::{
     pixels::{DrawPad, Palette, PixelCanvas},
     use_ar_state, ModelLoading, RunFailure,
 };
-use crate::{chapters::autoregressive::session::{runner, test_digit, ModelLoadError, TEST_DIGITS}, i18n::{t, t_string, td_string, use_i18n, Locale}, shell::{lang::fill, live_backend, math::Prose, widget::UrlNotices}};
+use crate::{
+    chapters::autoregressive::session::{runner, test_digit, ModelLoadError, TEST_DIGITS},
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    shell::{format::fill, live_backend, math::Prose, widget::UrlNotices},
+};
 
 /// Where loading a real test digit stands.
 #[derive(Debug, Clone, PartialEq)]

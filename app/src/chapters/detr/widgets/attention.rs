@@ -12,7 +12,10 @@ use super::{
     queries::LayerSelect, query_colour, query_label, BoxMark, BoxOverlay, DetrSession, DetrStatus,
     GrayImage,
 };
-use crate::{i18n::{t, t_string, use_i18n}, shell::{lang::fill, widget::UrlNotices}};
+use crate::{
+    i18n::{t, t_string, use_i18n},
+    shell::{format::fill, widget::UrlNotices},
+};
 
 /// One attention map over the image: the canvas, dimmed, under the 12×12
 /// weights as a heat map.

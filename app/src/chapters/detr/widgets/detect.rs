@@ -14,7 +14,17 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{paint_gray, query_colour, BoxMark, BoxOverlay, DetrSession, DetrStatus};
-use crate::{chapters::{autoregressive::session::ModelLoadError, detr::session::backend_name}, i18n::{t, t_string, td_string, use_i18n, Locale}, shell::{lang::fill, mnist::test_digits, file_picker::FilePicker, pad_keys::{pad_key, summary, PadKey}, widget::UrlNotices}};
+use crate::chapters::autoregressive::session::test_digits;
+use crate::{
+    chapters::{autoregressive::session::ModelLoadError, detr::session::backend_name},
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    shell::{
+        file_picker::FilePicker,
+        format::fill,
+        pad_keys::{pad_key, summary, PadKey},
+        widget::UrlNotices,
+    },
+};
 
 const PIXELS: usize = CANVAS * CANVAS;
 

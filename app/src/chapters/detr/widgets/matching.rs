@@ -17,7 +17,10 @@ use super::{
     format_labels, ground_truth, parse_labels, queries::LayerSelect, query_colour, BoxMark,
     BoxOverlay, DetrSession, DetrStatus, GrayImage,
 };
-use crate::{i18n::{t, t_string, td_string, use_i18n, Locale}, shell::{lang::fill, widget::UrlNotices}};
+use crate::{
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    shell::{format::fill, widget::UrlNotices},
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {

@@ -26,7 +26,29 @@ use compute::{
 use leptos::{html, prelude::*, task::spawn_local};
 use serde::{Deserialize, Serialize};
 
-use crate::{chapters::{autoregressive::{session::ModelLoadError, widgets::pixels::put_rgba}, detr::session::detr_runner}, i18n::{t, t_string, td_string, use_i18n, Locale}, shell::{lang::fill, live_backend, mnist::test_digits, url_state::{use_widget_state, Invalid, Parsed, WidgetState}}};
+use crate::chapters::autoregressive::session::test_digits;
+use crate::{
+    chapters::{
+        autoregressive::{session::ModelLoadError, widgets::pixels::put_rgba},
+        detr::session::detr_runner,
+    },
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    shell::{
+        format::fill,
+        live_backend,
+        url_state::{use_widget_state, Invalid, Parsed, WidgetState},
+    },
+};
+
+/// The pipeline's stages: the image, 4 convolutions, the encoder, 3 decoder
+/// layers, the predictions.
+pub const STAGES: usize = 1
+    + compute::models::detr::config::BACKBONE.len()
+    + 1
+    + compute::models::detr::config::DECODER_LAYERS
+    + 1;
+/// The most channels any convolution has.
+pub const MAX_CHANNELS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DetrState {
@@ -86,18 +108,18 @@ impl WidgetState for DetrState {
                 hi: (QUERIES - 1).to_string(),
             });
         }
-        if self.stage as usize >= pipeline::STAGES {
+        if self.stage as usize >= STAGES {
             return Err(Invalid::Range {
                 field: "stage",
                 lo: "0".into(),
-                hi: (pipeline::STAGES - 1).to_string(),
+                hi: (STAGES - 1).to_string(),
             });
         }
-        if self.channel as usize >= pipeline::MAX_CHANNELS {
+        if self.channel as usize >= MAX_CHANNELS {
             return Err(Invalid::Range {
                 field: "channel",
                 lo: "0".into(),
-                hi: (pipeline::MAX_CHANNELS - 1).to_string(),
+                hi: (MAX_CHANNELS - 1).to_string(),
             });
         }
         if self.layer as usize >= DECODER_LAYERS {

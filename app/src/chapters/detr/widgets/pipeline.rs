@@ -5,19 +5,21 @@
 //! GPU), refreshed on every change to the canvas.
 
 use compute::models::detr::{
-    config::{BACKBONE, DECODER_LAYERS, QUERIES},
+    config::{BACKBONE, QUERIES},
     model::Stage,
     scenes::CANVAS,
 };
 use leptos::{html, prelude::*};
 
-use super::{paint_gray, query_colour, query_label, BoxMark, BoxOverlay, DetrSession, DetrStatus};
-use crate::{i18n::{t, t_string, td_string, use_i18n, Locale}, shell::{lang::fill, widget::UrlNotices}, chapters::autoregressive::widgets::pixels::{paint_signed, RowMark}};
+use super::{
+    paint_gray, query_colour, query_label, BoxMark, BoxOverlay, DetrSession, DetrStatus, STAGES,
+};
+use crate::{
+    chapters::autoregressive::widgets::pixels::{paint_signed, RowMark},
+    i18n::{t, t_string, td_string, use_i18n, Locale},
+    shell::{format::fill, widget::UrlNotices},
+};
 
-/// The image, 4 convolutions, the encoder, 3 decoder layers, the predictions.
-pub const STAGES: usize = 1 + BACKBONE.len() + 1 + DECODER_LAYERS + 1;
-/// The most channels any convolution has.
-pub const MAX_CHANNELS: usize = 64;
 const FIRST_CONV: usize = 1;
 const ENCODER: usize = 1 + BACKBONE.len();
 const FIRST_DECODER: usize = ENCODER + 1;
@@ -350,6 +352,7 @@ fn Predictions(session: DetrSession) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chapters::detr::widgets::MAX_CHANNELS;
 
     #[test]
     fn stages_follow_the_config() {

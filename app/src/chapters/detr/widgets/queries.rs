@@ -10,7 +10,10 @@ use super::{
     query_colour, query_label, BoxMark, BoxOverlay, DetrSession, DetrStatus, GrayImage,
     CLASS_NAMES, EMPTY,
 };
-use crate::{i18n::{t, t_string, use_i18n}, shell::{lang::fill, widget::UrlNotices}};
+use crate::{
+    i18n::{t, t_string, use_i18n},
+    shell::{format::fill, widget::UrlNotices},
+};
 
 /// Decoder-layer picker shared by the queries, attention and matching widgets.
 #[component]

@@ -3,36 +3,25 @@
 //! given character, and the table shows what that cost in log-probability
 //! against the character the model liked best there.
 
-use compute::{models::llama::top_choices, tang::AcrosticError};
+use compute::models::llama::top_choices;
 use leptos::prelude::*;
 
 use super::{
     use_llama_state,
     write::{token_text, use_written, PoemView},
 };
-use crate::{i18n::{t, t_string, td_string, use_i18n, Locale}, shell::{lang::fill, math::Prose, widget::UrlNotices}, chapters::autoregressive::widgets::LoadStatus};
-
-/// Why the heads cannot be used, in `locale`.
-pub fn say_error_in(locale: Locale, e: &AcrosticError) -> String {
-    match e {
-        AcrosticError::Count { got, lines } => fill(
-            td_string!(locale, llama.acrostic_count),
-            &[("got", got), ("lines", lines), ("half", &(lines / 2))],
-        ),
-        AcrosticError::Unknown(c) => {
-            fill(td_string!(locale, llama.acrostic_unknown), &[("char", c)])
-        }
-        AcrosticError::Punctuation(c) => fill(
-            td_string!(locale, llama.acrostic_punctuation),
-            &[("char", c)],
-        ),
-    }
-}
+use crate::shell::script::use_poem_script;
+use crate::{
+    chapters::autoregressive::widgets::LoadStatus,
+    i18n::{t, t_string, use_i18n},
+    shell::{math::Prose, widget::UrlNotices},
+};
 
 #[component]
 pub fn LlamaAcrostic() -> impl IntoView {
     let i18n = use_i18n();
     let (state, notices, write) = use_llama_state();
+    let poems = use_poem_script();
     let (written, progress, error, run_error) = use_written(state, true);
     let selected = Signal::derive(|| 0usize);
     let costs = move || {
@@ -51,9 +40,9 @@ pub fn LlamaAcrostic() -> impl IntoView {
                     let best_lp = (best.1 as f64).ln();
                     Some(view! {
                         <tr data-pos=pos>
-                            <td lang="zh-Hant">{token_text(&w.tokenizer, id, &end)}</td>
+                            <td lang=poems.lang()>{poems.show(&token_text(&w.tokenizer, id, &end))}</td>
                             <td>{format!("{forced_lp:.2}")}</td>
-                            <td lang="zh-Hant">{token_text(&w.tokenizer, best.0, &end)}</td>
+                            <td lang=poems.lang()>{poems.show(&token_text(&w.tokenizer, best.0, &end))}</td>
                             <td>{format!("{best_lp:.2}")}</td>
                             <td data-testid="llama-acrostic-cost">{format!("{:.2}", best_lp - forced_lp)}</td>
                         </tr>

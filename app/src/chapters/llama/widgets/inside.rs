@@ -11,7 +11,11 @@ use super::{
     signed_css, use_llama_state,
     write::{shown_position, use_written, PoemView},
 };
-use crate::{i18n::{t, t_string, use_i18n}, shell::{lang::fill, math::Prose, widget::UrlNotices}, chapters::autoregressive::widgets::LoadStatus};
+use crate::{
+    chapters::autoregressive::widgets::LoadStatus,
+    i18n::{t, t_string, use_i18n},
+    shell::{format::fill, math::Prose, widget::UrlNotices},
+};
 
 /// Positions in the RoPE grid.
 const ROPE_POSITIONS: usize = 12;

@@ -6,7 +6,15 @@
 use compute::{backend::BackendChoice, Backend};
 use leptos::{prelude::*, task::spawn_local};
 
-use crate::{chapters::{autoregressive::session::ModelLoadError, detr::session::backend_name, llama::session::{llama_session, scaling_grid, ScalingGrid}}, i18n::{t, t_string, td_string, use_i18n}, shell::{lang::fill, live_backend, math::Prose}};
+use crate::{
+    chapters::{
+        autoregressive::session::ModelLoadError,
+        detr::session::backend_name,
+        llama::session::{llama_session, scaling_grid, ScalingGrid},
+    },
+    i18n::{t, t_string, td_string, use_i18n},
+    shell::{format::fill, live_backend, math::Prose},
+};
 
 use super::{use_llama_state, write::Written};
 

@@ -16,7 +16,40 @@ use compute::{
 use leptos::{prelude::*, task::spawn_local};
 
 use super::{form_label, use_llama_state, LlamaState, FORM_SLUGS};
-use crate::{chapters::{autoregressive::{session::ModelLoadError, widgets::LoadStatus}, detr::session::backend_name, llama::session::{llama_session, LlamaSession}, search::{session::search_session, widgets::{IndexStatus, Shared}}}, i18n::{t, t_string, use_i18n}, shell::{lang::fill, live_backend, math::Prose, url_state::path_with_query, widget::UrlNotices}};
+use crate::shell::script::{use_poem_script, ScriptSwitch};
+use crate::{
+    chapters::{
+        autoregressive::{session::ModelLoadError, widgets::LoadStatus},
+        detr::session::backend_name,
+        llama::session::{llama_session, LlamaSession},
+        search::{
+            session::search_session,
+            widgets::{IndexStatus, Shared},
+        },
+    },
+    i18n::{t, t_string, use_i18n},
+    shell::{
+        format::fill, live_backend, math::Prose, url_state::path_with_query, widget::UrlNotices,
+    },
+};
+
+/// Why the heads cannot be used, in `locale`.
+pub fn say_error_in(locale: crate::i18n::Locale, e: &compute::tang::AcrosticError) -> String {
+    match e {
+        compute::tang::AcrosticError::Count { got, lines } => fill(
+            crate::i18n::td_string!(locale, llama.acrostic_count),
+            &[("got", got), ("lines", lines), ("half", &(lines / 2))],
+        ),
+        compute::tang::AcrosticError::Unknown(c) => fill(
+            crate::i18n::td_string!(locale, llama.acrostic_unknown),
+            &[("char", c)],
+        ),
+        compute::tang::AcrosticError::Punctuation(c) => fill(
+            crate::i18n::td_string!(locale, llama.acrostic_punctuation),
+            &[("char", c)],
+        ),
+    }
+}
 
 /// A finished poem and where it ran.
 #[derive(Clone)]
@@ -127,10 +160,7 @@ pub fn use_written(state: Memo<LlamaState>, acrostic: bool) -> PoemSignals {
                     Ok(forced) => g.forced = forced,
                     Err(e) => {
                         written.set(None);
-                        return run_error.set(Some(super::acrostic::say_error_in(
-                            i18n.get_locale_untracked(),
-                            &e,
-                        )));
+                        return run_error.set(Some(say_error_in(i18n.get_locale_untracked(), &e)));
                     }
                 }
                 g
@@ -186,6 +216,7 @@ pub fn PoemView(
     readonly: bool,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    let poems = use_poem_script();
     move || {
         written.with(|w| {
             let Some(w) = w else {
@@ -212,7 +243,7 @@ pub fn PoemView(
             view! {
                 <div
                     class="poem"
-                    lang="zh-Hant"
+                    lang=move || poems.lang()
                     data-testid=testid
                     data-poem=text
                     data-tokens=ids
@@ -230,7 +261,8 @@ pub fn PoemView(
                                     {line
                                         .into_iter()
                                         .map(|(pos, id)| {
-                                            let c = token_text(&tokenizer, id, "");
+                                            let written = token_text(&tokenizer, id, "");
+                                            let c = move || poems.show(&written);
                                             let on_select = on_select.clone();
                                             let was_forced = forced.contains(&pos);
                                             if readonly {
@@ -289,6 +321,7 @@ struct LineCheck {
 /// corpus: a model that copies its training poems shows here.
 #[component]
 fn MemorisationCheck(written: RwSignal<Option<Written>>) -> impl IntoView {
+    let poems = use_poem_script();
     let i18n = use_i18n();
     let checked = RwSignal::new(None::<Vec<LineCheck>>);
     let progress = RwSignal::new(None);
@@ -370,7 +403,7 @@ fn MemorisationCheck(written: RwSignal<Option<Written>>) -> impl IntoView {
                                 };
                                 view! {
                                     <li>
-                                        <span lang="zh-Hant">{r.line.clone()}</span>
+                                        <span lang=move || poems.lang()>{let line = r.line.clone(); move || poems.show(&line)}</span>
                                         " "
                                         {found}
                                         " "
@@ -389,6 +422,7 @@ fn MemorisationCheck(written: RwSignal<Option<Written>>) -> impl IntoView {
 #[component]
 pub fn LlamaWrite() -> impl IntoView {
     let i18n = use_i18n();
+    let poems = use_poem_script();
     let (state, notices, write) = use_llama_state();
     let (written, progress, error, run_error) = use_written(state, false);
     let selected =
@@ -476,6 +510,7 @@ pub fn LlamaWrite() -> impl IntoView {
             <h2 id="llama-write-title">{t!(i18n, llama.write_title)}</h2>
             <p>{move || view! { <Prose text=t_string!(i18n, llama.write_intro).to_string()/> }}</p>
             <UrlNotices notices/>
+            <ScriptSwitch poems/>
             <form class="controls" on:submit=|ev| ev.prevent_default()>
                 <label>
                     <span>{t!(i18n, llama.form_label)}</span>

@@ -18,7 +18,15 @@ use leptos::{prelude::*, task::spawn_local};
 use wasm_bindgen::JsCast;
 
 use super::{poet_name, use_lora_state, LoraState, POET_SLUGS};
-use crate::{chapters::{autoregressive::{session::ModelLoadError, widgets::LoadStatus}, lora::session::{lora_session, LoraSession, Yours}}, i18n::{t, t_string, use_i18n}, shell::{lang::fill, live_backend, file_picker::FilePicker}};
+use crate::shell::script::{use_poem_script, ScriptSwitch};
+use crate::{
+    chapters::{
+        autoregressive::{session::ModelLoadError, widgets::LoadStatus},
+        lora::session::{lora_session, LoraSession, Yours},
+    },
+    i18n::{t, t_string, use_i18n},
+    shell::{file_picker::FilePicker, format::fill, live_backend},
+};
 
 /// A written poem's text and token ids.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +99,7 @@ fn nlls(session: &LoraSession, poet: usize, adapter: Option<&Adapter>) -> Result
 pub fn LoraCompare() -> impl IntoView {
     let i18n = use_i18n();
     let (state, _notices, write_state) = use_lora_state();
+    let poems = use_poem_script();
     let yours = Yours::provide();
     let (progress, set_progress) = signal((0u64, 0u64));
     let (load_error, set_load_error) = signal(None::<ModelLoadError>);
@@ -250,12 +259,13 @@ pub fn LoraCompare() -> impl IntoView {
             {move || run_error.get().map(|e| view! {
                 <p class="error" role="alert">{fill(t_string!(i18n, lora.run_failed), &[("detail", &e)])}</p>
             })}
+            <ScriptSwitch poems/>
             <div class="lora-samples">
                 <figure>
                     <figcaption>{t!(i18n, lora.sample_base)}</figcaption>
-                    <p class="poem" lang="zh-Hant" data-testid="lora-sample-base"
+                    <p class="poem" lang=move || poems.lang() data-testid="lora-sample-base"
                         data-ids=move || base.get().map(|s| s.ids).unwrap_or_default()>
-                        {move || base.get().map(|s| s.text).unwrap_or_else(|| t_string!(i18n, lora.writing).to_string())}
+                        {move || base.get().map(|s| poems.show(&s.text)).unwrap_or_else(|| t_string!(i18n, lora.writing).to_string())}
                     </p>
                 </figure>
                 <figure>
@@ -267,9 +277,9 @@ pub fn LoraCompare() -> impl IntoView {
                             p => fill(t_string!(i18n, lora.swap_poet), &[("poet", &poet_name(POET_SLUGS.iter().position(|&x| x == p).unwrap_or(0)))]),
                         }
                     }}</figcaption>
-                    <p class="poem" lang="zh-Hant" data-testid="lora-sample-adapted"
+                    <p class="poem" lang=move || poems.lang() data-testid="lora-sample-adapted"
                         data-ids=move || adapted.get().map(|s| s.ids).unwrap_or_default()>
-                        {move || adapted.get().map(|s| s.text).unwrap_or_else(|| t_string!(i18n, lora.writing).to_string())}
+                        {move || adapted.get().map(|s| poems.show(&s.text)).unwrap_or_else(|| t_string!(i18n, lora.writing).to_string())}
                     </p>
                 </figure>
             </div>

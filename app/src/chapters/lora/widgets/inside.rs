@@ -13,7 +13,11 @@ use compute::models::llama::lora::{
 use leptos::{prelude::*, task::spawn_local};
 
 use super::{poet_name, use_lora_state, POET_SLUGS};
-use crate::{i18n::{t, t_string, use_i18n}, shell::{lang::fill, live_backend}, chapters::lora::session::{lora_session, LoraSession, Yours}};
+use crate::{
+    chapters::lora::session::{lora_session, LoraSession, Yours},
+    i18n::{t, t_string, use_i18n},
+    shell::{format::fill, live_backend},
+};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Inside {

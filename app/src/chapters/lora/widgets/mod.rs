@@ -15,7 +15,10 @@ use compute::{
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{i18n::{td_string, Locale}, shell::url_state::{use_widget_state, Invalid, Notice, WidgetState}};
+use crate::{
+    i18n::{td_string, Locale},
+    shell::url_state::{use_widget_state, Invalid, Notice, WidgetState},
+};
 
 /// The poets as the URL names them, in `HELD_OUT_POETS`' order.
 pub const POET_SLUGS: [&str; 3] = ["baijuyi", "dufu", "libai"];

@@ -7,7 +7,11 @@ use compute::models::llama::lora::report::{PAPER_RANKS, PAPER_SOURCE, PAPER_TABL
 use leptos::prelude::*;
 
 use super::{poet_name, targets_label, use_lora_state};
-use crate::{i18n::{t, t_string, use_i18n}, shell::lang::fill, chapters::lora::session::rank_table};
+use crate::{
+    chapters::lora::session::rank_table,
+    i18n::{t, t_string, use_i18n},
+    shell::format::fill,
+};
 
 #[component]
 pub fn LoraTable() -> impl IntoView {

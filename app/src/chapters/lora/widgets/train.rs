@@ -18,7 +18,23 @@ use compute::{
 use leptos::{prelude::*, task::spawn_local};
 
 use super::{escape, poet_name, targets_label, use_lora_state, LoraState, POET_SLUGS, RANKS};
-use crate::{chapters::{autoregressive::{session::ModelLoadError, widgets::{next_frame, LoadStatus}}, detr::session::{backend_name, now_ms}, lora::session::{lora_session, Trainer, Yours, PAGE_BATCH, SEED}}, shell::{format::{group, human_bytes}, lang::fill, live_backend, widget::UrlNotices}, i18n::{t, t_string, use_i18n}};
+use crate::{
+    chapters::{
+        autoregressive::{
+            session::ModelLoadError,
+            widgets::{next_frame, LoadStatus},
+        },
+        detr::session::{backend_name, now_ms},
+        lora::session::{lora_session, Trainer, Yours, PAGE_BATCH, SEED},
+    },
+    i18n::{t, t_string, use_i18n},
+    shell::{
+        format::fill,
+        format::{group, human_bytes},
+        live_backend,
+        widget::UrlNotices,
+    },
+};
 
 /// A control's change to the state, given the control's new value.
 type Edit = Box<dyn Fn(&mut LoraState, String)>;

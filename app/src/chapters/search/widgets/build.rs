@@ -9,7 +9,14 @@ use leptos::{prelude::*, task::spawn_local};
 use super::{
     use_search_run, use_search_session, use_search_state, IndexStatus, QueryError, SearchState,
 };
-use crate::{shell::{format::{group, human_bytes}, lang::fill, widget::UrlNotices}, i18n::{t, t_string, use_i18n}};
+use crate::{
+    i18n::{t, t_string, use_i18n},
+    shell::{
+        format::fill,
+        format::{group, human_bytes},
+        widget::UrlNotices,
+    },
+};
 
 /// The line the segmentation comparison cuts up.
 const SAMPLE_LINE: &str = "床前明月光，疑是地上霜。";

@@ -8,7 +8,10 @@ use super::{
     use_search_run, use_search_session, use_search_state, IndexStatus, QueryError, SearchState,
     Shared, MODES,
 };
-use crate::{shell::{format::group, lang::fill, widget::UrlNotices}, i18n::{t, t_string, use_i18n}};
+use crate::{
+    i18n::{t, t_string, use_i18n},
+    shell::{format::fill, format::group, widget::UrlNotices},
+};
 
 /// Ids drawn on each side of a cursor.
 const WINDOW: usize = 6;

@@ -14,7 +14,18 @@ use compute::search::rank::Bm25;
 use leptos::{prelude::*, task::spawn_local};
 use serde::{Deserialize, Serialize};
 
-use crate::{chapters::{autoregressive::session::ModelLoadError, search::session::{search_session, shared_run, SearchProgress, SearchRun, SearchSession}}, shell::{format::group, lang::fill, url_state::{use_widget_state, Invalid, Notice, WidgetState}}, i18n::{t_string, use_i18n}};
+use crate::{
+    chapters::{
+        autoregressive::session::ModelLoadError,
+        search::session::{search_session, shared_run, SearchProgress, SearchRun, SearchSession},
+    },
+    i18n::{t_string, use_i18n},
+    shell::{
+        format::fill,
+        format::group,
+        url_state::{use_widget_state, Invalid, Notice, WidgetState},
+    },
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchState {

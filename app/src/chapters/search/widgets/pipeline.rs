@@ -9,7 +9,11 @@ use super::{
     results::PoemHit, use_search_run, use_search_session, use_search_state, IndexStatus,
     QueryError, SearchState,
 };
-use crate::{chapters::{detr::session::now_ms, search::session::TOP_K}, shell::{format::group, lang::fill, widget::UrlNotices}, i18n::{t, t_string, use_i18n}};
+use crate::{
+    chapters::{detr::session::now_ms, search::session::TOP_K},
+    i18n::{t, t_string, use_i18n},
+    shell::{format::fill, format::group, widget::UrlNotices},
+};
 
 /// How many of BM25's best the re-ranker sees.
 pub const RERANK: usize = 100;

@@ -9,7 +9,12 @@ use super::{
     use_search_run, use_search_session, use_search_state, IndexStatus, QueryError, SearchState,
     Shared,
 };
-use crate::{shell::{format::group, lang::fill, widget::UrlNotices}, i18n::{t, t_string, use_i18n}, chapters::search::session::{SearchSession, TOP_K}};
+use crate::shell::script::{use_poem_script, ScriptSwitch};
+use crate::{
+    chapters::search::session::{SearchSession, TOP_K},
+    i18n::{t, t_string, use_i18n},
+    shell::{format::fill, format::group, widget::UrlNotices},
+};
 
 /// A poem as a list shows it: title, author, j, and the text with the
 /// query's terms marked.
@@ -24,6 +29,7 @@ pub fn PoemHit(
     #[prop(optional)] score: Option<f64>,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    let poems = use_poem_script();
     let Some((_, poem)) = session.0.poem(id) else {
         return ().into_any();
     };
@@ -43,10 +49,11 @@ pub fn PoemHit(
         field
             .iter()
             .map(|&(c, m)| {
+                let shown = move || poems.char(c).to_string();
                 if m {
-                    view! { <mark>{c.to_string()}</mark> }.into_any()
+                    view! { <mark>{shown}</mark> }.into_any()
                 } else {
-                    c.to_string().into_any()
+                    shown.into_any()
                 }
             })
             .collect_view()
@@ -58,13 +65,13 @@ pub fn PoemHit(
     view! {
         <li class="search-hit" data-id=id>
             <p class="search-hit-head">
-                <strong lang="zh-Hant">{title}</strong>
+                <strong lang=move || poems.lang()>{title}</strong>
                 " · "
-                <span lang="zh-Hant">{author}</span>
+                <span lang=move || poems.lang()>{author}</span>
                 <span class="search-hit-id">{format!(" · j = {id}")}</span>
                 {total.map(|s| view! { <span class="search-hit-score">{format!(" · {s:.3}")}</span> })}
             </p>
-            <p class="search-hit-text" lang="zh-Hant">{body}</p>
+            <p class="search-hit-text" lang=move || poems.lang()>{body}</p>
             {contributions.map(|parts| {
                 let top = parts.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-9);
                 view! {
@@ -181,6 +188,7 @@ pub fn SearchResults() -> impl IntoView {
             <h2 id="search-query-title">{t!(i18n, search.query_title)}</h2>
             <p>{t!(i18n, search.query_intro)}</p>
             <UrlNotices notices/>
+            <ScriptSwitch poems=use_poem_script()/>
             <form class="controls" role="search" on:submit=|ev| ev.prevent_default()>
                 <label class="search-box">
                     <span>{t!(i18n, search.query_label)}</span>
