@@ -361,8 +361,10 @@ pub const FIRST_LOAD_BUDGET: u64 = 400_000;
 /// HTML itself, every script, wasm module and stylesheet it names (in
 /// `href`/`src` attributes or the inline loader), and every module those
 /// scripts import statically (the chunks' loader, `__wasm_split.js`), each
-/// gzipped at level 9. Files the app fetches later (weights, workers, the
-/// chapters' wasm chunks) are not here.
+/// gzipped at level 9; and the home page's chapter pictures
+/// (`assets/pictures/`), all of them, though a screen shows the first row or
+/// two. Files the app fetches later (weights, workers, the chapters' wasm
+/// chunks) are not here.
 pub fn first_load(dist: &Path) -> Result<Vec<LoadedFile>> {
     let index = dist.join("index.html");
     let html = std::fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
@@ -397,6 +399,15 @@ pub fn first_load(dist: &Path) -> Result<Vec<LoadedFile>> {
             }
         }
     }
+    let pictures = dist.join("assets/pictures");
+    let mut svgs: Vec<String> = std::fs::read_dir(&pictures)
+        .map_err(|e| format!("{}: {e}", pictures.display()))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".svg"))
+        .map(|n| format!("assets/pictures/{n}"))
+        .collect();
+    svgs.sort();
+    names.extend(svgs);
     names
         .into_iter()
         .map(|name| {

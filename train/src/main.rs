@@ -27,6 +27,7 @@ mod attention_recipe;
 mod detr_recipe;
 mod llama_recipe;
 mod lora_recipe;
+mod pictures;
 
 /// Chapter 3's training length: fixed, so a rerun gives the same weights.
 const DETR_STEPS: usize = 11000;
@@ -98,6 +99,7 @@ fn run() -> Result<(), String> {
             );
         }
         Some("lora-table") => return lora_recipe::table(&root),
+        Some("pictures") => return pictures::all(&root),
         Some("tang-corpus") => return tang_corpus(&root),
         Some("sample-llama") => {
             let number = |name: &str, default: f64| -> Result<f64, String> {

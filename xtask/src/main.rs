@@ -47,6 +47,7 @@ fn main() -> ExitCode {
             Some(other) => Err(format!("data takes mnist or tang, not {other:?}")),
         },
         Some("tokenizer") => tokenizer(),
+        Some("pictures") => pictures(),
         Some("train") => train(&args[1..]),
         Some("scenes") => trainer(&args[..]),
         Some("sample") if args.get(1).map(String::as_str) == Some("llama") => {
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve|build|test|bench|data|tokenizer|train|sample|scenes|eval|manifest>\n  \
+                "usage: cargo xtask <serve|build|test|bench|data|tokenizer|train|pictures|sample|scenes|eval|manifest>\n  \
                  serve     build the app, then serve dist/ on http://127.0.0.1:8080\n            \
                            (`serve --watch`: trunk's rebuild-on-change server instead)\n  \
                  build     build the app into dist/ as `serve` and `test` do, and stop\n  \
@@ -73,6 +74,7 @@ fn main() -> ExitCode {
                            `train llama-scaling` -> assets/models/llama/scaling.json,\n            \
                            `train lora --poet 白居易 --rank 4 --targets qv|attn|all --steps 300 [--backend cpu|gpu]`\n            \
                            -> target/lora/, `train lora-table` -> assets/models/lora/ (adapters, table.json)\n  \
+                 pictures  the home page's picture of each chapter, from the committed models -> assets/pictures/\n  \
                  sample    `sample llama --form 五绝 --n 200 --seed 1 --temperature 0.8 [--top-k K] [--top-p P]`:\n            \
                            poems from the shipped LLaMA, one per line on standard output\n            \
                            (`--heads 春夏秋冬`: an acrostic, each line opening with one of them;\n            \
@@ -929,6 +931,14 @@ fn sample_llama(args: &[String]) -> Result {
     } else {
         Err(format!("sampling failed ({status})"))
     }
+}
+
+/// The home page's pictures, one per chapter, drawn from the committed
+/// models by `glassbox-train pictures` (seeded; seconds, no training
+/// beyond chapter 5's 40 LoRA steps), then the manifest.
+fn pictures() -> Result {
+    run(Command::new("cargo").args(["run", "-p", "glassbox-train", "--", "pictures"]))?;
+    write_manifest()
 }
 
 /// Runs a glassbox-train command that reads or writes COCO folders.

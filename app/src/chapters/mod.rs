@@ -176,6 +176,28 @@ mod tests {
         }
     }
 
+    /// Every chapter has its picture for the home page, drawn by `cargo
+    /// xtask pictures`: an SVG under 10 KB, described in both languages.
+    #[test]
+    fn every_chapter_has_a_small_picture() {
+        for chapter in ALL {
+            let path = format!("{}/..{}", env!("CARGO_MANIFEST_DIR"), chapter.picture());
+            let svg = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert!(
+                svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+                "{path}"
+            );
+            assert!(svg.len() < 10 * 1024, "{path} is {} bytes", svg.len());
+            for locale in [Locale::en, Locale::zh] {
+                assert!(
+                    (chapter.picture_alt)(locale).chars().count() > 10,
+                    "{}",
+                    chapter.slug()
+                );
+            }
+        }
+    }
+
     /// Every formula in the chapters' summaries, sections and decks is
     /// typeset, with words.
     #[test]

@@ -86,6 +86,10 @@ pub struct Chapter {
     pub group: Group,
     /// One paragraph on what the chapter teaches, with its formulas.
     pub summary: Text,
+    /// What the home page's picture of the chapter shows, in words (its alt
+    /// text). The picture is `assets/pictures/<slug>.svg`, drawn from the
+    /// chapter's models by `cargo xtask pictures`.
+    pub picture_alt: Text,
     /// The teaching text, in page order (the table of contents).
     pub sections: &'static [Section],
     /// Presentation mode's steps (`present=1`).
@@ -99,6 +103,10 @@ impl Chapter {
 
     pub fn title(&self, locale: Locale) -> &'static str {
         (self.page.title)(locale)
+    }
+
+    pub fn picture(&self) -> String {
+        format!("/assets/pictures/{}.svg", self.slug())
     }
 }
 

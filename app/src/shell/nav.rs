@@ -28,6 +28,18 @@ pub fn ChaptersMenu() -> impl IntoView {
         pathname.track();
         open.set(false);
     });
+    // A click anywhere else closes it, as a menu does.
+    let outside = window_event_listener(ev::click, move |ev| {
+        let inside = details.get_untracked().is_some_and(|d| {
+            ev.target()
+                .and_then(|t| t.dyn_into::<web_sys::Node>().ok())
+                .is_some_and(|t| d.contains(Some(&t)))
+        });
+        if !inside && open.get_untracked() {
+            open.set(false);
+        }
+    });
+    on_cleanup(move || outside.remove());
     let on_key = move |ev: ev::KeyboardEvent| {
         if ev.key() == "Escape" && open.get_untracked() {
             ev.prevent_default();

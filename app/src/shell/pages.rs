@@ -60,6 +60,13 @@ pub fn Home() -> impl IntoView {
                     .map(|&c| {
                         view! {
                             <a class="card" href=c.page.path() data-testid=format!("card-{}", c.slug())>
+                                <img
+                                    class="card-picture"
+                                    src=c.picture()
+                                    alt=move || (c.picture_alt)(i18n.get_locale())
+                                    loading="lazy"
+                                    decoding="async"
+                                />
                                 <h2>{move || c.title(i18n.get_locale())}</h2>
                                 <p>{move || view! { <Prose text=(c.summary)(i18n.get_locale())/> }}</p>
                             </a>

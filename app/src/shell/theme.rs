@@ -152,24 +152,32 @@ fn watch_system() {
 #[component]
 pub fn ThemeToggle() -> impl IntoView {
     let i18n = use_i18n();
-    let label = move || {
-        let choice = match choice() {
-            Theme::Light => t_string!(i18n, common.theme_light),
-            Theme::Dark => t_string!(i18n, common.theme_dark),
-            Theme::Auto => t_string!(i18n, common.theme_auto),
-        };
-        fill(t_string!(i18n, common.theme_label), &[("choice", &choice)])
+    let choice_name = move || match choice() {
+        Theme::Light => t_string!(i18n, common.theme_light),
+        Theme::Dark => t_string!(i18n, common.theme_dark),
+        Theme::Auto => t_string!(i18n, common.theme_auto),
     };
+    let label = move || {
+        fill(
+            t_string!(i18n, common.theme_label),
+            &[("choice", &choice_name())],
+        )
+    };
+    // "Theme: " alone; a phone shows only the choice, and the button's name
+    // stays whole.
+    let prefix = move || fill(t_string!(i18n, common.theme_label), &[("choice", &"")]);
     view! {
         <button
             type="button"
             class="theme-toggle"
             data-testid="theme-toggle"
             data-value=move || choice().slug()
+            aria-label=label
             title=move || t_string!(i18n, common.theme_title)
             on:click=move |_| choose(choice().next())
         >
-            {label}
+            <span class="theme-prefix" aria-hidden="true">{prefix}</span>
+            <span aria-hidden="true">{choice_name}</span>
         </button>
     }
 }

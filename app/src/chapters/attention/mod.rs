@@ -26,6 +26,7 @@ pub static CHAPTER: Chapter = Chapter {
     },
     group: Group::Transformers,
     summary: text!(attention.summary),
+    picture_alt: text!(attention.picture_alt),
     sections: &sections::ALL,
     deck: deck::DECK,
 };

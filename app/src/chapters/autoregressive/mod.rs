@@ -28,6 +28,7 @@ pub static CHAPTER: Chapter = Chapter {
     },
     group: Group::Generative,
     summary: text!(autoregressive.summary),
+    picture_alt: text!(autoregressive.picture_alt),
     sections: &sections::ALL,
     deck: deck::DECK,
 };

@@ -29,6 +29,7 @@ pub static CHAPTER: Chapter = Chapter {
     },
     group: Group::Vision,
     summary: text!(detr.summary),
+    picture_alt: text!(detr.picture_alt),
     sections: &sections::ALL,
     deck: deck::DECK,
 };

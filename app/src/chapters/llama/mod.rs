@@ -31,6 +31,7 @@ pub static CHAPTER: Chapter = Chapter {
     },
     group: Group::Transformers,
     summary: text!(llama.summary),
+    picture_alt: text!(llama.picture_alt),
     sections: &sections::ALL,
     deck: deck::DECK,
 };

@@ -26,6 +26,7 @@ pub static CHAPTER: Chapter = Chapter {
     },
     group: Group::Transformers,
     summary: text!(lora.summary),
+    picture_alt: text!(lora.picture_alt),
     sections: &sections::ALL,
     deck: deck::DECK,
 };

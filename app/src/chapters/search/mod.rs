@@ -29,6 +29,7 @@ pub static CHAPTER: Chapter = Chapter {
     },
     group: Group::Search,
     summary: text!(search.summary),
+    picture_alt: text!(search.picture_alt),
     sections: &sections::ALL,
     deck: deck::DECK,
 };
