@@ -3621,7 +3621,7 @@ fn language_choice() {
         let path = workspace().join(format!("app/locales/zh/{namespace}.json"));
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     };
-    let teach = zh("teach");
+    let teach = zh("autoregressive");
     b.open("/autoregressive?lang=zh");
     b.wait_testid("chapter-autoregressive");
     let headings = b
@@ -3631,17 +3631,17 @@ fn language_choice() {
     assert_eq!(
         headings,
         json!([
-            teach["chain_rule_heading"],
-            teach["models_heading"],
-            teach["receptive_heading"],
-            teach["teacher_forcing_heading"]
+            teach["section_chain_rule_heading"],
+            teach["section_models_heading"],
+            teach["section_receptive_heading"],
+            teach["section_teacher_forcing_heading"]
         ])
     );
     let first = b
         .session
         .execute("return document.querySelector('.prose p').textContent")
         .unwrap();
-    let body = teach["chain_rule_body"].as_str().unwrap();
+    let body = teach["section_chain_rule_body"].as_str().unwrap();
     let opening: String = body.chars().take_while(|&c| c != '$').collect();
     assert!(
         first.as_str().unwrap().starts_with(&opening),
@@ -3659,12 +3659,12 @@ fn language_choice() {
     // Presentation mode and embeds take lang= too.
     b.open("/detr?present=1&lang=zh");
     b.wait("document.querySelector('.present-title')?.innerText === 'DETR：把检测当作集合预测'");
-    let decks = zh("decks");
+    let decks = zh("detr");
     assert_eq!(
         b.session
             .execute("return document.querySelector('[data-testid=\"present-text\"] h1').innerText")
             .unwrap(),
-        decks["detr_1_heading"]
+        decks["deck_1_heading"]
     );
     b.wait(&format!("{html_lang} === 'zh-Hans'"));
     b.open("/embed/kv-calculator?lang=en");

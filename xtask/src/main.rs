@@ -202,8 +202,9 @@ const SW_BUILD_PLACEHOLDER: &str = "const BUILD = null;";
 
 /// Writes the build's id and precache list into `dist/sw.js`: the page, the
 /// files it names (hashed JS, wasm, CSS, icon), the chapters' wasm chunks
-/// (`lazy_files`), the web app manifest's icons, and `assets/manifest.json`.
-/// The id hashes all of them, so any
+/// (`lazy_files`), the web app manifest's icons, `assets/manifest.json`,
+/// and the home page's chapter pictures (`assets/pictures/`), so `/` is
+/// whole offline. The id hashes all of them, so any
 /// change makes a new worker that replaces the old cache as a whole.
 fn write_service_worker(dist: &Path, lazy_files: &[String]) -> Result {
     use sha2::Digest;
@@ -215,6 +216,14 @@ fn write_service_worker(dist: &Path, lazy_files: &[String]) -> Result {
     let webmanifest = String::from_utf8_lossy(&read("manifest.webmanifest")?).into_owned();
     let mut precache = shell_files(&index, &webmanifest, |p| dist.join(p).is_file())?;
     precache.extend(lazy_files.iter().cloned());
+    if let Ok(pictures) = std::fs::read_dir(dist.join("assets/pictures")) {
+        precache.extend(
+            pictures
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|name| name.ends_with(".svg"))
+                .map(|name| format!("/assets/pictures/{name}")),
+        );
+    }
     precache.sort();
     precache.dedup();
     let mut hasher = sha2::Sha256::new();
