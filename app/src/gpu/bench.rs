@@ -137,7 +137,7 @@ pub fn GpuBench() -> impl IntoView {
                 }}
             </p>
             <Show when=move || !rows.read().is_empty()>
-                <div class="table-scroll">
+                <div class="table-scroll" tabindex="0">
                     <table class="bench">
                         <thead>
                             <tr>

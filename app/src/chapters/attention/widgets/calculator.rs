@@ -488,7 +488,7 @@ fn DeepSeekTables() -> impl IntoView {
     view! {
         <div class="deepseek-tables">
         <h3>{t!(i18n, attention.ds_title)}</h3>
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0">
             <table data-testid="kv-deepseek-table1">
                 <caption>{move || view! { <Prose text=t_string!(i18n, attention.ds_table1_caption).to_string()/> }}</caption>
                 <thead><tr>

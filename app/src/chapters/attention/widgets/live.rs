@@ -538,7 +538,7 @@ pub fn KvLive() -> impl IntoView {
                     </figure>
                 }).collect_view()}
             </div>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
             <table class="numbers" data-testid="kv-live-bytes">
                 <tbody>
                     <tr>
@@ -630,7 +630,7 @@ pub fn KvLive() -> impl IntoView {
                     })}
                 </div>
             </Show>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
             <table class="numbers" data-testid="kv-live-table">
                 <caption>{t!(i18n, attention.live_table_caption)}</caption>
                 <thead>

@@ -65,7 +65,7 @@ pub fn ArCosts() -> impl IntoView {
         <section class="widget" data-testid="ar-costs" aria-labelledby="ar-costs-title">
             <h2 id="ar-costs-title">{t!(i18n, autoregressive.costs_title)}</h2>
             <p>{t!(i18n, autoregressive.costs_intro)}</p>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table data-testid="ar-costs-table">
                     <thead>
                         <tr>
@@ -122,7 +122,7 @@ pub fn ArCosts() -> impl IntoView {
             <SampleTimer/>
             <h3>{t!(i18n, autoregressive.published_title)}</h3>
             <p class="note">{t!(i18n, autoregressive.published_note)}</p>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table data-testid="ar-published">
                     <thead>
                         <tr>

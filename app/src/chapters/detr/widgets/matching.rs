@@ -212,7 +212,7 @@ pub fn DetrMatching() -> impl IntoView {
                     let assigned = s.assignment.clone();
                     let code = assigned.iter().map(|(q, o)| format!("{q}:{o}")).collect::<Vec<_>>().join(",");
                     view! {
-                        <div class="table-scroll">
+                        <div class="table-scroll" tabindex="0">
                             <table class="cost-matrix" data-testid="detr-cost" data-assignment=code data-queries=n data-objects=m>
                                 <caption>{fill(
                                     t_string!(i18n, detr.cost_caption),

@@ -50,7 +50,7 @@ pub fn LlamaAcrostic() -> impl IntoView {
                 })
                 .collect_view();
             Some(view! {
-                <div class="table-scroll">
+                <div class="table-scroll" tabindex="0">
                     <table class="facts" data-testid="llama-acrostic-costs">
                         <thead>
                             <tr>

@@ -143,7 +143,7 @@ pub fn LlamaScaling() -> impl IntoView {
                     ("runs", &runs),
                 ])}
             </p>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table class="facts" data-testid="llama-scaling-table">
                     <thead><tr>
                         <th scope="col">{t!(i18n, llama.scaling_budget)}</th>

@@ -31,7 +31,7 @@ pub fn LoraTable() -> impl IntoView {
                         let full = tab.full_fine_tune.iter().find(|f| f.poet == poet).cloned();
                         let first = runs.first().cloned();
                         view! {
-                            <div class="table-scroll">
+                            <div class="table-scroll" tabindex="0">
                                 <table data-testid="lora-rank-table" data-rows=tab.runs.len()>
                                     <caption>{fill(t_string!(i18n, lora.table_caption), &[
                                         ("poet", &poet),
@@ -81,7 +81,7 @@ pub fn LoraTable() -> impl IntoView {
                     }
                 })}
             </Suspense>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table data-testid="lora-paper-table">
                     <caption>{t!(i18n, lora.paper_caption)}</caption>
                     <thead><tr>

@@ -64,7 +64,7 @@ pub fn SearchBuild() -> impl IntoView {
                     ],
                 )}
             </p>
-            <div class="table-scroll"><table class="search-bytes" data-testid="search-bytes" data-raw=bytes.raw data-compressed=bytes.compressed>
+            <div class="table-scroll" tabindex="0"><table class="search-bytes" data-testid="search-bytes" data-raw=bytes.raw data-compressed=bytes.compressed>
                 <caption>{t!(i18n, search.bytes_caption)}</caption>
                 <thead>
                     <tr>
@@ -112,7 +112,7 @@ pub fn SearchBuild() -> impl IntoView {
             None => ("–".to_string(), "–".to_string()),
         };
         Some(view! {
-            <div class="table-scroll"><table class="search-segmentation" data-testid="search-segmentation">
+            <div class="table-scroll" tabindex="0"><table class="search-segmentation" data-testid="search-segmentation">
                 <caption>{move || fill(t_string!(i18n, search.seg_caption), &[("line", &SAMPLE_LINE)])}</caption>
                 <thead>
                     <tr>
@@ -180,7 +180,7 @@ pub fn SearchBuild() -> impl IntoView {
             })
             .collect_view();
         Some(view! {
-            <div class="table-scroll"><table class="search-lists" data-testid="search-lists">
+            <div class="table-scroll" tabindex="0"><table class="search-lists" data-testid="search-lists">
                 <caption>{t!(i18n, search.lists_caption)}</caption>
                 <thead>
                     <tr>
@@ -260,7 +260,7 @@ pub fn SearchBuild() -> impl IntoView {
                         ("shown", &shown_len(df)),
                     ],
                 )}</p>
-                <div class="table-scroll"><table>
+                <div class="table-scroll" tabindex="0"><table>
                     <thead>
                         <tr>
                             <th scope="col">{t!(i18n, search.opened_id)}</th>
