@@ -325,7 +325,11 @@ fn reload_with(choice: BackendChoice) {
 }
 
 #[component]
-pub fn BackendBadge() -> impl IntoView {
+pub fn BackendBadge(
+    /// In the page header: the badge alone, the rest under it on demand.
+    #[prop(optional)]
+    in_header: bool,
+) -> impl IntoView {
     let i18n = use_i18n();
     let backend = LiveBackend::expect().0;
     let calibrations = CALIBRATIONS.with(|c| c.clone());
@@ -340,12 +344,7 @@ pub fn BackendBadge() -> impl IntoView {
             gpu_bytes.set(Some(exec.bytes_held()));
         }
     }));
-    // The badge stays in the header; the control, the bytes held and each
-    // calibration's reason open under it, so the header stays one row.
-    view! {
-        <span class="backend">
-            <details class="backend-menu" data-testid="backend-menu">
-                <summary title=move || t_string!(i18n, shell.backend_details)>
+    let badge = view! {
                     <Suspense fallback=move || view! { <span class="badge" data-testid="backend-badge">{t!(i18n, gpu.backend_detecting)}</span> }>
                         {move || Suspend::new(async move {
                             let backend = backend.await;
@@ -361,8 +360,8 @@ pub fn BackendBadge() -> impl IntoView {
                             }
                         })}
                     </Suspense>
-                </summary>
-                <div class="backend-panel">
+    };
+    let details = view! {
                     <Suspense fallback=|| ()>
                         {move || Suspend::new(async move {
                             let has_gpu = backend.await.on_gpu();
@@ -414,8 +413,8 @@ pub fn BackendBadge() -> impl IntoView {
                                 .collect_view()
                         }}
                     </span>
-                </div>
-            </details>
+    };
+    let notices = view! {
             {bad_choice.map(|value| view! {
                 <span class="notices" role="status">
                     {move || fill(t_string!(i18n, gpu.backend_bad_choice), &[("value", &value)])}
@@ -432,7 +431,22 @@ pub fn BackendBadge() -> impl IntoView {
                     </span>
                 })
             }}
-        </span>
+    };
+    if in_header {
+        // The header keeps one row: the badge opens the control, the bytes
+        // held and each calibration's reason under it.
+        view! {
+            <span class="backend">
+                <details class="backend-menu" data-testid="backend-menu">
+                    <summary title=move || t_string!(i18n, shell.backend_details)>{badge}</summary>
+                    <div class="backend-panel">{details}</div>
+                </details>
+                {notices}
+            </span>
+        }
+        .into_any()
+    } else {
+        view! { <span class="backend">{badge}{details}{notices}</span> }.into_any()
     }
 }
 

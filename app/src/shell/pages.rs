@@ -37,7 +37,7 @@ pub fn Chrome(#[prop(into)] title: Signal<String>, children: Children) -> impl I
             <a class="brand" href="/">"glassbox"</a>
             <ChaptersMenu/>
             <span class="header-end">
-                <BackendBadge/>
+                <BackendBadge in_header=true/>
                 <ThemeToggle/>
                 <LangSwitch/>
             </span>
