@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
 use crate::{
     i18n::{t, use_i18n, Locale},
-    shell::url_state::{in_place, path_with_query},
+    shell::url_state::{in_place, path_with_query, with_param},
 };
 
 const STORAGE_KEY: &str = "glassbox-lang";
@@ -85,20 +85,7 @@ pub fn LangSwitch() -> impl IntoView {
         }
         let search = location.search.get_untracked();
         if search.contains("lang=") {
-            let query: Vec<(String, String)> =
-                serde_urlencoded::from_str::<Vec<(String, String)>>(search.trim_start_matches('?'))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let v = if k == "lang" {
-                            slug(next).to_string()
-                        } else {
-                            v
-                        };
-                        (k, v)
-                    })
-                    .collect();
-            let search = serde_urlencoded::to_string(query).unwrap_or_default();
+            let search = with_param(&search, "lang", slug(next));
             navigate(
                 &path_with_query(&location.pathname.get_untracked(), &search),
                 in_place(),

@@ -17,7 +17,7 @@ use crate::{
     i18n::{t, t_string, use_i18n, Locale},
     shell::{
         assets::{fetch_asset, manifest},
-        url_state::{in_place, path_with_query},
+        url_state::{in_place, path_with_query, with_param},
     },
 };
 
@@ -170,20 +170,7 @@ pub fn ScriptSwitch(poems: PoemScript) -> impl IntoView {
         }
         let search = location.search.get_untracked();
         if search.contains("script=") {
-            let query: Vec<(String, String)> =
-                serde_urlencoded::from_str::<Vec<(String, String)>>(search.trim_start_matches('?'))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let v = if k == "script" {
-                            next.slug().to_string()
-                        } else {
-                            v
-                        };
-                        (k, v)
-                    })
-                    .collect();
-            let search = serde_urlencoded::to_string(query).unwrap_or_default();
+            let search = with_param(&search, "script", next.slug());
             navigate(
                 &path_with_query(&location.pathname.get_untracked(), &search),
                 in_place(),

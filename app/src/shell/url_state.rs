@@ -171,6 +171,22 @@ pub fn parse_query<S: WidgetState>(pairs: &[(String, String)]) -> Parsed<S> {
 
 /// `path?query`, or just `path` when there is no query; a leading `?` on
 /// `query` is tolerated.
+/// `search` (with or without its `?`) with every `key=` set to `value`, the
+/// other parameters kept in order: a page-wide switch (language, script)
+/// rewriting its own parameter when the URL has one.
+pub fn with_param(search: &str, key: &str, value: &str) -> String {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(search.trim_start_matches('?'))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| {
+                let v = if k == key { value.to_string() } else { v };
+                (k, v)
+            })
+            .collect();
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
 pub fn path_with_query(path: &str, query: &str) -> String {
     match query.trim_start_matches('?') {
         "" => path.to_string(),
@@ -286,6 +302,15 @@ mod tests {
 
     fn pairs(q: &str) -> Vec<(String, String)> {
         serde_urlencoded::from_str(q).unwrap()
+    }
+
+    #[test]
+    fn with_param_rewrites_only_its_key() {
+        assert_eq!(
+            with_param("?q=a&script=hans&lang=zh", "script", "hant"),
+            "q=a&script=hant&lang=zh"
+        );
+        assert_eq!(with_param("lang=en", "lang", "zh"), "lang=zh");
     }
 
     #[test]
