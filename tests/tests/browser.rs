@@ -2514,9 +2514,18 @@ fn embed_protocol_across_origins() {
         ))
         .unwrap();
     };
-    for frame in ["gb-selftest", "gb-kv", "gb-costs"] {
+    // Each frame's footer and hint are there before its chapter's chunk
+    // and data arrive; heights are compared once the widget's own last
+    // part is in (measured earlier, a later arrival looked like a toggle).
+    let loaded = [
+        ("gb-selftest", "gpu-selftest-status"),
+        ("gb-kv", "kv-calculator"),
+        ("gb-costs", "ar-costs-pixelcnn"),
+    ];
+    for (frame, last_part) in loaded {
         scroll_to(frame);
         s.switch_to_frame(&format!("#{frame}")).unwrap();
+        b.wait_testid(last_part);
         let closed = b.wait(&format!("({fits}) && innerHeight"));
         toggle(true);
         let opened = b.wait(&format!(
