@@ -2,6 +2,12 @@
 //! buffers, records any number of dispatches into one command buffer, and
 //! counts readbacks (a browser pays 5–15 ms for each).
 //!
+//! Nothing is created per dispatch once a workload is warm: parameters go to
+//! one uniform ring, bound at a dynamic offset, and bind groups are cached
+//! by the buffers they bind. [`Executor::creations`] counts what was
+//! created, so tests can hold a steady-state step at zero; [`Profiling`]
+//! times each kernel (`profile.rs`).
+//!
 //! Buffer rules that keep recycling safe:
 //! - uploads (`upload*`) always get a fresh buffer, written at creation;
 //! - pooled buffers (`empty`) are written only by kernels. Dispatches run in
@@ -10,13 +16,17 @@
 
 use std::{
     cell::{Cell, RefCell},
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     rc::Rc,
 };
 
 use wgpu::util::DeviceExt;
 
-use crate::{error::ComputeError, gpu::GpuContext};
+use crate::{
+    error::ComputeError,
+    gpu::GpuContext,
+    profile::{Clock, Profile, Profiling},
+};
 
 /// One WGSL file: a kernel family. Every entry point in it uses
 /// `@workgroup_size(WG)` (or `WG, WG` for 2-D kernels), where `WG` is an
@@ -33,7 +43,14 @@ pub struct Kernel {
     pub constants: &'static [(&'static str, f64)],
 }
 
-type Pool = Rc<RefCell<HashMap<u64, Vec<wgpu::Buffer>>>>;
+/// Free pooled buffers by size. A kernel gets the free buffer with the
+/// lowest id, so a step that starts with the same free buffers binds the
+/// same buffers in the same places every time, and its bind groups are
+/// found in the cache.
+type Pool = Rc<RefCell<HashMap<u64, BTreeSet<wgpu::Buffer>>>>;
+
+/// Bind groups by the buffers they bind; see [`BindKey`].
+type BindCache = Rc<RefCell<HashMap<BindKey, wgpu::BindGroup>>>;
 
 /// A flat f32 (or u32, or packed i8) array on the GPU.
 #[derive(Debug)]
@@ -45,6 +62,9 @@ pub struct GpuTensor {
     /// The executor's count of bytes held, which an unpooled buffer leaves
     /// when dropped (a pooled one stays held by the pool).
     held: Rc<Cell<u64>>,
+    /// Bind groups that name an unpooled buffer go when it does (they
+    /// would keep it alive).
+    bind_groups: BindCache,
 }
 
 impl GpuTensor {
@@ -56,14 +76,21 @@ impl GpuTensor {
 impl Drop for GpuTensor {
     fn drop(&mut self) {
         match &self.pool {
-            Some(pool) => pool
-                .borrow_mut()
-                .entry(self.buffer.size())
-                .or_default()
-                .push(self.buffer.clone()),
-            None => self
-                .held
-                .set(self.held.get().saturating_sub(self.buffer.size())),
+            Some(pool) => {
+                pool.borrow_mut()
+                    .entry(self.buffer.size())
+                    .or_default()
+                    .insert(self.buffer.clone());
+            }
+            None => {
+                self.held
+                    .set(self.held.get().saturating_sub(self.buffer.size()));
+                if let Ok(mut cache) = self.bind_groups.try_borrow_mut() {
+                    cache.retain(|(_, _, buffers), _| {
+                        buffers.iter().all(|(_, b)| *b != self.buffer)
+                    });
+                }
+            }
         }
     }
 }
@@ -71,12 +98,70 @@ impl Drop for GpuTensor {
 pub struct Executor {
     ctx: GpuContext,
     modules: RefCell<HashMap<&'static str, wgpu::ShaderModule>>,
-    pipelines: RefCell<HashMap<(&'static str, &'static str), wgpu::ComputePipeline>>,
+    pipelines: RefCell<HashMap<(&'static str, &'static str), Compiled>>,
     pool: Pool,
+    uniforms: RefCell<UniformRing>,
+    bind_groups: BindCache,
+    /// Readback staging buffers by size, reused.
+    staging: RefCell<HashMap<u64, Vec<wgpu::Buffer>>>,
     readbacks: Cell<usize>,
     dispatches_submitted: Cell<usize>,
-    buffers_created: Cell<usize>,
+    created: Cell<Creations>,
     bytes_held: Rc<Cell<u64>>,
+    profiling: RefCell<Option<Profiling>>,
+}
+
+/// A pipeline with the layout it was built for: the uniform at binding 0
+/// with a dynamic offset, then the storage bindings the entry point uses.
+#[derive(Clone)]
+struct Compiled {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+}
+
+/// A cached bind group is found by the entry point and the storage buffers
+/// it binds (the uniform is always the ring, at a dynamic offset).
+type BindKey = (&'static str, &'static str, Vec<(u32, wgpu::Buffer)>);
+
+/// Past this many cached bind groups the cache starts over; a workload
+/// that binds that many different buffer sets is not in a steady state.
+const BIND_GROUP_CACHE: usize = 4096;
+
+/// Every dispatch's parameters, in `SLOT`-byte slots of one uniform buffer,
+/// taken in turn. A slot is written (`queue.write_buffer`) when its dispatch
+/// is recorded; writes are ordered after every earlier submission, so
+/// wrapping is safe once the slots of unsubmitted recordings are not
+/// reused: the ring grows when one recording needs more than it holds.
+struct UniformRing {
+    buffer: wgpu::Buffer,
+    slots: u32,
+    next: u32,
+    /// Dispatches recorded since the last submission.
+    unsubmitted: u32,
+}
+
+/// Uniform slot size: WebGPU's minimum uniform offset alignment (256) and
+/// more than any kernel's parameters (the largest has 14 words).
+const SLOT: u64 = 256;
+const FIRST_SLOTS: u32 = 1024;
+
+/// What an executor has created so far. A warm workload (a training step,
+/// a token) adds nothing to these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Creations {
+    /// Storage, uniform and readback buffers.
+    pub buffers: usize,
+    pub bind_groups: usize,
+}
+
+impl std::ops::Sub for Creations {
+    type Output = Creations;
+    fn sub(self, earlier: Creations) -> Creations {
+        Creations {
+            buffers: self.buffers - earlier.buffers,
+            bind_groups: self.bind_groups - earlier.bind_groups,
+        }
+    }
 }
 
 const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
@@ -85,16 +170,51 @@ const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
 
 impl Executor {
     pub fn new(ctx: GpuContext) -> Self {
+        let uniforms = UniformRing::new(&ctx.device, FIRST_SLOTS);
         Executor {
             ctx,
             modules: RefCell::default(),
             pipelines: RefCell::default(),
             pool: Rc::default(),
+            uniforms: RefCell::new(uniforms),
+            bind_groups: Rc::default(),
+            staging: RefCell::default(),
             readbacks: Cell::new(0),
             dispatches_submitted: Cell::new(0),
-            buffers_created: Cell::new(0),
+            created: Cell::new(Creations {
+                buffers: 1,
+                bind_groups: 0,
+            }),
             bytes_held: Rc::default(),
+            profiling: RefCell::new(None),
         }
+    }
+
+    fn created_buffer(&self) {
+        let mut c = self.created.get();
+        c.buffers += 1;
+        self.created.set(c);
+    }
+
+    /// Buffers and bind groups created so far.
+    pub fn creations(&self) -> Creations {
+        self.created.get()
+    }
+
+    /// Starts timing every dispatch, by kernel, until [`Executor::end_profile`].
+    pub fn start_profile(&self) {
+        *self.profiling.borrow_mut() = Some(Profiling::new(&self.ctx, self.creations()));
+    }
+
+    /// The profile since [`Executor::start_profile`] (one readback of the
+    /// timestamps, when the device has them).
+    pub async fn end_profile(&self) -> Result<Profile, ComputeError> {
+        let profiling = self
+            .profiling
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| ComputeError::Cpu("end_profile without start_profile".into()))?;
+        profiling.finish(&self.ctx).await
     }
 
     /// Bytes in the storage buffers this executor holds: uploads and state
@@ -105,13 +225,14 @@ impl Executor {
     }
 
     fn tensor(&self, buffer: wgpu::Buffer, len: usize, pool: Option<Pool>) -> GpuTensor {
-        self.buffers_created.set(self.buffers_created.get() + 1);
+        self.created_buffer();
         self.bytes_held.set(self.bytes_held.get() + buffer.size());
         GpuTensor {
             buffer,
             len,
             pool,
             held: self.bytes_held.clone(),
+            bind_groups: self.bind_groups.clone(),
         }
     }
 
@@ -133,9 +254,9 @@ impl Executor {
         self.pipelines.borrow().len()
     }
 
-    /// Storage buffers created so far, pooled or not.
+    /// Buffers created so far: storage (pooled or not), uniform, readback.
     pub fn buffers_created(&self) -> usize {
-        self.buffers_created.get()
+        self.created.get().buffers
     }
 
     pub fn upload(&self, values: &[f32]) -> GpuTensor {
@@ -185,7 +306,11 @@ impl Executor {
     /// A recycled buffer for a kernel's output; its old contents are garbage.
     pub fn empty(&self, len: usize) -> GpuTensor {
         let size = ((len.max(1) * 4) as u64).next_power_of_two().max(256);
-        let reused = self.pool.borrow_mut().get_mut(&size).and_then(Vec::pop);
+        let reused = self
+            .pool
+            .borrow_mut()
+            .get_mut(&size)
+            .and_then(BTreeSet::pop_first);
         let pool = Some(self.pool.clone());
         match reused {
             Some(buffer) => GpuTensor {
@@ -193,6 +318,7 @@ impl Executor {
                 len,
                 pool,
                 held: self.bytes_held.clone(),
+                bind_groups: self.bind_groups.clone(),
             },
             None => {
                 let buffer = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -206,16 +332,18 @@ impl Executor {
         }
     }
 
-    pub fn begin(&self) -> Recording<'_> {
-        let encoder = self
-            .ctx
+    fn encoder(&self) -> wgpu::CommandEncoder {
+        self.ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("executor.recording"),
-            });
+            })
+    }
+
+    pub fn begin(&self) -> Recording<'_> {
         Recording {
             exec: self,
-            encoder,
+            encoder: self.encoder(),
             dispatches: 0,
         }
     }
@@ -223,6 +351,35 @@ impl Executor {
     fn count(&self, recording: &Recording<'_>) {
         self.dispatches_submitted
             .set(self.dispatches_submitted.get() + recording.dispatches);
+        self.uniforms.borrow_mut().unsubmitted = 0;
+    }
+
+    /// Writes `values` into `tensor` from the CPU, in queue order: after
+    /// everything submitted so far, before anything submitted later. For
+    /// inputs that change every pass (an image, a batch's ids) into buffers
+    /// kept for them, so that a warm pass creates nothing. Write before
+    /// recording the dispatches that read it, as the writes of a recording
+    /// not yet submitted all land before any of its dispatches run.
+    pub fn write(&self, tensor: &GpuTensor, values: &[f32]) -> Result<(), ComputeError> {
+        self.write_words(tensor, values.iter().map(|v| v.to_bits()).collect())
+    }
+
+    pub fn write_u32(&self, tensor: &GpuTensor, values: &[u32]) -> Result<(), ComputeError> {
+        self.write_words(tensor, values.to_vec())
+    }
+
+    fn write_words(&self, tensor: &GpuTensor, words: Vec<u32>) -> Result<(), ComputeError> {
+        if words.len() > tensor.len {
+            return Err(ComputeError::Shape {
+                op: "executor write",
+                detail: format!("{} words into {}", words.len(), tensor.len),
+            });
+        }
+        let bytes: Vec<u8> = words.iter().flat_map(|v| v.to_le_bytes()).collect();
+        if !bytes.is_empty() {
+            self.ctx.queue.write_buffer(&tensor.buffer, 0, &bytes);
+        }
+        Ok(())
     }
 
     /// Submits everything recorded, as one command buffer.
@@ -255,9 +412,31 @@ impl Executor {
     /// Copies a tensor back to the CPU: the only way results leave the GPU.
     pub async fn read(&self, tensor: &GpuTensor) -> Result<Vec<f32>, ComputeError> {
         self.readbacks.set(self.readbacks.get() + 1);
-        self.ctx
-            .read_f32(&tensor.buffer, tensor.len, "executor.readback")
-            .await
+        let size = ((tensor.len.max(1) * 4) as u64).next_power_of_two();
+        let reused = self.staging.borrow_mut().get_mut(&size).and_then(Vec::pop);
+        let staging = match reused {
+            Some(buffer) => buffer,
+            None => {
+                self.created_buffer();
+                self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("executor.readback"),
+                    size,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            }
+        };
+        let values = self
+            .ctx
+            .read_f32_through(&tensor.buffer, tensor.len, &staging)
+            .await;
+        // A staging buffer is unmapped again whether or not the read worked.
+        self.staging
+            .borrow_mut()
+            .entry(size)
+            .or_default()
+            .push(staging);
+        values
     }
 
     pub async fn read_u32(&self, tensor: &GpuTensor) -> Result<Vec<u32>, ComputeError> {
@@ -269,47 +448,194 @@ impl Executor {
             .collect())
     }
 
-    fn pipeline(&self, kernel: &Kernel, entry: &'static str) -> wgpu::ComputePipeline {
+    /// The pipeline for `entry`, built once with an explicit layout: the
+    /// uniform at binding 0 (dynamic offset) and `storage`'s bindings, each
+    /// read-only or not as the family's WGSL declares it.
+    fn pipeline(
+        &self,
+        kernel: &Kernel,
+        entry: &'static str,
+        storage: &[(u32, &GpuTensor)],
+    ) -> Result<Compiled, ComputeError> {
         if let Some(p) = self.pipelines.borrow().get(&(kernel.family, entry)) {
-            return p.clone();
+            return Ok(p.clone());
         }
+        let device = &self.ctx.device;
         let module = self
             .modules
             .borrow_mut()
             .entry(kernel.family)
             .or_insert_with(|| {
-                self.ctx
-                    .device
-                    .create_shader_module(wgpu::ShaderModuleDescriptor {
-                        label: Some(kernel.family),
-                        source: wgpu::ShaderSource::Wgsl(kernel.wgsl.into()),
-                    })
+                device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(kernel.family),
+                    source: wgpu::ShaderSource::Wgsl(kernel.wgsl.into()),
+                })
             })
             .clone();
-        let label = format!("{}.{entry}", kernel.family);
-        let pipeline = self
-            .ctx
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&label),
-                layout: None,
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &[
-                        [("WG", kernel.workgroup as f64)].as_slice(),
-                        kernel.constants,
-                    ]
-                    .concat(),
-                    ..Default::default()
+        let mut entries = vec![wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: true,
+                min_binding_size: None,
+            },
+            count: None,
+        }];
+        for &(binding, _) in storage {
+            let read_only =
+                storage_read_only(kernel.wgsl, binding).ok_or_else(|| ComputeError::Gpu {
+                    label: format!("{}.{entry}", kernel.family),
+                    message: format!("no storage binding {binding} in the shader"),
+                })?;
+            entries.push(wgpu::BindGroupLayoutEntry {
+                binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage { read_only },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
                 },
-                cache: None,
+                count: None,
             });
+        }
+        let label = format!("{}.{entry}", kernel.family);
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(&label),
+            entries: &entries,
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(&label),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&label),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &[
+                    [("WG", kernel.workgroup as f64)].as_slice(),
+                    kernel.constants,
+                ]
+                .concat(),
+                ..Default::default()
+            },
+            cache: None,
+        });
+        let compiled = Compiled { pipeline, layout };
         self.pipelines
             .borrow_mut()
-            .insert((kernel.family, entry), pipeline.clone());
-        pipeline
+            .insert((kernel.family, entry), compiled.clone());
+        Ok(compiled)
     }
+
+    /// Writes `params` into the next uniform slot; returns its offset.
+    fn uniform_slot(&self, params: &[u32]) -> u32 {
+        let mut ring = self.uniforms.borrow_mut();
+        if ring.unsubmitted >= ring.slots {
+            // One recording outgrew the ring: a bigger one, and bind groups
+            // that name it.
+            let unsubmitted = ring.unsubmitted;
+            *ring = UniformRing::new(&self.ctx.device, ring.slots * 2);
+            ring.unsubmitted = unsubmitted;
+            self.created_buffer();
+            self.bind_groups.borrow_mut().clear();
+        }
+        let offset = ring.next * SLOT as u32;
+        ring.next = (ring.next + 1) % ring.slots;
+        ring.unsubmitted += 1;
+        let mut words = params.to_vec();
+        words.resize(params.len().div_ceil(4).max(1) * 4, 0); // uniform structs are 16-byte multiples
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        self.ctx
+            .queue
+            .write_buffer(&ring.buffer, offset as u64, &bytes);
+        offset
+    }
+
+    /// The bind group for these buffers, made once.
+    fn bind_group(
+        &self,
+        kernel: &Kernel,
+        entry: &'static str,
+        layout: &wgpu::BindGroupLayout,
+        storage: &[(u32, &GpuTensor)],
+    ) -> wgpu::BindGroup {
+        let key: BindKey = (
+            kernel.family,
+            entry,
+            storage
+                .iter()
+                .map(|(binding, t)| (*binding, t.buffer.clone()))
+                .collect(),
+        );
+        if let Some(group) = self.bind_groups.borrow().get(&key) {
+            return group.clone();
+        }
+        let ring = self.uniforms.borrow();
+        let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &ring.buffer,
+                offset: 0,
+                size: wgpu::BufferSize::new(SLOT),
+            }),
+        })
+        .chain(storage.iter().map(|(binding, t)| wgpu::BindGroupEntry {
+            binding: *binding,
+            resource: t.buffer.as_entire_binding(),
+        }))
+        .collect();
+        let group = self
+            .ctx
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(entry),
+                layout,
+                entries: &entries,
+            });
+        let mut c = self.created.get();
+        c.bind_groups += 1;
+        self.created.set(c);
+        let mut cache = self.bind_groups.borrow_mut();
+        if cache.len() >= BIND_GROUP_CACHE {
+            cache.clear();
+        }
+        cache.insert(key, group.clone());
+        group
+    }
+}
+
+impl UniformRing {
+    fn new(device: &wgpu::Device, slots: u32) -> UniformRing {
+        UniformRing {
+            buffer: device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("executor.uniforms"),
+                size: slots as u64 * SLOT,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+            slots,
+            next: 0,
+            unsubmitted: 0,
+        }
+    }
+}
+
+/// Whether `@binding(binding)` in `wgsl` is `var<storage, read>` (true) or
+/// `read_write` (false); `None` if it is not a storage binding.
+fn storage_read_only(wgsl: &str, binding: u32) -> Option<bool> {
+    let tag = format!("@binding({binding})");
+    wgsl.lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .find_map(|line| {
+            let rest = &line[line.find(&tag)? + tag.len()..];
+            let decl = rest.trim_start().strip_prefix("var<storage")?;
+            let access = decl.split('>').next()?;
+            Some(!access.contains("read_write"))
+        })
 }
 
 /// Dispatches recorded into one command encoder; see [`Executor::submit`].
@@ -336,42 +662,60 @@ impl Recording<'_> {
         params: &[u32],
         groups: [u32; 3],
     ) {
-        let pipeline = self.exec.pipeline(kernel, entry);
-        let device = &self.exec.ctx.device;
-        let mut words = params.to_vec();
-        words.resize(params.len().div_ceil(4).max(1) * 4, 0); // uniform structs are 16-byte multiples
-        let uniform = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("executor.params"),
-            contents: &words
-                .iter()
-                .flat_map(|w| w.to_le_bytes())
-                .collect::<Vec<u8>>(),
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
-        let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(wgpu::BindGroupEntry {
-            binding: 0,
-            resource: uniform.as_entire_binding(),
-        })
-        .chain(storage.iter().map(|(binding, t)| wgpu::BindGroupEntry {
-            binding: *binding,
-            resource: t.buffer.as_entire_binding(),
-        }))
-        .collect();
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(entry),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
-        let mut pass = self
-            .encoder
-            .begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(entry),
-                timestamp_writes: None,
-            });
-        pass.set_pipeline(&pipeline);
-        pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        let exec = self.exec;
+        let compiled = match exec.pipeline(kernel, entry, storage) {
+            Ok(c) => c,
+            Err(e) => {
+                // Reported as wgpu reports a bad dispatch: through `check`.
+                exec.ctx.report(e);
+                return;
+            }
+        };
+        let offset = exec.uniform_slot(params);
+        let bind_group = exec.bind_group(kernel, entry, &compiled.layout, storage);
+        let mut profiling = exec.profiling.borrow_mut();
+        let timestamps = profiling
+            .as_mut()
+            .and_then(|p| p.timestamp_writes(kernel.family, entry));
+        let waits = profiling
+            .as_ref()
+            .is_some_and(|p| p.clock() == Clock::Submissions);
+        if waits {
+            // Everything recorded so far runs first, untimed.
+            let earlier = std::mem::replace(&mut self.encoder, exec.encoder());
+            exec.ctx.queue.submit([earlier.finish()]);
+            exec.ctx.wait();
+        }
+        let started = web_time::Instant::now();
+        {
+            let mut pass = self
+                .encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(entry),
+                    timestamp_writes: timestamps.as_ref().map(|(set, first)| {
+                        wgpu::ComputePassTimestampWrites {
+                            query_set: set,
+                            beginning_of_pass_write_index: Some(*first),
+                            end_of_pass_write_index: Some(first + 1),
+                        }
+                    }),
+                });
+            pass.set_pipeline(&compiled.pipeline);
+            pass.set_bind_group(0, &bind_group, &[offset]);
+            pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+        }
+        if waits {
+            let this = std::mem::replace(&mut self.encoder, exec.encoder());
+            exec.ctx.queue.submit([this.finish()]);
+            exec.ctx.wait();
+        }
         self.dispatches += 1;
+        if let Some(p) = profiling.as_mut() {
+            if waits {
+                p.waited(kernel.family, entry, started.elapsed().as_secs_f64() * 1e3);
+            }
+            p.count(kernel.family, entry, exec.creations());
+        }
     }
 
     /// Copies `len` words from `src` at word `src_offset` into `dst` at `dst_offset`.

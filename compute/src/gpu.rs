@@ -66,6 +66,8 @@ impl GpuContext {
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("glassbox"),
                 required_limits: wgpu::Limits::default().using_resolution(adapter.limits()),
+                // For the profile (`profile.rs`), where the adapter grants it.
+                required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
                 ..Default::default()
             })
             .await
@@ -185,6 +187,21 @@ impl GpuContext {
         }
     }
 
+    /// Records an error as if wgpu had reported it: [`GpuContext::check`]
+    /// returns it from now on.
+    pub fn report(&self, error: ComputeError) {
+        record(&self.fault, error);
+    }
+
+    /// Natively, blocks until the GPU has finished everything submitted
+    /// (for the profile's per-dispatch clock); a browser cannot block.
+    pub fn wait(&self) {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Err(e) = self.device.poll(wgpu::PollType::wait_indefinitely()) {
+            self.report(ComputeError::Readback(e.to_string()));
+        }
+    }
+
     /// Copies `len` f32 values out of `source` (which needs `COPY_SRC`).
     ///
     /// Awaits `map_async` through a channel, so nothing blocks in a browser;
@@ -195,17 +212,38 @@ impl GpuContext {
         len: usize,
         label: &str,
     ) -> Result<Vec<f32>, ComputeError> {
-        let size = (len * 4) as wgpu::BufferAddress;
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            size,
+            size: (len.max(1) * 4) as wgpu::BufferAddress,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        self.read_f32_through(source, len, &staging).await
+    }
+
+    /// [`GpuContext::read_f32`] through a given staging buffer (`MAP_READ |
+    /// COPY_DST`, at least `4 · len` bytes), unmapped again afterwards.
+    pub async fn read_f32_through(
+        &self,
+        source: &wgpu::Buffer,
+        len: usize,
+        staging: &wgpu::Buffer,
+    ) -> Result<Vec<f32>, ComputeError> {
+        let size = (len * 4) as wgpu::BufferAddress;
+        if size > staging.size() {
+            return Err(ComputeError::Readback(format!(
+                "{size} bytes through a {}-byte staging buffer",
+                staging.size()
+            )));
+        }
         let mut encoder = self
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
-        encoder.copy_buffer_to_buffer(source, 0, &staging, 0, size);
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("readback"),
+            });
+        if size > 0 {
+            encoder.copy_buffer_to_buffer(source, 0, staging, 0, size);
+        }
         self.queue.submit([encoder.finish()]);
 
         let (sender, receiver) = futures_channel::oneshot::channel();
@@ -220,17 +258,20 @@ impl GpuContext {
             .await
             .map_err(|_| ComputeError::Readback("the map callback was dropped".into()))?
             .map_err(|e| ComputeError::Readback(e.to_string()))?;
-        self.check()?;
         let values = {
             let view = staging
-                .get_mapped_range(..)
-                .map_err(|e| ComputeError::Readback(e.to_string()))?;
-            view.chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect()
+                .get_mapped_range(..size.max(4))
+                .map_err(|e| ComputeError::Readback(e.to_string()));
+            view.map(|view| {
+                view.chunks_exact(4)
+                    .take(len)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect::<Vec<f32>>()
+            })
         };
         staging.unmap();
-        Ok(values)
+        self.check()?;
+        values
     }
 }
 

@@ -11,12 +11,14 @@ pub mod inputs;
 pub mod kernels;
 pub mod kv_cache;
 pub mod models;
+pub mod profile;
 pub mod reference;
 pub mod search;
 pub mod selftest;
 pub mod tang;
 pub mod tokenizer;
 pub mod weights;
+pub mod workloads;
 
 pub use backend::Backend;
 pub use error::ComputeError;

@@ -196,6 +196,65 @@ impl Browser {
         rows
     }
 
+    /// `/gpu`'s profile of a DETR pass on SwiftShader: a table of kernels
+    /// whose dispatches add up to the pass's, timed by GPU timestamps or
+    /// saying plainly that there are none; a warm pass creates nothing.
+    fn check_gpu_profile(&self) {
+        self.open("/embed/gpu-profile?workload=detr-pass&profile=true");
+        let status = self
+            .session
+            .wait_for(
+                "['done', 'failed'].includes(document.querySelector('[data-testid=\"gpu-profile-status\"]')?.dataset.status) \
+                 && document.querySelector('[data-testid=\"gpu-profile-status\"]').dataset.status",
+                Duration::from_secs(300),
+            )
+            .unwrap();
+        assert_eq!(status, "done", "{}", self.text("gpu-profile-status"));
+        let clock = self.attr("gpu-profile-clock", "data-clock");
+        let note = self.text("gpu-profile-clock");
+        match clock.as_str() {
+            "timestamps" => assert!(note.contains("timestamps"), "{note}"),
+            "unavailable" => assert!(note.contains("Timestamps are unavailable"), "{note}"),
+            other => panic!("a browser's profile clock is {other}: {note}"),
+        }
+        let rows = self
+            .session
+            .execute(
+                "return [...document.querySelectorAll('[data-testid=\"gpu-profile-table\"] tbody tr')]
+                   .map(r => [...r.cells].map(c => c.textContent))",
+            )
+            .unwrap();
+        let rows = rows.as_array().unwrap();
+        assert!(rows.len() >= 5, "kernels in a DETR pass: {rows:?}");
+        let column = |i: usize| -> Vec<String> {
+            rows.iter()
+                .map(|r| r[i].as_str().unwrap().to_string())
+                .collect()
+        };
+        let dispatches: usize = column(1).iter().map(|d| d.parse::<usize>().unwrap()).sum();
+        assert!(
+            (20..=60).contains(&dispatches),
+            "{dispatches} dispatches in a pass"
+        );
+        let status = self.text("gpu-profile-status");
+        assert!(
+            status.contains(&format!("{dispatches} dispatches")),
+            "{status}"
+        );
+        for created in column(4).iter().chain(&column(5)) {
+            assert_eq!(created, "0", "a warm DETR pass created something: {rows:?}");
+        }
+        if clock == "timestamps" {
+            assert!(
+                column(2).iter().all(|ms| ms.parse::<f64>().is_ok()),
+                "{rows:?}"
+            );
+        } else {
+            assert!(column(2).iter().all(|ms| ms == "–"), "{rows:?}");
+        }
+        eprintln!("gpu profile ({clock}): {status}");
+    }
+
     /// No console errors so far, and every request went to our own origin.
     fn assert_clean_logs(&self) {
         let violations = self
@@ -2122,6 +2181,8 @@ fn webgpu_on_swiftshader() {
         .count();
     assert_eq!(on_gpu, 11);
 
+    b.check_gpu_profile();
+
     report(&b.check_autoregressive("webgpu"));
     b.check_kv_calculator();
     report_kv(&b.check_kv_live("webgpu"));
@@ -2994,6 +3055,7 @@ fn every_page() -> Vec<(String, String)> {
     for widget in [
         "gpu-selftest",
         "gpu-bench",
+        "gpu-profile",
         "ar-sample",
         "ar-score",
         "ar-complete",

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         Some("build") => ensure_web_tools().and_then(|()| build_app()),
         Some("test") => test(),
         Some("manifest") => write_manifest(),
-        Some("bench") => bench(),
+        Some("bench") => bench(&args[1..]),
         Some("data") => match args.get(1).map(String::as_str) {
             None => data().and_then(|()| tang_data()),
             Some("mnist") => data(),
@@ -957,7 +957,8 @@ fn trainer(args: &[String]) -> Result {
         .args(args))
 }
 
-fn bench() -> Result {
+/// `bench [profile|detr|kv|<out.json>]`: everything, or stop after a part.
+fn bench(args: &[String]) -> Result {
     ensure_web_tools()?;
     ensure_apt_packages()?;
     let gpu_env = gpu_test_env()?;
@@ -965,7 +966,16 @@ fn bench() -> Result {
     step(
         "kernel benchmarks",
         Command::new("cargo")
-            .args(["run", "--release", "-p", "glassbox-tests", "--bin", "bench"])
+            .args([
+                "run",
+                "--release",
+                "-p",
+                "glassbox-tests",
+                "--bin",
+                "bench",
+                "--",
+            ])
+            .args(args)
             .envs(gpu_env),
     )
 }

@@ -111,7 +111,7 @@ mod tests {
             }
         }
         assert_eq!(widget("nope"), None);
-        assert_eq!(slugs.len(), 28);
+        assert_eq!(slugs.len(), 29);
     }
 
     /// Decks: at least eight steps, showing every widget of the chapter and

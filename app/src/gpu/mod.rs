@@ -4,6 +4,7 @@
 
 pub mod asset_check;
 pub mod bench;
+pub mod profile;
 pub mod selftest;
 
 use compute::Backend;
@@ -22,6 +23,7 @@ use crate::{
 };
 use asset_check::AssetCheck;
 use bench::GpuBench;
+use profile::GpuProfile;
 use selftest::GpuSelfTest;
 
 pub const SELFTEST: Widget = Widget {
@@ -34,10 +36,15 @@ pub const BENCH: Widget = Widget {
     title: text!(gpu.widget_bench),
 };
 
+pub const PROFILE: Widget = Widget {
+    slug: "gpu-profile",
+    title: text!(gpu.widget_profile),
+};
+
 pub static PAGE: Page = Page {
     slug: "gpu",
     title: text!(shell.gpu_title),
-    widgets: &[SELFTEST, BENCH],
+    widgets: &[SELFTEST, BENCH, PROFILE],
     load,
 };
 
@@ -51,6 +58,7 @@ fn gpu_chunk(widget: Option<Widget>) -> Result<AnyView, ChunkError> {
     Ok(match widget {
         Some(w) if w == SELFTEST => view! { <GpuSelfTest/> }.into_any(),
         Some(w) if w == BENCH => view! { <GpuBench/> }.into_any(),
+        Some(w) if w == PROFILE => view! { <GpuProfile/> }.into_any(),
         _ => view! {
             <article data-testid="gpu-page">
                 <h1 data-testid="page-title">{t!(i18n, shell.gpu_title)}</h1>
@@ -59,6 +67,8 @@ fn gpu_chunk(widget: Option<Widget>) -> Result<AnyView, ChunkError> {
                 <EmbedHint widget=SELFTEST/>
                 <GpuBench/>
                 <EmbedHint widget=BENCH/>
+                <GpuProfile/>
+                <EmbedHint widget=PROFILE/>
                 <AssetCheck/>
             </article>
         }

@@ -105,6 +105,17 @@ pub fn gemv_q8_short(
     Ok(y)
 }
 
+/// Workgroups for gemm_q8 and q8_backward: each covers 4·WG outputs of
+/// `width` and 4·WG of the `m` batch rows.
+fn tile_groups(width: usize, m: usize) -> [u32; 3] {
+    let wg = KERNEL.workgroup;
+    [
+        (width as u32).div_ceil(4 * wg),
+        (m as u32).div_ceil(4 * wg),
+        1,
+    ]
+}
+
 /// y[m, rows] = x[m, cols] · Wᵀ: the GEMV kernel for one row of x, the tiled
 /// GEMM for more.
 pub fn linear_q8(
@@ -131,8 +142,7 @@ pub fn linear_q8(
     if m == 1 {
         rec.dispatch(&KERNEL, "gemv_q8", &bindings, &params, groups_1d(w.rows, 1));
     } else {
-        let wg = KERNEL.workgroup;
-        let groups = [(w.rows as u32).div_ceil(wg), (m as u32).div_ceil(wg), 1];
+        let groups = tile_groups(w.rows, m);
         if groups[0].max(groups[1]) > 65535 {
             return Err(ComputeError::Shape {
                 op: "linear_q8",
@@ -164,9 +174,8 @@ pub fn linear_q8_backward(
             ),
         });
     }
-    let wg = KERNEL.workgroup;
-    let groups = [(w.cols as u32).div_ceil(wg), (m as u32).div_ceil(wg), 1];
-    if groups[1] > 65535 {
+    let groups = tile_groups(w.cols, m);
+    if groups[0].max(groups[1]) > 65535 {
         return Err(ComputeError::Shape {
             op: "linear_q8_backward",
             detail: "too many workgroups".into(),

@@ -4,8 +4,9 @@
 
 use crate::common;
 
-use common::{assert_close, gpu, run, tol_f32, TOL_F32_ELEMENTWISE};
+use common::{assert_close, created_when_warm, gpu, run, tol_f32, TOL_F32_ELEMENTWISE};
 use compute::{
+    executor::Creations,
     inputs::{uniform_signed, SplitMix64},
     kernels::{
         elementwise::transpose,
@@ -320,4 +321,15 @@ fn gpu_pipeline_stages_match_the_cpu_reference() {
         );
         assert!(w.values.iter().any(|&v| v != 0.0), "stage {n} is blank");
     }
+}
+
+#[test]
+fn a_warm_pass_creates_no_buffers_or_bind_groups() {
+    let Some(exec) = gpu() else { return };
+    let gpu_model = DetrGpu::upload(&exec, &Detr::load(&shipped_weights()).unwrap()).unwrap();
+    let image = scene_image(TEST_SCENES_SEED);
+    let created = created_when_warm(&exec, 10, || {
+        pollster::block_on(gpu_model.forward(&exec, &image)).unwrap();
+    });
+    assert_eq!(created, Creations::default(), "10 warm DETR passes created");
 }

@@ -7,8 +7,9 @@ use crate::common;
 
 use std::{path::PathBuf, sync::Arc};
 
-use common::{assert_close, gpu, run};
+use common::{assert_close, created_when_warm, gpu, run};
 use compute::{
+    executor::Creations,
     inputs::{uniform_signed, SplitMix64},
     kernels::{
         filter::{filter_probs, FilterShape},
@@ -292,4 +293,21 @@ fn the_committed_model_reproduces_its_test_nll_on_both_backends() {
         );
         assert_eq!(*ids.last().unwrap(), EOS);
     }
+}
+
+#[test]
+fn a_warm_poem_creates_no_buffers_or_bind_groups() {
+    let Some(exec) = gpu() else { return };
+    let (model, _) = committed();
+    let gpu_model = GpuLlama::new(&exec, &model).unwrap();
+    let g = Generation::poem(Form::Wujue, Sampling::default(), 11);
+    let mut tokens = 0;
+    let created = created_when_warm(&exec, 10, || {
+        tokens += pollster::block_on(gpu_model.generate(&exec, &g))
+            .unwrap()
+            .tokens
+            .len();
+    });
+    assert!(tokens > 10 * 20, "{tokens} tokens in 12 poems");
+    assert_eq!(created, Creations::default(), "10 warm poems created");
 }

@@ -3,8 +3,9 @@
 
 use crate::common;
 
-use common::{assert_close, gpu, run, tol_f32, TOL_F32_ELEMENTWISE};
+use common::{assert_close, created_when_warm, gpu, run, tol_f32, TOL_F32_ELEMENTWISE};
 use compute::{
+    executor::Creations,
     inputs::uniform_signed,
     kernels::{
         backprop::{adamw, cross_entropy, rmsnorm_backward, swiglu, swiglu_backward, SKIP},
@@ -21,6 +22,7 @@ use compute::{
         },
         Llama, LlamaConfig,
     },
+    profile::Clock,
     reference::backprop::{
         adamw_ref, causal_attention_backward_ref, causal_attention_ref, cross_entropy_ref,
         linear_q8_backward_ref, matmul_strided_ref, rmsnorm_backward_ref, swiglu_backward_ref,
@@ -251,7 +253,7 @@ fn strided_products_and_the_q8_backward_product_match_their_references() {
     .is_err());
     drop(rec);
 
-    for (tokens, rows, cols) in [(1, 40, 32), (37, 4467, 128), (20, 128, 384)] {
+    for (tokens, rows, cols) in [(1, 40, 32), (37, 4467, 128), (20, 128, 384), (130, 33, 45)] {
         let w = Q8Matrix::quantize(&scaled(43, rows * cols, 0.2), rows, cols);
         let dy = scaled(44, tokens * rows, 1.0);
         let base = scaled(45, tokens * cols, 1.0);
@@ -559,4 +561,70 @@ fn the_pages_default_twenty_steps_lower_the_loss() {
         .collect();
     eprintln!("page defaults, 20 steps: {losses:?}");
     assert!(losses[19] < losses[0], "{losses:?}");
+}
+
+#[test]
+fn a_warm_step_creates_no_buffers_or_bind_groups() {
+    let Some(exec) = gpu() else { return };
+    let c = small_config();
+    let model = Llama::random(c, 6);
+    let b = batch(c.vocab_size);
+    let start = adapter(&c, Targets::All, 2);
+    let mut trainer = GpuTrainer::new(&exec, &model, &start, AdamW::with_lr(1e-2)).unwrap();
+    let created = created_when_warm(&exec, 10, || {
+        pollster::block_on(trainer.step(&exec, &b)).unwrap();
+    });
+    assert_eq!(created, Creations::default(), "10 warm LoRA steps created");
+}
+
+#[test]
+fn a_profiled_step_counts_and_times_every_dispatch() {
+    let Some(exec) = gpu() else { return };
+    let c = small_config();
+    let model = Llama::random(c, 6);
+    let b = batch(c.vocab_size);
+    let start = adapter(&c, Targets::Qv, 4);
+    let h = AdamW::with_lr(1e-2);
+    let mut profiled = GpuTrainer::new(&exec, &model, &start, h).unwrap();
+    let mut plain = GpuTrainer::new(&exec, &model, &start, h).unwrap();
+    pollster::block_on(profiled.step(&exec, &b)).unwrap();
+    pollster::block_on(plain.step(&exec, &b)).unwrap();
+    let plain_loss = pollster::block_on(plain.step(&exec, &b)).unwrap();
+
+    let dispatches = exec.dispatches_submitted();
+    exec.start_profile();
+    let loss = pollster::block_on(profiled.step(&exec, &b)).unwrap();
+    let profile = pollster::block_on(exec.end_profile()).unwrap();
+    // Profiling changes how a step is timed, not what it computes.
+    let want = pollster::block_on(plain.adapter(&exec)).unwrap().flat();
+    let got = pollster::block_on(profiled.adapter(&exec)).unwrap().flat();
+    assert_close(&got, &want, 1e-6, "a profiled step's adapter");
+    assert_eq!(loss, plain_loss);
+
+    assert_eq!(
+        profile.dispatches(),
+        exec.dispatches_submitted() - dispatches
+    );
+    // Natively there is always a clock: timestamps, or a wait per dispatch.
+    assert_ne!(profile.clock, Clock::Unavailable);
+    assert!(profile
+        .kernels
+        .iter()
+        .all(|k| k.ms.is_some_and(|ms| ms >= 0.0)));
+    assert!(profile.ms().unwrap() > 0.0, "{profile:?}");
+    for kernel in [
+        "q8.gemm_q8",
+        "q8.q8_backward",
+        "lora.matmul_strided",
+        "backprop.adamw",
+    ] {
+        assert!(
+            profile
+                .kernels
+                .iter()
+                .any(|k| k.kernel == kernel && k.dispatches > 0),
+            "{kernel} missing from {profile:?}"
+        );
+    }
+    assert_eq!(profile.creations(), Creations::default(), "a warm step");
 }

@@ -26,6 +26,7 @@ fn linear_q8_matches_reference() {
         (17, 33, 100),
         (196, 64, 64),
         (4, 784, 500),
+        (130, 70, 45),
     ];
     for (i, &(m, rows, cols)) in cases.iter().enumerate() {
         let w = Q8Matrix::quantize(&uniform_signed(i as u64, rows * cols), rows, cols);

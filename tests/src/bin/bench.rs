@@ -38,6 +38,16 @@ fn run() -> Result<(), String> {
         serde_json::to_string_pretty(&size).map_err(|e| e.to_string())?,
     )
     .map_err(|e| e.to_string())?;
+    println!("bench: profile of a LoRA step, a LLaMA poem and a DETR pass (native GPU)");
+    let profiles = profile(&root, &backend)?;
+    write_json(&root.join("target/bench/profile.json"), &profiles)?;
+    println!("bench: chapters 4 and 5, LLaMA decoding and a LoRA step, GPU beside CPU");
+    let llama = llama_and_lora(&root, &backend)?;
+    write_json(&root.join("target/bench/llama.json"), &llama)?;
+    // `bench profile` stops here.
+    if arg.as_deref() == Some("profile") {
+        return Ok(());
+    }
     println!("bench: chapter 3, one forward pass of the detector");
     let detection = detr_forward(&root, &backend)?;
     std::fs::create_dir_all(root.join("target/bench")).map_err(|e| e.to_string())?;
@@ -409,4 +419,147 @@ fn print_report(rows: &[BenchRow]) {
 
 fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
+}
+
+fn write_json(path: &std::path::Path, value: &serde_json::Value) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    let json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    std::fs::write(path, json).map_err(|e| e.to_string())
+}
+
+fn committed_llama(root: &std::path::Path) -> Result<compute::models::llama::Llama, String> {
+    use compute::models::llama::{Llama, LlamaConfig, CONFIG_PATH, WEIGHTS_PATH};
+    let read = |p: &str| std::fs::read(root.join("assets").join(p)).map_err(|e| e.to_string());
+    let config: LlamaConfig =
+        serde_json::from_slice(&read(CONFIG_PATH)?).map_err(|e| e.to_string())?;
+    Llama::load(config, &read(WEIGHTS_PATH)?).map_err(|e| e.to_string())
+}
+
+/// Per kernel: dispatches, milliseconds, buffers and bind groups created,
+/// for each workload on the native GPU (`compute::workloads`).
+fn profile(root: &std::path::Path, backend: &Backend) -> Result<serde_json::Value, String> {
+    use compute::{
+        models::detr::{config::WEIGHTS_PATH, model::Detr},
+        workloads,
+    };
+    let Backend::Gpu(exec) = backend else {
+        return Err("the profile needs the native GPU".into());
+    };
+    let llama = committed_llama(root)?;
+    let detr = Detr::load(
+        &std::fs::read(root.join("assets").join(WEIGHTS_PATH)).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let runs = [
+        pollster::block_on(workloads::lora_step(exec, &llama)),
+        pollster::block_on(workloads::llama_poem(exec, &llama)),
+        pollster::block_on(workloads::detr_pass(exec, &detr)),
+    ];
+    let mut out = Vec::new();
+    for run in runs {
+        let p = run.map_err(|e| e.to_string())?;
+        println!(
+            "  {:<11} {} units, {} dispatches ({:.1} per unit), {:.1} ms ({:?}), created {:?}",
+            p.workload.slug(),
+            p.units,
+            p.profile.dispatches(),
+            p.dispatches_per_unit(),
+            p.profile.ms().unwrap_or(f64::NAN),
+            p.profile.clock,
+            p.profile.creations(),
+        );
+        for k in p.profile.kernels.iter().take(5) {
+            println!(
+                "      {:<34} {:>4} × {:>9.2} ms",
+                k.kernel,
+                k.dispatches,
+                k.ms.unwrap_or(f64::NAN)
+            );
+        }
+        out.push(p);
+    }
+    Ok(serde_json::json!({
+        "adapter": exec.ctx().summary().adapter_name,
+        "workloads": out,
+    }))
+}
+
+/// LLaMA decoding (characters per second, a 五绝 with seed 1) and a LoRA
+/// step at the page's settings (milliseconds), on the native GPU and the
+/// CPU path, in one run: medians of 3 after a warm-up.
+fn llama_and_lora(root: &std::path::Path, backend: &Backend) -> Result<serde_json::Value, String> {
+    use compute::{
+        models::llama::{
+            gpu::GpuLlama,
+            lora::{
+                cpu::{CpuTrainer, Frozen},
+                gpu::GpuTrainer,
+                Adapter, PAGE_DEFAULT, PAGE_LR, SEED,
+            },
+            sampling::{generate_cpu, Generation, Sampling},
+        },
+        reference::backprop::AdamW,
+        tang::Form,
+        workloads::page_shaped_batch,
+    };
+    use std::sync::Arc;
+    let Backend::Gpu(exec) = backend else {
+        return Err("needs the native GPU".into());
+    };
+    let model = Arc::new(committed_llama(root)?);
+    let median3 = |run: &mut dyn FnMut() -> Result<f64, String>| -> Result<f64, String> {
+        run()?;
+        let mut v = [run()?, run()?, run()?];
+        v.sort_by(f64::total_cmp);
+        Ok(v[1])
+    };
+    let g = Generation::poem(Form::Wujue, Sampling::default(), 1);
+    let gpu_llama = GpuLlama::new(exec, &model).map_err(|e| e.to_string())?;
+    let chars_per_s = |tokens: usize, s: f64| tokens.saturating_sub(g.prompt.len()) as f64 / s;
+    let gpu_decode = median3(&mut || {
+        let t0 = std::time::Instant::now();
+        let trace = pollster::block_on(gpu_llama.generate(exec, &g)).map_err(|e| e.to_string())?;
+        Ok(chars_per_s(trace.tokens.len(), t0.elapsed().as_secs_f64()))
+    })?;
+    let cpu_decode = median3(&mut || {
+        let t0 = std::time::Instant::now();
+        let trace = generate_cpu(&model, &g).map_err(|e| e.to_string())?;
+        Ok(chars_per_s(trace.tokens.len(), t0.elapsed().as_secs_f64()))
+    })?;
+    let batch = page_shaped_batch(model.config.vocab_size);
+    let adapter = Adapter::init(&model.config, PAGE_DEFAULT, SEED);
+    let hyper = AdamW::with_lr(PAGE_LR);
+    let mut gpu_trainer =
+        GpuTrainer::new(exec, &model, &adapter, hyper).map_err(|e| e.to_string())?;
+    let gpu_step = median3(&mut || {
+        let t0 = std::time::Instant::now();
+        pollster::block_on(gpu_trainer.step(exec, &batch)).map_err(|e| e.to_string())?;
+        Ok(t0.elapsed().as_secs_f64() * 1e3)
+    })?;
+    let mut cpu_trainer = CpuTrainer::new(
+        Frozen::new(&model).map_err(|e| e.to_string())?,
+        adapter.clone(),
+        hyper,
+    );
+    let cpu_step = median3(&mut || {
+        let t0 = std::time::Instant::now();
+        cpu_trainer.step(&batch).map_err(|e| e.to_string())?;
+        Ok(t0.elapsed().as_secs_f64() * 1e3)
+    })?;
+    println!(
+        "  LLaMA decoding: GPU {gpu_decode:.1} characters/s, CPU {cpu_decode:.1} ({:.1}× the GPU)",
+        cpu_decode / gpu_decode
+    );
+    println!(
+        "  LoRA step (batch {}): GPU {gpu_step:.0} ms, CPU {cpu_step:.0} ms ({:.1}× the CPU)",
+        batch.rows,
+        gpu_step / cpu_step
+    );
+    Ok(serde_json::json!({
+        "adapter": exec.ctx().summary().adapter_name,
+        "llama_decode_chars_per_s": {"gpu": gpu_decode, "cpu": cpu_decode},
+        "lora_step_ms": {"gpu": gpu_step, "cpu": cpu_step, "batch": batch.rows},
+    }))
 }

@@ -342,14 +342,17 @@ impl ArRunner {
         mode: Mode,
     ) -> Result<Chain<'_>, ComputeError> {
         Ok(match &self.gpu {
-            Some((exec, m)) => Chain::Gpu(exec, gpu::GpuChain::new(exec, m, prefix, start, mode)?),
+            Some((exec, m)) => Chain::Gpu(
+                exec,
+                Box::new(gpu::GpuChain::new(exec, m, prefix, start, mode)?),
+            ),
             None => Chain::Cpu(CpuChain::new(&self.model, prefix, start, mode)?),
         })
     }
 }
 
 pub enum Chain<'m> {
-    Gpu(&'m crate::Executor, gpu::GpuChain<'m>),
+    Gpu(&'m crate::Executor, Box<gpu::GpuChain<'m>>),
     Cpu(CpuChain<'m>),
 }
 

@@ -31,6 +31,7 @@ use super::{
         CELLS, CLASSES, DECODER_LAYERS, DIM, ENCODER_LAYERS, HEADS, HEAD_DIM, LN_EPS, QUERIES,
     },
     model::{check_image, conv_shapes, Attention, Detr, DetrTrace, Linear, Norm, Pipeline, Stage},
+    scenes::CANVAS,
 };
 
 struct GpuEncoderLayer {
@@ -74,6 +75,8 @@ pub struct DetrGpu {
     box_mlp: [GpuFusedLinear; 3],
     pos: GpuTensor,
     zeros: GpuTensor,
+    /// The image, rewritten each pass (a warm pass creates no buffers).
+    input: GpuTensor,
 }
 
 fn fused(l: &Linear, norm: Option<&Norm>) -> FusedLinear {
@@ -229,6 +232,7 @@ impl DetrGpu {
             ],
             pos: exec.upload(&m.pos),
             zeros: exec.upload(&zeros),
+            input: exec.zeros(CANVAS * CANVAS),
         })
     }
 
@@ -386,11 +390,12 @@ impl DetrGpu {
     /// One forward pass of a 96×96 image: one submission, one readback.
     pub async fn forward(&self, exec: &Executor, image: &[f32]) -> Result<DetrTrace, ComputeError> {
         check_image(image)?;
-        let input = exec.upload(image);
+        exec.write(&self.input, image)?;
+        let input = &self.input;
         let total: usize = sizes().iter().map(|(n, len)| n * len).sum();
         let packed = exec.empty(total);
         let mut rec = exec.begin();
-        self.record(&mut rec, &input, &packed, None)?;
+        self.record(&mut rec, input, &packed, None)?;
         exec.submit(rec)?;
         Ok(unpack(&exec.read(&packed).await?))
     }
@@ -403,12 +408,13 @@ impl DetrGpu {
         image: &[f32],
     ) -> Result<(DetrTrace, Pipeline), ComputeError> {
         check_image(image)?;
-        let input = exec.upload(image);
+        exec.write(&self.input, image)?;
+        let input = &self.input;
         let total: usize = sizes().iter().map(|(n, len)| n * len).sum();
         let kept: usize = stage_sizes().iter().sum();
         let packed = exec.empty(total + kept);
         let mut rec = exec.begin();
-        self.record(&mut rec, &input, &packed, Some(total))?;
+        self.record(&mut rec, input, &packed, Some(total))?;
         exec.submit(rec)?;
         let values = exec.read(&packed).await?;
         let trace = unpack(&values[..total]);

@@ -1,7 +1,7 @@
 //! Shared by the parity tests: the GPU (or a failure saying why there is
 //! none), a one-shot runner, and the comparison with named tolerances.
 
-use compute::{Executor, GpuContext, GpuTensor, Recording};
+use compute::{executor::Creations, Executor, GpuContext, GpuTensor, Recording};
 
 /// f32 kernels whose outputs sum k products of magnitude below 1 differ from
 /// the reference only in summation order: the error grows about like k·ε.
@@ -31,6 +31,18 @@ pub fn gpu() -> Option<Executor> {
             None
         }
     }
+}
+
+/// What `steps` runs of `step` create (buffers, bind groups) after two
+/// warm-up runs: a steady-state workload creates nothing.
+pub fn created_when_warm(exec: &Executor, steps: usize, mut step: impl FnMut()) -> Creations {
+    step();
+    step();
+    let before = exec.creations();
+    for _ in 0..steps {
+        step();
+    }
+    exec.creations() - before
 }
 
 /// Records what `build` dispatches, submits it, and reads its result back.

@@ -93,6 +93,9 @@ pub struct GpuTrainer {
     cos: Vec<f32>,
     sin: Vec<f32>,
     tables: Option<Tables>,
+    /// A batch's input ids and labels, by token count: rewritten each step
+    /// rather than uploaded anew, so a warm step creates no buffers.
+    inputs: Vec<(usize, GpuTensor, GpuTensor)>,
     theta: GpuTensor,
     grad: GpuTensor,
     m: GpuTensor,
@@ -148,6 +151,7 @@ impl GpuTrainer {
             cos,
             sin,
             tables: None,
+            inputs: Vec::new(),
             theta: exec.upload(&adapter.flat()),
             grad: exec.zeros(n),
             m: exec.zeros(n),
@@ -562,7 +566,7 @@ impl GpuTrainer {
         &mut self,
         exec: &Executor,
         batch: &Batch,
-    ) -> Result<(GpuTensor, GpuTensor, usize), ComputeError> {
+    ) -> Result<(usize, usize), ComputeError> {
         if batch.len < 3 || batch.rows == 0 || batch.tokens.len() != batch.rows * batch.len {
             return Err(ComputeError::Shape {
                 op: "lora batch",
@@ -584,7 +588,18 @@ impl GpuTrainer {
             labels.push(SKIP);
             labels.extend_from_slice(&poem[2..]);
         }
-        Ok((exec.upload_u32(&ids), exec.upload_u32(&labels), seq))
+        let at = match self.inputs.iter().position(|(n, _, _)| *n == ids.len()) {
+            Some(at) => at,
+            None => {
+                self.inputs
+                    .push((ids.len(), exec.zeros(ids.len()), exec.zeros(labels.len())));
+                self.inputs.len() - 1
+            }
+        };
+        let (_, ids_on_gpu, labels_on_gpu) = &self.inputs[at];
+        exec.write_u32(ids_on_gpu, &ids)?;
+        exec.write_u32(labels_on_gpu, &labels)?;
+        Ok((at, seq))
     }
 
     /// Records forward, loss and backward for `batch`; returns the per-token
@@ -595,12 +610,13 @@ impl GpuTrainer {
         rec: &mut Recording<'_>,
         batch: &Batch,
     ) -> Result<GpuTensor, ComputeError> {
-        let (ids, labels, seq) = self.upload_batch(exec, batch)?;
-        let f = self.forward(rec, &ids, batch.rows, seq)?;
+        let (at, seq) = self.upload_batch(exec, batch)?;
+        let (_, ids, labels) = &self.inputs[at];
+        let f = self.forward(rec, ids, batch.rows, seq)?;
         let (d_logits, loss) = cross_entropy(
             rec,
             &f.logits,
-            &labels,
+            labels,
             batch.rows * seq,
             1.0 / batch.scored() as f32,
         )?;
@@ -648,9 +664,10 @@ impl GpuTrainer {
         let mut total = 0.0;
         for batch in set.all_batches(16) {
             let mut rec = exec.begin();
-            let (ids, labels, seq) = self.upload_batch(exec, &batch)?;
-            let f = self.forward(&mut rec, &ids, batch.rows, seq)?;
-            let (_, loss) = cross_entropy(&mut rec, &f.logits, &labels, batch.rows * seq, 1.0)?;
+            let (at, seq) = self.upload_batch(exec, &batch)?;
+            let (_, ids, labels) = &self.inputs[at];
+            let f = self.forward(&mut rec, ids, batch.rows, seq)?;
+            let (_, loss) = cross_entropy(&mut rec, &f.logits, labels, batch.rows * seq, 1.0)?;
             exec.submit(rec)?;
             total += exec
                 .read(&loss)
