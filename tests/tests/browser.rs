@@ -1451,7 +1451,8 @@ impl Browser {
             .wait_for(
                 "document.querySelector('[data-testid=\"lora-loss\"]')?.dataset.steps === '20' && !document.querySelector('[data-testid=\"lora-swap-yours\"]')?.disabled",
                 // SwiftShader took 549 s here on the two-core test machine
-                // (2026-12-02); the CPU path about 6 s.
+                // (2026-12-02), 145 s with barrier-free Q8 products
+                // (2026-12-06); the CPU path about 9 s.
                 Duration::from_secs(1500),
             )
             .unwrap();
