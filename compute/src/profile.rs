@@ -76,8 +76,6 @@ pub struct Profiling {
     /// The kernel of each timed dispatch, in query order.
     timed: Vec<(&'static str, &'static str)>,
     untimed: usize,
-    /// Natively without timestamps: milliseconds measured per kernel.
-    waited_ms: HashMap<(&'static str, &'static str), f64>,
     rows: Vec<((&'static str, &'static str), KernelCost)>,
     seen: Creations,
 }
@@ -106,7 +104,6 @@ impl Profiling {
             }),
             timed: Vec::new(),
             untimed: 0,
-            waited_ms: HashMap::new(),
             rows: Vec::new(),
             seen: creations,
         }
@@ -146,7 +143,8 @@ impl Profiling {
 
     /// Natively without timestamps: one dispatch's measured milliseconds.
     pub(crate) fn waited(&mut self, family: &'static str, entry: &'static str, ms: f64) {
-        *self.waited_ms.entry((family, entry)).or_default() += ms;
+        let row = self.row(family, entry);
+        row.ms = Some(row.ms.unwrap_or(0.0) + ms);
     }
 
     fn row(&mut self, family: &'static str, entry: &'static str) -> &mut KernelCost {
@@ -185,12 +183,8 @@ impl Profiling {
                     row.ms = Some(ms.get(key).copied().unwrap_or(0.0));
                 }
             }
-            Clock::Submissions => {
-                for (key, row) in &mut self.rows {
-                    row.ms = Some(self.waited_ms.get(key).copied().unwrap_or(0.0));
-                }
-            }
-            Clock::Unavailable => {}
+            // Submissions: each row's ms was added up as it was waited for.
+            Clock::Submissions | Clock::Unavailable => {}
         }
         let mut kernels: Vec<KernelCost> = self.rows.into_iter().map(|(_, row)| row).collect();
         kernels.sort_by(|a, b| {

@@ -268,10 +268,7 @@ impl GpuLlama {
         }
         // The prompt and the forced tokens sit in the buffer from the start;
         // the sampler fills the other positions as it goes.
-        let bytes: Vec<u8> = plan.iter().flat_map(|w| w.to_le_bytes()).collect();
-        exec.ctx()
-            .queue
-            .write_buffer(self.tokens.buffer(), 0, &bytes);
+        exec.write_u32(&self.tokens, &plan)?;
         // Steps up to where the form puts <eos> go in one submission; only a
         // poem that has not stopped by then needs a second.
         let first = g.eos_position().unwrap_or(max).max(g.prompt.len()).min(max);
