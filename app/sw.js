@@ -4,7 +4,7 @@
 // own cache, keyed by SHA-256 (app/src/assets.rs).
 //
 // `cargo xtask build` replaces the BUILD line below with the build's id and
-// precache list. Without them (`trunk serve`) this worker serves nothing.
+// precache list. Without them (a sw.js served as it is) this worker serves nothing.
 const BUILD = null;
 
 const SHELL_PREFIX = "glassbox-shell-";
@@ -64,7 +64,7 @@ if (BUILD) {
   });
 } else {
   // A development build: take over from an installed build's worker and
-  // drop its shell, so `trunk serve` is never answered with an old build.
+  // drop its shell, so such a server is never answered with an old build.
   self.addEventListener("install", () => self.skipWaiting());
   self.addEventListener("activate", (event) => {
     event.waitUntil(dropShells(() => true).then(() => self.clients.claim()));

@@ -1,5 +1,5 @@
-//! A static server for trunk's `dist/` on 127.0.0.1, with the SPA fallback
-//! trunk itself uses: any path that is not a file gets `index.html`. The
+//! A static server for the built `dist/` on 127.0.0.1, with an SPA
+//! fallback: any path that is not a file gets `index.html`. The
 //! browser tests start it on a free port; `cargo xtask serve` on 8080. It
 //! needs only std and tiny_http, so xtask includes this file as it is.
 
@@ -9,8 +9,8 @@ use std::{
     thread,
 };
 
-/// Serves a trunk `dist/` folder on 127.0.0.1 with the SPA fallback trunk
-/// itself uses: any path that is not a file gets `index.html`.
+/// Serves a built `dist/` folder on 127.0.0.1 with an SPA fallback: any
+/// path that is not a file gets `index.html`.
 pub struct StaticServer {
     /// `None` once stopped.
     server: Option<Arc<tiny_http::Server>>,

@@ -1,7 +1,7 @@
 //! Developer commands: `cargo xtask serve` and `cargo xtask test`.
 //!
 //! Both install what is missing first, from the package registries only:
-//! the wasm32 target, wasm-bindgen-cli at the Cargo.lock version, trunk, and
+//! the wasm32 target, wasm-bindgen-cli at the Cargo.lock version, and
 //! (for tests) Debian's chromium, chromium-driver and mesa-vulkan-drivers.
 
 use std::{
@@ -15,17 +15,16 @@ use std::{
 // fixed port, so its free-port constructor goes unused here).
 #[cfg(test)]
 mod modules;
+mod page;
 #[path = "../../tests/src/static_server.rs"]
 #[allow(dead_code)]
 mod static_server;
 mod web_build;
 
-/// The newest trunk whose MSRV fits rustc 1.95 (trunk 0.22 needs 1.96).
-const TRUNK_VERSION: &str = "0.21.14";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const APT_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "mesa-vulkan-drivers"];
-/// wasm-opt, from the npm registry (Debian's binaryen is too old for the
-/// features rustc emits).
+/// binaryen's optimiser (wasm-opt), from the npm registry (Debian's binaryen
+/// is too old for the features rustc emits).
 const BINARYEN: &str = "binaryen@132.0.0";
 /// The accessibility checker the browser tests inject into every page.
 const AXE_CORE: &str = "axe-core@4.14.1";
@@ -60,7 +59,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: cargo xtask <serve|build|test|bench|data|tokenizer|train|pictures|sample|scenes|eval|manifest>\n  \
                  serve     build the app, then serve dist/ on http://127.0.0.1:8080\n            \
-                           (`serve --watch`: trunk's rebuild-on-change server instead)\n  \
+                           (`serve --watch`: also rebuild whenever a source file changes)\n  \
                  build     build the app into dist/ as `serve` and `test` do, and stop\n  \
                  test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
                  bench     kernel benchmarks natively and in headless Chromium -> target/bench/kernels.json\n  \
@@ -149,17 +148,14 @@ fn newest_source_change() -> Option<std::time::SystemTime> {
         .max()
 }
 
-/// `trunk build --release` into dist/ (the page, CSS, assets and icons),
-/// then the app's wasm, split per chapter (web_build.rs), its loader, the
+/// dist/ afresh: the page, CSS, assets and icons (page.rs), then the app's
+/// wasm, split per chapter (web_build.rs), its loader, the
 /// Content-Security-Policy and the service worker.
 fn build_app() -> Result {
-    let wasm_opt = ensure_wasm_opt()?.join("wasm-opt");
-    step(
-        "build the page",
-        Command::new("trunk").args(["build", "--release"]),
-    )?;
+    let binaryen_js = ensure_binaryen()?;
     let dist = root().join("dist");
-    let wasm = web_build::build_split_wasm(&dist, &wasm_opt)?;
+    page::build_page(&dist)?;
+    let wasm = web_build::build_split_wasm(&dist, &binaryen_js)?;
     let index = dist.join("index.html");
     let html = std::fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
     std::fs::write(&index, web_build::with_loader(&html, &wasm)?)
@@ -169,7 +165,7 @@ fn build_app() -> Result {
     write_service_worker(&dist, &wasm.lazy_files)
 }
 
-/// trunk copies all of `assets/`; the files the manifest marks
+/// The page copies all of `assets/`; the files the manifest marks
 /// `training_only` (the training digits) are for the trainer, not visitors.
 fn drop_training_only(dist: &Path) -> Result {
     let path = dist.join("assets/manifest.json");
@@ -248,7 +244,7 @@ fn write_service_worker(dist: &Path, lazy_files: &[String]) -> Result {
 }
 
 /// The app shell's URL paths: `/index.html`, `/assets/manifest.json`, and
-/// every absolute local path in the page (attributes and trunk's loader) or
+/// every absolute local path in the page (attributes and the wasm's loader) or
 /// the web app manifest that `exists` as a file of `dist/`. Sorted, without
 /// duplicates.
 fn shell_files(
@@ -298,19 +294,19 @@ fn with_build(source: &str, id: &str, precache: &[String]) -> Result<String> {
     ))
 }
 
-/// The folder holding binaryen's `wasm-opt`, installed from npm into a
-/// cache folder the first time.
-fn ensure_wasm_opt() -> Result<PathBuf> {
+/// binaryen.js's `index.js` (binaryen's optimiser compiled to wasm, which
+/// `web_build::optimise` drives from Node), installed from npm into a cache
+/// folder the first time.
+fn ensure_binaryen() -> Result<PathBuf> {
+    let index = |prefix: &Path| prefix.join("node_modules/binaryen/index.js");
+    let version = BINARYEN.rsplit('@').next().unwrap_or_default().to_string();
     let prefix = npm_package(BINARYEN, |prefix| {
-        let version = BINARYEN.rsplit('@').next().unwrap_or_default();
-        let major = version.split('.').next().unwrap_or_default();
-        output(
-            &prefix.join("node_modules/.bin/wasm-opt").to_string_lossy(),
-            &["--version"],
-        )
-        .is_some_and(|v| v.contains(&format!("version {major}")))
+        let package = prefix.join("node_modules/binaryen/package.json");
+        index(prefix).is_file()
+            && std::fs::read_to_string(package)
+                .is_ok_and(|p| p.contains(&format!("\"version\": \"{version}\"")))
     })?;
-    Ok(prefix.join("node_modules/.bin"))
+    Ok(index(&prefix))
 }
 
 /// axe-core's browser build, `axe.min.js`, from the npm registry.
@@ -343,14 +339,14 @@ fn npm_package(spec: &str, installed: impl Fn(&Path) -> bool) -> Result<PathBuf>
 }
 
 /// What the page may load: everything from its own origin only, wasm
-/// compilation, and no inline script but trunk's loader, allowed by hash.
+/// compilation, and no inline script but the wasm's loader, allowed by hash.
 /// Styles may be inline: Leptos sets `style` attributes for sizes and colours.
 const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {hashes}; \
     worker-src 'self'; connect-src 'self'; img-src 'self' data: blob:; \
     style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; form-action 'self'";
 
 /// Puts the CSP in a `<meta>` at the top of the built page's head, with the
-/// SHA-256 of each inline script trunk wrote (its loader).
+/// SHA-256 of each inline script (the wasm's loader).
 fn write_csp(index: &Path) -> Result {
     use base64::Engine;
     use sha2::Digest;
@@ -445,12 +441,10 @@ fn test() -> Result {
         .current_dir(root())
         .output()
         .map_err(|e| format!("cannot list the browser tests: {e}"))?;
-    if let Ok(mut steps) = STEP_SECONDS.lock() {
-        steps.push((
-            "compile and list the browser tests".into(),
-            compiling.elapsed().as_secs_f64(),
-        ));
-    }
+    record_step(
+        "compile and list the browser tests",
+        compiling.elapsed().as_secs_f64(),
+    );
     let names = browser_test_names(&String::from_utf8_lossy(&listed.stdout));
     if !listed.status.success() || names.is_empty() {
         return Err(format!(
@@ -1061,12 +1055,17 @@ fn step(name: &str, cmd: &mut Command) -> Result {
     println!("\nxtask: == {name}");
     let outcome = run(cmd);
     let seconds = started.elapsed().as_secs_f64();
-    if let Ok(mut steps) = STEP_SECONDS.lock() {
-        steps.push((name.to_string(), seconds));
-    }
+    record_step(name, seconds);
     outcome?;
     println!("xtask: == {name}: ok in {seconds:.0} s");
     Ok(())
+}
+
+/// Adds a row to the table `test` ends with.
+fn record_step(name: &str, seconds: f64) {
+    if let Ok(mut steps) = STEP_SECONDS.lock() {
+        steps.push((name.to_string(), seconds));
+    }
 }
 
 /// The steps' table: name, seconds, and each one's share of the whole.
@@ -1124,18 +1123,6 @@ fn ensure_web_tools() -> Result {
     {
         // No --locked: its lock file pins a webpki-roots version that is gone.
         run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &bindgen]))?;
-    }
-
-    if output("trunk", &["--version"])
-        .is_none_or(|v| v.split_whitespace().nth(1) != Some(TRUNK_VERSION))
-    {
-        run(Command::new("cargo").args([
-            "install",
-            "--locked",
-            "trunk",
-            "--version",
-            TRUNK_VERSION,
-        ]))?;
     }
     Ok(())
 }
@@ -1245,7 +1232,7 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result {
 mod tests {
     use super::*;
 
-    /// What trunk writes, in short: attributes in double quotes, the loader
+    /// What the build writes, in short: attributes in double quotes, the loader
     /// in single quotes, and a CSP full of quoted words.
     const INDEX: &str = r#"<head>
 <meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self' 'sha256-x'">

@@ -1,9 +1,9 @@
-//! The app's wasm, built and split here rather than by trunk (trunk 0.21
-//! cannot split: the split must happen between rustc and wasm-bindgen).
+//! The app's wasm, built and split here (the split must happen between
+//! rustc and wasm-bindgen, which no packaged web bundler for Rust does).
 //!
 //! rustc's wasm → wasm_split_cli_support (each chapter's code into its own
 //! module, loaded on first use) → wasm-bindgen on the main module only →
-//! wasm-opt -Oz on every module → a loader script in `dist/index.html`.
+//! wasm-opt -O1 on every module → a loader script in `dist/index.html`.
 //! Everything lands in `dist/wasm/<id>/`, one folder per build, since the
 //! chunks' names are not content-hashed and a main module must never meet a
 //! chunk from another build.
@@ -27,8 +27,8 @@ pub struct SplitBuild {
 }
 
 /// Builds the app's wasm with the `web` profile, splits it, and writes the
-/// modules into `dist/wasm/<id>/`. `wasm_opt` is binaryen's binary.
-pub fn build_split_wasm(dist: &Path, wasm_opt: &Path) -> Result<SplitBuild> {
+/// modules into `dist/wasm/<id>/`. `binaryen_js` is binaryen.js's index.js.
+pub fn build_split_wasm(dist: &Path, binaryen_js: &Path) -> Result<SplitBuild> {
     step(
         "build the app's wasm, with clippy (wasm32)",
         // clippy-driver compiles the workspace's crates, so wasm-only code
@@ -98,32 +98,7 @@ pub fn build_split_wasm(dist: &Path, wasm_opt: &Path) -> Result<SplitBuild> {
             out.join(p.file_name().unwrap_or(p.as_os_str()))
         }
     }));
-    let started = std::time::Instant::now();
-    for module in &modules {
-        // No whole-program passes: the main module's exports are the
-        // chunks' interface.
-        let out = Command::new(wasm_opt)
-            .args([
-                "-Oz",
-                &module.to_string_lossy(),
-                "-o",
-                &module.to_string_lossy(),
-            ])
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", wasm_opt.display()))?;
-        if !out.status.success() {
-            return Err(format!(
-                "wasm-opt failed on {}: {}",
-                module.display(),
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-    }
-    println!(
-        "xtask: wasm-opt -Oz on {} modules in {:.0} s",
-        modules.len(),
-        started.elapsed().as_secs_f64()
-    );
+    optimise(binaryen_js, &modules)?;
 
     let url = |name: &str| format!("/wasm/{id}/{name}");
     let mut lazy_files = Vec::new();
@@ -140,6 +115,61 @@ pub fn build_split_wasm(dist: &Path, wasm_opt: &Path) -> Result<SplitBuild> {
         main_wasm: url("glassbox-app_bg.wasm"),
         lazy_files,
     })
+}
+
+/// wasm-opt -O1 on every module, in one Node process (optimise.mjs, through
+/// binaryen.js: the npm binaryen runs as wasm in Node, and starting its
+/// wasm-opt command once per module cost about a second each). A step of
+/// its own in `test`'s table. Why -O1: `-Oz` took 418 s on two cores (177 s
+/// for the LoRA chunk alone) against 36 s here, and its output is 1.6%
+/// larger gzipped in all (1,612,132 B against 1,587,070 B, measured on
+/// 2026-12-07: -O1 shrinks the LoRA chunk by 33 KB and grows the main module
+/// by 880 B). rustc's `-Oz`/`-Os` (the `web` profile) has done the size work.
+fn optimise(binaryen_js: &Path, modules: &[PathBuf]) -> Result {
+    let started = std::time::Instant::now();
+    let script = crate::root().join("xtask/src/optimise.mjs");
+    let out = Command::new("node")
+        .arg(&script)
+        .arg(binaryen_js)
+        .args(modules)
+        .output()
+        .map_err(|e| format!("cannot run node {}: {e}", script.display()))?;
+    let seconds = started.elapsed().as_secs_f64();
+    crate::record_step("wasm-opt -O1 (every module)", seconds);
+    if !out.status.success() {
+        return Err(format!(
+            "wasm-opt failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    // One line per module: its seconds, then its path.
+    let mut timings: Vec<(f64, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (s, path) = line.split_once(' ')?;
+            let name = Path::new(path).file_name()?.to_string_lossy().into_owned();
+            Some((s.parse().ok()?, name))
+        })
+        .collect();
+    if timings.len() != modules.len() {
+        return Err(format!(
+            "wasm-opt reported {} of {} modules",
+            timings.len(),
+            modules.len()
+        ));
+    }
+    timings.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let slowest: Vec<String> = timings
+        .iter()
+        .take(3)
+        .map(|(s, name)| format!("{name} {s:.1} s"))
+        .collect();
+    println!(
+        "xtask: wasm-opt -O1 on {} modules in {seconds:.0} s; slowest: {}",
+        modules.len(),
+        slowest.join(", ")
+    );
+    Ok(())
 }
 
 /// `index.html` with the loader for `build` at the end of `<head>`: the
