@@ -78,6 +78,8 @@ impl Chromedriver {
             "--disable-quic".into(),
             "--no-first-run".into(),
             "--window-size=1280,900".into(),
+            // window.gc(): the soak measures the heap after a full collection.
+            "--js-flags=--expose-gc".into(),
             format!("--user-data-dir={}", profile_dir.display()),
         ];
         if mode == GpuMode::WebGpu {

@@ -337,11 +337,13 @@ pub fn BackendBadge(
     let bad_choice = BAD_CHOICE.with(|b| b.borrow().clone());
     // Bytes the executor holds on the GPU, sampled once a second: flat on a
     // page that does not leak (the soak test reads it).
-    let gpu_bytes = RwSignal::new(None::<u64>);
+    // Bytes held, and buffers and bind groups created so far: a page that
+    // is not leaking keeps all three flat once warm (the browser's soak).
+    let gpu_bytes = RwSignal::new(None::<(u64, compute::executor::Creations)>);
     // Owned by the component: the interval stops when the badge goes.
     StoredValue::new_local(gloo_timers::callback::Interval::new(1000, move || {
         if let Some(Backend::Gpu(exec)) = CURRENT.with(|c| c.borrow().clone()) {
-            gpu_bytes.set(Some(exec.bytes_held()));
+            gpu_bytes.set(Some((exec.bytes_held(), exec.creations())));
         }
     }));
     let badge = view! {
@@ -385,8 +387,14 @@ pub fn BackendBadge(
                             }
                         })}
                     </Suspense>
-                    {move || gpu_bytes.get().map(|b| view! {
-                        <span class="note" data-testid="gpu-bytes" data-value=b.to_string()>
+                    {move || gpu_bytes.get().map(|(b, created)| view! {
+                        <span
+                            class="note"
+                            data-testid="gpu-bytes"
+                            data-value=b.to_string()
+                            data-buffers=created.buffers.to_string()
+                            data-bind-groups=created.bind_groups.to_string()
+                        >
                             {move || fill(
                                 t_string!(i18n, gpu.backend_gpu_bytes),
                                 &[("bytes", &crate::shell::format::human_bytes(b))],

@@ -209,7 +209,8 @@ fn pixelcnn_columns_must_be_filled_in_order() {
 }
 
 /// A long visit must not leak GPU memory: after a warm-up sample, the
-/// executor holds the same bytes however many more samples run.
+/// executor holds the same bytes however many more samples run, and
+/// creates no buffers or bind groups (so the browser's soak can be short).
 #[test]
 fn gpu_memory_stays_flat_over_repeated_samples() {
     let Some(exec) = common::gpu() else { return };
@@ -222,14 +223,20 @@ fn gpu_memory_stays_flat_over_repeated_samples() {
             pollster::block_on(chain.advance(&exec, PIXELS)).unwrap();
         };
         sample(1);
-        let warm = exec.bytes_held();
-        for seed in 2..6 {
+        sample(2);
+        let (warm, created) = (exec.bytes_held(), exec.creations());
+        for seed in 3..7 {
             sample(seed);
         }
         assert_eq!(
             exec.bytes_held(),
             warm,
             "{kind:?}: GPU bytes grew over 4 samples"
+        );
+        assert_eq!(
+            exec.creations() - created,
+            compute::executor::Creations::default(),
+            "{kind:?}: 4 warm samples created"
         );
         assert!(warm > 0);
     }

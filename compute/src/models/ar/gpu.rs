@@ -108,7 +108,10 @@ impl ArGpu {
     /// steps on the GPU (still one readback).
     pub async fn logits(&self, exec: &Executor, x: &[f32]) -> Result<Vec<f32>, ComputeError> {
         super::check_image(x)?;
-        let image = exec.upload(x);
+        // Pooled and written in place, as in GpuChain::new: a warm page
+        // scoring digits creates no buffers or bind groups.
+        let image = exec.empty(x.len());
+        exec.write(&image, x)?;
         let mut rec = exec.begin();
         let z = match self {
             ArGpu::Fvsbn(m) => m.record_logits(&mut rec, &image)?,
@@ -205,15 +208,22 @@ impl<'m> GpuChain<'m> {
         mode: Mode,
     ) -> Result<Self, ComputeError> {
         let trace = Trace::start(prefix, start)?;
+        // Pooled buffers, written in place: a warm page's next chain
+        // creates no buffers or bind groups.
+        let pooled = |values: &[f32]| -> Result<GpuTensor, ComputeError> {
+            let tensor = exec.empty(values.len());
+            exec.write(&tensor, values)?;
+            Ok(tensor)
+        };
         let truth = match &mode {
             Mode::Replay { image } => {
                 super::check_image(image)?;
-                Some(exec.upload(image))
+                Some(pooled(image)?)
             }
             Mode::Sample { .. } => None,
         };
-        let image = exec.upload(&trace.image);
-        let trace_buf = exec.upload(&[trace.image.as_slice(), &trace.logits].concat());
+        let image = pooled(&trace.image)?;
+        let trace_buf = pooled(&[trace.image.as_slice(), &trace.logits].concat())?;
         let mut rec = exec.begin();
         let state = model.record_state(&mut rec, &image)?;
         exec.submit(rec)?;
