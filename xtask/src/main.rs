@@ -396,6 +396,11 @@ fn test() -> Result {
     ensure_apt_packages()?;
     let gpu_env = gpu_test_env()?;
     let axe = ensure_axe_core()?;
+    // On a new machine: wasm-bindgen-cli's build, Debian's packages and npm's.
+    record_step(
+        "install what is missing (wasm-bindgen-cli, packages)",
+        started.elapsed().as_secs_f64(),
+    );
 
     step(
         "format",
