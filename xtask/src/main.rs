@@ -1,8 +1,8 @@
 //! Developer commands: `cargo xtask serve` and `cargo xtask test`.
 //!
 //! Both install what is missing first, from the package registries only:
-//! the wasm32 target, wasm-bindgen-cli at the Cargo.lock version, and
-//! (for tests) Debian's chromium, chromium-driver and mesa-vulkan-drivers.
+//! the wasm32 target, binaryen from npm, and (for tests) Debian's chromium,
+//! chromium-driver and mesa-vulkan-drivers, and axe-core from npm.
 
 use std::{
     env,
@@ -396,9 +396,9 @@ fn test() -> Result {
     ensure_apt_packages()?;
     let gpu_env = gpu_test_env()?;
     let axe = ensure_axe_core()?;
-    // On a new machine: wasm-bindgen-cli's build, Debian's packages and npm's.
+    // On a new machine: Debian's packages and npm's.
     record_step(
-        "install what is missing (wasm-bindgen-cli, packages)",
+        "install what is missing (packages)",
         started.elapsed().as_secs_f64(),
     );
 
@@ -1121,30 +1121,7 @@ fn ensure_web_tools() -> Result {
     if !installed.lines().any(|t| t.trim() == WASM_TARGET) {
         run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
     }
-
-    let bindgen = wasm_bindgen_version()?;
-    if output("wasm-bindgen", &["--version"])
-        .is_none_or(|v| v.split_whitespace().nth(1) != Some(bindgen.as_str()))
-    {
-        // No --locked: its lock file pins a webpki-roots version that is gone.
-        run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &bindgen]))?;
-    }
     Ok(())
-}
-
-/// The wasm-bindgen version in Cargo.lock; the CLI must match it exactly.
-fn wasm_bindgen_version() -> Result<String> {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
-        .map_err(|e| format!("Cargo.lock: {e}"))?;
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line == r#"name = "wasm-bindgen""# {
-            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
-                return Ok(version.trim_end_matches('"').to_string());
-            }
-        }
-    }
-    Err("Cargo.lock has no wasm-bindgen package".into())
 }
 
 fn ensure_apt_packages() -> Result {
@@ -1236,6 +1213,31 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The version of `package` in Cargo.lock (the first, if several).
+    fn locked_version(package: &str) -> Option<String> {
+        let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+        let mut lines = lock.lines();
+        while let Some(line) = lines.next() {
+            if line == format!("name = \"{package}\"") {
+                let version = lines.next()?.strip_prefix("version = \"")?;
+                return Some(version.trim_end_matches('"').to_string());
+            }
+        }
+        None
+    }
+
+    /// wasm-bindgen's JS glue must come from the same version as the
+    /// wasm-bindgen crate the app links.
+    #[test]
+    fn the_bindgen_library_matches_the_apps_wasm_bindgen() {
+        let app = locked_version("wasm-bindgen").expect("the app links wasm-bindgen");
+        assert_eq!(
+            locked_version("wasm-bindgen-cli-support").as_deref(),
+            Some(app.as_str()),
+            "xtask's wasm-bindgen-cli-support must be pinned to ={app}"
+        );
+    }
 
     /// What the build writes, in short: attributes in double quotes, the loader
     /// in single quotes, and a CSP full of quoted words.

@@ -73,22 +73,28 @@ pub fn build_split_wasm(dist: &Path, binaryen_js: &Path) -> Result<SplitBuild> {
         started.elapsed().as_secs_f64()
     );
 
-    step(
+    // wasm-bindgen as a library, at the version the app links (a unit test
+    // holds the two equal): building its command-line tool was 4 minutes of
+    // a cold run. The settings are what `wasm-bindgen --target web
+    // --keep-lld-exports --no-typescript` uses (the output is byte for byte
+    // the same, checked on 2026-12-07).
+    let started = std::time::Instant::now();
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&main_split)
+        .web(true)
+        .map_err(|e| format!("wasm-bindgen: {e:#}"))?
+        // The chunks call back into the main module through its table,
+        // which wasm-bindgen would otherwise remove from the exports.
+        .keep_lld_exports(true)
+        .typescript(false)
+        .omit_default_module_path(false)
+        .out_name("glassbox-app")
+        .generate(&out)
+        .map_err(|e| format!("wasm-bindgen on {}: {e:#}", main_split.display()))?;
+    crate::record_step(
         "wasm-bindgen (the main module)",
-        Command::new("wasm-bindgen").args([
-            "--target",
-            "web",
-            // The chunks call back into the main module through its table,
-            // which wasm-bindgen would otherwise remove from the exports.
-            "--keep-lld-exports",
-            "--no-typescript",
-            "--out-name",
-            "glassbox-app",
-            "--out-dir",
-            &out.to_string_lossy(),
-            &main_split.to_string_lossy(),
-        ]),
-    )?;
+        started.elapsed().as_secs_f64(),
+    );
 
     let mut modules: Vec<PathBuf> = vec![out.join("glassbox-app_bg.wasm")];
     modules.extend(split.split_modules.iter().map(|p| {
