@@ -72,11 +72,7 @@ fn with_hashed_links(
             file.file_stem().and_then(|s| s.to_str()).unwrap_or("file"),
             file.extension().and_then(|s| s.to_str()).unwrap_or(""),
         );
-        let hash: String = sha2::Sha256::digest(&bytes)[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let name = format!("{stem}-{hash}.{ext}");
+        let name = format!("{stem}-{}.{ext}", crate::web_build::short_hash(&bytes));
         write(&name, &bytes)?;
         let integrity =
             base64::engine::general_purpose::STANDARD.encode(sha2::Sha384::digest(&bytes));

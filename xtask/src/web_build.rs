@@ -200,7 +200,7 @@ pub fn with_loader(html: &str, build: &SplitBuild) -> Result<String> {
 }
 
 /// The first 8 bytes of the SHA-256, in hex.
-fn short_hash(bytes: &[u8]) -> String {
+pub fn short_hash(bytes: &[u8]) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(bytes)[..8]
         .iter()

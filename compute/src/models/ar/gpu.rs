@@ -108,10 +108,7 @@ impl ArGpu {
     /// steps on the GPU (still one readback).
     pub async fn logits(&self, exec: &Executor, x: &[f32]) -> Result<Vec<f32>, ComputeError> {
         super::check_image(x)?;
-        // Pooled and written in place, as in GpuChain::new: a warm page
-        // scoring digits creates no buffers or bind groups.
-        let image = exec.empty(x.len());
-        exec.write(&image, x)?;
+        let image = pooled(exec, x)?;
         let mut rec = exec.begin();
         let z = match self {
             ArGpu::Fvsbn(m) => m.record_logits(&mut rec, &image)?,
@@ -128,6 +125,14 @@ impl ArGpu {
         exec.submit(rec)?;
         exec.read(&z).await
     }
+}
+
+/// `values` in a pooled buffer, written in place rather than uploaded: a
+/// warm page's next chain or scored digit creates no buffers or bind groups.
+fn pooled(exec: &Executor, values: &[f32]) -> Result<GpuTensor, ComputeError> {
+    let tensor = exec.empty(values.len());
+    exec.write(&tensor, values)?;
+    Ok(tensor)
 }
 
 /// What a chain carries from pixel to pixel.
@@ -208,22 +213,15 @@ impl<'m> GpuChain<'m> {
         mode: Mode,
     ) -> Result<Self, ComputeError> {
         let trace = Trace::start(prefix, start)?;
-        // Pooled buffers, written in place: a warm page's next chain
-        // creates no buffers or bind groups.
-        let pooled = |values: &[f32]| -> Result<GpuTensor, ComputeError> {
-            let tensor = exec.empty(values.len());
-            exec.write(&tensor, values)?;
-            Ok(tensor)
-        };
         let truth = match &mode {
             Mode::Replay { image } => {
                 super::check_image(image)?;
-                Some(pooled(image)?)
+                Some(pooled(exec, image)?)
             }
             Mode::Sample { .. } => None,
         };
-        let image = pooled(&trace.image)?;
-        let trace_buf = pooled(&[trace.image.as_slice(), &trace.logits].concat())?;
+        let image = pooled(exec, &trace.image)?;
+        let trace_buf = pooled(exec, &[trace.image.as_slice(), &trace.logits].concat())?;
         let mut rec = exec.begin();
         let state = model.record_state(&mut rec, &image)?;
         exec.submit(rec)?;
