@@ -5,6 +5,7 @@ pub mod attention;
 pub mod backprop;
 pub mod causal_attention;
 pub mod conv2d;
+pub mod decode;
 pub mod elementwise;
 pub mod embedding;
 pub mod filter;

@@ -79,19 +79,37 @@ pub fn gemv_q8_short(
     x: &GpuTensor,
     w: &GpuQ8,
 ) -> Result<GpuTensor, ComputeError> {
-    if x.len != w.cols {
+    gemv_q8_short_rows(rec, x, w, 0, w.rows)
+}
+
+/// y[r] = W[first + r, :] · x for r < count, one invocation per row (one
+/// part of a stacked matrix, such as the K of a stacked Q, K and V).
+pub fn gemv_q8_short_rows(
+    rec: &mut Recording<'_>,
+    x: &GpuTensor,
+    w: &GpuQ8,
+    first: usize,
+    count: usize,
+) -> Result<GpuTensor, ComputeError> {
+    if x.len != w.cols || count == 0 || first + count > w.rows {
         return Err(ComputeError::Shape {
             op: "gemv_q8_short",
-            detail: format!("x has {} values, W has {} columns", x.len, w.cols),
+            detail: format!(
+                "rows {first}..{} of a {}×{} matrix against {} values",
+                first + count,
+                w.rows,
+                w.cols,
+                x.len
+            ),
         });
     }
-    let y = rec.exec().empty(w.rows);
+    let y = rec.exec().empty(count);
     let params = [
-        w.rows as u32,
+        count as u32,
         w.cols as u32,
         padded_cols(w.cols) as u32,
         1,
-        0,
+        first as u32,
     ];
     let bindings = [(1, &w.quants), (2, &w.scales), (3, x), (4, &y)];
     let per_group = KERNEL.workgroup * KERNEL.workgroup;
@@ -100,7 +118,7 @@ pub fn gemv_q8_short(
         "gemv_q8_short",
         &bindings,
         &params,
-        groups_1d(w.rows, per_group),
+        groups_1d(count, per_group),
     );
     Ok(y)
 }

@@ -54,14 +54,22 @@ impl Q8Matrix {
 
     /// The f32 values the quantized matrix stands for, [rows, cols].
     pub fn dequantize(&self) -> Vec<f32> {
-        let cp = padded_cols(self.cols);
         let mut out = Vec::with_capacity(self.rows * self.cols);
-        for r in 0..self.rows {
-            for c in 0..self.cols {
-                out.push(self.quants[r * cp + c] as f32 * self.scales[r * cp / BLOCK + c / BLOCK]);
+        self.dequantize_rows_into(0..self.rows, &mut out);
+        out
+    }
+
+    /// Appends rows `rows` of the dequantized matrix to `out` (row-major,
+    /// `cols` values each), so a caller can reuse one buffer per panel.
+    pub fn dequantize_rows_into(&self, rows: std::ops::Range<usize>, out: &mut Vec<f32>) {
+        let cp = padded_cols(self.cols);
+        for r in rows {
+            let quants = &self.quants[r * cp..r * cp + self.cols];
+            let scales = &self.scales[r * cp / BLOCK..(r + 1) * cp / BLOCK];
+            for (block, &d) in quants.chunks(BLOCK).zip(scales) {
+                out.extend(block.iter().map(|&q| q as f32 * d));
             }
         }
-        out
     }
 
     /// The matrices' rows one after another (one GEMM for several layers

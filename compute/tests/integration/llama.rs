@@ -311,3 +311,34 @@ fn a_warm_poem_creates_no_buffers_or_bind_groups() {
     assert!(tokens > 10 * 20, "{tokens} tokens in 12 poems");
     assert_eq!(created, Creations::default(), "10 warm poems created");
 }
+
+/// Issue 29's budget: at most 20 dispatches for a sampled token (4 a layer,
+/// the embedding, the output head, the filter and the sampler), where the
+/// separate kernels took 73. The two paths write the same poem.
+#[test]
+fn a_sampled_token_takes_at_most_twenty_dispatches_and_the_same_poem() {
+    let Some(exec) = gpu() else { return };
+    let (model, _) = committed();
+    let gpu_model = GpuLlama::new(&exec, &model).unwrap();
+    let g = Generation::poem(Form::Wujue, Sampling::default(), 11);
+    // One submission runs the steps up to the form's <eos>; each step whose
+    // next position is past the prompt samples it, and the others record
+    // two dispatches fewer.
+    let steps = g.eos_position().unwrap();
+    let sampled = steps + 1 - g.prompt.len();
+    let mut traces = Vec::new();
+    for fused in [true, false] {
+        gpu_model.set_fused(fused);
+        let (before, readbacks) = (exec.dispatches_submitted(), exec.readbacks());
+        traces.push(pollster::block_on(gpu_model.generate(&exec, &g)).unwrap());
+        assert_eq!(exec.readbacks() - readbacks, 1, "one submission");
+        let per_sampled = gpu_model.dispatches_per_sampled_step();
+        let want = steps * (per_sampled - 2) + 2 * sampled;
+        assert_eq!(exec.dispatches_submitted() - before, want, "fused: {fused}");
+        assert_eq!(per_sampled <= 20, fused, "{per_sampled} a sampled step");
+    }
+    assert_eq!(traces[0].tokens, traces[1].tokens);
+    for (a, b) in traces[0].logits.iter().zip(&traces[1].logits) {
+        assert_close(a, b, 1e-4, "fused against separate logits");
+    }
+}

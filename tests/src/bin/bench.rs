@@ -518,11 +518,23 @@ fn llama_and_lora(root: &std::path::Path, backend: &Backend) -> Result<serde_jso
     let g = Generation::poem(Form::Wujue, Sampling::default(), 1);
     let gpu_llama = GpuLlama::new(exec, &model).map_err(|e| e.to_string())?;
     let chars_per_s = |tokens: usize, s: f64| tokens.saturating_sub(g.prompt.len()) as f64 / s;
-    let gpu_decode = median3(&mut || {
-        let t0 = std::time::Instant::now();
-        let trace = pollster::block_on(gpu_llama.generate(exec, &g)).map_err(|e| e.to_string())?;
-        Ok(chars_per_s(trace.tokens.len(), t0.elapsed().as_secs_f64()))
-    })?;
+    // Fused kernels (4 dispatches a layer), then the separate ones they
+    // replaced (17 a layer; still the path with an adapter): before and
+    // after in one run.
+    let decode = |fused: bool| {
+        gpu_llama.set_fused(fused);
+        let rate = median3(&mut || {
+            let t0 = std::time::Instant::now();
+            let trace =
+                pollster::block_on(gpu_llama.generate(exec, &g)).map_err(|e| e.to_string())?;
+            Ok(chars_per_s(trace.tokens.len(), t0.elapsed().as_secs_f64()))
+        });
+        (rate, gpu_llama.dispatches_per_sampled_step())
+    };
+    let (gpu_decode, fused_dispatches) = decode(true);
+    let (separate_decode, separate_dispatches) = decode(false);
+    let (gpu_decode, separate_decode) = (gpu_decode?, separate_decode?);
+    gpu_llama.set_fused(true);
     let cpu_decode = median3(&mut || {
         let t0 = std::time::Instant::now();
         let trace = generate_cpu(&model, &g).map_err(|e| e.to_string())?;
@@ -549,7 +561,9 @@ fn llama_and_lora(root: &std::path::Path, backend: &Backend) -> Result<serde_jso
         Ok(t0.elapsed().as_secs_f64() * 1e3)
     })?;
     println!(
-        "  LLaMA decoding: GPU {gpu_decode:.1} characters/s, CPU {cpu_decode:.1} ({:.1}× the GPU)",
+        "  LLaMA decoding: GPU {gpu_decode:.1} characters/s ({fused_dispatches} dispatches a \
+         token), separate kernels {separate_decode:.1} ({separate_dispatches}), CPU \
+         {cpu_decode:.1} ({:.1}× the GPU)",
         cpu_decode / gpu_decode
     );
     println!(
@@ -559,7 +573,12 @@ fn llama_and_lora(root: &std::path::Path, backend: &Backend) -> Result<serde_jso
     );
     Ok(serde_json::json!({
         "adapter": exec.ctx().summary().adapter_name,
-        "llama_decode_chars_per_s": {"gpu": gpu_decode, "cpu": cpu_decode},
+        "llama_decode_chars_per_s": {
+            "gpu": gpu_decode,
+            "gpu_separate_kernels": separate_decode,
+            "cpu": cpu_decode,
+        },
+        "llama_dispatches_per_token": {"gpu": fused_dispatches, "gpu_separate_kernels": separate_dispatches},
         "lora_step_ms": {"gpu": gpu_step, "cpu": cpu_step, "batch": batch.rows},
     }))
 }

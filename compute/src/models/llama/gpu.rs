@@ -2,8 +2,16 @@
 //! per layer for every position, and the tokens kept in a GPU buffer that
 //! the sampler writes and the next step's embedding reads. A whole poem is
 //! one submission and one readback.
+//!
+//! A step runs each layer in four fused dispatches (`kernels::decode`).
+//! With a LoRA adapter, or a model too wide for the fused kernels, it runs
+//! the separate kernels instead (seventeen dispatches a layer): the
+//! adapter's products sit beside each frozen one.
 
-use std::cell::RefCell;
+use std::{
+    cell::{Cell, RefCell},
+    ops::Range,
+};
 
 use super::{
     lora::{Adapter, Linear},
@@ -15,23 +23,24 @@ use crate::{
     executor::{Executor, GpuTensor, Recording},
     kernels::{
         attention::{attend_step, AttentionShape, KvCache},
+        decode::{self, DecodeShape},
         elementwise::{activation, binary, Activation, Binary},
         embedding::embedding,
         filter::filter_probs,
         lora::{matmul_strided, Product, View},
-        q8::{gemv_q8_short, GpuQ8},
+        q8::{gemv_q8_short, gemv_q8_short_rows, GpuQ8},
         reduce::{rmsnorm, Rows},
         rope::{rope_interleaved, rope_tables, RopeShape},
         sample::{sample, SampleTarget, Sampler},
     },
     tang::EOS,
+    weights::Q8Matrix,
 };
 
 struct GpuLayer {
     attention_norm: GpuTensor,
-    wq: GpuQ8,
-    wk: GpuQ8,
-    wv: GpuQ8,
+    /// W_q, W_k and W_v stacked by rows: one product for all three.
+    wqkv: GpuQ8,
     wo: GpuQ8,
     ffn_norm: GpuTensor,
     w1: GpuQ8,
@@ -49,6 +58,13 @@ pub struct GpuLlama {
     caches: Vec<KvCache>,
     cos: GpuTensor,
     sin: GpuTensor,
+    /// cos, then sin, in one buffer: the fused kernel's binding.
+    rope: GpuTensor,
+    /// The fused kernels' shape, if the model fits them.
+    decode: Option<DecodeShape>,
+    /// Whether a step without an adapter uses the fused kernels (the
+    /// default); see [`GpuLlama::set_fused`].
+    fused: Cell<bool>,
     /// [max_seq_len + 1] u32: the sequence being written.
     tokens: GpuTensor,
     /// [max_seq_len, vocab]: each step's logits.
@@ -72,7 +88,7 @@ impl GpuLlama {
     pub fn new(exec: &Executor, model: &Llama) -> Result<GpuLlama, ComputeError> {
         let c = model.config;
         c.check()?;
-        let q8 = |m| GpuQ8::upload(exec, m);
+        let q8 = |m: &Q8Matrix| GpuQ8::upload(exec, m);
         let shape = AttentionShape {
             heads: c.n_heads,
             kv_heads: c.n_kv_heads,
@@ -83,29 +99,48 @@ impl GpuLlama {
             .map(|_| KvCache::new(exec, shape))
             .collect::<Result<Vec<_>, _>>()?;
         let (cos, sin) = rope_tables(c.max_seq_len, c.head_dim(), c.rope_theta);
-        Ok(GpuLlama {
-            config: c,
-            embed: exec.upload(&model.tok_embeddings.dequantize()),
-            layers: model
-                .layers
-                .iter()
-                .map(|l| GpuLayer {
+        let decode = DecodeShape {
+            dim: c.dim,
+            hidden: c.hidden_dim,
+            heads: c.n_heads,
+            kv_heads: c.n_kv_heads,
+            head_dim: c.head_dim(),
+            max_len: c.max_seq_len,
+            eps: c.norm_eps,
+        };
+        let layers = model
+            .layers
+            .iter()
+            .map(|l| {
+                let wqkv = Q8Matrix::stack_rows(&[&l.wq, &l.wk, &l.wv]).ok_or_else(|| {
+                    ComputeError::Shape {
+                        op: "llama upload",
+                        detail: "W_q, W_k and W_v differ in width".into(),
+                    }
+                })?;
+                Ok(GpuLayer {
                     attention_norm: exec.upload(&l.attention_norm),
-                    wq: q8(&l.wq),
-                    wk: q8(&l.wk),
-                    wv: q8(&l.wv),
+                    wqkv: q8(&wqkv),
                     wo: q8(&l.wo),
                     ffn_norm: exec.upload(&l.ffn_norm),
                     w1: q8(&l.w1),
                     w2: q8(&l.w2),
                     w3: q8(&l.w3),
                 })
-                .collect(),
+            })
+            .collect::<Result<Vec<_>, ComputeError>>()?;
+        Ok(GpuLlama {
+            config: c,
+            embed: exec.upload(&model.tok_embeddings.dequantize()),
+            layers,
             norm: exec.upload(&model.norm),
             output: q8(&model.output),
             caches,
+            rope: exec.upload(&[cos.as_slice(), &sin].concat()),
             cos: exec.upload(&cos),
             sin: exec.upload(&sin),
+            decode: decode.fits().then_some(decode),
+            fused: Cell::new(true),
             tokens: exec.zeros(c.max_seq_len + 1),
             logits: exec.zeros(c.max_seq_len * c.vocab_size),
             lora: RefCell::new(None),
@@ -136,16 +171,42 @@ impl GpuLlama {
         });
     }
 
-    /// W·x for one token, plus the adapter's scale·B·(A·x) where it has one.
+    /// Off: every step runs the separate kernels, as with an adapter. For
+    /// the benchmark's "before" row and the test that holds the two paths
+    /// equal; the app never turns it off.
+    pub fn set_fused(&self, fused: bool) {
+        self.fused.set(fused);
+    }
+
+    /// Dispatches one step records for a position whose next token is
+    /// drawn: the fused path's 4 a layer plus the embedding, the output
+    /// head, the filter and the sampler, or the separate kernels' count.
+    pub fn dispatches_per_sampled_step(&self) -> usize {
+        let layers = self.config.n_layers;
+        if self.uses_fused() {
+            4 * layers + 4
+        } else {
+            // A layer: 2 RMSNorms, 7 products, 2 RoPEs, the cache write,
+            // attention, 2 adds, SiLU and a product of two vectors.
+            17 * layers + 5
+        }
+    }
+
+    fn uses_fused(&self) -> bool {
+        self.decode.is_some() && self.fused.get() && self.lora.borrow().is_none()
+    }
+
+    /// W·x for one token (rows `part` of W), plus the adapter's
+    /// scale·B·(A·x) where it has one.
     fn linear(
         &self,
         rec: &mut Recording<'_>,
         layer: usize,
         which: Linear,
         x: &GpuTensor,
-        w: &GpuQ8,
+        (w, part): (&GpuQ8, Range<usize>),
     ) -> Result<GpuTensor, ComputeError> {
-        let y = gemv_q8_short(rec, x, w)?;
+        let y = gemv_q8_short_rows(rec, x, w, part.start, part.len())?;
         let lora = self.lora.borrow();
         let Some(l) = lora.as_ref() else {
             return Ok(y);
@@ -192,14 +253,59 @@ impl GpuLlama {
     /// Records the step at `pos`: embeds tokens[pos], runs every layer
     /// (writing row `pos` of each cache) and returns the logits.
     fn record_step(&self, rec: &mut Recording<'_>, pos: usize) -> Result<GpuTensor, ComputeError> {
+        match self.decode {
+            Some(shape) if self.uses_fused() => self.record_step_fused(rec, shape, pos),
+            _ => self.record_step_separate(rec, pos),
+        }
+    }
+
+    /// The token's embedding: tokens[pos]'s row of the table.
+    fn embed_token(&self, rec: &mut Recording<'_>, pos: usize) -> Result<GpuTensor, ComputeError> {
+        let c = self.config;
+        let token = rec.exec().empty(1);
+        rec.copy(&self.tokens, pos, &token, 0, 1);
+        embedding(rec, &self.embed, &token, c.vocab_size, c.dim)
+    }
+
+    /// [`Self::record_step`] in 4 dispatches a layer, and 2 more.
+    fn record_step_fused(
+        &self,
+        rec: &mut Recording<'_>,
+        shape: DecodeShape,
+        pos: usize,
+    ) -> Result<GpuTensor, ComputeError> {
+        let mut x = self.embed_token(rec, pos)?;
+        for (layer, cache) in self.layers.iter().zip(&self.caches) {
+            let q = decode::qkv_rope(
+                rec,
+                shape,
+                &x,
+                &layer.attention_norm,
+                &layer.wqkv,
+                &self.rope,
+                cache,
+                pos,
+            )?;
+            let h = decode::attend_out(rec, shape, &q, cache, &layer.wo, &x, pos)?;
+            let g = decode::swiglu(rec, shape, &h, &layer.ffn_norm, &layer.w1, &layer.w3)?;
+            x = decode::down(rec, shape, &g, &layer.w2, &h)?;
+        }
+        decode::norm_gemv(rec, shape, &x, &self.norm, &self.output)
+    }
+
+    /// [`Self::record_step`] with a kernel for each operation, and the
+    /// adapter's products beside the frozen ones.
+    fn record_step_separate(
+        &self,
+        rec: &mut Recording<'_>,
+        pos: usize,
+    ) -> Result<GpuTensor, ComputeError> {
         let c = self.config;
         let row = Rows {
             rows: 1,
             cols: c.dim,
         };
-        let token = rec.exec().empty(1);
-        rec.copy(&self.tokens, pos, &token, 0, 1);
-        let mut x = embedding(rec, &self.embed, &token, c.vocab_size, c.dim)?;
+        let mut x = self.embed_token(rec, pos)?;
         let rope_shape = |heads| RopeShape {
             tokens: 1,
             heads,
@@ -207,22 +313,31 @@ impl GpuLlama {
             pos0: pos,
         };
         let scale = 1.0 / (c.head_dim() as f32).sqrt();
+        let (dim, kv_dim) = (c.dim, c.n_kv_heads * c.head_dim());
+        let all = |w: &GpuQ8| 0..w.rows;
         for (i, (layer, cache)) in self.layers.iter().zip(&self.caches).enumerate() {
             let n = rmsnorm(rec, &x, &layer.attention_norm, row, c.norm_eps)?;
-            let q = self.linear(rec, i, Linear::Wq, &n, &layer.wq)?;
+            let qkv = &layer.wqkv;
+            let q = self.linear(rec, i, Linear::Wq, &n, (qkv, 0..dim))?;
             let q = rope_interleaved(rec, &q, &self.cos, &self.sin, rope_shape(c.n_heads))?;
-            let k = self.linear(rec, i, Linear::Wk, &n, &layer.wk)?;
+            let k = self.linear(rec, i, Linear::Wk, &n, (qkv, dim..dim + kv_dim))?;
             let k = rope_interleaved(rec, &k, &self.cos, &self.sin, rope_shape(c.n_kv_heads))?;
-            let v = self.linear(rec, i, Linear::Wv, &n, &layer.wv)?;
+            let v = self.linear(
+                rec,
+                i,
+                Linear::Wv,
+                &n,
+                (qkv, dim + kv_dim..dim + 2 * kv_dim),
+            )?;
             let a = attend_step(rec, cache, &q, &k, &v, pos, scale)?;
-            let o = self.linear(rec, i, Linear::Wo, &a, &layer.wo)?;
+            let o = self.linear(rec, i, Linear::Wo, &a, (&layer.wo, all(&layer.wo)))?;
             let h = binary(rec, &x, &o, Binary::Add)?;
             let m = rmsnorm(rec, &h, &layer.ffn_norm, row, c.norm_eps)?;
-            let pre_gate = self.linear(rec, i, Linear::W1, &m, &layer.w1)?;
+            let pre_gate = self.linear(rec, i, Linear::W1, &m, (&layer.w1, all(&layer.w1)))?;
             let gate = activation(rec, &pre_gate, Activation::Silu);
-            let up = self.linear(rec, i, Linear::W3, &m, &layer.w3)?;
+            let up = self.linear(rec, i, Linear::W3, &m, (&layer.w3, all(&layer.w3)))?;
             let g = binary(rec, &gate, &up, Binary::Mul)?;
-            let down = self.linear(rec, i, Linear::W2, &g, &layer.w2)?;
+            let down = self.linear(rec, i, Linear::W2, &g, (&layer.w2, all(&layer.w2)))?;
             x = binary(rec, &h, &down, Binary::Add)?;
         }
         let n = rmsnorm(rec, &x, &self.norm, row, c.norm_eps)?;
