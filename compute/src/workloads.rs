@@ -101,7 +101,22 @@ pub async fn lora_step(exec: &Executor, model: &Llama) -> Result<Profiled, Compu
 
 /// A 五绝 drawn with seed 1; units are the tokens drawn.
 pub async fn llama_poem(exec: &Executor, model: &Llama) -> Result<Profiled, ComputeError> {
+    llama_poem_on(exec, model, true).await
+}
+
+/// The same poem with a kernel per operation (`GpuLlama::set_fused`): the
+/// benchmark's "before" beside [`llama_poem`].
+pub async fn llama_poem_separate(exec: &Executor, model: &Llama) -> Result<Profiled, ComputeError> {
+    llama_poem_on(exec, model, false).await
+}
+
+async fn llama_poem_on(
+    exec: &Executor,
+    model: &Llama,
+    fused: bool,
+) -> Result<Profiled, ComputeError> {
     let gpu = GpuLlama::new(exec, model)?;
+    gpu.set_fused(fused);
     let g = Generation::poem(Form::Wujue, Sampling::default(), 1);
     gpu.generate(exec, &g).await?;
     exec.start_profile();

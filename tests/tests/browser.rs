@@ -2103,6 +2103,9 @@ impl Browser {
 #[test]
 fn webgpu_on_swiftshader() {
     let b = Browser::start(GpuMode::WebGpu);
+    // Seconds per part, written to target/e2e/webgpu-phases.txt: this is
+    // CI's longest browser test, and the table says where its time goes.
+    let mut phases = Phases::start("webgpu-phases.txt");
 
     for (path, id) in ROUTES {
         b.open(path);
@@ -2198,6 +2201,7 @@ fn webgpu_on_swiftshader() {
         "training data is not for visitors: {downloads}"
     );
 
+    phases.lap("routes, self-test, links, embeds, assets");
     // The kernel suite, on WebGPU inside the browser, against the CPU reference in wasm.
     let rows = b.bench_rows();
     assert_eq!(
@@ -2211,17 +2215,25 @@ fn webgpu_on_swiftshader() {
         .count();
     assert_eq!(on_gpu, 11);
 
+    phases.lap("kernel suite");
     b.check_gpu_profile();
+    phases.lap("profile");
 
     report(&b.check_autoregressive("webgpu"));
+    phases.lap("chapter 1");
     b.check_kv_calculator();
     report_kv(&b.check_kv_live("webgpu"));
+    phases.lap("chapter 2");
     report_detr(&b.check_detr("webgpu"));
+    phases.lap("chapter 3");
     b.check_see_inside("webgpu");
     report_llama(&b.check_llama("webgpu"));
+    phases.lap("chapter 4");
     b.check_backend_choice();
     b.check_device_loss();
+    phases.lap("backend choice, device loss");
     report_detr(&b.soak());
+    phases.lap("soak");
     b.assert_clean_logs();
 
     b.assert_fits(390, 844, "/gpu", "gpu-phone.png");
@@ -3065,6 +3077,32 @@ fn dark_theme_contrast() {
 /// Every page a visitor can open: each route (and each chapter in
 /// presentation mode) and each widget's embed, with the test id that says
 /// it has mounted.
+/// Seconds between laps of a long test, written to target/e2e as it goes.
+struct Phases {
+    file: &'static str,
+    last: std::time::Instant,
+    lines: Vec<String>,
+}
+
+impl Phases {
+    fn start(file: &'static str) -> Phases {
+        Phases {
+            file,
+            last: std::time::Instant::now(),
+            lines: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, what: &str) {
+        let now = std::time::Instant::now();
+        let seconds = (now - self.last).as_secs_f64();
+        self.lines.push(format!("{seconds:>6.1} s  {what}"));
+        self.last = now;
+        std::fs::create_dir_all(artifacts()).unwrap();
+        std::fs::write(artifacts().join(self.file), self.lines.join("\n") + "\n").unwrap();
+    }
+}
+
 fn every_page() -> Vec<(String, String)> {
     let mut pages: Vec<(String, String)> = ROUTES
         .iter()
@@ -3205,12 +3243,13 @@ fn accessibility_axe() {
             b.session.execute(&axe).unwrap();
             // The dark theme is the same page with `data-theme="dark"`
             // (all `theme.rs` changes): switched in place, not reloaded.
+            // style.css has no transitions, and axe reads computed styles,
+            // which the browser recomputes on reading: no wait.
             for theme in ["light", "dark"] {
                 if theme == "dark" {
                     b.session
                         .execute("document.documentElement.setAttribute('data-theme', 'dark');")
                         .unwrap();
-                    std::thread::sleep(Duration::from_millis(400));
                 }
                 let found = b.session.execute(AXE_RUN).unwrap();
                 for v in found.as_array().unwrap() {

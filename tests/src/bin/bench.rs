@@ -452,16 +452,22 @@ fn profile(root: &std::path::Path, backend: &Backend) -> Result<serde_json::Valu
         &std::fs::read(root.join("assets").join(WEIGHTS_PATH)).map_err(|e| e.to_string())?,
     )
     .map_err(|e| e.to_string())?;
+    // The poem twice: fused kernels, then the separate ones they replaced
+    // (the "before" of one run).
     let runs = [
-        pollster::block_on(workloads::lora_step(exec, &llama)),
-        pollster::block_on(workloads::llama_poem(exec, &llama)),
-        pollster::block_on(workloads::detr_pass(exec, &detr)),
+        ("", pollster::block_on(workloads::lora_step(exec, &llama))),
+        ("", pollster::block_on(workloads::llama_poem(exec, &llama))),
+        (
+            "separate kernels (before)",
+            pollster::block_on(workloads::llama_poem_separate(exec, &llama)),
+        ),
+        ("", pollster::block_on(workloads::detr_pass(exec, &detr))),
     ];
     let mut out = Vec::new();
-    for run in runs {
+    for (variant, run) in runs {
         let p = run.map_err(|e| e.to_string())?;
         println!(
-            "  {:<11} {} units, {} dispatches ({:.1} per unit), {:.1} ms ({:?}), created {:?}",
+            "  {:<11} {variant} {} units, {} dispatches ({:.1} per unit), {:.1} ms ({:?}), created {:?}",
             p.workload.slug(),
             p.units,
             p.profile.dispatches(),
@@ -478,7 +484,11 @@ fn profile(root: &std::path::Path, backend: &Backend) -> Result<serde_json::Valu
                 k.ms.unwrap_or(f64::NAN)
             );
         }
-        out.push(p);
+        let mut entry = serde_json::to_value(&p).map_err(|e| e.to_string())?;
+        if !variant.is_empty() {
+            entry["variant"] = variant.into();
+        }
+        out.push(entry);
     }
     Ok(serde_json::json!({
         "adapter": exec.ctx().summary().adapter_name,
