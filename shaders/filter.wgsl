@@ -1,7 +1,8 @@
 // filter: a row of logits to sampling probabilities, on the GPU, so a
 // generation loop never waits for a readback:
 //
-//   probs = softmax(logits / temperature), then every probability under
+//   probs = softmax(logits / temperature), the first skip_first set to 0
+//   (tokens never drawn), then every probability under
 //   t = max(t_k, t_p) set to 0, where
 //   t_k = the largest t with at least top_k probabilities ≥ t (the k-th
 //         largest; ties all survive; top_k = 0 turns it off), and
@@ -14,7 +15,8 @@
 // (sample.wgsl) then draws from the row without normalising it.
 //
 // Bindings (group 0):
-//   0  params : uniform     (cols, top_k, top_p as f32 bits, 1/temperature as f32 bits, offset)
+//   0  params : uniform     (cols, top_k, top_p as f32 bits, 1/temperature as f32 bits, offset,
+//                            skip_first)
 //   1  logits : array<f32>  read   [offset + cols]: the row at `offset`
 //   2  probs  : array<f32>  write  [cols]
 //
@@ -28,6 +30,7 @@ struct Params {
     top_p: f32,
     inv_temperature: f32,
     offset: u32,
+    skip_first: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -98,7 +101,7 @@ fn filter_probs(@builtin(local_invocation_id) lid3: vec3<u32>) {
     }
     s = reduce(lid, s, false);
     for (var j = lid; j < p.cols; j += WG) {
-        probs[j] = probs[j] / s;
+        probs[j] = select(probs[j] / s, 0.0, j < p.skip_first);
     }
     storageBarrier();
     var t = 0u;

@@ -8,6 +8,7 @@ pub mod error;
 pub mod executor;
 pub mod gpu;
 pub mod inputs;
+pub mod instruct;
 pub mod kernels;
 pub mod kv_cache;
 pub mod models;

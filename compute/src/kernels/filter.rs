@@ -23,10 +23,12 @@ pub struct FilterShape {
     pub top_k: usize,
     /// In (0, 1]; 1 keeps every token.
     pub top_p: f32,
+    /// Tokens 0 … skip_first − 1 are never drawn (chapter 4's `<unk>`).
+    pub skip_first: usize,
 }
 
-/// softmax(row / temperature) with the tokens under the top-k / top-p
-/// threshold zeroed, for the row of `logits` at `offset`: [cols].
+/// softmax(row / temperature) with the first `skip_first` tokens and those
+/// under the top-k / top-p threshold zeroed, for the row of `logits` at `offset`: [cols].
 pub fn filter_probs(
     rec: &mut Recording<'_>,
     logits: &GpuTensor,
@@ -38,9 +40,15 @@ pub fn filter_probs(
         temperature,
         top_k,
         top_p,
+        skip_first,
     } = shape;
     let positive = |v: f32| v > 0.0;
-    if cols == 0 || logits.len < offset + cols || !positive(temperature) || !positive(top_p) {
+    if cols == 0
+        || skip_first >= cols
+        || logits.len < offset + cols
+        || !positive(temperature)
+        || !positive(top_p)
+    {
         return Err(ComputeError::Shape {
             op: "filter_probs",
             detail: format!("{shape:?} at {offset} of {} logits", logits.len),
@@ -53,6 +61,7 @@ pub fn filter_probs(
         top_p.to_bits(),
         (1.0 / temperature).to_bits(),
         offset as u32,
+        skip_first as u32,
     ];
     rec.dispatch(
         &KERNEL,

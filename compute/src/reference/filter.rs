@@ -58,11 +58,10 @@ pub fn threshold_ref(probs: &[f32], top_k: usize, top_p: f32) -> Vec<f32> {
 }
 
 pub fn filter_probs_ref(logits: &[f32], shape: FilterShape) -> Vec<f32> {
-    threshold_ref(
-        &tempered_probs(logits, shape.temperature),
-        shape.top_k,
-        shape.top_p,
-    )
+    let mut probs = tempered_probs(logits, shape.temperature);
+    let skipped = shape.skip_first.min(probs.len());
+    probs[..skipped].fill(0.0);
+    threshold_ref(&probs, shape.top_k, shape.top_p)
 }
 
 #[cfg(test)]

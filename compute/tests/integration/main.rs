@@ -16,6 +16,7 @@ mod digit_transformer;
 mod elementwise_parity;
 mod embedding_rope_parity;
 mod gemm_parity;
+mod instruct;
 mod llama;
 mod lora;
 mod mnist_data;

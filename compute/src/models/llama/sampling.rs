@@ -11,7 +11,7 @@ use crate::{
     error::ComputeError,
     kernels::{filter::FilterShape, sample::Sampler},
     reference::{filter::filter_probs_ref, sample::sample_ref},
-    tang::{CharTokenizer, Form, BOS, EOS},
+    tang::{CharTokenizer, Form, BOS, EOS, UNK},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -31,6 +31,9 @@ impl Sampling {
             temperature: self.temperature,
             top_k: self.top_k,
             top_p: self.top_p,
+            // `<unk>` (id 0) stands for the rare characters the vocabulary
+            // dropped: drawn, it prints "□".
+            skip_first: UNK as usize + 1,
         }
     }
 }
