@@ -5,6 +5,7 @@
 //! and `rouge` is self-instruct's novelty test.
 
 pub mod constraint;
+pub mod data;
 pub mod parse;
 pub mod rouge;
 pub mod seeds;

@@ -1,17 +1,18 @@
 //! Chapter 7's seed tasks against the committed vocabulary and OpenCC
 //! table: every phrasing, filled for every form, reads back as the
-//! constraint it was written for.
+//! constraint it was written for; round 0's pairs over the whole corpus.
 
-use std::path::PathBuf;
+use std::{collections::HashSet, path::PathBuf};
 
 use compute::{
     instruct::{
+        data::{Filler, Pair},
         parse,
         seeds::{parse_seeds, Slots, SEEDS_PATH},
         Constraint, Kind, Scripts,
     },
     models::llama::TOKENIZER_PATH,
-    tang::{CharTokenizer, Form},
+    tang::{parse_corpus, CharTokenizer, Form, Split},
 };
 
 fn assets() -> PathBuf {
@@ -81,6 +82,95 @@ fn every_seed_reads_back_as_its_constraint_for_every_form() {
                 "{text}: self-instruct's length rule"
             );
             assert_eq!(parse(&text, &scripts, &vocab), Ok(want), "{text}");
+        }
+    }
+}
+
+/// Round 0 over the whole corpus: every pair reads back as its constraint
+/// and its poem passes it; no training poem shares a line with a test
+/// poem; held-out instructions are filled from test poems only.
+#[test]
+fn round_zero_pairs_hold_and_held_out_slots_come_from_test_poems() {
+    let read = |p: &str| std::fs::read_to_string(assets().join(p)).unwrap();
+    let scripts = Scripts::from_opencc(&read("tokenizer/opencc-st-characters.txt"));
+    let vocab = CharTokenizer::from_json(read(TOKENIZER_PATH).as_bytes()).unwrap();
+    let seeds = parse_seeds(&read(SEEDS_PATH)).unwrap();
+    let poems = parse_corpus(&read("data/tang/poems.tsv")).unwrap();
+    let filler = Filler {
+        seeds: &seeds,
+        scripts: &scripts,
+        vocab: &vocab,
+    };
+    let (pairs, counts) = filler.round0(&poems, 2, 7);
+    eprintln!("round 0: {counts:?}");
+    assert_eq!(counts.pairs, pairs.len());
+    assert!(counts.poems > 25_000, "{counts:?}");
+    assert!(
+        counts.dropped * 100 <= counts.poems * 2 * 3,
+        "over 3% of pairs dropped: {counts:?}"
+    );
+    let test_lines: HashSet<&str> = poems
+        .iter()
+        .filter(|p| p.split() == Split::Test)
+        .flat_map(|p| p.text.split(['，', '。']).filter(|l| !l.is_empty()))
+        .collect();
+    let mut per_kind = [0usize; 5];
+    let mut simplified = 0;
+    for p in &pairs {
+        let poem = &poems[p.poem];
+        assert!(poem.trains_base());
+        assert!(!poem
+            .text
+            .split(['，', '。'])
+            .any(|l| test_lines.contains(l)));
+        assert!(p.constraint.verify(&poem.text).passed(), "{p:?}");
+        assert_eq!(
+            parse(&p.instruction, &scripts, &vocab).as_ref(),
+            Ok(&p.constraint)
+        );
+        per_kind[Kind::ALL
+            .iter()
+            .position(|&k| k == p.constraint.kind())
+            .unwrap()] += 1;
+        simplified += (scripts.fold.text(&p.instruction) == p.instruction) as usize;
+    }
+    for n in per_kind {
+        assert!(n * 6 > pairs.len(), "{per_kind:?}");
+    }
+    // Both scripts occur.
+    assert!(simplified > pairs.len() / 4 && simplified < pairs.len() * 3 / 4);
+    // The same seed, the same pairs.
+    assert_eq!(
+        filler.round0(&poems[..2000], 2, 7).0,
+        filler.round0(&poems[..2000], 2, 7).0
+    );
+
+    let held = filler.held_out(&poems, 100, 11);
+    let test_chars: HashSet<char> = test_lines.iter().flat_map(|l| l.chars()).collect();
+    let instructions: HashSet<&str> = pairs.iter().map(|p| p.instruction.as_str()).collect();
+    for kind in Kind::ALL {
+        let of_kind: Vec<&Pair> = held
+            .iter()
+            .filter(|p| p.constraint.kind() == kind)
+            .collect();
+        assert_eq!(of_kind.len(), 100, "{}", kind.name());
+        for p in of_kind {
+            assert_eq!(poems[p.poem].split(), Split::Test);
+            assert!(p.constraint.verify(&poems[p.poem].text).passed(), "{p:?}");
+            let slot_chars: Vec<char> = match &p.constraint {
+                Constraint::Form(_) => Vec::new(),
+                Constraint::Keyword { ch, .. } | Constraint::Exclusion { ch, .. } => vec![*ch],
+                Constraint::Acrostic { heads, .. } => heads.clone(),
+                Constraint::Continuation { line, .. } => {
+                    let line: String = line.iter().collect();
+                    assert!(test_lines.contains(line.as_str()));
+                    Vec::new()
+                }
+            };
+            assert!(slot_chars.iter().all(|c| test_chars.contains(c)), "{p:?}");
+            if kind == Kind::Continuation {
+                assert!(!instructions.contains(p.instruction.as_str()), "{p:?}");
+            }
         }
     }
 }
