@@ -55,8 +55,8 @@ fn pick<'a, T>(items: &'a [T], rng: &mut SplitMix64) -> Option<&'a T> {
     Some(&items[(rng.next_u64() % items.len() as u64) as usize])
 }
 
-/// The form's name as an instruction may spell it.
-fn spelled(form: Form, long: bool) -> &'static str {
+/// The form's name as an instruction may spell it: 五绝, or in full 五言绝句.
+pub fn spelled(form: Form, long: bool) -> &'static str {
     match (form, long) {
         (f, false) => f.name(),
         (Form::Wujue, true) => "五言绝句",

@@ -9,6 +9,7 @@ pub mod data;
 pub mod parse;
 pub mod rouge;
 pub mod seeds;
+pub mod vocab;
 
 pub use constraint::{Check, CheckKind, Constraint, Kind, Verdict};
 pub use parse::{parse, ParseError, Scripts};

@@ -6,25 +6,36 @@ use std::{collections::HashSet, path::PathBuf};
 
 use compute::{
     instruct::{
-        data::{Filler, Pair},
+        data::{spelled, Filler, Pair},
         parse,
-        seeds::{parse_seeds, Slots, SEEDS_PATH},
+        seeds::{parse_seeds, Seed, Slots, SEEDS_PATH},
+        vocab::InstructVocab,
         Constraint, Kind, Scripts,
     },
     models::llama::TOKENIZER_PATH,
-    tang::{parse_corpus, CharTokenizer, Form, Split},
+    tang::{parse_corpus, CharTokenizer, Form, Split, UNK},
 };
 
 fn assets() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets")
 }
 
+fn read(path: &str) -> String {
+    std::fs::read_to_string(assets().join(path)).unwrap()
+}
+
+/// The OpenCC table, chapter 4's vocabulary and the seed phrasings.
+fn committed() -> (Scripts, CharTokenizer, Vec<Seed>) {
+    (
+        Scripts::from_opencc(&read("tokenizer/opencc-st-characters.txt")),
+        CharTokenizer::from_json(read(TOKENIZER_PATH).as_bytes()).unwrap(),
+        parse_seeds(&read(SEEDS_PATH)).unwrap(),
+    )
+}
+
 #[test]
 fn every_seed_reads_back_as_its_constraint_for_every_form() {
-    let read = |p: &str| std::fs::read_to_string(assets().join(p)).unwrap();
-    let scripts = Scripts::from_opencc(&read("tokenizer/opencc-st-characters.txt"));
-    let vocab = CharTokenizer::from_json(read(TOKENIZER_PATH).as_bytes()).unwrap();
-    let seeds = parse_seeds(&read(SEEDS_PATH)).unwrap();
+    let (scripts, vocab, seeds) = committed();
     // Self-instruct began from 175 seeds; the issue asks for 100–175.
     assert!((100..=175).contains(&seeds.len()), "{} seeds", seeds.len());
     for kind in Kind::ALL {
@@ -42,15 +53,15 @@ fn every_seed_reads_back_as_its_constraint_for_every_form() {
             })
             .collect()
     };
-    let spelled = |form: Form, long: bool| -> String {
-        match (form, long) {
-            (f, false) => f.name().to_string(),
-            (Form::Wujue, true) => "五言绝句".into(),
-            (Form::Qijue, true) => "七言绝句".into(),
-            (Form::Wulv, true) => "五言律诗".into(),
-            (Form::Qilv, true) => "七言律诗".into(),
-        }
-    };
+    // The tokens the phrasings add to chapter 4's: a handful of particles
+    // and punctuation.
+    let instruct_vocab = InstructVocab::build(vocab.clone(), &seeds, &scripts);
+    eprintln!("added tokens: {:?}", instruct_vocab.added);
+    assert!(
+        instruct_vocab.added.len() <= 40,
+        "{:?}",
+        instruct_vocab.added
+    );
     let wind = corpus("风")[0];
     assert_eq!(wind, '風');
     for (i, seed) in seeds.iter().enumerate() {
@@ -58,7 +69,7 @@ fn every_seed_reads_back_as_its_constraint_for_every_form() {
             let heads = if form.lines() == 4 { heads4 } else { heads8 };
             let line = if form.width() == 5 { line5 } else { line7 };
             let slots = Slots {
-                form: spelled(form, i % 2 == 1),
+                form: spelled(form, i % 2 == 1).to_string(),
                 ch: "风".into(),
                 heads: heads.into(),
                 line: line.into(),
@@ -82,6 +93,8 @@ fn every_seed_reads_back_as_its_constraint_for_every_form() {
                 "{text}: self-instruct's length rule"
             );
             assert_eq!(parse(&text, &scripts, &vocab), Ok(want), "{text}");
+            let ids = instruct_vocab.encode_instruction(&text, &scripts).unwrap();
+            assert!(!ids.contains(&UNK), "{text}");
         }
     }
 }
@@ -91,10 +104,7 @@ fn every_seed_reads_back_as_its_constraint_for_every_form() {
 /// poem; held-out instructions are filled from test poems only.
 #[test]
 fn round_zero_pairs_hold_and_held_out_slots_come_from_test_poems() {
-    let read = |p: &str| std::fs::read_to_string(assets().join(p)).unwrap();
-    let scripts = Scripts::from_opencc(&read("tokenizer/opencc-st-characters.txt"));
-    let vocab = CharTokenizer::from_json(read(TOKENIZER_PATH).as_bytes()).unwrap();
-    let seeds = parse_seeds(&read(SEEDS_PATH)).unwrap();
+    let (scripts, vocab, seeds) = committed();
     let poems = parse_corpus(&read("data/tang/poems.tsv")).unwrap();
     let filler = Filler {
         seeds: &seeds,
