@@ -289,7 +289,7 @@ pub fn LoraCompare() -> impl IntoView {
                 let cell = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.3}"));
                 let delta = |a: Option<f64>, b: f64| a.map_or(String::new(), |a| format!("{:+.3}", a - b));
                 view! {
-                    <table data-testid="lora-nll">
+                    <div class="table-scroll" tabindex="0"><table data-testid="lora-nll">
                         <caption>{fill(t_string!(i18n, lora.nll_caption), &[("per_form", &crate::chapters::lora::session::EVAL_PER_FORM)])}</caption>
                         <thead><tr>
                             <th scope="col">{t!(i18n, lora.nll_set)}</th>
@@ -311,7 +311,7 @@ pub fn LoraCompare() -> impl IntoView {
                                 <td>{delta(adapted.map(|a| a.1), b_other)}</td>
                             </tr>
                         </tbody>
-                    </table>
+                    </table></div>
                 }
             })}
             <div class="button-row">

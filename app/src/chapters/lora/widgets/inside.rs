@@ -117,7 +117,7 @@ pub fn LoraInside() -> impl IntoView {
                                 ])}
                             </p>
                             <p>{fill(t_string!(i18n, lora.changed_most), &[("matrix", &most)])}</p>
-                            <table class="lora-svd" data-testid="lora-svd">
+                            <div class="table-scroll" tabindex="0"><table class="lora-svd" data-testid="lora-svd">
                                 <caption>{fill(t_string!(i18n, lora.svd_caption), &[("rank", &v.rank)])}</caption>
                                 <thead><tr>
                                     <th scope="col">{t!(i18n, lora.svd_matrix)}</th>
@@ -142,7 +142,7 @@ pub fn LoraInside() -> impl IntoView {
                                         }
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                         }.into_any()
                     }
                 }

@@ -470,7 +470,7 @@ fn Sizes(
             }
         };
         Some(view! {
-            <table class="lora-sizes" data-testid="lora-sizes" data-lora=here.lora_params data-frozen=here.full_params>
+            <div class="table-scroll" tabindex="0"><table class="lora-sizes" data-testid="lora-sizes" data-lora=here.lora_params data-frozen=here.full_params>
                 <caption>{move || fill(t_string!(i18n, lora.sizes_caption), &[("bytes", &ADAM_BYTES_PER_PARAM)])}</caption>
                 <thead><tr>
                     <th scope="col">{t!(i18n, lora.sizes_what)}</th>
@@ -483,7 +483,7 @@ fn Sizes(
                     {row(t_string!(i18n, lora.sizes_lora_7b).to_string(), big.lora_params, big.lora_optimizer_bytes)}
                     {row(t_string!(i18n, lora.sizes_full_7b).to_string(), big.full_params, big.full_optimizer_bytes)}
                 </tbody>
-            </table>
+            </table></div>
             <div class="source note">{t!(i18n, lora.sizes_source)} " " <cite lang="en">{LLAMA2_7B_SOURCE}</cite></div>
         })
     }
