@@ -7,5 +7,6 @@ pub mod coco;
 pub mod data;
 pub mod detr;
 pub mod fit;
+pub mod instruct;
 pub mod llama;
 pub mod shipped;

@@ -28,7 +28,7 @@ pub struct LlamaTrain {
 
 /// Meta's interleaved RoPE on [B, H, T, D], with differentiable ops: pairs
 /// (2i, 2i + 1) rotate by angle(t, i).
-fn rope(x: &Tensor, (cos, sin): &(Tensor, Tensor)) -> Result<Tensor> {
+pub(crate) fn rope(x: &Tensor, (cos, sin): &(Tensor, Tensor)) -> Result<Tensor> {
     let (b, h, t, d) = x.dims4()?;
     let (cos, sin) = (
         cos.narrow(0, 0, t)?.unsqueeze(2)?,

@@ -25,6 +25,7 @@ use serde_json::json;
 
 mod attention_recipe;
 mod detr_recipe;
+mod instruct_recipe;
 mod llama_recipe;
 mod lora_recipe;
 mod pictures;
@@ -57,6 +58,8 @@ fn run() -> Result<(), String> {
                  glassbox-train llama-scaling [--seed N]\n       \
                  glassbox-train lora --poet <白居易|杜甫|李白> --rank R --targets <qv|attn|all> --steps N [--backend cpu|gpu] [--lr L] [--alpha A]\n       \
                  glassbox-train lora-table\n       \
+                 glassbox-train instruct\n       \
+                 glassbox-train sample-instruct --prompt 写一首五绝 [--n N] [--seed S] [--temperature T]\n       \
                  glassbox-train tang-corpus\n       \
                  glassbox-train sample-llama --form <五绝|七绝|五律|七律> [--n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--heads 春夏秋冬] [--adapter 白居易|杜甫|李白]";
     let seed: u64 = arg(&args, "--seed")
@@ -99,6 +102,26 @@ fn run() -> Result<(), String> {
             );
         }
         Some("lora-table") => return lora_recipe::table(&root),
+        Some("instruct") => return instruct_recipe::run(&root),
+        Some("sample-instruct") => {
+            let number = |name: &str, default: f64| -> Result<f64, String> {
+                arg(&args, name)
+                    .map_or(Ok(default), |s| s.parse())
+                    .map_err(|e| format!("{name}: {e}"))
+            };
+            let instruction =
+                arg(&args, "--prompt").ok_or("--prompt \"写一首五绝\" is required")?;
+            let sampling = compute::models::llama::sampling::Sampling {
+                temperature: number("--temperature", 0.8)? as f32,
+                top_k: 0,
+                top_p: 1.0,
+            };
+            if sampling.temperature.is_nan() || sampling.temperature <= 0.0 {
+                return Err("--temperature must be above 0".into());
+            }
+            let n = number("--n", 10.0)? as usize;
+            return instruct_recipe::sample(&root, &instruction, n, seed, sampling);
+        }
         Some("pictures") => return pictures::all(&root),
         Some("tang-corpus") => return tang_corpus(&root),
         Some("sample-llama") => {

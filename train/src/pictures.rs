@@ -61,6 +61,7 @@ pub fn all(root: &Path) -> Res<()> {
         ("llama", poem(&read)?),
         ("lora", lora_curve(&read)?),
         ("search", posting_list(&read)?),
+        ("instruct", instruct_bars(&read)?),
     ];
     for (slug, svg) in pictures {
         if svg.len() > MAX_BYTES {
@@ -354,4 +355,40 @@ fn posting_list(read: &dyn Fn(&str) -> Res<Vec<u8>>) -> Res<String> {
         previous = *id;
     }
     Ok(svg(300, 90, &body))
+}
+
+/// Chapter 7: per instruction type, the share of held-out instructions the
+/// base (muted) and the tuned model (accent) follow, from the trainer's
+/// metrics.
+fn instruct_bars(read: &dyn Fn(&str) -> Res<Vec<u8>>) -> Res<String> {
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&read(compute::instruct::model::METRICS_PATH)?)
+            .map_err(|x| x.to_string())?;
+    let table = &metrics["accuracy"]["table"]["per_kind"];
+    let labels = ["体裁", "含字", "避字", "藏头", "续写"];
+    let (left, bottom, bar_h) = (20.0, 150.0, 120.0);
+    let mut body = format!(r#"<path d="M{left} {bottom}h260" stroke="{MUTED}"/>"#);
+    for (i, kind) in compute::instruct::Kind::ALL.iter().enumerate() {
+        let row = &table[kind.name()];
+        let x = left + 8.0 + i as f64 * 52.0;
+        for (j, (key, colour)) in [("base", MUTED), ("tuned", ACCENT)].iter().enumerate() {
+            let v = row[*key].as_f64().unwrap_or(0.0);
+            let h = v * bar_h;
+            let _ = write!(
+                body,
+                r#"<rect x="{}" y="{}" width="18" height="{}" fill="{colour}"/>"#,
+                num(x + j as f64 * 20.0),
+                num(bottom - h),
+                num(h)
+            );
+        }
+        let _ = write!(
+            body,
+            r#"<text x="{}" y="{}" font-size="12" fill="{INK}" font-family="serif">{}</text>"#,
+            num(x + 2.0),
+            num(bottom + 16.0),
+            labels[i]
+        );
+    }
+    Ok(svg(300, 176, &body))
 }

@@ -50,7 +50,10 @@ fn main() -> ExitCode {
         Some("train") => train(&args[1..]),
         Some("scenes") => trainer(&args[..]),
         Some("sample") if args.get(1).map(String::as_str) == Some("llama") => {
-            sample_llama(&args[2..])
+            sample_llama("sample-llama", &args[2..])
+        }
+        Some("sample") if args.get(1).map(String::as_str) == Some("instruct") => {
+            sample_llama("sample-instruct", &args[2..])
         }
         Some("eval") if args.get(1).map(String::as_str) == Some("detr") => {
             trainer(&[&["eval-detr".to_string()], &args[2..]].concat())
@@ -72,12 +75,15 @@ fn main() -> ExitCode {
                            `train llama [--epochs E]` -> assets/models/llama/, assets/tokenizer/tang-chars.json,\n            \
                            `train llama-scaling` -> assets/models/llama/scaling.json,\n            \
                            `train lora --poet 白居易 --rank 4 --targets qv|attn|all --steps 300 [--backend cpu|gpu]`\n            \
-                           -> target/lora/, `train lora-table` -> assets/models/lora/ (adapters, table.json)\n  \
+                           -> target/lora/, `train lora-table` -> assets/models/lora/ (adapters, table.json),\n            \
+                           `train instruct` -> assets/models/instruct/, assets/data/instruct/ (chapter 7)\n  \
                  pictures  the home page's picture of each chapter, from the committed models -> assets/pictures/\n  \
                  sample    `sample llama --form 五绝 --n 200 --seed 1 --temperature 0.8 [--top-k K] [--top-p P]`:\n            \
                            poems from the shipped LLaMA, one per line on standard output\n            \
                            (`--heads 春夏秋冬`: an acrostic, each line opening with one of them;\n            \
-                           `--adapter 白居易`: with that poet's shipped LoRA adapter)\n  \
+                           `--adapter 白居易`: with that poet's shipped LoRA adapter);\n            \
+                           `sample instruct --prompt 写一首含「月」的五绝 --n 10 --seed 1 --temperature 0.8`:\n            \
+                           the instruction-tuned model's answers, one per line\n  \
                  scenes    `scenes --out <dir> [--count N] [--seed S] [--split train|val|test]`: chapter 3's\n            \
                            scenes as a COCO folder (default: the 1,000 held-out test scenes)\n  \
                  eval      `eval detr --coco <dir>`: the shipped detector on a COCO folder -> <dir>/detections.json, AP\n  \
@@ -917,9 +923,10 @@ fn train(args: &[String]) -> Result {
     write_manifest()
 }
 
-/// `sample llama --form F --n N --seed S --temperature T [--top-k K] [--top-p P] [--heads H]`:
-/// the poems alone on standard output, everything else on standard error.
-fn sample_llama(args: &[String]) -> Result {
+/// `sample llama --form F --n N --seed S --temperature T [--top-k K] [--top-p P] [--heads H]`
+/// or `sample instruct --prompt P --n N --seed S --temperature T`: the poems
+/// alone on standard output, everything else on standard error.
+fn sample_llama(command: &str, args: &[String]) -> Result {
     let status = Command::new("cargo")
         .args([
             "run",
@@ -928,7 +935,7 @@ fn sample_llama(args: &[String]) -> Result {
             "-p",
             "glassbox-train",
             "--",
-            "sample-llama",
+            command,
         ])
         .args(args)
         .current_dir(root())

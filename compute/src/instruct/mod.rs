@@ -6,6 +6,7 @@
 
 pub mod constraint;
 pub mod data;
+pub mod model;
 pub mod parse;
 pub mod rouge;
 pub mod seeds;

@@ -4,12 +4,13 @@
 //! meaning, so the base model's rows stay where they are; only the new
 //! rows of the embedding and the output head are new.
 //!
-//! A pair is `<bos> <instr> instruction <resp> poem <eos>`; the loss counts
-//! the poem and `<eos>` only.
+//! A pair is `<bos> <instr> instruction <resp> <form> poem <eos>`: after
+//! `<resp>` the model writes what chapter 4 writes after `<bos>`, choosing
+//! the form token itself.
 
 use std::collections::HashMap;
 
-use crate::tang::{CharTokenizer, BOS, EOS, UNK};
+use crate::tang::{CharTokenizer, Form, BOS, EOS, UNK};
 
 use super::{parse::Scripts, seeds::Seed, ParseError};
 
@@ -106,13 +107,14 @@ impl InstructVocab {
             .collect()
     }
 
-    /// `<bos> <instr> instruction <resp> poem <eos>`, and the index of the
-    /// poem's first token (the first the loss counts).
-    pub fn encode_pair(&self, instruction: &[u32], poem: &str) -> (Vec<u32>, usize) {
+    /// `<bos> <instr> instruction <resp> <form> poem <eos>`, and the index
+    /// of the response's first token (the form token).
+    pub fn encode_pair(&self, instruction: &[u32], form: Form, poem: &str) -> (Vec<u32>, usize) {
         let mut ids = vec![BOS, self.instr_id()];
         ids.extend_from_slice(instruction);
         ids.push(self.resp_id());
         let start = ids.len();
+        ids.push(CharTokenizer::form_id(form));
         ids.extend(poem.chars().map(|c| self.base.id(c)));
         ids.push(EOS);
         (ids, start)
@@ -183,8 +185,9 @@ mod tests {
             vocab.encode_instruction("写一首五绝，要好", &scripts),
             Err(ParseError::Unknown('，'))
         );
-        let (ids, start) = vocab.encode_pair(&simplified, "白日");
+        let (ids, start) = vocab.encode_pair(&simplified, Form::Wujue, "白日");
         assert_eq!(ids[start - 1], vocab.resp_id());
+        assert_eq!(ids[start], CharTokenizer::form_id(Form::Wujue));
         assert_eq!(*ids.last().unwrap(), EOS);
         assert_eq!(vocab.decode(&ids), "<instr>寫一首含「月」的五絕<resp>白日");
     }
