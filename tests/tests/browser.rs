@@ -30,6 +30,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/llama", "chapter-llama"),
     ("/lora", "chapter-lora"),
     ("/search", "chapter-search"),
+    ("/instruct", "chapter-instruct"),
     ("/gpu", "gpu-page"),
     ("/embed/gpu-selftest", "embed"),
     ("/embed/ar-costs", "ar-costs"),
@@ -1432,6 +1433,122 @@ impl Browser {
     /// native decoders write for the same seed, and they differ; swapping
     /// back to the base gives the base's exact poem; merged and unmerged
     /// agree; the rank table is the committed one.
+    fn check_instruct(&self, backend: &str) {
+        use compute::{
+            instruct::{
+                model::{
+                    base_prompt, generation, parse_held_out, prompt, response, tuned_config,
+                    HELD_OUT_PATH, WEIGHTS_PATH as TUNED_WEIGHTS,
+                },
+                parse,
+                seeds::{parse_seeds, SEEDS_PATH},
+                vocab::InstructVocab,
+                Kind, Scripts,
+            },
+            models::llama::{
+                sampling::generate_cpu, Llama, LlamaConfig, CONFIG_PATH, TOKENIZER_PATH,
+                WEIGHTS_PATH,
+            },
+            tang::CharTokenizer,
+        };
+        use std::sync::Arc;
+        let assets = workspace().join("assets");
+        let read = |p: &str| std::fs::read(assets.join(p)).unwrap();
+        let text = |p: &str| String::from_utf8(read(p)).unwrap();
+        let config: LlamaConfig = serde_json::from_slice(&read(CONFIG_PATH)).unwrap();
+        let base = Arc::new(Llama::load(config, &read(WEIGHTS_PATH)).unwrap());
+        let tokenizer = CharTokenizer::from_json(&read(TOKENIZER_PATH)).unwrap();
+        let scripts = Scripts::from_opencc(&text("tokenizer/opencc-st-characters.txt"));
+        let seeds = parse_seeds(&text(SEEDS_PATH)).unwrap();
+        let vocab = InstructVocab::build(tokenizer.clone(), &seeds, &scripts);
+        let tuned =
+            Arc::new(Llama::load(tuned_config(config, &vocab), &read(TUNED_WEIGHTS)).unwrap());
+        let held = parse_held_out(&text(HELD_OUT_PATH)).unwrap();
+        // The first held-out acrostic: its marks fall on the line heads.
+        let (_, instruction) = held.iter().find(|(k, _)| *k == Kind::Acrostic).unwrap();
+        let seed = 3;
+        let ids = vocab.encode_instruction(instruction, &scripts).unwrap();
+        let joined = |t: &[u32]| t.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let p = prompt(&vocab, &ids);
+        let trace = generate_cpu(&tuned, &generation(p.clone(), Default::default(), seed)).unwrap();
+        let answer = response(&vocab, &trace.tokens[p.len()..]);
+        let constraint = parse(instruction, &scripts, &tokenizer).unwrap();
+        let verdict = constraint.verify(&answer.text);
+        let base_trace = generate_cpu(
+            &base,
+            &generation(base_prompt(&vocab, &ids), Default::default(), seed),
+        )
+        .unwrap();
+        let query: String = instruction.bytes().map(|b| format!("%{b:02X}")).collect();
+
+        self.open(&format!("/instruct?instruction={query}&seed={seed}"));
+        let ids_of = |id: &str| {
+            self.wait(&format!(
+                "document.querySelector('[data-testid=\"{id}\"]')?.dataset.ids || null"
+            ))
+            .as_str()
+            .unwrap()
+            .to_string()
+        };
+        assert_eq!(
+            ids_of("instruct-tuned"),
+            joined(&trace.tokens),
+            "{backend}: tuned"
+        );
+        assert_eq!(
+            ids_of("instruct-base"),
+            joined(&base_trace.tokens),
+            "{backend}: base"
+        );
+        assert_eq!(
+            self.attr("instruct-tuned", "data-verdict"),
+            serde_json::to_string(&verdict).unwrap(),
+            "{backend}: the page's verdict"
+        );
+        // The marks drawn are the verdict's: one span per marked character.
+        let marked: std::collections::BTreeMap<usize, bool> = verdict
+            .checks
+            .iter()
+            .flat_map(|c| c.marks.iter().copied())
+            .fold(Default::default(), |mut m, (i, ok)| {
+                let e = m.entry(i).or_insert(true);
+                *e = *e && ok;
+                m
+            });
+        let shown = self.session.execute(
+            "const p = document.querySelector('[data-testid=\"instruct-tuned\"]');
+             return [p.querySelectorAll('.verdict-hit').length, p.querySelectorAll('.verdict-miss').length];",
+        ).unwrap();
+        assert_eq!(
+            shown,
+            json!([
+                marked.values().filter(|&&ok| ok).count(),
+                marked.values().filter(|&&ok| !ok).count()
+            ]),
+            "{backend}: marks"
+        );
+        eprintln!(
+            "instruct {backend}: {instruction} → {} (passed: {})",
+            answer.text,
+            verdict.passed()
+        );
+        // A character the model has no token for gets words, not <unk>.
+        self.open(
+            "/instruct?instruction=%E5%86%99%E4%B8%80%E9%A6%96%E4%BA%94%E7%BB%9D%F0%9F%98%80",
+        );
+        self.wait("document.querySelector('[data-testid=\"instruct-refused\"]')?.textContent.includes('😀') || null");
+        // The nearest instructions in the pool, for a seed phrasing itself.
+        let top: f64 = self
+            .wait(
+                "document.querySelector('[data-testid=\"instruct-nearest\"]')?.dataset.top || null",
+            )
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(top > 0.7, "{backend}: 写一首五绝 is near a seed ({top})");
+    }
+
     fn check_lora(&self, backend: &str) -> Vec<(String, f64)> {
         use compute::models::llama::{
             lora::{shipped_path, Adapter},
@@ -2330,6 +2447,18 @@ fn lora_in_both_modes() {
     }
 }
 
+/// Chapter 7 with SwiftShader's WebGPU and without WebGPU: the tuned
+/// model's answer to a seeded held-out instruction is the native sampler's,
+/// token for token, and the page's marks are the native verdict's.
+#[test]
+fn instruct_in_both_modes() {
+    for (mode, backend) in [(GpuMode::WebGpu, "webgpu"), (GpuMode::NoWebGpu, "cpu")] {
+        let b = Browser::start(mode);
+        b.check_instruct(backend);
+        b.assert_clean_logs();
+    }
+}
+
 #[test]
 fn search_in_both_modes() {
     for (mode, backend) in [(GpuMode::WebGpu, "webgpu"), (GpuMode::NoWebGpu, "cpu")] {
@@ -3002,6 +3131,7 @@ fn presentation_mode() {
         "llama",
         "lora",
         "search",
+        "instruct",
     ] {
         b.open(&format!("/{chapter}?present=1"));
         let (_, steps) = b.present_step();
@@ -3139,6 +3269,7 @@ fn every_page() -> Vec<(String, String)> {
         "llama",
         "lora",
         "search",
+        "instruct",
     ] {
         pages.push((format!("/{chapter}?present=1"), "present".into()));
     }
@@ -3173,6 +3304,10 @@ fn every_page() -> Vec<(String, String)> {
         "search-query",
         "search-intersect",
         "search-pipeline",
+        "instruct-recipe",
+        "instruct-funnel",
+        "instruct-try",
+        "instruct-accuracy",
     ] {
         pages.push((format!("/embed/{widget}"), "embed".into()));
     }
@@ -3601,7 +3736,8 @@ fn navigation_on_desk_and_phone() {
             "chapter-attention",
             json!(["/autoregressive", "/detr"]),
         ),
-        ("/search", "chapter-search", json!(["/lora", null])),
+        ("/search", "chapter-search", json!(["/lora", "/instruct"])),
+        ("/instruct", "chapter-instruct", json!(["/search", null])),
     ] {
         b.open(path);
         b.wait_testid(id);
@@ -3974,6 +4110,7 @@ fn chinese_pages() {
         ("/llama", "chapter-llama"),
         ("/lora", "chapter-lora"),
         ("/search", "chapter-search"),
+        ("/instruct", "chapter-instruct"),
         ("/gpu", "gpu-page"),
         ("/no/such/page", "not-found"),
         ("/embed/kv-live", "kv-live"),

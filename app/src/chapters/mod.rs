@@ -10,6 +10,7 @@ use crate::shell::{
 pub mod attention;
 pub mod autoregressive;
 pub mod detr;
+pub mod instruct;
 pub mod llama;
 pub mod lora;
 pub mod search;
@@ -24,6 +25,7 @@ pub static ALL: &[&Chapter] = &[
     &llama::CHAPTER,
     &lora::CHAPTER,
     &search::CHAPTER,
+    &instruct::CHAPTER,
 ];
 
 /// Every page with a chunk of its own: the chapters, then the GPU page.
@@ -93,7 +95,7 @@ mod tests {
             assert_eq!(by_slug(slug), Some(*chapter));
         }
         assert_eq!(by_slug("gpu"), None);
-        assert_eq!(ALL.len(), 6);
+        assert_eq!(ALL.len(), 7);
     }
 
     /// Embeds: every widget's slug is unique and finds its own page.
@@ -111,7 +113,7 @@ mod tests {
             }
         }
         assert_eq!(widget("nope"), None);
-        assert_eq!(slugs.len(), 29);
+        assert_eq!(slugs.len(), 33);
     }
 
     /// Decks: at least eight steps, showing every widget of the chapter and
