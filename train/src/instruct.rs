@@ -10,7 +10,7 @@ use candle_nn::ops::{log_softmax, softmax};
 
 use crate::{
     attention::{heads, linear, rmsnorm},
-    llama::rope,
+    llama::{rope, rope_and_mask},
 };
 use compute::{inputs::uniform_signed, models::llama::LlamaConfig, weights::Tensor as Stored};
 
@@ -108,18 +108,7 @@ impl InstructTrain {
                 );
             }
         }
-        let n = tuned.max_seq_len;
-        let mask: Vec<f32> = (0..n * n)
-            .map(|k| {
-                if k % n > k / n {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let (cos, sin) = compute::kernels::rope::rope_tables(n, tuned.head_dim(), tuned.rope_theta);
-        let half = tuned.head_dim() / 2;
+        let (rope, causal) = rope_and_mask(tuned)?;
         Ok(InstructTrain {
             config: tuned,
             frozen,
@@ -128,11 +117,8 @@ impl InstructTrain {
             lora,
             rank,
             alpha,
-            rope: (
-                Tensor::from_vec(cos, (n, half), dev)?,
-                Tensor::from_vec(sin, (n, half), dev)?,
-            ),
-            causal: Tensor::from_vec(mask, (n, n), dev)?,
+            rope,
+            causal,
         })
     }
 

@@ -209,10 +209,10 @@ fn weight_tensor(seqs: &[Encoded], idx: &[usize]) -> Res<Tensor> {
     Tensor::from_vec(flat, (idx.len(), len), &Device::Cpu).map_err(e)
 }
 
-fn batch_tensor(seqs: &[Vec<u32>], idx: &[usize]) -> Res<Tensor> {
-    let len = seqs[idx[0]].len();
-    let flat: Vec<u32> = idx.iter().flat_map(|&i| seqs[i].iter().copied()).collect();
-    Tensor::from_vec(flat, (idx.len(), len), &Device::Cpu).map_err(e)
+/// Sequences of one length as a [rows, len] tensor.
+fn ids_tensor(rows: &[&[u32]]) -> Res<Tensor> {
+    let flat: Vec<u32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+    Tensor::from_vec(flat, (rows.len(), rows[0].len()), &Device::Cpu).map_err(e)
 }
 
 /// AdamW with a cosine decay to a tenth; returns (step, loss) every 50.
@@ -239,9 +239,8 @@ fn train(
         opt.set_learning_rate(
             LR * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())),
         );
-        let rows: Vec<Vec<u32>> = idx.iter().map(|&i| seqs[i].ids.clone()).collect();
-        let all: Vec<usize> = (0..rows.len()).collect();
-        let batch = batch_tensor(&rows, &all)?;
+        let rows: Vec<&[u32]> = idx.iter().map(|&i| seqs[i].ids.as_slice()).collect();
+        let batch = ids_tensor(&rows)?;
         let weights = weight_tensor(seqs, idx)?;
         // The weighted mean: a weight of 4 counts a token four times.
         let total = weights
@@ -548,12 +547,12 @@ fn forgetting(setup: &Setup, tuned: &BTreeMap<String, Stored>) -> Res<Value> {
     let tuned_model = LlamaTrain::from_export(setup.tuned_config(), tuned).map_err(e)?;
     let (mut base_sum, mut tuned_sum, mut scored) = (0.0, 0.0, 0usize);
     let mut instructions = serde_json::Map::new();
+    let seed = setup
+        .seeds
+        .iter()
+        .find(|s| s.kind == Kind::Form)
+        .ok_or("no form seed")?;
     for form in Form::ALL {
-        let seed = setup
-            .seeds
-            .iter()
-            .find(|s| s.kind == Kind::Form)
-            .ok_or("no form seed")?;
         let text = seed.render(&compute::instruct::seeds::Slots {
             form: compute::instruct::data::spelled(form, false).to_string(),
             ..Default::default()
@@ -573,8 +572,7 @@ fn forgetting(setup: &Setup, tuned: &BTreeMap<String, Stored>) -> Res<Value> {
                 .iter()
                 .map(|p| setup.vocab.encode_pair(&ids, form, &p.text))
                 .collect();
-            let idx: Vec<usize> = (0..chunk.len()).collect();
-            let b = batch_tensor(&base_seqs, &idx)?;
+            let b = ids_tensor(&base_seqs.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
             base_sum += base
                 .nll(&b)
                 .map_err(e)?
@@ -582,9 +580,9 @@ fn forgetting(setup: &Setup, tuned: &BTreeMap<String, Stored>) -> Res<Value> {
                 .map_err(e)?
                 .to_scalar::<f32>()
                 .map_err(e)? as f64;
-            let seqs: Vec<Vec<u32>> = tuned_seqs.iter().map(|s| s.0.clone()).collect();
+            let seqs: Vec<&[u32]> = tuned_seqs.iter().map(|s| s.0.as_slice()).collect();
             let start = tuned_seqs[0].1;
-            let t = batch_tensor(&seqs, &idx)?;
+            let t = ids_tensor(&seqs)?;
             let len = seqs[0].len();
             // Scored: after the form token (at `start`) to the end.
             let logits = tuned_model

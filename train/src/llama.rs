@@ -42,6 +42,31 @@ pub(crate) fn rope(x: &Tensor, (cos, sin): &(Tensor, Tensor)) -> Result<Tensor> 
     Tensor::cat(&[r0, r1], D::Minus1)?.reshape((b, h, t, d))
 }
 
+/// RoPE's cos/sin [max_seq_len, head_dim/2] and the causal mask (0 on and
+/// below the diagonal, −∞ above) for `config`'s context.
+pub(crate) fn rope_and_mask(config: LlamaConfig) -> Result<((Tensor, Tensor), Tensor)> {
+    let n = config.max_seq_len;
+    let mask: Vec<f32> = (0..n * n)
+        .map(|k| {
+            if k % n > k / n {
+                f32::NEG_INFINITY
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let (cos, sin) = rope_tables(n, config.head_dim(), config.rope_theta);
+    let half = config.head_dim() / 2;
+    let dev = &Device::Cpu;
+    Ok((
+        (
+            Tensor::from_vec(cos, (n, half), dev)?,
+            Tensor::from_vec(sin, (n, half), dev)?,
+        ),
+        Tensor::from_vec(mask, (n, n), dev)?,
+    ))
+}
+
 impl LlamaTrain {
     /// Seeded initial weights: matrices uniform with variance 1/fan_in (the
     /// residual branches' outputs, wo and w2, a further 1/√(2·layers)),
@@ -76,25 +101,10 @@ impl LlamaTrain {
     }
 
     fn with_vars(config: LlamaConfig, vars: BTreeMap<String, Var>) -> Result<LlamaTrain> {
-        let n = config.max_seq_len;
-        let mask: Vec<f32> = (0..n * n)
-            .map(|k| {
-                if k % n > k / n {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let (cos, sin) = rope_tables(n, config.head_dim(), config.rope_theta);
-        let half = config.head_dim() / 2;
-        let dev = &Device::Cpu;
+        let (rope, causal) = rope_and_mask(config)?;
         Ok(LlamaTrain {
-            rope: (
-                Tensor::from_vec(cos, (n, half), dev)?,
-                Tensor::from_vec(sin, (n, half), dev)?,
-            ),
-            causal: Tensor::from_vec(mask, (n, n), dev)?,
+            rope,
+            causal,
             config,
             vars,
         })

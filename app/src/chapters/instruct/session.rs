@@ -45,11 +45,6 @@ pub struct InstructSession {
     pub vocab: InstructVocab,
     pub scripts: Scripts,
     pub held_out: Vec<(Kind, String)>,
-    /// The seeds filled once, then round 1's kept instructions.
-    pub pool: Vec<String>,
-    pub pool_tokens: Vec<Vec<char>>,
-    /// How many of `pool` are seeds.
-    pub seeds_in_pool: usize,
 }
 
 impl InstructSession {
@@ -146,12 +141,6 @@ async fn load(
     let tuned = Arc::new(Llama::load(config, &bytes).map_err(unusable)?);
     let held_out = parse_held_out(&text(&fetch_asset(HELD_OUT_PATH, &m, |_, _| {}).await?))
         .map_err(unusable)?;
-    let mut pool = seed_pool(&seeds);
-    let seeds_in_pool = pool.len();
-    pool.extend(parse_pool(&text(
-        &fetch_asset(POOL_PATH, &m, |_, _| {}).await?,
-    )));
-    let pool_tokens = pool.iter().map(|p| tokens(p)).collect();
     let tuned_gpu = match backend {
         Backend::Gpu(exec) if base.on_gpu() => match GpuLlama::new(exec, &tuned) {
             Ok(g) => Some((exec.clone(), g)),
@@ -169,10 +158,42 @@ async fn load(
         vocab,
         scripts,
         held_out,
-        pool,
-        pool_tokens,
-        seeds_in_pool,
     }))
+}
+
+/// Self-instruct's pool: the seeds filled once, then round 1's kept
+/// instructions. A few kilobytes, so the nearest-instruction list needs
+/// neither model.
+pub struct Pool {
+    pub texts: Vec<String>,
+    pub tokens: Vec<Vec<char>>,
+    /// How many of `texts` are seeds.
+    pub seeds: usize,
+}
+
+thread_local! {
+    static POOL: RefCell<Option<Rc<Pool>>> = const { RefCell::new(None) };
+}
+
+pub async fn instruct_pool() -> Result<Rc<Pool>, ModelLoadError> {
+    if let Some(p) = POOL.with(|p| p.borrow().clone()) {
+        return Ok(p);
+    }
+    let m = manifest().await?;
+    let seeds =
+        parse_seeds(&text(&fetch_asset(SEEDS_PATH, &m, |_, _| {}).await?)).map_err(unusable)?;
+    let mut texts = seed_pool(&seeds);
+    let seeds = texts.len();
+    texts.extend(parse_pool(&text(
+        &fetch_asset(POOL_PATH, &m, |_, _| {}).await?,
+    )));
+    let pool = Rc::new(Pool {
+        tokens: texts.iter().map(|t| tokens(t)).collect(),
+        texts,
+        seeds,
+    });
+    POOL.with(|p| *p.borrow_mut() = Some(pool.clone()));
+    Ok(pool)
 }
 
 /// One type's row of the accuracy table.

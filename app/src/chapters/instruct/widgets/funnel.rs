@@ -7,14 +7,14 @@
 use compute::instruct::rouge::{nearest, NOVELTY_THRESHOLD};
 use leptos::{prelude::*, task::spawn_local};
 
-use super::use_instruct_state;
+use super::{instruction_field, use_instruct_state};
 use crate::{
     chapters::{
-        autoregressive::{session::ModelLoadError, widgets::LoadStatus},
-        instruct::session::{instruct_metrics, instruct_session, InstructMetrics},
+        autoregressive::session::ModelLoadError,
+        instruct::session::{instruct_metrics, instruct_pool, InstructMetrics},
     },
     i18n::{t, t_string, use_i18n},
-    shell::{format::fill, live_backend},
+    shell::format::fill,
 };
 
 /// The dropped examples' reasons as the trainer names them, with their keys.
@@ -36,31 +36,24 @@ pub fn InstructFunnel() -> impl IntoView {
     let i18n = use_i18n();
     let (state, _notices, write_state) = use_instruct_state();
     let metrics = LocalResource::new(instruct_metrics);
-    let (progress, set_progress) = signal((0u64, 0u64));
-    let (load_error, set_load_error) = signal(None::<ModelLoadError>);
+    let (pool_error, set_pool_error) = signal(None::<ModelLoadError>);
     // The nearest instructions, again whenever the instruction changes.
     let near = RwSignal::new(None::<Vec<(String, f64, bool)>>);
     Effect::new(move |_| {
         let text = state.get().instruction;
-        live_backend::gpu_epoch();
         spawn_local(async move {
-            let backend = live_backend::backend().await;
-            let session = match instruct_session(&backend, move |l, t| {
-                let _ = set_progress.try_set((l, t));
-            })
-            .await
-            {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = set_load_error.try_set(Some(e));
-                    return;
+            match instruct_pool().await {
+                Ok(pool) => {
+                    let rows = nearest(&text, &pool.tokens, 5)
+                        .into_iter()
+                        .map(|(i, score)| (pool.texts[i].clone(), score, i < pool.seeds))
+                        .collect();
+                    let _ = near.try_set(Some(rows));
                 }
-            };
-            let rows = nearest(&text, &session.pool_tokens, 5)
-                .into_iter()
-                .map(|(i, score)| (session.pool[i].clone(), score, i < session.seeds_in_pool))
-                .collect();
-            let _ = near.try_set(Some(rows));
+                Err(e) => {
+                    let _ = set_pool_error.try_set(Some(e));
+                }
+            }
         });
     });
     let stages = move |m: &InstructMetrics| {
@@ -141,18 +134,11 @@ pub fn InstructFunnel() -> impl IntoView {
                 })}
             </Suspense>
             <h4>{t!(i18n, instruct.nearest_title)}</h4>
-            <LoadStatus
-                what=Signal::derive(move || t_string!(i18n, instruct.what).to_string())
-                progress
-                error=load_error
-            />
+            {move || pool_error.get().map(|e| view! {
+                <p class="error" role="alert">{move || e.say(i18n.get_locale())}</p>
+            })}
             <form class="controls" on:submit=|ev| ev.prevent_default()>
-                <label class="instruct-box">
-                    <span>{t!(i18n, instruct.instruction_label)}</span>
-                    <input type="text" lang="zh" data-testid="instruct-probe" maxlength="60"
-                        prop:value=move || state.get().instruction
-                        on:change=move |ev| set_instruction(event_target_value(&ev))/>
-                </label>
+                {instruction_field("instruct-probe", state, set_instruction)}
             </form>
             {move || near.get().map(|rows| {
                 let over = rows.iter().filter(|r| r.1 > NOVELTY_THRESHOLD).count();

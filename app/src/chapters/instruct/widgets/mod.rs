@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    i18n::{td_string, Locale},
+    i18n::{t, td_string, use_i18n, Locale},
     shell::{
         format::fill,
         url_state::{use_widget_state, Invalid, Notice, WidgetState},
@@ -77,6 +77,24 @@ pub fn use_instruct_state() -> (
     let state = Memo::new(move |_| parsed.read().state.clone());
     let notices = Signal::derive(move || parsed.get().notices);
     (state, notices, write)
+}
+
+/// The instruction's text box, shared by the widgets that read it: `set`
+/// gets the new text when the visitor commits it.
+pub fn instruction_field(
+    testid: &'static str,
+    state: Memo<InstructState>,
+    set: impl Fn(String) + 'static,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <label class="instruct-box">
+            <span>{t!(i18n, instruct.instruction_label)}</span>
+            <input type="text" lang="zh" data-testid=testid maxlength="60"
+                prop:value=move || state.get().instruction
+                on:change=move |ev| set(event_target_value(&ev))/>
+        </label>
+    }
 }
 
 /// Why an instruction cannot be answered or checked, in `locale`'s words.

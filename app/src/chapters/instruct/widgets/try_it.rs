@@ -13,7 +13,8 @@ use compute::{
 use leptos::{prelude::*, task::spawn_local};
 
 use super::{
-    kind_name, say_check, say_parse_error, say_too_long, use_instruct_state, InstructState,
+    instruction_field, kind_name, say_check, say_parse_error, say_too_long, use_instruct_state,
+    InstructState,
 };
 use crate::{
     chapters::{
@@ -267,12 +268,7 @@ pub fn InstructTry() -> impl IntoView {
                 error=load_error
             />
             <form class="controls" on:submit=|ev| ev.prevent_default()>
-                <label class="instruct-box">
-                    <span>{t!(i18n, instruct.instruction_label)}</span>
-                    <input type="text" lang="zh" data-testid="instruct-instruction" maxlength="60"
-                        prop:value=move || state.get().instruction
-                        on:change=move |ev| set_instruction(event_target_value(&ev))/>
-                </label>
+                {instruction_field("instruct-instruction", state, set_instruction)}
                 <label>
                     <span>{t!(i18n, instruct.seed_label)}</span>
                     <input type="number" min="0" max="4294967295" step="1" data-testid="instruct-seed"
