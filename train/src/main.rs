@@ -23,6 +23,7 @@ use glassbox_train::{
 };
 use serde_json::json;
 
+mod align_recipe;
 mod align_rules;
 mod attention_recipe;
 mod detr_recipe;
@@ -63,6 +64,8 @@ fn run() -> Result<(), String> {
                  glassbox-train sample-instruct --prompt 写一首五绝 [--n N] [--seed S] [--temperature T]\n       \
                  glassbox-train tang-corpus\n       \
                  glassbox-train align-rules --strains <tsv>\n       \
+                 glassbox-train align --method <base|rm|dpo|ppo|best-of-n> [--beta B] [--kl C] [--oracle]\n       \
+                 glassbox-train sample-align --method <base|dpo|ppo> --form 五律 [--n N] [--seed S] [--temperature T]\n       \
                  glassbox-train sample-llama --form <五绝|七绝|五律|七律> [--n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--heads 春夏秋冬] [--adapter 白居易|杜甫|李白]";
     let seed: u64 = arg(&args, "--seed")
         .map_or(Ok(0), |s| s.parse())
@@ -126,6 +129,42 @@ fn run() -> Result<(), String> {
         }
         Some("pictures") => return pictures::all(&root),
         Some("tang-corpus") => return tang_corpus(&root),
+        Some("align") => {
+            let method =
+                arg(&args, "--method").ok_or("--method <base|rm|dpo|ppo|best-of-n> is required")?;
+            let number = |name: &str, default: f64| -> Result<f64, String> {
+                arg(&args, name)
+                    .map_or(Ok(default), |s| s.parse())
+                    .map_err(|e| format!("{name}: {e}"))
+            };
+            let oracle = args.iter().any(|a| a == "--oracle");
+            return align_recipe::run(
+                &root,
+                &method,
+                number("--beta", 0.1)?,
+                number("--kl", 0.05)?,
+                oracle,
+            );
+        }
+        Some("sample-align") => {
+            let number = |name: &str, default: f64| -> Result<f64, String> {
+                arg(&args, name)
+                    .map_or(Ok(default), |s| s.parse())
+                    .map_err(|e| format!("{name}: {e}"))
+            };
+            let method = arg(&args, "--method").unwrap_or_else(|| "base".into());
+            let form = arg(&args, "--form").ok_or("--form <五绝|七绝|五律|七律> is required")?;
+            let sampling = compute::models::llama::sampling::Sampling {
+                temperature: number("--temperature", 0.8)? as f32,
+                top_k: 0,
+                top_p: 1.0,
+            };
+            if sampling.temperature.is_nan() || sampling.temperature <= 0.0 {
+                return Err("--temperature must be above 0".into());
+            }
+            let n = number("--n", 10.0)? as usize;
+            return align_recipe::sample(&root, &method, &form, n, seed, sampling);
+        }
         Some("align-rules") => {
             let strains = arg(&args, "--strains").ok_or("--strains <tsv> is required")?;
             return align_rules::run(&root, Path::new(&strains));

@@ -58,6 +58,9 @@ fn main() -> ExitCode {
         Some("sample") if args.get(1).map(String::as_str) == Some("instruct") => {
             sample_llama("sample-instruct", &args[2..])
         }
+        Some("sample") if args.get(1).map(String::as_str) == Some("align") => {
+            sample_llama("sample-align", &args[2..])
+        }
         Some("eval") if args.get(1).map(String::as_str) == Some("detr") => {
             trainer(&[&["eval-detr".to_string()], &args[2..]].concat())
         }
@@ -80,14 +83,18 @@ fn main() -> ExitCode {
                            `train llama-scaling` -> assets/models/llama/scaling.json,\n            \
                            `train lora --poet 白居易 --rank 4 --targets qv|attn|all --steps 300 [--backend cpu|gpu]`\n            \
                            -> target/lora/, `train lora-table` -> assets/models/lora/ (adapters, table.json),\n            \
-                           `train instruct` -> assets/models/instruct/, assets/data/instruct/ (chapter 7)\n  \
+                           `train instruct` -> assets/models/instruct/, assets/data/instruct/ (chapter 7),\n            \
+                           `train align --method base|rm|dpo|ppo|best-of-n [--beta B] [--kl C] [--oracle]`\n            \
+                           -> assets/models/align/ (chapter 8: each run's adapter and metrics.json entry)\n  \
                  pictures  the home page's picture of each chapter, from the committed models -> assets/pictures/\n  \
                  sample    `sample llama --form 五绝 --n 200 --seed 1 --temperature 0.8 [--top-k K] [--top-p P]`:\n            \
                            poems from the shipped LLaMA, one per line on standard output\n            \
                            (`--heads 春夏秋冬`: an acrostic, each line opening with one of them;\n            \
                            `--adapter 白居易`: with that poet's shipped LoRA adapter);\n            \
                            `sample instruct --prompt 写一首含「月」的五绝 --n 10 --seed 1 --temperature 0.8`:\n            \
-                           the instruction-tuned model's answers, one per line\n  \
+                           the instruction-tuned model's answers, one per line;\n            \
+                           `sample align --method dpo|ppo|base --form 五律 --n 200 --seed 1 --temperature 0.8`:\n            \
+                           chapter 8's aligned poems (the best run of the method at KL ≤ 10), one per line\n  \
                  scenes    `scenes --out <dir> [--count N] [--seed S] [--split train|val|test]`: chapter 3's\n            \
                            scenes as a COCO folder (default: the 1,000 held-out test scenes)\n  \
                  eval      `eval detr --coco <dir>`: the shipped detector on a COCO folder -> <dir>/detections.json, AP\n  \
@@ -1356,9 +1363,12 @@ fn write_manifest() -> Result {
         .iter()
         .map(|(p, sha, bytes)| {
             // Training data is never downloaded by the app; the poems ship
-            // compacted (data/tang/corpus.bin), with their license.
-            let training_only =
-                p.starts_with("data/") && (p.contains("train") || p == "data/tang/poems.tsv");
+            // compacted (data/tang/corpus.bin), with their license. The
+            // strains are for the rules' tests and report only.
+            let training_only = p.starts_with("data/")
+                && (p.contains("train")
+                    || p == "data/tang/poems.tsv"
+                    || p == "data/rhyme/strains.bin");
             format!(
                 "    {{\"path\": \"{p}\", \"sha256\": \"{sha}\", \"bytes\": {bytes}, \"training_only\": {training_only}}}"
             )

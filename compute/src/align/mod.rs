@@ -2,6 +2,7 @@
 //! reward a program can check (the "true" reward every method is scored
 //! against); `strains` compares its tones with the corpus's own strains.
 
+pub mod dpo;
 pub mod rules;
 pub mod strains;
 

@@ -163,7 +163,7 @@ mod tests {
             .collect();
         let mut second = first.clone();
         second[3] = Tone::Either;
-        let strains = vec![Some(first), None, Some(second)];
+        let strains = [Some(first), None, Some(second)];
         let bytes = encode_strains(&strains[..2], &poems);
         assert_eq!(bytes.len(), 10);
         assert_eq!(

@@ -150,3 +150,142 @@ fn the_data_report_is_what_the_committed_files_give() {
         );
     }
 }
+
+/// The shipped chapter-4 model.
+fn shipped() -> compute::models::llama::Llama {
+    use compute::models::llama::{Llama, LlamaConfig, CONFIG_PATH, WEIGHTS_PATH};
+    let config: LlamaConfig =
+        serde_json::from_slice(&std::fs::read(assets().join(CONFIG_PATH)).unwrap()).unwrap();
+    Llama::load(config, &std::fs::read(assets().join(WEIGHTS_PATH)).unwrap()).unwrap()
+}
+
+/// A poem's padded log-probability is chapter 4's decoder's −NLL, whatever
+/// else shares its batch; DPO steps on a few pairs lower their loss from
+/// log 2.
+#[test]
+fn dpo_steps_on_the_cpu_lower_the_loss_from_log_2() {
+    use compute::{
+        align::dpo::{reference_logps, CpuDpo, Preference},
+        models::llama::{
+            lora::{cpu::Frozen, Adapter, LoraConfig, Targets},
+            poem_nll,
+        },
+        reference::backprop::AdamW,
+        tang::{CharTokenizer, BOS, EOS},
+    };
+    use std::sync::Arc;
+    let model = shipped();
+    let frozen = Frozen::new(&model).unwrap();
+    let tokenizer = CharTokenizer::from_json(
+        &std::fs::read(assets().join(compute::models::llama::TOKENIZER_PATH)).unwrap(),
+    )
+    .unwrap();
+    let seq = |form: Form, text: &str| -> Vec<u32> {
+        let mut ids = vec![BOS, CharTokenizer::form_id(form)];
+        ids.extend(text.chars().map(|c| tokenizer.id(c)));
+        ids.push(EOS);
+        ids
+    };
+    let (stork, night, spring) = (
+        seq(Form::Wujue, STORK),
+        seq(Form::Wujue, NIGHT),
+        seq(Form::Wulv, SPRING),
+    );
+    let refs = reference_logps(&frozen, &[&stork, &night, &spring], 8).unwrap();
+    let arc = Arc::new(model.clone());
+    for (ids, got) in [&stork, &night, &spring].iter().zip(&refs) {
+        let (nll, _) = poem_nll(&arc, ids).unwrap();
+        assert!((got + nll).abs() < 1e-2 * nll, "{got} against −{nll}");
+    }
+    // The rules prefer 登鸛雀樓 to 靜夜思, and 春望 to a scrambled 春望.
+    let scrambled: String = {
+        let mut cs: Vec<char> = SPRING.chars().collect();
+        cs.swap(1, 7);
+        cs.swap(13, 19);
+        cs.into_iter().collect()
+    };
+    let scrambled = seq(Form::Wulv, &scrambled);
+    let scrambled_ref = reference_logps(&frozen, &[&scrambled], 1).unwrap()[0];
+    let pairs = vec![
+        Preference {
+            chosen: stork.clone(),
+            rejected: night.clone(),
+            ref_chosen: refs[0],
+            ref_rejected: refs[1],
+        },
+        Preference {
+            chosen: spring.clone(),
+            rejected: scrambled,
+            ref_chosen: refs[2],
+            ref_rejected: scrambled_ref,
+        },
+    ];
+    let lora = LoraConfig {
+        rank: 4,
+        alpha: 8.0,
+        targets: Targets::Qv,
+    };
+    let mut dpo = CpuDpo::new(
+        frozen,
+        Adapter::init(&model.config, lora, 5),
+        AdamW::with_lr(2e-3),
+        0.1,
+    );
+    let first = dpo.step(&pairs).unwrap();
+    // B starts at zero: the policy is π_ref, h = 0, L = log 2.
+    assert!((first.loss - 2f64.ln()).abs() < 1e-5, "{first:?}");
+    let mut last = first;
+    for _ in 0..4 {
+        last = dpo.step(&pairs).unwrap();
+    }
+    assert!(last.loss < first.loss - 1e-3, "{first:?} then {last:?}");
+    assert!(last.margin > 0.0 && last.accuracy == 1.0, "{last:?}");
+}
+
+/// Every committed run's adapter loads, and metrics.json holds what the
+/// chapter draws: the base, the reward model's accuracy, and each run's
+/// evaluation on the same 800 samples.
+#[test]
+fn the_committed_runs_load_and_report_the_same_evaluation() {
+    use compute::{
+        align::dpo::best_of_n_kl,
+        models::llama::{lora::Adapter, LlamaConfig, CONFIG_PATH},
+    };
+    let config: LlamaConfig =
+        serde_json::from_slice(&std::fs::read(assets().join(CONFIG_PATH)).unwrap()).unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(assets().join("models/align/metrics.json")).unwrap())
+            .unwrap();
+    let base = &metrics["base"];
+    assert_eq!(base["samples"], 800);
+    assert_eq!(base["kl"], 0.0);
+    let rm = metrics["rm"]["held_out_pair_accuracy"].as_f64().unwrap();
+    assert!(rm > 0.5 && rm <= 1.0, "{rm}");
+    // Best of 1 is the base's own evaluation, sample for sample.
+    let bon = metrics["best-of-n"]["runs"].as_array().unwrap();
+    assert_eq!(bon[0]["failed_per_poem"], base["failed_per_poem"]);
+    for run in bon {
+        let n = run["n"].as_u64().unwrap() as usize;
+        assert!((run["kl"].as_f64().unwrap() - best_of_n_kl(n)).abs() < 1e-12);
+    }
+    let runs: Vec<(&String, &serde_json::Value)> = metrics
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("dpo") || k.starts_with("ppo"))
+        .collect();
+    assert!(runs.iter().any(|(k, _)| k.starts_with("dpo")));
+    assert!(runs.iter().any(|(k, _)| k.starts_with("ppo")));
+    for (key, run) in runs {
+        let path = format!("models/align/{key}.safetensors");
+        let adapter = Adapter::from_safetensors(
+            &path,
+            &config,
+            &std::fs::read(assets().join(&path)).unwrap(),
+        )
+        .unwrap();
+        assert!(adapter.flat().iter().any(|&v| v != 0.0), "{key}");
+        assert_eq!(run["eval"]["samples"], 800, "{key}");
+        assert!(run["eval"]["kl"].as_f64().unwrap() > 0.0, "{key}");
+    }
+}

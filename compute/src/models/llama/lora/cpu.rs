@@ -80,7 +80,7 @@ fn softmax(x: &Tensor) -> candle_core::Result<Tensor> {
     e.broadcast_div(&e.sum_keepdim(D::Minus1)?)
 }
 
-fn log_softmax(x: &Tensor) -> candle_core::Result<Tensor> {
+pub fn log_softmax(x: &Tensor) -> candle_core::Result<Tensor> {
     let m = x.max_keepdim(D::Minus1)?.detach();
     let s = x.broadcast_sub(&m)?;
     s.broadcast_sub(&s.exp()?.sum_keepdim(D::Minus1)?.log()?)
@@ -172,6 +172,25 @@ impl Frozen {
         tokens: &Tensor,
         branches: Option<(&Branches, f64)>,
     ) -> candle_core::Result<Tensor> {
+        self.head(&self.hidden(tokens, branches)?)
+    }
+
+    /// The output head on hidden states [B, T, dim]: logits [B, T, vocab].
+    pub fn head(&self, hidden: &Tensor) -> candle_core::Result<Tensor> {
+        let (b, t, d) = hidden.dims3()?;
+        hidden
+            .reshape((b * t, d))?
+            .matmul(&self.output.t()?)?
+            .reshape((b, t, self.config.vocab_size))
+    }
+
+    /// The final RMSNorm's output [B, T, dim], which the output head reads
+    /// (and chapter 8's reward and value heads).
+    pub fn hidden(
+        &self,
+        tokens: &Tensor,
+        branches: Option<(&Branches, f64)>,
+    ) -> candle_core::Result<Tensor> {
         let c = self.config;
         let (b, t) = tokens.dims2()?;
         let hd = c.head_dim();
@@ -221,11 +240,7 @@ impl Frozen {
             let up = self.linear(i, Linear::W3, &m, branches)?;
             x = (&x + self.linear(i, Linear::W2, &(gate * up)?, branches)?)?;
         }
-        let n = rmsnorm(&x, &self.norm, c.norm_eps)?;
-        let (b, t, d) = n.dims3()?;
-        n.reshape((b * t, d))?
-            .matmul(&self.output.t()?)?
-            .reshape((b, t, c.vocab_size))
+        rmsnorm(&x, &self.norm, c.norm_eps)
     }
 
     /// Summed −log p over a batch's scored tokens (characters and `<eos>`).
