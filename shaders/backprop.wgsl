@@ -27,6 +27,9 @@
 //   t, out = scale·(softmax(x) − onehot(t)) and out2[row] = logsumexp(x) −
 //   x[t], the row's −log p in nats. A label of 0xFFFFFFFF marks a position
 //   the loss skips: its gradient is zero and so is its loss.
+// weighted_cross_entropy: the same with row r's gradient scaled by
+//   c0·base[r] (base is [rows] here): DPO weighs each poem's tokens by its
+//   pair's σ(−β·h).
 // adamw (one invocation per number; rows = count; c0 lr, c1 β1, c2 β2,
 //   c3 ε, c4 weight decay, c5 1 − β1^t, c6 1 − β2^t): decoupled weight
 //   decay as in Loshchilov & Hutter, then Adam's bias-corrected step:
@@ -138,13 +141,9 @@ fn swiglu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     out2[i] = dy[i] * a * s;
 }
 
-@compute @workgroup_size(WG)
-fn cross_entropy(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-    @builtin(num_workgroups) groups: vec3<u32>,
-) {
-    let row = row_of(wid, groups);
+// One row of cross_entropy with the gradient scaled by `scale`; called by
+// both entry points from uniform control flow (it has barriers).
+fn cross_entropy_row(row: u32, lid: u32, scale: f32) {
     let live = row < p.rows;
     let r = min(row, p.rows - 1u);
     let at = r * p.cols;
@@ -178,12 +177,31 @@ fn cross_entropy(
             if (c == label) {
                 g -= 1.0;
             }
-            out[at + c] = select(p.c0 * g, 0.0, skip);
+            out[at + c] = select(scale * g, 0.0, skip);
         }
         if (lid == 0u) {
             out2[r] = select(row_max + log(total) - x[at + min(label, p.cols - 1u)], 0.0, skip);
         }
     }
+}
+
+@compute @workgroup_size(WG)
+fn cross_entropy(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    cross_entropy_row(row_of(wid, groups), lid, p.c0);
+}
+
+@compute @workgroup_size(WG)
+fn weighted_cross_entropy(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(num_workgroups) groups: vec3<u32>,
+) {
+    let row = row_of(wid, groups);
+    cross_entropy_row(row, lid, p.c0 * base[min(row, p.rows - 1u)]);
 }
 
 @compute @workgroup_size(WG)

@@ -148,6 +148,43 @@ pub fn cross_entropy(
     Ok((grad, loss))
 }
 
+/// cross_entropy with row r's gradient scaled by `scale`·`weights[r]`
+/// (the losses are not scaled).
+pub fn weighted_cross_entropy(
+    rec: &mut Recording<'_>,
+    logits: &GpuTensor,
+    labels: &GpuTensor,
+    weights: &GpuTensor,
+    rows: usize,
+    scale: f32,
+) -> Result<(GpuTensor, GpuTensor), ComputeError> {
+    if rows == 0 || labels.len != rows || weights.len != rows || !logits.len.is_multiple_of(rows) {
+        return Err(shape_error(
+            "weighted_cross_entropy",
+            format!(
+                "{} logits, {} labels and {} weights for {rows} rows",
+                logits.len, labels.len, weights.len
+            ),
+        ));
+    }
+    let cols = logits.len / rows;
+    let (grad, loss) = (rec.exec().empty(logits.len), rec.exec().empty(rows));
+    rec.dispatch(
+        &KERNEL,
+        "weighted_cross_entropy",
+        &[
+            (1, logits),
+            (4, weights),
+            (7, labels),
+            (5, &grad),
+            (6, &loss),
+        ],
+        &params(rows, cols, &[scale]),
+        row_groups(rows),
+    );
+    Ok((grad, loss))
+}
+
 /// One AdamW step in place on `theta` with moments `m` and `v`; `step` is
 /// the 1-based count that the bias corrections use.
 pub fn adamw(

@@ -289,3 +289,86 @@ fn the_committed_runs_load_and_report_the_same_evaluation() {
         assert!(run["eval"]["kl"].as_f64().unwrap() > 0.0, "{key}");
     }
 }
+
+/// A DPO step on the GPU (chapter 5's kernels, cross-entropy weighted per
+/// poem) gives CpuDpo's loss and gradients, with pairs of different
+/// lengths padded into one batch; a few steps lower the loss.
+#[test]
+fn dpo_on_the_gpu_matches_the_cpu_and_lowers_the_loss() {
+    use crate::common::{assert_close, gpu};
+    use compute::{
+        align::dpo::{reference_logps, CpuDpo, Preference},
+        models::llama::lora::{cpu::Frozen, gpu::GpuTrainer, Adapter, LoraConfig, Targets},
+        reference::backprop::AdamW,
+        tang::{CharTokenizer, BOS, EOS},
+    };
+    let Some(exec) = gpu() else { return };
+    let model = shipped();
+    let frozen = Frozen::new(&model).unwrap();
+    let tokenizer = CharTokenizer::from_json(
+        &std::fs::read(assets().join(compute::models::llama::TOKENIZER_PATH)).unwrap(),
+    )
+    .unwrap();
+    let seq = |form: Form, text: &str| -> Vec<u32> {
+        let mut ids = vec![BOS, CharTokenizer::form_id(form)];
+        ids.extend(text.chars().map(|c| tokenizer.id(c)));
+        ids.push(EOS);
+        ids
+    };
+    let (stork, night, spring) = (
+        seq(Form::Wujue, STORK),
+        seq(Form::Wujue, NIGHT),
+        seq(Form::Wulv, SPRING),
+    );
+    let refs = reference_logps(&frozen, &[&stork, &night, &spring], 8).unwrap();
+    // The second pair mixes a 五律 and a 五绝: padded to one length.
+    let pairs = vec![
+        Preference {
+            chosen: stork.clone(),
+            rejected: night.clone(),
+            ref_chosen: refs[0],
+            ref_rejected: refs[1],
+        },
+        Preference {
+            chosen: spring.clone(),
+            rejected: night.clone(),
+            ref_chosen: refs[2],
+            ref_rejected: refs[1],
+        },
+    ];
+    let lora = LoraConfig {
+        rank: 4,
+        alpha: 8.0,
+        targets: Targets::Qv,
+    };
+    // A nonzero B, so the policy differs from π_ref and h ≠ 0.
+    let mut adapter = Adapter::init(&model.config, lora, 5);
+    for p in &mut adapter.pairs {
+        for (i, b) in p.b.iter_mut().enumerate() {
+            *b = ((i % 7) as f32 - 3.0) * 0.01;
+        }
+    }
+    let beta = 0.5;
+    let cpu = CpuDpo::new(frozen, adapter.clone(), AdamW::with_lr(2e-3), beta);
+    let (want, want_grad) = cpu.gradients(&pairs).unwrap();
+    let mut gpu_trainer = GpuTrainer::new(&exec, &model, &adapter, AdamW::with_lr(2e-3)).unwrap();
+    let (got, got_grad) =
+        pollster::block_on(gpu_trainer.dpo_gradients(&exec, &pairs, beta)).unwrap();
+    assert!(
+        (got.loss - want.loss).abs() < 1e-3,
+        "{got:?} against {want:?}"
+    );
+    assert!(
+        (got.margin - want.margin).abs() < 1e-2,
+        "{got:?} against {want:?}"
+    );
+    let scale = want_grad.iter().fold(0f32, |m, g| m.max(g.abs()));
+    assert!(scale > 0.0);
+    assert_close(&got_grad, &want_grad, 2e-2 * scale, "DPO gradient");
+    let first = pollster::block_on(gpu_trainer.dpo_step(&exec, &pairs, beta)).unwrap();
+    let mut last = first;
+    for _ in 0..4 {
+        last = pollster::block_on(gpu_trainer.dpo_step(&exec, &pairs, beta)).unwrap();
+    }
+    assert!(last.loss < first.loss - 1e-3, "{first:?} then {last:?}");
+}

@@ -10,10 +10,14 @@ use super::{
     Adapter, Linear, LoraConfig,
 };
 use crate::{
+    align::dpo::{DpoStep, Preference},
     error::ComputeError,
     executor::{Executor, GpuTensor, Recording},
     kernels::{
-        backprop::{adamw, cross_entropy, rmsnorm_backward, swiglu, swiglu_backward, SKIP},
+        backprop::{
+            adamw, cross_entropy, rmsnorm_backward, swiglu, swiglu_backward,
+            weighted_cross_entropy, SKIP,
+        },
         causal_attention::{causal_attention, causal_attention_backward, CausalShape},
         elementwise::{binary, Binary},
         embedding::{check_ids, embedding},
@@ -96,6 +100,8 @@ pub struct GpuTrainer {
     /// A batch's input ids and labels, by token count: rewritten each step
     /// rather than uploaded anew, so a warm step creates no buffers.
     inputs: Vec<(usize, GpuTensor, GpuTensor)>,
+    /// DPO's per-token gradient weights, by token count.
+    row_weights: Vec<(usize, GpuTensor)>,
     theta: GpuTensor,
     grad: GpuTensor,
     m: GpuTensor,
@@ -152,6 +158,7 @@ impl GpuTrainer {
             sin,
             tables: None,
             inputs: Vec::new(),
+            row_weights: Vec::new(),
             theta: exec.upload(&adapter.flat()),
             grad: exec.zeros(n),
             m: exec.zeros(n),
@@ -578,15 +585,38 @@ impl GpuTrainer {
                 ),
             });
         }
-        check_ids(&batch.tokens, self.config.vocab_size)?;
-        let seq = batch.len - 1;
-        self.tables(exec, batch.rows, seq)?;
-        let mut ids = Vec::with_capacity(batch.rows * seq);
-        let mut labels = Vec::with_capacity(batch.rows * seq);
-        for poem in batch.tokens.chunks(batch.len) {
-            ids.extend_from_slice(&poem[..seq]);
+        let rows: Vec<&[u32]> = batch.tokens.chunks(batch.len).collect();
+        self.upload_rows(exec, &rows)
+    }
+
+    /// Poems of any lengths (each at least 3 tokens) as inputs and labels,
+    /// the shorter padded with `<eos>` inputs and [`SKIP`] labels.
+    fn upload_rows(
+        &mut self,
+        exec: &Executor,
+        rows: &[&[u32]],
+    ) -> Result<(usize, usize), ComputeError> {
+        let len = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+        if rows.is_empty() || rows.iter().any(|r| r.len() < 3) || len > self.config.max_seq_len + 1
+        {
+            return Err(ComputeError::Shape {
+                op: "lora rows",
+                detail: format!("{} poems of at most {len} tokens", rows.len()),
+            });
+        }
+        for r in rows {
+            check_ids(r, self.config.vocab_size)?;
+        }
+        let seq = len - 1;
+        self.tables(exec, rows.len(), seq)?;
+        let mut ids = Vec::with_capacity(rows.len() * seq);
+        let mut labels = Vec::with_capacity(rows.len() * seq);
+        for poem in rows {
+            ids.extend_from_slice(&poem[..poem.len() - 1]);
+            ids.extend(std::iter::repeat_n(crate::tang::EOS, len - poem.len()));
             labels.push(SKIP);
             labels.extend_from_slice(&poem[2..]);
+            labels.extend(std::iter::repeat_n(SKIP, len - poem.len()));
         }
         let at = match self.inputs.iter().position(|(n, _, _)| *n == ids.len()) {
             Some(at) => at,
@@ -657,6 +687,123 @@ impl GpuTrainer {
         exec.submit(rec)?;
         let losses = exec.read(&loss).await?;
         Ok(losses.iter().sum::<f32>() / batch.scored() as f32)
+    }
+
+    /// DPO on `pairs` (chosen poems, then rejected, in one batch): a
+    /// forward pass whose per-token losses are read back (the step's one
+    /// readback) to give each poem's log p and each pair's
+    /// h = [log π(y_w) − log π_ref(y_w)] − [log π(y_l) − log π_ref(y_l)];
+    /// then, on the kept forward values, cross-entropy's gradient weighted
+    /// per poem by ∂L/∂(−log π(y)) = ±β·σ(−β·h)/n, the backward pass, and
+    /// AdamW when `apply`.
+    async fn dpo(
+        &mut self,
+        exec: &Executor,
+        pairs: &[Preference],
+        beta: f64,
+        apply: bool,
+    ) -> Result<DpoStep, ComputeError> {
+        let n = pairs.len();
+        if n == 0 {
+            return Err(ComputeError::Shape {
+                op: "dpo",
+                detail: "no pairs".into(),
+            });
+        }
+        let rows: Vec<&[u32]> = pairs
+            .iter()
+            .map(|p| p.chosen.as_slice())
+            .chain(pairs.iter().map(|p| p.rejected.as_slice()))
+            .collect();
+        let (at, seq) = self.upload_rows(exec, &rows)?;
+        let tokens = 2 * n * seq;
+        let mut rec = exec.begin();
+        let (_, ids, labels) = &self.inputs[at];
+        let f = self.forward(&mut rec, ids, 2 * n, seq)?;
+        let (_, loss) = cross_entropy(&mut rec, &f.logits, labels, tokens, 1.0)?;
+        exec.submit(rec)?;
+        let losses = exec.read(&loss).await?;
+        let logp: Vec<f64> = losses
+            .chunks(seq)
+            .map(|row| -row.iter().map(|&l| l as f64).sum::<f64>())
+            .collect();
+        let h: Vec<f64> = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (logp[i] - p.ref_chosen) - (logp[n + i] - p.ref_rejected))
+            .collect();
+        let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+        let mut weights = Vec::with_capacity(tokens);
+        for side in [1.0, -1.0] {
+            for hi in &h {
+                let w = side * beta * sigmoid(-beta * hi) / n as f64;
+                weights.extend(std::iter::repeat_n(w as f32, seq));
+            }
+        }
+        let wi = match self.row_weights.iter().position(|(k, _)| *k == tokens) {
+            Some(i) => i,
+            None => {
+                self.row_weights.push((tokens, exec.zeros(tokens)));
+                self.row_weights.len() - 1
+            }
+        };
+        exec.write(&self.row_weights[wi].1, &weights)?;
+        let mut rec = exec.begin();
+        let (_, _, labels) = &self.inputs[at];
+        let (d_logits, _) = weighted_cross_entropy(
+            &mut rec,
+            &f.logits,
+            labels,
+            &self.row_weights[wi].1,
+            tokens,
+            1.0,
+        )?;
+        self.backward(&mut rec, &f, &d_logits, 2 * n, seq)?;
+        if apply {
+            self.steps += 1;
+            adamw(
+                &mut rec,
+                &self.theta,
+                &self.grad,
+                &self.m,
+                &self.v,
+                self.steps,
+                self.hyper,
+            )?;
+        }
+        exec.submit(rec)?;
+        let loss = h
+            .iter()
+            .map(|hi| crate::align::dpo::dpo_loss(beta, (*hi, 0.0), (0.0, 0.0)))
+            .sum::<f64>()
+            / n as f64;
+        Ok(DpoStep {
+            loss,
+            margin: beta * h.iter().sum::<f64>() / n as f64,
+            accuracy: h.iter().filter(|&&v| v > 0.0).count() as f64 / n as f64,
+        })
+    }
+
+    /// DPO's loss on `pairs` and every adapter gradient, read back: for
+    /// tests against `CpuDpo`.
+    pub async fn dpo_gradients(
+        &mut self,
+        exec: &Executor,
+        pairs: &[Preference],
+        beta: f64,
+    ) -> Result<(DpoStep, Vec<f32>), ComputeError> {
+        let step = self.dpo(exec, pairs, beta, false).await?;
+        Ok((step, exec.read(&self.grad).await?))
+    }
+
+    /// One DPO step with AdamW; returns what it saw before the update.
+    pub async fn dpo_step(
+        &mut self,
+        exec: &Executor,
+        pairs: &[Preference],
+        beta: f64,
+    ) -> Result<DpoStep, ComputeError> {
+        self.dpo(exec, pairs, beta, true).await
     }
 
     /// Mean −log p per scored token over `set` with the current adapter.
