@@ -31,6 +31,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/lora", "chapter-lora"),
     ("/search", "chapter-search"),
     ("/instruct", "chapter-instruct"),
+    ("/align", "chapter-align"),
     ("/gpu", "gpu-page"),
     ("/embed/gpu-selftest", "embed"),
     ("/embed/ar-costs", "ar-costs"),
@@ -1549,6 +1550,169 @@ impl Browser {
         assert!(top > 0.7, "{backend}: 写一首五绝 is near a seed ({top})");
     }
 
+    /// Chapter 8: the checker's tones and outcomes on three known poems are
+    /// compute's (one typed in simplified script); the DPO model's seeded
+    /// poem is the native sampler's, token for token; five DPO steps on the
+    /// visitor's picks (the rules picking) lower the DPO loss.
+    fn check_align(&self, backend: &str) -> Vec<(String, f64)> {
+        use compute::{
+            align::{
+                metrics::{adapter_path, Metrics, METRICS_PATH},
+                poem_seed,
+                rules::{check, ToneTable, TABLE_PATH},
+                EVAL_SAMPLING,
+            },
+            models::llama::{
+                lora::Adapter,
+                sampling::{generate_cpu_adapted, Generation},
+                Llama, LlamaConfig, CONFIG_PATH, WEIGHTS_PATH,
+            },
+            tang::Form,
+        };
+        use std::sync::Arc;
+        let assets = workspace().join("assets");
+        let read = |p: &str| std::fs::read(assets.join(p)).unwrap();
+        let table = ToneTable::parse(&String::from_utf8(read(TABLE_PATH)).unwrap()).unwrap();
+        let encode = |t: &str| -> String { t.bytes().map(|b| format!("%{b:02X}")).collect() };
+        let mut timings = Vec::new();
+        // 登鸛雀樓, 春望 (traditional) and 靜夜思 typed in simplified script.
+        for (typed, text, form) in [
+            (
+                "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。",
+                "白日依山盡，黃河入海流。欲窮千里目，更上一層樓。",
+                Form::Wujue,
+            ),
+            (
+                "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。",
+                "國破山河在，城春草木深。感時花濺淚，恨別鳥驚心。烽火連三月，家書抵萬金。白頭搔更短，渾欲不勝簪。",
+                Form::Wulv,
+            ),
+            (
+                "床前明月光，疑是地上霜。举头望明月，低头思故乡。",
+                "床前明月光，疑是地上霜。舉頭望明月，低頭思故鄉。",
+                Form::Wujue,
+            ),
+        ] {
+            let want = check(&table, form, text).unwrap();
+            self.open(&format!("/align?poem={}", encode(typed)));
+            let outcomes = self
+                .wait(&format!(
+                    "(() => {{ const c = document.querySelector('[data-testid=\"align-check\"]'); return c && c.dataset.form === '{}' && c.dataset.tones.length > 10 ? c.dataset.outcomes : null; }})()",
+                    form.name()
+                ))
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert_eq!(
+                outcomes,
+                serde_json::to_string(&want.outcomes).unwrap(),
+                "{backend}: the checker's outcomes for {typed}"
+            );
+            let tones: Vec<String> = want
+                .lines
+                .iter()
+                .map(|l| l.iter().map(|(_, t)| t.mark()).collect())
+                .collect();
+            assert_eq!(self.attr("align-check", "data-tones"), tones.join(" "), "{backend}: {typed}");
+            assert_eq!(
+                self.attr("align-check", "data-failed"),
+                want.failed().to_string(),
+                "{backend}: {typed}"
+            );
+            // Every outcome is marked on the page.
+            let shown = self
+                .session
+                .execute("return [document.querySelectorAll('.align-outcomes [data-passed=\"true\"]').length, document.querySelectorAll('.align-outcomes [data-passed=\"false\"]').length];")
+                .unwrap();
+            assert_eq!(
+                shown,
+                json!([want.outcomes.len() - want.failed(), want.failed()]),
+                "{backend}: marks for {typed}"
+            );
+        }
+
+        // The DPO model's poem for seed 1: the native sampler's.
+        let config: LlamaConfig = serde_json::from_slice(&read(CONFIG_PATH)).unwrap();
+        let model = Arc::new(Llama::load(config, &read(WEIGHTS_PATH)).unwrap());
+        let metrics = Metrics::parse(&read(METRICS_PATH)).unwrap();
+        let key = metrics
+            .best("dpo")
+            .expect("a DPO run within the KL budget")
+            .key
+            .clone();
+        let path = adapter_path(&key);
+        let adapter = Arc::new(Adapter::from_safetensors(&path, &config, &read(&path)).unwrap());
+        let g = Generation::poem(Form::Wulv, EVAL_SAMPLING, poem_seed(1, 0));
+        let native = generate_cpu_adapted(&model, Some(adapter), &g)
+            .unwrap()
+            .tokens;
+        let joined = native
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        self.open(&format!("/align?method=dpo&seed=1&form={}", encode("五律")));
+        self.click("align-write");
+        let ids = self
+            .wait("document.querySelector('[data-testid=\"align-written\"]')?.dataset.ids || null")
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(ids, joined, "{backend}: {key}'s seeded 五律");
+
+        // Five DPO steps on the visitor's picks (the rules choosing).
+        self.click("align-lab-start");
+        let t0 = std::time::Instant::now();
+        let mut losses: Vec<f64> = Vec::new();
+        while losses.len() < 5 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(900),
+                "{backend}: five DPO steps did not come"
+            );
+            self.session
+                .wait_for(
+                    "(() => { const b = document.querySelector('[data-testid=\"align-pick-rules\"]'); return b && !b.disabled ? true : null; })()",
+                    Duration::from_secs(600),
+                )
+                .unwrap();
+            // Empty until the first round: read it as it is.
+            let text = self
+                .session
+                .execute("return document.querySelector('[data-testid=\"align-lab-losses\"]')?.getAttribute('data-losses') ?? '';")
+                .unwrap();
+            losses = text
+                .as_str()
+                .unwrap_or("")
+                .split(',')
+                .filter(|v| !v.is_empty())
+                .map(|v| v.parse().unwrap())
+                .collect();
+            if losses.len() < 5 {
+                self.click("align-pick-rules");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        timings.push((
+            format!("align {backend}: 4 picks and 5 DPO steps (s)"),
+            t0.elapsed().as_secs_f64(),
+        ));
+        assert!(
+            (losses[0] - 2f64.ln()).abs() < 1e-3,
+            "{backend}: {losses:?}"
+        );
+        assert!(
+            losses[4] < losses[0],
+            "{backend}: the DPO loss went {losses:?}"
+        );
+        assert_eq!(
+            self.attr("align-lab-status", "data-gpu"),
+            (backend == "webgpu").to_string(),
+            "{backend}: where the steps ran"
+        );
+        eprintln!("align {backend}: DPO losses {losses:?}");
+        timings
+    }
+
     fn check_lora(&self, backend: &str) -> Vec<(String, f64)> {
         use compute::models::llama::{
             lora::{shipped_path, Adapter},
@@ -2447,6 +2611,20 @@ fn lora_in_both_modes() {
     }
 }
 
+/// Chapter 8 with SwiftShader's WebGPU and without WebGPU: the checker's
+/// marks on three known poems, a seeded DPO poem equal to the native
+/// sampler's, and five DPO steps on the visitor's picks lowering the loss.
+#[test]
+fn align_in_both_modes() {
+    for (mode, backend) in [(GpuMode::WebGpu, "webgpu"), (GpuMode::NoWebGpu, "cpu")] {
+        let b = Browser::start(mode);
+        for (what, seconds) in b.check_align(backend) {
+            eprintln!("{what}: {seconds:.1}");
+        }
+        b.assert_clean_logs();
+    }
+}
+
 /// Chapter 7 with SwiftShader's WebGPU and without WebGPU: the tuned
 /// model's answer to a seeded held-out instruction is the native sampler's,
 /// token for token, and the page's marks are the native verdict's.
@@ -3132,6 +3310,7 @@ fn presentation_mode() {
         "lora",
         "search",
         "instruct",
+        "align",
     ] {
         b.open(&format!("/{chapter}?present=1"));
         let (_, steps) = b.present_step();
@@ -3270,6 +3449,7 @@ fn every_page() -> Vec<(String, String)> {
         "lora",
         "search",
         "instruct",
+        "align",
     ] {
         pages.push((format!("/{chapter}?present=1"), "present".into()));
     }
@@ -3308,6 +3488,12 @@ fn every_page() -> Vec<(String, String)> {
         "instruct-funnel",
         "instruct-try",
         "instruct-accuracy",
+        "align-checker",
+        "align-stages",
+        "align-frontier",
+        "align-reward-model",
+        "align-implicit",
+        "align-labeller",
     ] {
         pages.push((format!("/embed/{widget}"), "embed".into()));
     }
@@ -3737,7 +3923,12 @@ fn navigation_on_desk_and_phone() {
             json!(["/autoregressive", "/detr"]),
         ),
         ("/search", "chapter-search", json!(["/lora", "/instruct"])),
-        ("/instruct", "chapter-instruct", json!(["/search", null])),
+        (
+            "/instruct",
+            "chapter-instruct",
+            json!(["/search", "/align"]),
+        ),
+        ("/align", "chapter-align", json!(["/instruct", null])),
     ] {
         b.open(path);
         b.wait_testid(id);
@@ -4111,6 +4302,7 @@ fn chinese_pages() {
         ("/lora", "chapter-lora"),
         ("/search", "chapter-search"),
         ("/instruct", "chapter-instruct"),
+        ("/align", "chapter-align"),
         ("/gpu", "gpu-page"),
         ("/no/such/page", "not-found"),
         ("/embed/kv-live", "kv-live"),
@@ -4141,7 +4333,7 @@ fn chinese_pages() {
             }
         }
     }
-    println!("chinese_pages: {checked} texts checked on 9 pages");
+    println!("chinese_pages: {checked} texts checked on 10 pages");
     assert!(
         found.is_empty(),
         "English left with lang=zh:\n{}",

@@ -18,7 +18,6 @@
 //! - `best-of-n`: the base's best of N by the reward model; KL log N − (N−1)/N.
 
 use std::{
-    collections::BTreeMap,
     path::{Path, PathBuf},
     sync::Arc,
     time::Instant,
@@ -49,7 +48,8 @@ use compute::{
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::{align_rules::load_table, llama_recipe::poem_seed};
+use crate::align_rules::load_table;
+use compute::align::poem_seed;
 
 type Res<T> = Result<T, String>;
 
@@ -57,8 +57,7 @@ fn e(err: impl std::fmt::Display) -> String {
     err.to_string()
 }
 
-pub const DIR: &str = "models/align";
-pub const METRICS_PATH: &str = "models/align/metrics.json";
+pub use compute::align::metrics::METRICS_PATH;
 pub const RM_PATH: &str = "models/align/rm.safetensors";
 pub const RM_HEAD_PATH: &str = "models/align/rm.json";
 
@@ -75,12 +74,8 @@ pub const TRAIN_SAMPLING: Sampling = Sampling {
     top_k: 0,
     top_p: 1.0,
 };
-/// Evaluation, as the issue measures the base.
-pub const EVAL: Sampling = Sampling {
-    temperature: 0.8,
-    top_k: 0,
-    top_p: 1.0,
-};
+/// Evaluation, as the issue measures the base and the page writes.
+pub const EVAL: Sampling = compute::align::EVAL_SAMPLING;
 pub const EVAL_SEED: u64 = 1;
 pub const EVAL_PER_FORM: usize = 200;
 
@@ -818,9 +813,7 @@ pub fn base(setup: &Setup) -> Res<()> {
 // ---------------------------------------------------------------------------
 // DPO
 
-pub fn adapter_path(key: &str) -> String {
-    format!("{DIR}/{key}.safetensors")
-}
+pub use compute::align::metrics::adapter_path;
 
 pub fn dpo(setup: &Setup, beta: f64) -> Res<()> {
     let pairs = pairs(setup)?;
@@ -1213,25 +1206,15 @@ pub fn sample(root: &Path, method: &str, form: &str, n: usize, seed: u64, s: Sam
 }
 
 /// The run of `method` ("dpo" or "ppo", not the oracle) with the fewest
-/// failed checks at a KL of at most 10 nats.
+/// failed checks at a KL within the budget: compute's `Metrics::best`, as
+/// the page picks it.
 pub fn shipped_key(setup: &Setup, method: &str) -> Res<String> {
-    let path = setup.root.join("assets").join(METRICS_PATH);
-    let doc: BTreeMap<String, Value> =
-        serde_json::from_slice(&std::fs::read(&path).map_err(|x| format!("{METRICS_PATH}: {x}"))?)
-            .map_err(e)?;
-    doc.iter()
-        .filter(|(_, v)| v["method"] == method)
-        .filter(|(_, v)| v["eval"]["kl"].as_f64().is_some_and(|k| k <= 10.0))
-        .min_by(|a, b| {
-            let f = |v: &Value| v["eval"]["failed_per_poem"].as_f64().unwrap_or(f64::MAX);
-            f(a.1).total_cmp(&f(b.1))
-        })
-        .map(|(k, _)| k.clone())
-        .ok_or_else(|| {
-            format!(
-                "no {method} run in {METRICS_PATH} yet (cargo xtask train align --method {method})"
-            )
-        })
+    let bytes = std::fs::read(setup.root.join("assets").join(METRICS_PATH))
+        .map_err(|x| format!("{METRICS_PATH}: {x}"))?;
+    let metrics = compute::align::metrics::Metrics::parse(&bytes)?;
+    metrics.best(method).map(|r| r.key.clone()).ok_or_else(|| {
+        format!("no {method} run within the KL budget in {METRICS_PATH} yet (cargo xtask train align --method {method})")
+    })
 }
 
 /// `align --method …`.

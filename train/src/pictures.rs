@@ -62,6 +62,7 @@ pub fn all(root: &Path) -> Res<()> {
         ("lora", lora_curve(&read)?),
         ("search", posting_list(&read)?),
         ("instruct", instruct_bars(&read)?),
+        ("align", align_frontier(&read)?),
     ];
     for (slug, svg) in pictures {
         if svg.len() > MAX_BYTES {
@@ -360,6 +361,52 @@ fn posting_list(read: &dyn Fn(&str) -> Res<Vec<u8>>) -> Res<String> {
 /// Chapter 7: per instruction type, the share of held-out instructions the
 /// base (muted) and the tuned model (accent) follow, from the trainer's
 /// metrics.
+/// Chapter 8: the frontier, mean true reward against KL, best-of-N's line
+/// in grey, DPO's and PPO's runs as dots.
+fn align_frontier(read: &dyn Fn(&str) -> Res<Vec<u8>>) -> Res<String> {
+    use compute::align::metrics::{Metrics, METRICS_PATH};
+    let m = Metrics::parse(&read(METRICS_PATH)?)?;
+    let evals: Vec<(&str, &compute::align::metrics::Eval)> = std::iter::once(("base", &m.base))
+        .chain(m.best_of_n.iter().map(|e| ("bon", e)))
+        .chain(m.runs.iter().map(|r| (r.method.as_str(), &r.eval)))
+        .collect();
+    let max_kl = evals.iter().map(|(_, e)| e.kl).fold(1.0, f64::max);
+    let (lo, hi) = evals
+        .iter()
+        .map(|(_, e)| e.mean_reward)
+        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    let (left, bottom, w, h) = (24.0, 150.0, 256.0, 130.0);
+    let x = |kl: f64| left + kl / max_kl * w;
+    let y = |r: f64| bottom - (r - lo) / (hi - lo).max(1e-9) * h;
+    let mut body = format!(
+        r#"<path d="M{left} {bottom}h{w}M{left} {bottom}v-{h}" stroke="{MUTED}" fill="none"/>"#
+    );
+    let line: Vec<String> = evals
+        .iter()
+        .filter(|(k, _)| matches!(*k, "base" | "bon"))
+        .map(|(_, e)| format!("{},{}", num(x(e.kl)), num(y(e.mean_reward))))
+        .collect();
+    let _ = write!(
+        body,
+        r#"<polyline points="{}" stroke="{MUTED}" fill="none"/>"#,
+        line.join(" ")
+    );
+    for (kind, e) in &evals {
+        let colour = match *kind {
+            "dpo" => ACCENT,
+            "ppo" | "ppo-oracle" => "#b3261e",
+            _ => MUTED,
+        };
+        let _ = write!(
+            body,
+            r#"<circle cx="{}" cy="{}" r="5" fill="{colour}"/>"#,
+            num(x(e.kl)),
+            num(y(e.mean_reward))
+        );
+    }
+    Ok(svg(300, 176, &body))
+}
+
 fn instruct_bars(read: &dyn Fn(&str) -> Res<Vec<u8>>) -> Res<String> {
     let metrics: serde_json::Value =
         serde_json::from_slice(&read(compute::instruct::model::METRICS_PATH)?)

@@ -7,6 +7,7 @@ use crate::shell::{
     widget::Widget,
 };
 
+pub mod align;
 pub mod attention;
 pub mod autoregressive;
 pub mod detr;
@@ -26,6 +27,7 @@ pub static ALL: &[&Chapter] = &[
     &lora::CHAPTER,
     &search::CHAPTER,
     &instruct::CHAPTER,
+    &align::CHAPTER,
 ];
 
 /// Every page with a chunk of its own: the chapters, then the GPU page.
@@ -95,7 +97,7 @@ mod tests {
             assert_eq!(by_slug(slug), Some(*chapter));
         }
         assert_eq!(by_slug("gpu"), None);
-        assert_eq!(ALL.len(), 7);
+        assert_eq!(ALL.len(), 8);
     }
 
     /// Embeds: every widget's slug is unique and finds its own page.
@@ -113,7 +115,7 @@ mod tests {
             }
         }
         assert_eq!(widget("nope"), None);
-        assert_eq!(slugs.len(), 33);
+        assert_eq!(slugs.len(), 39);
     }
 
     /// Decks: at least eight steps, showing every widget of the chapter and
