@@ -111,7 +111,8 @@ fn frontier(
     let select2 = select.clone();
     view! {
         <figure class="chart" data-testid="align-frontier" data-points=pts.len()>
-            <svg viewBox=format!("0 0 {} {}", f.w, f.h) role="img"
+            // A group, not an image: its points are buttons.
+            <svg viewBox=format!("0 0 {} {}", f.w, f.h) role="group"
                 aria-label=move || t_string!(i18n, align.frontier_alt)>
                 {f.axes(
                     td_string!(locale, align.axis_kl).to_string(),
