@@ -9,12 +9,12 @@
 //! without WebGPU. A poem's log-probability sums its characters and
 //! `<eos>` (never `<bos>` or the form token), as chapter 4's NLL does.
 
-use candle_core::{DType, Device, Tensor, Var, D};
+use candle_core::{DType, Device, Tensor, D};
 
 use crate::{
     error::ComputeError,
     models::llama::lora::{
-        cpu::{log_softmax, Branches, Frozen},
+        cpu::{branch_vars, flat_gradients, log_softmax, Branches, Frozen},
         Adapter,
     },
     reference::backprop::{adamw_ref, AdamW},
@@ -177,22 +177,7 @@ impl CpuDpo {
                 detail: "no pairs".into(),
             });
         }
-        let r = self.adapter.config.rank;
-        let vars = self
-            .adapter
-            .pairs
-            .iter()
-            .map(|p| {
-                let a = Var::from_vec(p.a.clone(), (r, p.cols), &Device::Cpu)?;
-                let b = Var::from_vec(p.b.clone(), (p.rows, r), &Device::Cpu)?;
-                Ok(((p.layer, p.linear), (a, b)))
-            })
-            .collect::<candle_core::Result<Vec<_>>>()
-            .map_err(err)?;
-        let branches: Branches = vars
-            .iter()
-            .map(|(k, (a, b))| (*k, (a.as_tensor().clone(), b.as_tensor().clone())))
-            .collect();
+        let (vars, branches) = branch_vars(&self.adapter)?;
         let scale = self.adapter.config.scale() as f64;
         let n = pairs.len();
         // Chosen then rejected, one forward pass.
@@ -227,20 +212,7 @@ impl CpuDpo {
         .map_err(err)?
         .mean_all()
         .map_err(err)?;
-        let grads = loss.backward().map_err(err)?;
-        let mut flat = Vec::with_capacity(self.adapter.len());
-        for (_, (a, b)) in &vars {
-            for v in [a, b] {
-                match grads.get(v.as_tensor()) {
-                    Some(g) => flat.extend(
-                        g.flatten_all()
-                            .and_then(|g| g.to_vec1::<f32>())
-                            .map_err(err)?,
-                    ),
-                    None => flat.extend(std::iter::repeat_n(0.0, v.as_tensor().elem_count())),
-                }
-            }
-        }
+        let flat = flat_gradients(&vars, &loss.backward().map_err(err)?, self.adapter.len())?;
         let h = h.to_vec1::<f32>().map_err(err)?;
         let step = DpoStep {
             loss: loss

@@ -290,6 +290,53 @@ pub fn branch_tensors(adapter: &Adapter) -> Result<Branches, ComputeError> {
         .collect()
 }
 
+/// An adapter's factors per (layer, linear): A and B as variables to
+/// differentiate, in `Adapter::flat`'s order.
+pub type BranchVars = Vec<((usize, Linear), (Var, Var))>;
+
+/// The adapter as variables, and the same factors as branches for `Frozen`.
+pub fn branch_vars(adapter: &Adapter) -> Result<(BranchVars, Branches), ComputeError> {
+    let r = adapter.config.rank;
+    let vars = adapter
+        .pairs
+        .iter()
+        .map(|p| {
+            let a = Var::from_vec(p.a.clone(), (r, p.cols), &Device::Cpu)?;
+            let b = Var::from_vec(p.b.clone(), (p.rows, r), &Device::Cpu)?;
+            Ok(((p.layer, p.linear), (a, b)))
+        })
+        .collect::<candle_core::Result<BranchVars>>()
+        .map_err(err)?;
+    let branches = vars
+        .iter()
+        .map(|(k, (a, b))| (*k, (a.as_tensor().clone(), b.as_tensor().clone())))
+        .collect();
+    Ok((vars, branches))
+}
+
+/// Every variable's gradient, flattened in `Adapter::flat`'s order (zeros
+/// where the loss does not reach one).
+pub fn flat_gradients(
+    vars: &BranchVars,
+    grads: &candle_core::backprop::GradStore,
+    len: usize,
+) -> Result<Vec<f32>, ComputeError> {
+    let mut flat = Vec::with_capacity(len);
+    for (_, (a, b)) in vars {
+        for v in [a, b] {
+            match grads.get(v.as_tensor()) {
+                Some(g) => flat.extend(
+                    g.flatten_all()
+                        .and_then(|g| g.to_vec1::<f32>())
+                        .map_err(err)?,
+                ),
+                None => flat.extend(std::iter::repeat_n(0.0, v.as_tensor().elem_count())),
+            }
+        }
+    }
+    Ok(flat)
+}
+
 /// The adapter being trained, its AdamW moments and step count.
 pub struct CpuTrainer {
     pub frozen: Frozen,
@@ -316,22 +363,7 @@ impl CpuTrainer {
     /// The mean loss on `batch` and its gradient for every adapter number,
     /// in `Adapter::flat`'s order.
     pub fn gradients(&self, batch: &Batch) -> Result<(f32, Vec<f32>), ComputeError> {
-        let r = self.adapter.config.rank;
-        let vars = self
-            .adapter
-            .pairs
-            .iter()
-            .map(|p| {
-                let a = Var::from_vec(p.a.clone(), (r, p.cols), &Device::Cpu)?;
-                let b = Var::from_vec(p.b.clone(), (p.rows, r), &Device::Cpu)?;
-                Ok(((p.layer, p.linear), (a, b)))
-            })
-            .collect::<candle_core::Result<Vec<_>>>()
-            .map_err(err)?;
-        let branches: Branches = vars
-            .iter()
-            .map(|(k, (a, b))| (*k, (a.as_tensor().clone(), b.as_tensor().clone())))
-            .collect();
+        let (vars, branches) = branch_vars(&self.adapter)?;
         let scale = self.adapter.config.scale() as f64;
         let loss = (self
             .frozen
@@ -339,20 +371,7 @@ impl CpuTrainer {
             .map_err(err)?
             / batch.scored() as f64)
             .map_err(err)?;
-        let grads = loss.backward().map_err(err)?;
-        let mut flat = Vec::with_capacity(self.adapter.len());
-        for (_, (a, b)) in &vars {
-            for v in [a, b] {
-                match grads.get(v.as_tensor()) {
-                    Some(g) => flat.extend(
-                        g.flatten_all()
-                            .and_then(|g| g.to_vec1::<f32>())
-                            .map_err(err)?,
-                    ),
-                    None => flat.extend(std::iter::repeat_n(0.0, v.as_tensor().elem_count())),
-                }
-            }
-        }
+        let flat = flat_gradients(&vars, &loss.backward().map_err(err)?, self.adapter.len())?;
         let loss = loss
             .to_dtype(DType::F32)
             .and_then(|l| l.to_scalar::<f32>())
