@@ -674,17 +674,7 @@ fn tang_data() -> Result {
         .arg("package/LICENSE")
         .arg("package/dist/quantangshi")
         .arg("package/dist/rank/poet"))?;
-    let dir = work.join("package/dist/quantangshi");
-    let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(&dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|entry| {
-            let path = entry.ok()?.path();
-            let name = path.file_name()?.to_str()?;
-            let n = name.strip_prefix("poet.tang.")?.strip_suffix(".json")?;
-            Some((n.parse().ok()?, path))
-        })
-        .collect();
-    files.sort();
+    let files = tang_files(&work.join("package/dist/quantangshi"))?;
     let mut j = 0usize;
     let mut kept = String::new();
     let mut counts = [0usize; 4];
@@ -868,21 +858,8 @@ fn tang_strains(work: &Path) -> Result<String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     };
-    let numbered = |dir: &Path| -> Result<Vec<(u64, PathBuf)>> {
-        let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?
-            .filter_map(|entry| {
-                let path = entry.ok()?.path();
-                let name = path.file_name()?.to_str()?;
-                let n = name.strip_prefix("poet.tang.")?.strip_suffix(".json")?;
-                Some((n.parse().ok()?, path))
-            })
-            .collect();
-        files.sort();
-        Ok(files)
-    };
     let mut by_id: std::collections::HashMap<String, String> = Default::default();
-    for (_, path) in numbered(&work.join("package/dist/strains/json"))? {
+    for (_, path) in tang_files(&work.join("package/dist/strains/json"))? {
         for record in read_json(&path)? {
             let (Some(id), Some(lines)) = (record["id"].as_str(), record["strains"].as_array())
             else {
@@ -896,7 +873,7 @@ fn tang_strains(work: &Path) -> Result<String> {
     }
     let mut out = String::new();
     let (mut j, mut kept, mut joined) = (0usize, 0usize, 0usize);
-    for (_, path) in numbered(&work.join("package/dist/quantangshi"))? {
+    for (_, path) in tang_files(&work.join("package/dist/quantangshi"))? {
         for record in read_json(&path)? {
             let paragraphs: Vec<&str> = record["paragraphs"]
                 .as_array()
@@ -924,6 +901,21 @@ fn tang_strains(work: &Path) -> Result<String> {
     }
     println!("xtask: strains for {joined} of {kept} kept poems, joined by id");
     Ok(out)
+}
+
+/// A folder's `poet.tang.<N>.json` files, N ascending (the poems' order).
+fn tang_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+    let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let name = path.file_name()?.to_str()?;
+            let n = name.strip_prefix("poet.tang.")?.strip_suffix(".json")?;
+            Some((n.parse().ok()?, path))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// One file of dist/rank/poet/: search engines' hit counts for each poem's
