@@ -7,6 +7,7 @@ pub mod backend;
 pub mod bench;
 pub mod error;
 pub mod executor;
+pub mod faces;
 pub mod gpu;
 pub mod inputs;
 pub mod instruct;

@@ -12,7 +12,7 @@
 //! - `rm`: a Bradley–Terry reward model: the base's trunk with a LoRA and a
 //!   scalar head on the `<eos>` position.
 //! - `dpo --beta B`: compute's `CpuDpo` (the page's CPU path) on the pairs.
-//! - `ppo --kl C [--oracle]`: PPO against the reward model (or, as the
+//! - `ppo --kl C [--oracle] [--iterations N]`: PPO against the reward model (or, as the
 //!   oracle, the true reward), a per-token KL penalty to π_ref and a value
 //!   head on the policy's trunk.
 //! - `best-of-n`: the base's best of N by the reward model; KL log N − (N−1)/N.
@@ -1005,7 +1005,7 @@ fn to_rows(t: &Tensor, lens: &[usize]) -> candle_core::Result<Vec<Vec<f64>>> {
         .collect())
 }
 
-pub fn ppo(setup: &Setup, kl_coef: f64, oracle: bool) -> Res<()> {
+pub fn ppo(setup: &Setup, kl_coef: f64, oracle: bool, iterations: usize) -> Res<()> {
     let rm = RewardModel::load(setup)?;
     // The true reward, normalised like the reward model's score: by the
     // base's poems, so one KL coefficient means the same for both.
@@ -1040,7 +1040,7 @@ pub fn ppo(setup: &Setup, kl_coef: f64, oracle: bool) -> Res<()> {
     let mut rng = SplitMix64::new(SEED + 6);
     let start = Instant::now();
     let mut curve = Vec::new();
-    for it in 0..PPO_ITERATIONS {
+    for it in 0..iterations {
         let adapter = policy.lora.adapter()?;
         let jobs: Vec<(Form, u64)> = (0..PPO_ROLLOUTS)
             .map(|k| (Form::ALL[k % 4], poem_seed(SEED + 1000 + it as u64, k)))
@@ -1145,7 +1145,7 @@ pub fn ppo(setup: &Setup, kl_coef: f64, oracle: bool) -> Res<()> {
         });
         if (it + 1) % 5 == 0 || it == 0 {
             eprintln!(
-                "  ppo kl={kl_coef}{} it {:>3}/{PPO_ITERATIONS}: rm {:.3}, true {:.3}, failed {:.2}, KL(T=1) {:.2} ({:.0} s)",
+                "  ppo kl={kl_coef}{} it {:>3}/{iterations}: rm {:.3}, true {:.3}, failed {:.2}, KL(T=1) {:.2} ({:.0} s)",
                 if oracle { " oracle" } else { "" },
                 it + 1,
                 point["rm_score"].as_f64().unwrap_or(0.0),
@@ -1173,7 +1173,7 @@ pub fn ppo(setup: &Setup, kl_coef: f64, oracle: bool) -> Res<()> {
         &key,
         json!({
             "method": if oracle { "ppo-oracle" } else { "ppo" }, "kl_coef": kl_coef,
-            "iterations": PPO_ITERATIONS, "rollouts": PPO_ROLLOUTS, "lr": PPO_LR,
+            "iterations": iterations, "rollouts": PPO_ROLLOUTS, "lr": PPO_LR,
             "minutes": minutes, "curve": curve, "eval": eval,
         }),
     )
@@ -1218,13 +1218,20 @@ pub fn shipped_key(setup: &Setup, method: &str) -> Res<String> {
 }
 
 /// `align --method …`.
-pub fn run(root: &Path, method: &str, beta: f64, kl: f64, oracle: bool) -> Res<()> {
+pub fn run(
+    root: &Path,
+    method: &str,
+    beta: f64,
+    kl: f64,
+    oracle: bool,
+    iterations: usize,
+) -> Res<()> {
     let setup = Setup::load(root)?;
     match method {
         "base" => base(&setup),
         "rm" => train_rm(&setup),
         "dpo" => dpo(&setup, beta),
-        "ppo" => ppo(&setup, kl, oracle),
+        "ppo" => ppo(&setup, kl, oracle, iterations),
         "best-of-n" => best_of_n(&setup),
         other => Err(format!(
             "--method {other}: expected base, rm, dpo, ppo or best-of-n"

@@ -27,6 +27,7 @@ mod align_recipe;
 mod align_rules;
 mod attention_recipe;
 mod detr_recipe;
+mod faces_data;
 mod instruct_recipe;
 mod llama_recipe;
 mod lora_recipe;
@@ -64,7 +65,8 @@ fn run() -> Result<(), String> {
                  glassbox-train sample-instruct --prompt 写一首五绝 [--n N] [--seed S] [--temperature T]\n       \
                  glassbox-train tang-corpus\n       \
                  glassbox-train align-rules --strains <tsv>\n       \
-                 glassbox-train align --method <base|rm|dpo|ppo|best-of-n> [--beta B] [--kl C] [--oracle]\n       \
+                 glassbox-train faces-data --orl <dir>\n       \
+                 glassbox-train align --method <base|rm|dpo|ppo|best-of-n> [--beta B] [--kl C] [--oracle] [--iterations N]\n       \
                  glassbox-train sample-align --method <base|dpo|ppo> --form 五律 [--n N] [--seed S] [--temperature T]\n       \
                  glassbox-train sample-llama --form <五绝|七绝|五律|七律> [--n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--heads 春夏秋冬] [--adapter 白居易|杜甫|李白]";
     let seed: u64 = arg(&args, "--seed")
@@ -144,6 +146,7 @@ fn run() -> Result<(), String> {
                 number("--beta", 0.1)?,
                 number("--kl", 0.05)?,
                 oracle,
+                number("--iterations", align_recipe::PPO_ITERATIONS as f64)? as usize,
             );
         }
         Some("sample-align") => {
@@ -164,6 +167,10 @@ fn run() -> Result<(), String> {
             }
             let n = number("--n", 10.0)? as usize;
             return align_recipe::sample(&root, &method, &form, n, seed, sampling);
+        }
+        Some("faces-data") => {
+            let orl = arg(&args, "--orl").ok_or("--orl <dir> (ORL's s1 … s40) is required")?;
+            return faces_data::run(&root, Path::new(&orl));
         }
         Some("align-rules") => {
             let strains = arg(&args, "--strains").ok_or("--strains <tsv> is required")?;

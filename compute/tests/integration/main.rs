@@ -16,6 +16,7 @@ mod detr;
 mod digit_transformer;
 mod elementwise_parity;
 mod embedding_rope_parity;
+mod faces;
 mod gemm_parity;
 mod instruct;
 mod llama;

@@ -114,6 +114,11 @@ fn proxy(m: &Metrics, r: &RmReport, chosen: &str) -> impl IntoView {
                 let label = run_label(locale, &run);
                 let first = run.ppo_curve.first().cloned();
                 let last = run.ppo_curve.last().cloned();
+                let peak = run
+                    .ppo_curve
+                    .iter()
+                    .max_by(|a, b| a.true_reward.total_cmp(&b.true_reward))
+                    .cloned();
                 view! {
                     <figure class="chart" data-testid="align-overoptimisation" data-key=run.key.clone()>
                         {curve(&run.ppo_curve, |p| p.rm_score, "rm",
@@ -124,12 +129,13 @@ fn proxy(m: &Metrics, r: &RmReport, chosen: &str) -> impl IntoView {
                             td_string!(locale, align.curve_true_alt).to_string())}
                         <figcaption>
                             {label}": "
-                            {move || match (&first, &last) {
-                                (Some(a), Some(b)) => fill(t_string!(i18n, align.overopt_caption), &[
+                            {move || match (&first, &last, &peak) {
+                                (Some(a), Some(b), Some(top)) => fill(t_string!(i18n, align.overopt_caption), &[
                                     ("iterations", &b.iteration),
                                     ("rm0", &format!("{:.2}", a.rm_score)), ("rm1", &format!("{:.2}", b.rm_score)),
                                     ("true0", &format!("{:.3}", a.true_reward)), ("true1", &format!("{:.3}", b.true_reward)),
                                     ("kl", &format!("{:.2}", b.kl)),
+                                    ("peak", &format!("{:.3}", top.true_reward)), ("peak_at", &top.iteration),
                                 ]),
                                 _ => String::new(),
                             }}
