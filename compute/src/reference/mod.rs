@@ -15,3 +15,4 @@ pub mod q8;
 pub mod reduce;
 pub mod rope;
 pub mod sample;
+pub mod spp;
