@@ -18,6 +18,12 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
+    /// 0 … n − 1, by the remainder (its bias is below 2⁻⁵⁰ for the small n
+    /// the scene generators use).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
     /// Uniform in [-1, 1), from the top 24 bits so every value is exact in f32.
     pub fn next_signed_unit(&mut self) -> f32 {
         let bits = (self.next_u64() >> 40) as u32;

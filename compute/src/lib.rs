@@ -9,6 +9,7 @@ pub mod error;
 pub mod executor;
 pub mod faces;
 pub mod gpu;
+pub mod image;
 pub mod inputs;
 pub mod instruct;
 pub mod kernels;

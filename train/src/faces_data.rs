@@ -1,20 +1,27 @@
-//! `glassbox-train faces-data --orl <dir>`: chapters 9 and 10's faces.
-//! Reads ORL's `s1 … s40/1 … 10.pgm` (from `cargo xtask data faces`),
-//! repairs the `\r\n`-converted ones (compute::faces::repair_crlf), checks
-//! every face decodes strictly to 92×112, and writes the two atlases and
-//! `data/faces/repairs.json` (which files needed which repair).
+//! `glassbox-train faces-data --orl <dir> --skimage <dir>`: chapters 9 and
+//! 10's faces and backgrounds, from the wheels `cargo xtask data faces`
+//! unpacks. Reads ORL's `s1 … s40/1 … 10.pgm`, repairs the `\r\n`-converted
+//! ones (compute::faces::repair_crlf), checks every face decodes strictly to
+//! 92×112, and writes the two atlases and `data/faces/repairs.json` (which
+//! files needed which repair); converts scikit-image's sample photos named
+//! in compute::faces::scenes::BACKGROUNDS to grey with a short side of 320.
 
 use std::path::Path;
 
-use compute::faces::{
-    parse_pgm, repair_crlf, Atlas, HEIGHT, HELD_OUT_ATLAS, HELD_OUT_PEOPLE, PHOTOS, TRAIN_ATLAS,
-    TRAIN_PEOPLE, WIDTH,
+use compute::{
+    faces::{
+        parse_pgm, repair_crlf,
+        scenes::{background_path, BACKGROUNDS, BACKGROUND_SHORT_SIDE},
+        Atlas, Grey, HEIGHT, HELD_OUT_ATLAS, HELD_OUT_PEOPLE, PHOTOS, TRAIN_ATLAS, TRAIN_PEOPLE,
+        WIDTH,
+    },
+    image::resize_bilinear,
 };
 use serde_json::json;
 
 pub const REPAIRS_PATH: &str = "data/faces/repairs.json";
 
-pub fn run(root: &Path, orl: &Path) -> Result<(), String> {
+pub fn run(root: &Path, orl: &Path, skimage: &Path) -> Result<(), String> {
     let mut faces = Vec::new();
     let (mut collapsed, mut kept_pair) = (Vec::new(), Vec::new());
     for person in 1..=compute::faces::PEOPLE {
@@ -74,5 +81,52 @@ pub fn run(root: &Path, orl: &Path) -> Result<(), String> {
         kept_pair.len(),
         kept_pair.join(", ")
     );
+    std::fs::create_dir_all(assets.join("data/faces/backgrounds")).map_err(|x| x.to_string())?;
+    for name in BACKGROUNDS {
+        let source = skimage.join(format!("{name}.png"));
+        let grey = background(&source).map_err(|x| format!("{}: {x}", source.display()))?;
+        let path = background_path(name);
+        let png = grey.to_png().map_err(|x| x.to_string())?;
+        std::fs::write(assets.join(&path), &png).map_err(|x| format!("{path}: {x}"))?;
+        eprintln!(
+            "faces: {path}: {}×{}, {} bytes",
+            grey.width,
+            grey.height,
+            png.len()
+        );
+    }
     Ok(())
+}
+
+/// A sample photo as grey (ITU-R BT.601 luma; alpha ignored), resized
+/// bilinearly to a short side of BACKGROUND_SHORT_SIDE.
+fn background(path: &Path) -> Result<Grey, String> {
+    let file = std::fs::File::open(path).map_err(|x| x.to_string())?;
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|x| x.to_string())?;
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).map_err(|x| x.to_string())?;
+    let (w, h) = (info.width as usize, info.height as usize);
+    let channels = info.color_type.samples();
+    let grey: Vec<f32> = buf[..w * h * channels]
+        .chunks(channels)
+        .map(|p| match channels {
+            1 | 2 => p[0] as f32,
+            _ => 0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32,
+        })
+        .collect();
+    let scale = BACKGROUND_SHORT_SIDE as f64 / w.min(h) as f64;
+    let (tw, th) = (
+        (w as f64 * scale).round() as usize,
+        (h as f64 * scale).round() as usize,
+    );
+    Ok(Grey {
+        width: tw,
+        height: th,
+        pixels: resize_bilinear(&grey, w, h, tw, th)
+            .iter()
+            .map(|v| v.round().clamp(0.0, 255.0) as u8)
+            .collect(),
+    })
 }

@@ -65,7 +65,7 @@ fn run() -> Result<(), String> {
                  glassbox-train sample-instruct --prompt 写一首五绝 [--n N] [--seed S] [--temperature T]\n       \
                  glassbox-train tang-corpus\n       \
                  glassbox-train align-rules --strains <tsv>\n       \
-                 glassbox-train faces-data --orl <dir>\n       \
+                 glassbox-train faces-data --orl <dir> --skimage <dir>\n       \
                  glassbox-train align --method <base|rm|dpo|ppo|best-of-n> [--beta B] [--kl C] [--oracle] [--iterations N]\n       \
                  glassbox-train sample-align --method <base|dpo|ppo> --form 五律 [--n N] [--seed S] [--temperature T]\n       \
                  glassbox-train sample-llama --form <五绝|七绝|五律|七律> [--n N] [--seed S] [--temperature T] [--top-k K] [--top-p P] [--heads 春夏秋冬] [--adapter 白居易|杜甫|李白]";
@@ -170,7 +170,9 @@ fn run() -> Result<(), String> {
         }
         Some("faces-data") => {
             let orl = arg(&args, "--orl").ok_or("--orl <dir> (ORL's s1 … s40) is required")?;
-            return faces_data::run(&root, Path::new(&orl));
+            let skimage = arg(&args, "--skimage")
+                .ok_or("--skimage <dir> (scikit-image's skimage/data) is required")?;
+            return faces_data::run(&root, Path::new(&orl), Path::new(&skimage));
         }
         Some("align-rules") => {
             let strains = arg(&args, "--strains").ok_or("--strains <tsv> is required")?;

