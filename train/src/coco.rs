@@ -1,8 +1,10 @@
-//! Chapter 3's scenes on disk in COCO's instances format, and the
-//! detector's results in COCO's results format:
-//! - `<dir>/images/<id>.png`: 8-bit grayscale, 96×96;
+//! Chapters 3's and 9's scenes on disk in COCO's instances format, and the
+//! detectors' results in COCO's results format:
+//! - `<dir>/images/<id>.png`: 8-bit grayscale, square (96 px for chapter 3,
+//!   256 for chapter 9);
 //! - `<dir>/annotations.json`: `images`, `annotations` (bbox [x, y, w, h] in
-//!   pixels, category_id 0–9) and `categories`;
+//!   pixels; category_id 0–9 for chapter 3's digits, 1 for chapter 9's
+//!   faces) and `categories`;
 //! - `<dir>/detections.json`: `[{"image_id", "category_id", "bbox", "score"}]`.
 
 use std::{fs, path::Path};
@@ -20,8 +22,20 @@ pub struct CocoImage {
     pub pixels: Vec<f32>,
 }
 
+/// One image to write: side × side intensities in [0, 1] and its boxes as
+/// (category_id, [x, y, w, h]).
+pub struct CocoScene<'a> {
+    pub pixels: &'a [f32],
+    pub boxes: Vec<(u32, [f64; 4])>,
+}
+
 /// Writes `scenes` as images 1..=n with their annotations.
-pub fn write_scenes(dir: &Path, scenes: &[Scene]) -> Result<(), String> {
+pub fn write_coco(
+    dir: &Path,
+    side: usize,
+    categories: &[(u32, String)],
+    scenes: &[CocoScene],
+) -> Result<(), String> {
     let images_dir = dir.join("images");
     fs::create_dir_all(&images_dir).map_err(|e| format!("{}: {e}", images_dir.display()))?;
     let (mut images, mut annotations) = (Vec::new(), Vec::new());
@@ -33,21 +47,22 @@ pub fn write_scenes(dir: &Path, scenes: &[Scene]) -> Result<(), String> {
             .iter()
             .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
             .collect();
-        write_png(&images_dir.join(&file_name), &bytes)?;
-        images.push(json!({"id": id, "file_name": format!("images/{file_name}"), "width": CANVAS, "height": CANVAS}));
-        for o in &scene.objects {
+        write_png(&images_dir.join(&file_name), side, &bytes)?;
+        images.push(json!({"id": id, "file_name": format!("images/{file_name}"), "width": side, "height": side}));
+        for (category, bbox) in &scene.boxes {
             annotations.push(json!({
                 "id": annotations.len() + 1,
                 "image_id": id,
-                "category_id": o.label,
-                "bbox": o.bbox,
-                "area": o.bbox[2] * o.bbox[3],
+                "category_id": category,
+                "bbox": bbox,
+                "area": bbox[2] * bbox[3],
                 "iscrowd": 0,
             }));
         }
     }
-    let categories: Vec<_> = (0..10)
-        .map(|c| json!({"id": c, "name": c.to_string()}))
+    let categories: Vec<_> = categories
+        .iter()
+        .map(|(id, name)| json!({"id": id, "name": name}))
         .collect();
     let doc = json!({"images": images, "annotations": annotations, "categories": categories});
     let path = dir.join("annotations.json");
@@ -58,10 +73,22 @@ pub fn write_scenes(dir: &Path, scenes: &[Scene]) -> Result<(), String> {
     .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn write_png(path: &Path, gray: &[u8]) -> Result<(), String> {
+/// Chapter 3's digit scenes: categories 0–9.
+pub fn write_scenes(dir: &Path, scenes: &[Scene]) -> Result<(), String> {
+    let categories: Vec<(u32, String)> = (0..10).map(|c| (c, c.to_string())).collect();
+    let scenes: Vec<CocoScene> = scenes
+        .iter()
+        .map(|s| CocoScene {
+            pixels: &s.pixels,
+            boxes: s.objects.iter().map(|o| (o.label as u32, o.bbox)).collect(),
+        })
+        .collect();
+    write_coco(dir, CANVAS, &categories, &scenes)
+}
+
+fn write_png(path: &Path, side: usize, gray: &[u8]) -> Result<(), String> {
     let file = fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut encoder =
-        png::Encoder::new(std::io::BufWriter::new(file), CANVAS as u32, CANVAS as u32);
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), side as u32, side as u32);
     encoder.set_color(png::ColorType::Grayscale);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
@@ -70,9 +97,9 @@ fn write_png(path: &Path, gray: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// A 96×96 PNG as intensities in [0, 1]: gray, gray+alpha, RGB or RGBA, 8-bit
-/// (colour is averaged to gray).
-pub fn read_png(path: &Path) -> Result<Vec<f32>, String> {
+/// A `side`×`side` PNG as intensities in [0, 1]: gray, gray+alpha, RGB or
+/// RGBA, 8-bit (colour is averaged to gray).
+pub fn read_png(path: &Path, side: usize) -> Result<Vec<f32>, String> {
     let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let file = fs::File::open(path).map_err(|e| at(&e))?;
     let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
@@ -80,9 +107,9 @@ pub fn read_png(path: &Path) -> Result<Vec<f32>, String> {
     let mut reader = decoder.read_info().map_err(|e| at(&e))?;
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).map_err(|e| at(&e))?;
-    if (info.width, info.height) != (CANVAS as u32, CANVAS as u32) {
+    if (info.width, info.height) != (side as u32, side as u32) {
         return Err(at(&format!(
-            "the detector reads 96 × 96 images; this one is {} × {}",
+            "the detector reads {side} × {side} images; this one is {} × {}",
             info.width, info.height
         )));
     }
@@ -117,8 +144,9 @@ struct Instances {
     annotations: Vec<AnnotationEntry>,
 }
 
-/// Reads a COCO folder: its images and its ground truth.
-pub fn read_coco(dir: &Path) -> Result<(Vec<CocoImage>, Vec<GroundTruth>), String> {
+/// Reads a COCO folder of `side`×`side` images: its images and its ground
+/// truth.
+pub fn read_coco(dir: &Path, side: usize) -> Result<(Vec<CocoImage>, Vec<GroundTruth>), String> {
     let path = dir.join("annotations.json");
     let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let doc: Instances =
@@ -129,7 +157,7 @@ pub fn read_coco(dir: &Path) -> Result<(Vec<CocoImage>, Vec<GroundTruth>), Strin
         .map(|i| {
             Ok(CocoImage {
                 id: i.id,
-                pixels: read_png(&image_path(dir, &i.file_name)?)?,
+                pixels: read_png(&image_path(dir, &i.file_name)?, side)?,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
@@ -205,7 +233,7 @@ mod tests {
     #[test]
     fn file_names_relative_to_the_folder_are_read() {
         let dir = folder("ours", |f| format!("images/{f}"));
-        let (images, _) = read_coco(&dir).unwrap();
+        let (images, _) = read_coco(&dir, CANVAS).unwrap();
         assert_eq!(images.len(), 1);
         assert!((images[0].pixels[0] - 128.0 / 255.0).abs() < 1e-6);
     }
@@ -213,7 +241,7 @@ mod tests {
     #[test]
     fn file_names_relative_to_images_are_read() {
         let dir = folder("coco", |f| f.to_string());
-        let (images, _) = read_coco(&dir).unwrap();
+        let (images, _) = read_coco(&dir, CANVAS).unwrap();
         assert_eq!(images.len(), 1);
         assert_eq!(images[0].id, 1);
     }
@@ -221,7 +249,9 @@ mod tests {
     #[test]
     fn a_missing_image_names_both_places() {
         let dir = folder("missing", |_| "nowhere.png".to_string());
-        let err = read_coco(&dir).err().expect("a missing image is an error");
+        let err = read_coco(&dir, CANVAS)
+            .err()
+            .expect("a missing image is an error");
         assert!(
             err.contains(&dir.join("nowhere.png").display().to_string()),
             "{err}"

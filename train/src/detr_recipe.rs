@@ -272,7 +272,7 @@ pub fn eval(root: &Path, dir: &Path) -> Result<ApSummary, String> {
     let bytes = std::fs::read(&path)
         .map_err(|x| format!("{}: {x} (run `cargo xtask train detr`)", path.display()))?;
     let model = Runtime::load(&bytes).map_err(|x| x.to_string())?;
-    let (images, truths) = coco::read_coco(dir)?;
+    let (images, truths) = coco::read_coco(dir, compute::models::detr::scenes::CANVAS)?;
     if images.is_empty() {
         return Err(format!("{}: no images", dir.display()));
     }

@@ -32,6 +32,7 @@ mod instruct_recipe;
 mod llama_recipe;
 mod lora_recipe;
 mod pictures;
+mod spp_recipe;
 
 /// Chapter 3's training length: fixed, so a rerun gives the same weights.
 const DETR_STEPS: usize = 11000;
@@ -57,6 +58,7 @@ fn run() -> Result<(), String> {
                  glassbox-train detr [--seed N] [--max-minutes M] [--steps S]\n       \
                  glassbox-train scenes --out <dir> [--count N] [--seed S] [--split train|val|test]\n       \
                  glassbox-train eval-detr --coco <dir>\n       \
+                 glassbox-train face-scenes --out <dir> [--count N] [--seed S] [--split held-out|train]\n       \
                  glassbox-train llama [--seed N] [--epochs E]\n       \
                  glassbox-train llama-scaling [--seed N]\n       \
                  glassbox-train lora --poet <白居易|杜甫|李白> --rank R --targets <qv|attn|all> --steps N [--backend cpu|gpu] [--lr L] [--alpha A]\n       \
@@ -216,6 +218,17 @@ fn run() -> Result<(), String> {
                 .map_err(|e| format!("--seed: {e}"))?;
             let split = arg(&args, "--split").unwrap_or_else(|| "test".into());
             return detr_recipe::export_scenes(&root, Path::new(&out), &split, count, seed);
+        }
+        Some("face-scenes") => {
+            let out = arg(&args, "--out").ok_or("--out <dir> is required")?;
+            let count = arg(&args, "--count")
+                .map_or(Ok(spp_recipe::TEST_SCENES), |s| s.parse())
+                .map_err(|e| format!("--count: {e}"))?;
+            let seed = arg(&args, "--seed")
+                .map_or(Ok(spp_recipe::TEST_SCENES_SEED), |s| s.parse())
+                .map_err(|e| format!("--seed: {e}"))?;
+            let split = arg(&args, "--split").unwrap_or_else(|| "held-out".into());
+            return spp_recipe::export_scenes(&root, Path::new(&out), &split, count, seed);
         }
         Some("eval-detr") => {
             let dir = arg(&args, "--coco").ok_or("--coco <dir> is required")?;

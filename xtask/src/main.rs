@@ -55,6 +55,9 @@ fn main() -> ExitCode {
         Some("tokenizer") => tokenizer(),
         Some("pictures") => pictures(),
         Some("train") => train(&args[1..]),
+        Some("scenes") if args.get(1).map(String::as_str) == Some("faces") => {
+            trainer(&[&["face-scenes".to_string()], &args[2..]].concat())
+        }
         Some("scenes") => trainer(&args[..]),
         Some("sample") if args.get(1).map(String::as_str) == Some("llama") => {
             sample_llama("sample-llama", &args[2..])
@@ -100,7 +103,9 @@ fn main() -> ExitCode {
                            `sample align --method dpo|ppo|base --form 五律 --n 200 --seed 1 --temperature 0.8`:\n            \
                            chapter 8's aligned poems (the best run of the method at KL ≤ 10), one per line\n  \
                  scenes    `scenes --out <dir> [--count N] [--seed S] [--split train|val|test]`: chapter 3's\n            \
-                           scenes as a COCO folder (default: the 1,000 held-out test scenes)\n  \
+                           scenes as a COCO folder (default: the 1,000 held-out test scenes);\n            \
+                           `scenes faces --out <dir> [--count N] [--seed S] [--split held-out|train]`: chapter 9's\n            \
+                           face scenes likewise (default: the 500 held-out scenes of people 29-40)\n  \
                  eval      `eval detr --coco <dir>`: the shipped detector on a COCO folder -> <dir>/detections.json, AP\n  \
                  manifest  rewrite assets/manifest.json from the files in assets/"
             );
