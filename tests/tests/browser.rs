@@ -32,6 +32,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("/search", "chapter-search"),
     ("/instruct", "chapter-instruct"),
     ("/align", "chapter-align"),
+    ("/spp", "chapter-spp"),
     ("/gpu", "gpu-page"),
     ("/embed/gpu-selftest", "embed"),
     ("/embed/ar-costs", "ar-costs"),
@@ -1434,6 +1435,89 @@ impl Browser {
     /// native decoders write for the same seed, and they differ; swapping
     /// back to the base gives the base's exact poem; merged and unmerged
     /// agree; the rank table is the committed one.
+    /// Chapter 9 on whatever backend the browser has: the three input
+    /// sizes give vectors of one length, the detections on a seeded
+    /// held-out scene are the native pipeline's, and the race shows both
+    /// pipelines' timings. Returns the race's (label, ms).
+    fn check_spp(&self, backend: &str) -> Vec<(String, f64)> {
+        use compute::{
+            faces::{
+                scenes::{background_path, scene, BACKGROUNDS, SIDE},
+                Atlas, Grey, HELD_OUT_ATLAS, HELD_OUT_PEOPLE,
+            },
+            models::spp::{
+                config::{POOLED, WEIGHTS_PATH},
+                model::SppNet,
+                windows::{grid, nms, score},
+            },
+        };
+        let assets = workspace().join("assets");
+        let read = |p: &str| std::fs::read(assets.join(p)).unwrap();
+        let net = SppNet::load(&read(WEIGHTS_PATH)).unwrap();
+        let atlas = Atlas::from_png(&read(HELD_OUT_ATLAS), *HELD_OUT_PEOPLE.start()).unwrap();
+        let backgrounds: Vec<Grey> = BACKGROUNDS
+            .iter()
+            .map(|n| Grey::from_png(&read(&background_path(n))).unwrap())
+            .collect();
+        let k = 3;
+        let s = scene(&atlas, &backgrounds, 29, k).unwrap();
+        let windows = grid();
+        let kept = nms(&score(
+            &windows,
+            &net.spp_pipeline_ref(&s.pixels, SIDE, SIDE, &windows)
+                .unwrap(),
+        ));
+        assert!(!kept.is_empty());
+
+        self.session.set_window_size(1280, 1600).unwrap();
+        self.open(&format!("/spp?scene={k}&windows=100"));
+        self.wait_testid("chapter-spp");
+        // Any size in, one length out.
+        let mut shapes = Vec::new();
+        for i in 0..3 {
+            let id = format!("spp-any-size-length-{i}");
+            self.wait_attr(&id, "data-length", &POOLED.to_string(), LOAD);
+            shapes.push(self.attr(&id, "data-shape"));
+        }
+        shapes.dedup();
+        assert_eq!(shapes.len(), 3, "{backend}: three map shapes {shapes:?}");
+        // The page's detections are the native pipeline's.
+        self.wait_attr("spp-detect-result", "data-scene", &k.to_string(), LOAD);
+        let got: Vec<f64> = self
+            .attr("spp-detect-result", "data-boxes")
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let want: Vec<f64> = kept
+            .iter()
+            .flat_map(|k| {
+                let [x, y, w, h] = k.bbox;
+                [x, y, w, h, k.score as f64]
+            })
+            .collect();
+        assert_eq!(got.len(), want.len(), "{backend}: detections");
+        let worst = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 0.02, "{backend}: detections differ by {worst}");
+        // The race shows both pipelines' timings.
+        self.click("spp-race-run");
+        self.wait_testid("spp-race-result");
+        let ms = |id: &str| -> f64 { self.attr(id, "data-ms").parse().unwrap() };
+        let (rcnn, spp) = (ms("spp-race-rcnn"), ms("spp-race-spp"));
+        assert!(rcnn > 0.0 && spp > 0.0, "{backend}: {rcnn} {spp}");
+        assert!(self.text("spp-race-speedup").contains('×'));
+        self.session
+            .screenshot(&artifacts().join(format!("spp-{backend}.png")))
+            .unwrap();
+        vec![
+            (format!("{backend}: R-CNN, 100 windows"), rcnn),
+            (format!("{backend}: SPP-net, 100 windows"), spp),
+        ]
+    }
+
     fn check_instruct(&self, backend: &str) {
         use compute::{
             instruct::{
@@ -2620,6 +2704,18 @@ fn align_in_both_modes() {
         let b = Browser::start(mode);
         for (what, seconds) in b.check_align(backend) {
             eprintln!("{what}: {seconds:.1}");
+        }
+        b.assert_clean_logs();
+    }
+}
+
+/// Chapter 9 with SwiftShader's WebGPU and without WebGPU.
+#[test]
+fn spp_in_both_modes() {
+    for (mode, backend) in [(GpuMode::WebGpu, "webgpu"), (GpuMode::NoWebGpu, "cpu")] {
+        let b = Browser::start(mode);
+        for (what, ms) in b.check_spp(backend) {
+            eprintln!("{what}: {ms:.1} ms");
         }
         b.assert_clean_logs();
     }
@@ -3928,7 +4024,8 @@ fn navigation_on_desk_and_phone() {
             "chapter-instruct",
             json!(["/search", "/align"]),
         ),
-        ("/align", "chapter-align", json!(["/instruct", null])),
+        ("/align", "chapter-align", json!(["/instruct", "/spp"])),
+        ("/spp", "chapter-spp", json!(["/align", null])),
     ] {
         b.open(path);
         b.wait_testid(id);

@@ -63,7 +63,7 @@ pub fn average_precision(model: &Detr, scenes: &[Scene]) -> candle_core::Result<
     Ok(evaluate(&truths, &found))
 }
 
-fn clip(
+pub(crate) fn clip(
     grads: &mut GradStore,
     vars: &[candle_core::Var],
     max_norm: f64,

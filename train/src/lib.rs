@@ -10,3 +10,4 @@ pub mod fit;
 pub mod instruct;
 pub mod llama;
 pub mod shipped;
+pub mod spp;

@@ -36,6 +36,7 @@ mod spp_recipe;
 
 /// Chapter 3's training length: fixed, so a rerun gives the same weights.
 const DETR_STEPS: usize = 11000;
+const SPP_STEPS: usize = 3000;
 
 fn main() {
     if let Err(e) = run() {
@@ -58,6 +59,8 @@ fn run() -> Result<(), String> {
                  glassbox-train detr [--seed N] [--max-minutes M] [--steps S]\n       \
                  glassbox-train scenes --out <dir> [--count N] [--seed S] [--split train|val|test]\n       \
                  glassbox-train eval-detr --coco <dir>\n       \
+                 glassbox-train spp [--seed N] [--max-minutes M] [--steps S]\n       \
+                 glassbox-train eval-spp --coco <dir>\n       \
                  glassbox-train face-scenes --out <dir> [--count N] [--seed S] [--split held-out|train]\n       \
                  glassbox-train llama [--seed N] [--epochs E]\n       \
                  glassbox-train llama-scaling [--seed N]\n       \
@@ -230,11 +233,24 @@ fn run() -> Result<(), String> {
             let split = arg(&args, "--split").unwrap_or_else(|| "held-out".into());
             return spp_recipe::export_scenes(&root, Path::new(&out), &split, count, seed);
         }
+        Some("eval-spp") => {
+            let dir = arg(&args, "--coco").ok_or("--coco <dir> is required")?;
+            return spp_recipe::eval(&root, Path::new(&dir)).map(|_| ());
+        }
         Some("eval-detr") => {
             let dir = arg(&args, "--coco").ok_or("--coco <dir> is required")?;
             return detr_recipe::eval(&root, Path::new(&dir)).map(|_| ());
         }
         _ => {}
+    }
+    if args.first().map(String::as_str) == Some("spp") {
+        let steps: usize = arg(&args, "--steps")
+            .map_or(Ok(SPP_STEPS), |s| s.parse())
+            .map_err(|e| format!("--steps: {e}"))?;
+        let minutes = arg(&args, "--max-minutes")
+            .map_or(Ok(35), |s| s.parse())
+            .map_err(|e| format!("--max-minutes: {e}"))?;
+        return spp_recipe::train(&root, seed, minutes, steps);
     }
     if args.first().map(String::as_str) == Some("detr") {
         let steps: usize = arg(&args, "--steps")

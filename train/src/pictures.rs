@@ -63,6 +63,7 @@ pub fn all(root: &Path) -> Res<()> {
         ("search", posting_list(&read)?),
         ("instruct", instruct_bars(&read)?),
         ("align", align_frontier(&read)?),
+        ("spp", spp_faces(&read)?),
     ];
     for (slug, svg) in pictures {
         if svg.len() > MAX_BYTES {
@@ -75,6 +76,81 @@ pub fn all(root: &Path) -> Res<()> {
         eprintln!("pictures: {slug}.svg, {} bytes", svg.len());
     }
     Ok(())
+}
+
+/// Chapter 9: held-out scene 0 as an 8 × 8 mosaic, and the boxes the
+/// committed detector keeps on it, each cut into its pyramid's 2 × 2 and
+/// 4 × 4 bins.
+fn spp_faces(read: &dyn Fn(&str) -> Res<Vec<u8>>) -> Res<String> {
+    use compute::{
+        faces::{
+            scenes::{background_path, scene, BACKGROUNDS, SIDE},
+            Atlas, Grey, HELD_OUT_ATLAS, HELD_OUT_PEOPLE,
+        },
+        models::spp::{
+            config::WEIGHTS_PATH as SPP_WEIGHTS,
+            model::SppNet,
+            windows::{grid, nms, score},
+        },
+    };
+    let net = SppNet::load(&read(SPP_WEIGHTS)?).map_err(|x| x.to_string())?;
+    let atlas = Atlas::from_png(&read(HELD_OUT_ATLAS)?, *HELD_OUT_PEOPLE.start())
+        .map_err(|x| x.to_string())?;
+    let backgrounds = BACKGROUNDS
+        .iter()
+        .map(|n| Grey::from_png(&read(&background_path(n))?).map_err(|x| x.to_string()))
+        .collect::<Res<Vec<_>>>()?;
+    let s = scene(&atlas, &backgrounds, 29, 0).map_err(|x| x.to_string())?;
+    let windows = grid();
+    let out = net
+        .spp_pipeline_ref(&s.pixels, SIDE, SIDE, &windows)
+        .map_err(|x| x.to_string())?;
+    let kept = nms(&score(&windows, &out));
+    let (tiles, tile) = (8, SIDE / 8);
+    let mut body = String::new();
+    for ty in 0..tiles {
+        for tx in 0..tiles {
+            let mut sum = 0.0;
+            for y in ty * tile..(ty + 1) * tile {
+                sum += s.pixels[y * SIDE + tx * tile..][..tile].iter().sum::<f32>();
+            }
+            let g = (255.0 * sum / (tile * tile) as f32) as u8;
+            let _ = write!(
+                body,
+                r#"<rect x="{}" y="{}" width="{tile}" height="{tile}" fill="rgb({g},{g},{g})"/>"#,
+                tx * tile,
+                ty * tile
+            );
+        }
+    }
+    for k in kept.iter().filter(|k| k.score >= 0.5) {
+        let [x, y, w, h] = k.bbox;
+        let _ = write!(
+            body,
+            r#"<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="{ACCENT}" stroke-width="2"/>"#,
+            num(x),
+            num(y),
+            num(w),
+            num(h)
+        );
+        for n in [2.0, 4.0] {
+            for i in 1..n as usize {
+                let f = i as f64 / n;
+                let _ = write!(
+                    body,
+                    r#"<path d="M{} {}v{}M{} {}h{}" stroke="{ACCENT}" stroke-width="{}" fill="none"/>"#,
+                    num(x + w * f),
+                    num(y),
+                    num(h),
+                    num(x),
+                    num(y + h * f),
+                    num(w),
+                    if n == 2.0 { "1" } else { "0.5" }
+                );
+            }
+        }
+    }
+    Ok(svg(SIDE as u32, SIDE as u32, &body))
 }
 
 fn mnist_test(bytes: &[u8]) -> Res<(Vec<u8>, Vec<u8>)> {

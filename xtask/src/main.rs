@@ -71,6 +71,9 @@ fn main() -> ExitCode {
         Some("eval") if args.get(1).map(String::as_str) == Some("detr") => {
             trainer(&[&["eval-detr".to_string()], &args[2..]].concat())
         }
+        Some("eval") if args.get(1).map(String::as_str) == Some("spp") => {
+            trainer(&[&["eval-spp".to_string()], &args[2..]].concat())
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask <serve|build|test|bench|data|tokenizer|train|pictures|sample|scenes|eval|manifest>\n  \
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
                  train     train a model: `train ar --model <fvsbn|nade|made|pixelcnn>` -> assets/models/ar/,\n            \
                            `train attention --variant <mha|gqa|mqa|mla>` -> assets/models/attention/,\n            \
                            `train detr` -> assets/models/detr/,\n            \
+                           `train spp` -> assets/models/spp/ (chapter 9's face detector),\n            \
                            `train llama [--epochs E]` -> assets/models/llama/, assets/tokenizer/tang-chars.json,\n            \
                            `train llama-scaling` -> assets/models/llama/scaling.json,\n            \
                            `train lora --poet 白居易 --rank 4 --targets qv|attn|all --steps 300 [--backend cpu|gpu]`\n            \
@@ -106,7 +110,8 @@ fn main() -> ExitCode {
                            scenes as a COCO folder (default: the 1,000 held-out test scenes);\n            \
                            `scenes faces --out <dir> [--count N] [--seed S] [--split held-out|train]`: chapter 9's\n            \
                            face scenes likewise (default: the 500 held-out scenes of people 29-40)\n  \
-                 eval      `eval detr --coco <dir>`: the shipped detector on a COCO folder -> <dir>/detections.json, AP\n  \
+                 eval      `eval detr --coco <dir>` or `eval spp --coco <dir>`: a shipped detector on a COCO folder\n            \
+                           -> <dir>/detections.json, AP\n  \
                  manifest  rewrite assets/manifest.json from the files in assets/"
             );
             return ExitCode::from(2);

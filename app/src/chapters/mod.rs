@@ -15,6 +15,7 @@ pub mod instruct;
 pub mod llama;
 pub mod lora;
 pub mod search;
+pub mod spp;
 
 /// Every chapter, in reading order. A new chapter is its folder
 /// (`chapters/<slug>/`), its locale files, its `mod` line above and its
@@ -28,6 +29,7 @@ pub static ALL: &[&Chapter] = &[
     &search::CHAPTER,
     &instruct::CHAPTER,
     &align::CHAPTER,
+    &spp::CHAPTER,
 ];
 
 /// Every page with a chunk of its own: the chapters, then the GPU page.
@@ -97,7 +99,7 @@ mod tests {
             assert_eq!(by_slug(slug), Some(*chapter));
         }
         assert_eq!(by_slug("gpu"), None);
-        assert_eq!(ALL.len(), 8);
+        assert_eq!(ALL.len(), 9);
     }
 
     /// Embeds: every widget's slug is unique and finds its own page.
@@ -115,7 +117,7 @@ mod tests {
             }
         }
         assert_eq!(widget("nope"), None);
-        assert_eq!(slugs.len(), 39);
+        assert_eq!(slugs.len(), 43);
     }
 
     /// Decks: at least eight steps, showing every widget of the chapter and

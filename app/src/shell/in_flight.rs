@@ -44,3 +44,59 @@ impl<K: Eq + Hash> Default for InFlight<K> {
         InFlight::new()
     }
 }
+
+/// A value a page loads once (a model, a dataset): the first caller loads
+/// it while later callers wait and then share it. A failure is not kept,
+/// so the next call tries again; [`LoadOnce::forget`] drops the value
+/// (after a lost GPU).
+pub struct LoadOnce<T> {
+    value: RefCell<Option<std::rc::Rc<T>>>,
+    loading: InFlight<()>,
+}
+
+impl<T> LoadOnce<T> {
+    pub fn new() -> Self {
+        LoadOnce {
+            value: RefCell::new(None),
+            loading: InFlight::new(),
+        }
+    }
+
+    pub fn forget(&self) {
+        *self.value.borrow_mut() = None;
+    }
+
+    pub async fn get_or_load<E>(
+        &self,
+        load: impl AsyncFnOnce() -> Result<T, E>,
+    ) -> Result<std::rc::Rc<T>, E> {
+        let mut load = Some(load);
+        loop {
+            if let Some(v) = self.value.borrow().clone() {
+                return Ok(v);
+            }
+            match self.loading.join(()) {
+                // Someone else is loading: wait, then look again.
+                Some(rx) => {
+                    let _ = rx.await;
+                }
+                None => {
+                    let loaded = (load.take().expect("a caller leads one load"))().await;
+                    let out = loaded.map(|v| {
+                        let v = std::rc::Rc::new(v);
+                        *self.value.borrow_mut() = Some(v.clone());
+                        v
+                    });
+                    self.loading.finish(&());
+                    return out;
+                }
+            }
+        }
+    }
+}
+
+impl<T> Default for LoadOnce<T> {
+    fn default() -> Self {
+        LoadOnce::new()
+    }
+}

@@ -132,6 +132,59 @@ pub fn spp_max(
     Ok(out)
 }
 
+/// Each window (in pixels) of a `width` × `height` grey image cropped and
+/// resized bilinearly to `tw` × `th`: [windows, th, tw], R-CNN's input.
+pub fn crop_resize(
+    rec: &mut Recording<'_>,
+    image: &GpuTensor,
+    width: usize,
+    height: usize,
+    windows: &[crate::models::spp::windows::PixelWindow],
+    tw: usize,
+    th: usize,
+) -> Result<GpuTensor, ComputeError> {
+    crate::models::spp::model::check_windows(windows, width, height)?;
+    if image.len != width * height || tw == 0 || th == 0 {
+        return Err(ComputeError::Shape {
+            op: "crop_resize",
+            detail: format!(
+                "{} pixels for {width} × {height}, to {tw} × {th}",
+                image.len
+            ),
+        });
+    }
+    let corners: Vec<u32> = windows
+        .iter()
+        .flat_map(|w| [w.x, w.y, w.x + w.w, w.y + w.h].map(|v| v as u32))
+        .collect();
+    let corners = rec.exec().upload_u32(&corners);
+    let n = windows.len() * tw * th;
+    let out = rec.exec().empty(n);
+    let params = [
+        1,
+        1,
+        1,
+        1,
+        0,
+        1,
+        height as u32,
+        width as u32,
+        windows.len() as u32,
+        0,
+        tw as u32,
+        th as u32,
+    ];
+    let bindings = [(1, image), (2, &corners), (3, &out)];
+    rec.dispatch(
+        &KERNEL,
+        "crop_resize",
+        &bindings,
+        &params,
+        groups_1d(n, KERNEL.workgroup),
+    );
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ pub mod detr;
 pub mod digit_transformer;
 pub mod llama;
 pub mod mla;
+pub mod spp;
 pub mod tiny_transformer;
 
 /// `m` [rows, cols] row-major, transposed: row j of the result is column j

@@ -26,6 +26,7 @@ mod model_parity;
 mod q8_parity;
 mod reduce_parity;
 mod search;
+mod spp_detector;
 mod spp_parity;
 mod tokenizer;
 mod weights_fuzz;

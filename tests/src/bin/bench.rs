@@ -48,6 +48,13 @@ fn run() -> Result<(), String> {
     if arg.as_deref() == Some("profile") {
         return Ok(());
     }
+    println!("bench: chapter 9, R-CNN against SPP-net on the same windows");
+    let race = spp_race(&root, &backend)?;
+    write_json(&root.join("target/bench/spp-race.json"), &race)?;
+    // `bench spp` stops here.
+    if arg.as_deref() == Some("spp") {
+        return Ok(());
+    }
     println!("bench: chapter 3, one forward pass of the detector");
     let detection = detr_forward(&root, &backend)?;
     std::fs::create_dir_all(root.join("target/bench")).map_err(|e| e.to_string())?;
@@ -188,6 +195,83 @@ fn detr_forward(root: &std::path::Path, gpu: &Backend) -> Result<serde_json::Val
     }))?;
     println!("  native CPU reference            {ms:>8.2} ms per forward pass");
     rows.push(serde_json::json!({"backend": "native CPU reference", "ms_per_forward": ms}));
+    Ok(serde_json::Value::Array(rows))
+}
+
+/// Chapter 9's race on held-out scene 0 (seed 29): R-CNN style and SPP-net
+/// style on the same 500 and 2,000 windows, on the native GPU and the CPU
+/// path, each the median of 3 runs after a warm-up, and the speed-up.
+fn spp_race(root: &std::path::Path, gpu: &Backend) -> Result<serde_json::Value, String> {
+    use compute::{
+        faces::{
+            scenes::{background_path, scene, BACKGROUNDS},
+            Atlas, Grey, HELD_OUT_ATLAS, HELD_OUT_PEOPLE,
+        },
+        models::spp::{
+            config::WEIGHTS_PATH,
+            gpu::SppNetGpu,
+            model::SppNet,
+            race::{run, Pipeline, Runner},
+            windows::{grid, spread},
+        },
+    };
+    let read = |path: &str| {
+        std::fs::read(root.join("assets").join(path)).map_err(|e| format!("{path}: {e}"))
+    };
+    let net = SppNet::load(&read(WEIGHTS_PATH)?).map_err(|e| e.to_string())?;
+    let atlas = Atlas::from_png(&read(HELD_OUT_ATLAS)?, *HELD_OUT_PEOPLE.start())
+        .map_err(|e| e.to_string())?;
+    let backgrounds = BACKGROUNDS
+        .iter()
+        .map(|n| Grey::from_png(&read(&background_path(n))?).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, String>>()?;
+    let image = scene(&atlas, &backgrounds, 29, 0)
+        .map_err(|e| e.to_string())?
+        .pixels;
+    let uploaded = match gpu {
+        Backend::Gpu(exec) => Some((
+            exec,
+            SppNetGpu::upload(exec, &net).map_err(|e| e.to_string())?,
+            exec.ctx().summary().adapter_name,
+        )),
+        Backend::Cpu(_) => None,
+    };
+    let mut runners = vec![("native CPU path".to_string(), Runner::Cpu(&net))];
+    if let Some((exec, g, adapter)) = &uploaded {
+        runners.push((format!("native GPU: {adapter}"), Runner::Gpu(exec, g)));
+    }
+    let mut rows = Vec::new();
+    for n in [500, 2000] {
+        let windows = spread(&grid(), n);
+        for (label, runner) in &runners {
+            let mut ms = [0.0; 2];
+            for (slot, pipeline) in [Pipeline::Rcnn, Pipeline::Spp].into_iter().enumerate() {
+                let lap = |()| pollster::block_on(run(runner, pipeline, &image, &windows));
+                lap(()).map_err(|e| e.to_string())?;
+                let mut times = (0..3)
+                    .map(|_| lap(()).map(|l| l.ms).map_err(|e| e.to_string()))
+                    .collect::<Result<Vec<f64>, String>>()?;
+                times.sort_by(f64::total_cmp);
+                ms[slot] = times[1];
+            }
+            println!(
+                "  {label:<32} {n:>5} windows: R-CNN {:>9.1} ms, SPP-net {:>7.1} ms: {:.1}x",
+                ms[0],
+                ms[1],
+                ms[0] / ms[1]
+            );
+            rows.push(serde_json::json!({
+                "backend": label,
+                "windows": n,
+                "rcnn_ms": ms[0],
+                "spp_ms": ms[1],
+                "speedup": ms[0] / ms[1],
+                "rcnn_conv_gflop": Pipeline::Rcnn.conv_flops(n) / 1e9,
+                "spp_conv_gflop": Pipeline::Spp.conv_flops(n) / 1e9,
+                "head_gflop": Pipeline::head_flops(n) / 1e9,
+            }));
+        }
+    }
     Ok(serde_json::Value::Array(rows))
 }
 

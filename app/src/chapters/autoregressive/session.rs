@@ -37,6 +37,9 @@ pub enum ModelLoadError {
     },
     #[error("the {model} metrics file is unreadable: {detail}")]
     Metrics { model: &'static str, detail: String },
+    /// A data file (faces, backgrounds) loaded but did not decode.
+    #[error("the {what} data is unusable: {detail}")]
+    Data { what: &'static str, detail: String },
     /// The committed MNIST test split (`mnist.rs`) is unusable.
     #[error("the MNIST test split is unreadable: {0}")]
     Digits(DigitsProblem),
@@ -67,6 +70,10 @@ impl ModelLoadError {
             ModelLoadError::Metrics { model, detail } => fill(
                 td_string!(locale, autoregressive.err_metrics),
                 &[("model", model), ("detail", detail)],
+            ),
+            ModelLoadError::Data { what, detail } => fill(
+                td_string!(locale, autoregressive.err_data),
+                &[("what", what), ("detail", detail)],
             ),
             ModelLoadError::Digits(problem) => {
                 let detail = match problem {

@@ -129,7 +129,7 @@ pub fn photo_to_canvas(rgba: &[u8]) -> (Vec<f32>, bool) {
 
 /// Why a file could not become the canvas.
 #[derive(Debug, Clone, PartialEq)]
-enum PhotoError {
+pub enum PhotoError {
     NoWindow,
     NoDocument,
     NoCanvas,
@@ -144,7 +144,7 @@ enum PhotoError {
 }
 
 impl PhotoError {
-    fn say(&self, locale: Locale) -> String {
+    pub fn say(&self, locale: Locale) -> String {
         match self {
             PhotoError::NoWindow => td_string!(locale, detr.photo_no_window).into(),
             PhotoError::NoDocument => td_string!(locale, detr.photo_no_document).into(),
@@ -204,7 +204,9 @@ impl Note {
     }
 }
 
-async fn read_photo(file: web_sys::File) -> Result<(Vec<f32>, bool), PhotoError> {
+/// A photo fitted whole, centred, into a `side` × `side` square on a
+/// background of its own corner colour: RGBA bytes (chapter 9 reads it too).
+pub async fn read_photo_rgba(file: web_sys::File, side: usize) -> Result<Vec<u8>, PhotoError> {
     let window = web_sys::window().ok_or(PhotoError::NoWindow)?;
     let bitmap: web_sys::ImageBitmap = JsFuture::from(
         window
@@ -221,8 +223,8 @@ async fn read_photo(file: web_sys::File) -> Result<(Vec<f32>, bool), PhotoError>
         .map_err(|_| PhotoError::NoCanvas)?
         .dyn_into()
         .map_err(|_| PhotoError::NoCanvas)?;
-    canvas.set_width(CANVAS as u32);
-    canvas.set_height(CANVAS as u32);
+    canvas.set_width(side as u32);
+    canvas.set_height(side as u32);
     let ctx: web_sys::CanvasRenderingContext2d = canvas
         .get_context("2d")
         .ok()
@@ -234,7 +236,7 @@ async fn read_photo(file: web_sys::File) -> Result<(Vec<f32>, bool), PhotoError>
     if w < 1.0 || h < 1.0 {
         return Err(PhotoError::Empty);
     }
-    let scale = CANVAS as f64 / w.max(h);
+    let scale = side as f64 / w.max(h);
     let (dw, dh) = (w * scale, h * scale);
     ctx.draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, 0.0, 0.0, 1.0, 1.0)
         .map_err(|_| PhotoError::CannotDraw)?;
@@ -243,20 +245,24 @@ async fn read_photo(file: web_sys::File) -> Result<(Vec<f32>, bool), PhotoError>
         .map_err(|_| PhotoError::CannotRead)?
         .data();
     ctx.set_fill_style_str(&format!("rgb({},{},{})", corner[0], corner[1], corner[2]));
-    ctx.fill_rect(0.0, 0.0, CANVAS as f64, CANVAS as f64);
+    ctx.fill_rect(0.0, 0.0, side as f64, side as f64);
     ctx.draw_image_with_image_bitmap_and_dw_and_dh(
         &bitmap,
-        (CANVAS as f64 - dw) / 2.0,
-        (CANVAS as f64 - dh) / 2.0,
+        (side as f64 - dw) / 2.0,
+        (side as f64 - dh) / 2.0,
         dw,
         dh,
     )
     .map_err(|_| PhotoError::CannotDraw)?;
     let data = ctx
-        .get_image_data(0.0, 0.0, CANVAS as f64, CANVAS as f64)
+        .get_image_data(0.0, 0.0, side as f64, side as f64)
         .map_err(|_| PhotoError::CannotRead)?
         .data();
-    Ok(photo_to_canvas(&data))
+    Ok(data.to_vec())
+}
+
+async fn read_photo(file: web_sys::File) -> Result<(Vec<f32>, bool), PhotoError> {
+    Ok(photo_to_canvas(&read_photo_rgba(file, CANVAS).await?))
 }
 
 #[component]
