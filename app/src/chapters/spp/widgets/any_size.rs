@@ -11,7 +11,7 @@ use compute::{
 };
 use leptos::{prelude::*, task::spawn_local};
 
-use super::{GreyImage, SppError, SppSession, SppStatus, FACES, INPUTS};
+use super::{FacesCredit, GreyImage, SppError, SppSession, SppStatus, FACES, INPUTS};
 use crate::{
     chapters::spp::session::{scene_source, spp_runner},
     i18n::{t, t_string, use_i18n},
@@ -217,6 +217,7 @@ pub fn SppAnySize() -> impl IntoView {
                     }.into_any()
                 }}
             </div>
+            <FacesCredit/>
         </section>
     }
 }

@@ -13,8 +13,8 @@ use leptos::{prelude::*, task::spawn_local};
 use wasm_bindgen::JsCast;
 
 use super::{
-    backend_name, join, GreyImage, Mark, Marks, ScenePicker, SppError, SppSession, SppStatus,
-    FACE_COLOUR, FOUND_COLOUR,
+    backend_name, join, FacesCredit, GreyImage, Mark, Marks, ScenePicker, SppError, SppSession,
+    SppStatus, FACE_COLOUR, FOUND_COLOUR,
 };
 use crate::{
     chapters::{
@@ -215,6 +215,7 @@ pub fn SppDetect() -> impl IntoView {
                     ("backend", &backend_name(f.adapter.as_deref(), i18n.get_locale())),
                 ]))}
             </p>
+            <FacesCredit/>
         </section>
     }
 }

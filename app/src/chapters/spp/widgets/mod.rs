@@ -340,6 +340,14 @@ pub fn join(values: impl IntoIterator<Item = f64>) -> String {
         .join(",")
 }
 
+/// The faces' credit, as their authors ask, under everything that shows
+/// them (an embedded widget too).
+#[component]
+pub fn FacesCredit() -> impl IntoView {
+    let i18n = use_i18n();
+    view! { <p class="credit" data-testid="spp-faces-credit">{t!(i18n, spp.credit)}</p> }
+}
+
 /// The trained detector's measured numbers, next to the paper's claim.
 #[component]
 pub fn SppModelFacts() -> impl IntoView {
@@ -379,7 +387,7 @@ pub fn SppModelFacts() -> impl IntoView {
                                     <td>{t!(i18n, spp.facts_paper_claim)}</td></tr>
                             </tbody>
                         </table>
-                        <p class="credit">{t!(i18n, spp.credit)}</p>
+                        <FacesCredit/>
                         }.into_any()
                     }
                     Err(e) => view! {

@@ -15,7 +15,7 @@ use compute::{
 use leptos::{html, prelude::*, task::spawn_local};
 
 use super::{
-    GreyImage, Mark, Marks, ScenePicker, SppError, SppSession, SppStatus, FACE_COLOUR,
+    FacesCredit, GreyImage, Mark, Marks, ScenePicker, SppError, SppSession, SppStatus, FACE_COLOUR,
     FOUND_COLOUR, WINDOW_COLOUR,
 };
 use crate::{
@@ -313,6 +313,7 @@ pub fn SppWindow() -> impl IntoView {
                     ])
                 })}
             </p>
+            <FacesCredit/>
         </section>
     }
 }
