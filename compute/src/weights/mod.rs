@@ -293,6 +293,37 @@ fn dtype_name(d: Dtype) -> &'static str {
 
 /// Writes tensors as a safetensors file: the format training exports and the
 /// loader reads. Q8_0 matrices become their `.q` and `.d` pair.
+/// A weights file of seeded uniform values for `specs`, tensor k drawn from
+/// seed `seed·1000 + k` and scaled by `scale(spec)`, matrices in Q8_0 where
+/// the spec says: untrained weights for tests that need no trained file.
+pub fn random_safetensors(
+    specs: &[TensorSpec],
+    seed: u64,
+    scale: impl Fn(&TensorSpec) -> f32,
+) -> Vec<u8> {
+    let tensors = specs
+        .iter()
+        .enumerate()
+        .map(|(k, spec)| {
+            let n: usize = spec.shape.iter().product();
+            let s = scale(spec);
+            let v: Vec<f32> = crate::inputs::uniform_signed(seed * 1000 + k as u64, n)
+                .into_iter()
+                .map(|v| v * s)
+                .collect();
+            let t = match spec.storage {
+                Storage::Q8_0 => Tensor::Q8_0(Q8Matrix::quantize(&v, spec.shape[0], spec.shape[1])),
+                Storage::F32 => Tensor::F32 {
+                    shape: spec.shape.clone(),
+                    data: v,
+                },
+            };
+            (spec.name.clone(), t)
+        })
+        .collect();
+    to_safetensors(&tensors).expect("random weights serialize")
+}
+
 pub fn to_safetensors(tensors: &BTreeMap<String, Tensor>) -> Result<Vec<u8>, WeightsError> {
     let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     for (name, tensor) in tensors {

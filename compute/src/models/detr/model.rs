@@ -356,34 +356,13 @@ impl Detr {
 
     /// Untrained weights from a seed, for tests that need no trained file.
     pub fn random(seed: u64) -> Detr {
-        use crate::{inputs::uniform_signed, weights::Tensor};
-        let tensors = specs()
-            .iter()
-            .enumerate()
-            .map(|(k, spec)| {
-                let n: usize = spec.shape.iter().product();
-                let scale = if spec.name == "query_pos" || spec.shape.len() == 1 {
-                    0.5
-                } else {
-                    (3.0 / spec.shape[1] as f32).sqrt()
-                };
-                let v: Vec<f32> = uniform_signed(seed * 1000 + k as u64, n)
-                    .into_iter()
-                    .map(|v| v * scale)
-                    .collect();
-                let t = match spec.storage {
-                    crate::weights::Storage::Q8_0 => {
-                        Tensor::Q8_0(Q8Matrix::quantize(&v, spec.shape[0], spec.shape[1]))
-                    }
-                    crate::weights::Storage::F32 => Tensor::F32 {
-                        shape: spec.shape.clone(),
-                        data: v,
-                    },
-                };
-                (spec.name.clone(), t)
-            })
-            .collect();
-        let bytes = crate::weights::to_safetensors(&tensors).expect("random weights serialize");
+        let bytes = crate::weights::random_safetensors(&specs(), seed, |spec| {
+            if spec.name == "query_pos" || spec.shape.len() == 1 {
+                0.5
+            } else {
+                (3.0 / spec.shape[1] as f32).sqrt()
+            }
+        });
         Detr::load(&bytes).expect("random weights fit the specs")
     }
 

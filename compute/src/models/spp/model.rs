@@ -13,7 +13,7 @@ use crate::{
         conv2d::conv2d_ref, fused_linear::linear_q8_fused_ref, spp::crop_resize_ref,
         spp::spp_max_ref,
     },
-    weights::{load, Q8Matrix, WeightFile},
+    weights::{load, WeightFile},
 };
 
 use super::{
@@ -178,34 +178,13 @@ impl SppNet {
 
     /// Untrained weights from a seed, for tests that need no trained file.
     pub fn random(seed: u64) -> SppNet {
-        use crate::{inputs::uniform_signed, weights::Tensor};
-        let tensors = specs()
-            .iter()
-            .enumerate()
-            .map(|(k, spec)| {
-                let n: usize = spec.shape.iter().product();
-                let scale = if spec.shape.len() == 1 {
-                    0.1
-                } else {
-                    (6.0 / spec.shape[1] as f32).sqrt()
-                };
-                let v: Vec<f32> = uniform_signed(seed * 1000 + k as u64, n)
-                    .into_iter()
-                    .map(|v| v * scale)
-                    .collect();
-                let t = match spec.storage {
-                    crate::weights::Storage::Q8_0 => {
-                        Tensor::Q8_0(Q8Matrix::quantize(&v, spec.shape[0], spec.shape[1]))
-                    }
-                    crate::weights::Storage::F32 => Tensor::F32 {
-                        shape: spec.shape.clone(),
-                        data: v,
-                    },
-                };
-                (spec.name.clone(), t)
-            })
-            .collect();
-        let bytes = crate::weights::to_safetensors(&tensors).expect("random weights serialize");
+        let bytes = crate::weights::random_safetensors(&specs(), seed, |spec| {
+            if spec.shape.len() == 1 {
+                0.1
+            } else {
+                (6.0 / spec.shape[1] as f32).sqrt()
+            }
+        });
         SppNet::load(&bytes).expect("random weights fit the specs")
     }
 

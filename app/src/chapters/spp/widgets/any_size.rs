@@ -13,7 +13,7 @@ use leptos::{prelude::*, task::spawn_local};
 
 use super::{FacesCredit, GreyImage, SppError, SppSession, SppStatus, FACES, INPUTS};
 use crate::{
-    chapters::spp::session::{scene_source, spp_runner},
+    chapters::spp::session::scene_source,
     i18n::{t, t_string, use_i18n},
     shell::{format::fill, live_backend, widget::UrlNotices},
 };
@@ -75,10 +75,7 @@ pub fn SppAnySize() -> impl IntoView {
         spawn_local(async move {
             let outcome = async {
                 let faces = scene_source().await.map_err(SppError::Load)?;
-                let backend = live_backend::backend().await;
-                let runner = spp_runner(&backend, move |l, t| session.progress.set((l, t)))
-                    .await
-                    .map_err(SppError::Load)?;
+                let runner = session.runner().await?;
                 let person = faces.atlas.first + k / 10;
                 let photo = k % 10 + 1;
                 let face: Vec<f32> = faces
@@ -115,14 +112,7 @@ pub fn SppAnySize() -> impl IntoView {
             if generation.try_get_value() != Some(mine) {
                 return;
             }
-            match outcome {
-                Ok(out) => {
-                    session.error.set(None);
-                    inputs.set(out);
-                    live_backend::result_shown();
-                }
-                Err(e) => session.error.set(Some(e)),
-            }
+            session.finish(outcome, |out| inputs.set(out));
         });
     });
     let opened = move || session.state.get().input as usize;

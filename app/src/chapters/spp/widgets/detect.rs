@@ -17,10 +17,7 @@ use super::{
     SppStatus, FACE_COLOUR, FOUND_COLOUR,
 };
 use crate::{
-    chapters::{
-        detr::widgets::detect::read_photo_rgba,
-        spp::session::{scene_source, spp_runner},
-    },
+    chapters::{detr::widgets::detect::read_photo_rgba, spp::session::scene_source},
     i18n::{t, t_string, use_i18n},
     shell::{file_picker::FilePicker, format::fill, live_backend, widget::UrlNotices},
 };
@@ -75,10 +72,7 @@ pub fn SppDetect() -> impl IntoView {
         let mine = generation.get_value();
         spawn_local(async move {
             let outcome = async {
-                let backend = live_backend::backend().await;
-                let runner = spp_runner(&backend, move |l, t| session.progress.set((l, t)))
-                    .await
-                    .map_err(SppError::Load)?;
+                let runner = session.runner().await?;
                 let windows = grid();
                 let lap = runner
                     .run(Pipeline::Spp, &p.pixels, &windows)
@@ -95,14 +89,7 @@ pub fn SppDetect() -> impl IntoView {
             if generation.try_get_value() != Some(mine) {
                 return;
             }
-            match outcome {
-                Ok(f) => {
-                    session.error.set(None);
-                    found.set(Some(f));
-                    live_backend::result_shown();
-                }
-                Err(e) => session.error.set(Some(e)),
-            }
+            session.finish(outcome, |f| found.set(Some(f)));
         });
     });
     let on_upload = move |ev: web_sys::Event| {

@@ -23,11 +23,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     chapters::{
-        autoregressive::session::ModelLoadError, autoregressive::widgets::pixels::put_rgba_rect,
+        autoregressive::session::ModelLoadError,
+        autoregressive::widgets::pixels::put_rgba_rect,
+        spp::session::{spp_runner, SppRunner},
     },
     i18n::{t, t_string, td_string, use_i18n, Locale},
     shell::{
         format::fill,
+        live_backend,
         url_state::{use_widget_state, Invalid, Parsed, WidgetState},
     },
 };
@@ -170,6 +173,27 @@ impl SppSession {
         let mut next = self.state.get_untracked();
         f(&mut next);
         self.write(next);
+    }
+
+    /// The detector on the page's backend, its download shown as progress.
+    pub async fn runner(&self) -> Result<Rc<SppRunner>, SppError> {
+        let progress = self.progress;
+        let backend = live_backend::backend().await;
+        spp_runner(&backend, move |l, t| progress.set((l, t)))
+            .await
+            .map_err(SppError::Load)
+    }
+
+    /// A finished pass: its result handed to `show`, or its error shown.
+    pub fn finish<T>(&self, outcome: Result<T, SppError>, show: impl FnOnce(T)) {
+        match outcome {
+            Ok(v) => {
+                self.error.set(None);
+                show(v);
+                live_backend::result_shown();
+            }
+            Err(e) => self.error.set(Some(e)),
+        }
     }
 
     /// The page's session, or a new one for an embedded widget.

@@ -10,9 +10,9 @@ use leptos::{prelude::*, task::spawn_local};
 
 use super::{backend_name, join, SppError, SppSession, SppStatus};
 use crate::{
-    chapters::spp::session::{scene_source, spp_runner},
+    chapters::spp::session::scene_source,
     i18n::{t, t_string, use_i18n},
-    shell::{format::fill, live_backend, widget::UrlNotices},
+    shell::{format::fill, widget::UrlNotices},
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,10 +50,7 @@ pub fn SppRace() -> impl IntoView {
                     .and_then(|f| f.scene(s.scene))
                     .map_err(SppError::Load)?
                     .pixels;
-                let backend = live_backend::backend().await;
-                let runner = spp_runner(&backend, move |l, t| session.progress.set((l, t)))
-                    .await
-                    .map_err(SppError::Load)?;
+                let runner = session.runner().await?;
                 let failed = |e: compute::ComputeError| SppError::Failed(e.to_string());
                 // Warm-up: the first dispatch of a kernel compiles it.
                 for p in [Pipeline::Rcnn, Pipeline::Spp] {
@@ -79,14 +76,7 @@ pub fn SppRace() -> impl IntoView {
             }
             .await;
             stage.set(Stage::Idle);
-            match outcome {
-                Ok(f) => {
-                    session.error.set(None);
-                    finish.set(Some(f));
-                    live_backend::result_shown();
-                }
-                Err(e) => session.error.set(Some(e)),
-            }
+            session.finish(outcome, |f| finish.set(Some(f)));
         });
     };
     let row = move |lap: Lap| {

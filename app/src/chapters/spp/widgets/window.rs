@@ -19,7 +19,7 @@ use super::{
     FOUND_COLOUR, WINDOW_COLOUR,
 };
 use crate::{
-    chapters::spp::session::{scene_source, spp_runner},
+    chapters::spp::session::scene_source,
     i18n::{t, t_string, use_i18n},
     shell::{format::fill, live_backend, widget::UrlNotices},
 };
@@ -96,10 +96,7 @@ pub fn SppWindow() -> impl IntoView {
         let mine = generation.get_value();
         spawn_local(async move {
             let outcome = async {
-                let backend = live_backend::backend().await;
-                let runner = spp_runner(&backend, move |l, t| session.progress.set((l, t)))
-                    .await
-                    .map_err(SppError::Load)?;
+                let runner = session.runner().await?;
                 let failed = |e: compute::ComputeError| SppError::Failed(e.to_string());
                 let (map, pyramid) = runner
                     .pyramids(&image, SIDE, SIDE, &[w.cells()])
@@ -130,14 +127,7 @@ pub fn SppWindow() -> impl IntoView {
             if generation.try_get_value() != Some(mine) {
                 return;
             }
-            match outcome {
-                Ok(p) => {
-                    session.error.set(None);
-                    pooled.set(Some(p));
-                    live_backend::result_shown();
-                }
-                Err(e) => session.error.set(Some(e)),
-            }
+            session.finish(outcome, |p| pooled.set(Some(p)));
         });
     });
 
